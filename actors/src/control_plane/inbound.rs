@@ -1,0 +1,115 @@
+//! What the control-plane actor does with each frame and message it receives.
+
+use super::reassembly::Assembled;
+use super::ControlPlane;
+use crate::messages::{CancelRequest, Dispatch};
+use crate::protocol::{
+    decode_inbound, ErrorCode, ErrorMessage, Inbound, Outbound, Rejection, Request,
+};
+use actix::{ActorFutureExt, AsyncContext, Context, WrapFuture};
+use awc::ws::{Frame, Message};
+use slog::{debug, warn};
+use std::time::Instant;
+
+impl ControlPlane {
+    /// Handles one frame of the current session.
+    pub(super) fn on_frame(&mut self, frame: Frame, ctx: &mut Context<Self>) {
+        let Some(session) = self.session.as_mut() else {
+            return;
+        };
+        session.last_seen = Instant::now();
+        match frame {
+            Frame::Ping(payload) => {
+                let _ = session.sink.write(Message::Pong(payload));
+            }
+            Frame::Pong(_) => {}
+            Frame::Close(reason) => self.on_close_frame(reason, ctx),
+            data => match session.reassembler.push(data) {
+                Ok(Some(Assembled::Text(text))) => self.on_text(&text, ctx),
+                Ok(Some(Assembled::Binary(_))) => self.reject(Rejection {
+                    id: None,
+                    code: ErrorCode::InvalidMessage,
+                    message: "binary messages are not supported; send JSON text".into(),
+                }),
+                Ok(None) => {}
+                Err(err) => self.reject(Rejection {
+                    id: None,
+                    code: ErrorCode::InvalidMessage,
+                    message: err.to_string(),
+                }),
+            },
+        }
+    }
+
+    fn on_text(&mut self, text: &str, ctx: &mut Context<Self>) {
+        match decode_inbound(text) {
+            Ok(Inbound::Request(request)) => self.on_request(request, ctx),
+            Ok(Inbound::Cancel(cancel)) => match self.in_flight.get(&cancel.id) {
+                Some(resource_id) => self.supervisor.do_send(CancelRequest {
+                    request_id: cancel.id,
+                    resource_id: resource_id.clone(),
+                }),
+                None => {
+                    debug!(self.log, "Cancel for a request not in flight"; "requestId" => cancel.id)
+                }
+            },
+            Err(rejection) => self.reject(rejection),
+        }
+    }
+
+    /// Answers a message the relay cannot accept with an `error`; the session carries on.
+    fn reject(&mut self, rejection: Rejection) {
+        warn!(self.log, "Rejected message from control plane";
+            "code" => rejection.code.as_str(), "reason" => rejection.message.clone());
+        self.send(rejection.into_message());
+    }
+
+    fn on_request(&mut self, request: Request, ctx: &mut Context<Self>) {
+        if self.draining {
+            return self.send(error_for(
+                &request,
+                ErrorCode::ShuttingDown,
+                "relay is shutting down",
+            ));
+        }
+        if self.in_flight.contains_key(&request.id) {
+            return self.send(error_for(
+                &request,
+                ErrorCode::InvalidRequest,
+                "a request with this id is already running",
+            ));
+        }
+        self.in_flight
+            .insert(request.id.clone(), request.resource_id.clone());
+        self.in_flight_count.set(self.in_flight_count.get() + 1);
+        let generation = self.generation;
+        let id = request.id.clone();
+        let answer = self.supervisor.send(Dispatch { request });
+        ctx.spawn(answer.into_actor(self).map(move |answer, actor, _ctx| {
+            actor
+                .in_flight_count
+                .set(actor.in_flight_count.get().saturating_sub(1));
+            if generation != actor.generation {
+                debug!(actor.log, "Answer dropped: its session ended"; "requestId" => id);
+                return;
+            }
+            actor.in_flight.remove(&id);
+            let message = answer.unwrap_or_else(|_| {
+                Outbound::Error(ErrorMessage {
+                    id: Some(id),
+                    code: ErrorCode::Internal,
+                    message: "relay could not process the request".into(),
+                })
+            });
+            actor.send(message);
+        }));
+    }
+}
+
+fn error_for(request: &Request, code: ErrorCode, message: &str) -> Outbound {
+    Outbound::Error(ErrorMessage {
+        id: Some(request.id.clone()),
+        code,
+        message: message.to_owned(),
+    })
+}

@@ -1,0 +1,376 @@
+//! The control-plane connection actor: one outbound WebSocket, reconnected forever.
+//!
+//! It says `hello`, reports `health`, keeps the session alive with pings, hands `request`s to the
+//! supervisor and writes their answers back. A lost session is re-established with capped, jittered
+//! backoff; credentials the control plane refuses back off to the cap.
+
+pub mod backoff;
+pub mod connect;
+mod inbound;
+pub mod reassembly;
+
+use crate::messages::{Connected, Disconnected, Drain, GetHealth, HealthReport};
+use crate::protocol::{close_code, encode_outbound, Health, Hello, Outbound};
+use crate::supervisor::Supervisor;
+use actix::fut::wrap_future;
+use actix::io::{SinkWrite, WriteHandler};
+use actix::{
+    Actor, ActorFutureExt, Addr, AsyncContext, Context, Handler, ResponseActFuture, Running,
+    SpawnHandle, StreamHandler, WrapFuture,
+};
+use awc::error::WsProtocolError;
+use awc::ws::{CloseCode, CloseReason, Codec, Frame, Message};
+use awc::BoxedSocket;
+use backoff::{Backoff, STABLE_CONNECTION};
+use connect::{classify, redact_url, ConnectFailure};
+use futures_util::stream::{once, SplitSink, StreamExt};
+use reassembly::Reassembler;
+use relay_config::ControlPlane as ControlPlaneConfig;
+use slog::{error, info, warn, Logger};
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+type Framed = actix_codec::Framed<BoxedSocket, Codec>;
+type WsSink = SinkWrite<Message, SplitSink<Framed, Message>>;
+
+/// An event of one session's frame stream, tagged with the session it belongs to.
+enum StreamEvent {
+    Frame(Result<Frame, WsProtocolError>),
+    Ended,
+}
+
+/// A live WebSocket session.
+struct Session {
+    sink: WsSink,
+    stream: SpawnHandle,
+    opened_at: Instant,
+    last_seen: Instant,
+    reassembler: Reassembler,
+}
+
+/// The control-plane connection actor.
+pub struct ControlPlane {
+    config: Arc<ControlPlaneConfig>,
+    hello: Hello,
+    tls: Arc<rustls::ClientConfig>,
+    supervisor: Addr<Supervisor>,
+    log: Logger,
+    backoff: Backoff,
+    /// Increases with every connection attempt; events of older sessions are ignored.
+    generation: u64,
+    session: Option<Session>,
+    session_open: Rc<Cell<bool>>,
+    draining: bool,
+    /// Requests of the current session still running: id -> resource id.
+    in_flight: HashMap<String, String>,
+    in_flight_count: Rc<Cell<usize>>,
+}
+
+impl ControlPlane {
+    pub fn new(
+        config: Arc<ControlPlaneConfig>,
+        hello: Hello,
+        tls: Arc<rustls::ClientConfig>,
+        supervisor: Addr<Supervisor>,
+        log: &Logger,
+    ) -> Self {
+        let backoff = Backoff::new(Duration::from_secs(config.reconnect_max_delay_seconds));
+        ControlPlane {
+            config,
+            hello,
+            tls,
+            supervisor,
+            log: log.new(slog::o!()),
+            backoff,
+            generation: 0,
+            session: None,
+            session_open: Rc::new(Cell::new(false)),
+            draining: false,
+            in_flight: HashMap::new(),
+            in_flight_count: Rc::new(Cell::new(0)),
+        }
+    }
+
+    fn url_for_logs(&self) -> String {
+        redact_url(&self.config.url)
+    }
+
+    fn connect(&mut self, ctx: &mut Context<Self>) {
+        if self.draining {
+            return;
+        }
+        self.generation += 1;
+        let generation = self.generation;
+        let request = connect::websocket_request(&self.config, Arc::clone(&self.tls));
+        let attempt = async move {
+            actix_rt::time::timeout(connect::CONNECT_TIMEOUT, request.connect()).await
+        };
+        ctx.spawn(
+            wrap_future::<_, Self>(attempt).map(move |outcome, actor, ctx| {
+                if generation != actor.generation {
+                    return;
+                }
+                match outcome {
+                    Ok(Ok((_response, framed))) => actor.open_session(framed, ctx),
+                    Ok(Err(err)) => actor.connect_failed(classify(&err), ctx),
+                    Err(_elapsed) => actor.connect_failed(
+                        ConnectFailure::Transient("connection attempt timed out".into()),
+                        ctx,
+                    ),
+                }
+            }),
+        );
+    }
+
+    fn connect_failed(&mut self, failure: ConnectFailure, ctx: &mut Context<Self>) {
+        let delay = match failure {
+            ConnectFailure::Rejected { status } => {
+                let delay = self.backoff.delay_at_cap();
+                error!(self.log, "Control plane rejected the relay token or tenant id";
+                    "url" => self.url_for_logs(), "status" => status,
+                    "retryInMs" => delay.as_millis() as u64);
+                delay
+            }
+            ConnectFailure::Transient(reason) => {
+                let delay = self.backoff.next_delay();
+                warn!(self.log, "Cannot connect to control plane";
+                    "url" => self.url_for_logs(), "error" => reason,
+                    "retryInMs" => delay.as_millis() as u64);
+                delay
+            }
+        };
+        self.schedule_reconnect(delay, ctx);
+    }
+
+    fn schedule_reconnect(&mut self, delay: Duration, ctx: &mut Context<Self>) {
+        if self.draining {
+            return;
+        }
+        let generation = self.generation;
+        ctx.run_later(delay, move |actor, ctx| {
+            if actor.generation == generation && actor.session.is_none() {
+                actor.connect(ctx);
+            }
+        });
+    }
+
+    fn open_session(&mut self, framed: Framed, ctx: &mut Context<Self>) {
+        let generation = self.generation;
+        let (sink, stream) = framed.split();
+        let events = stream
+            .map(move |frame| (generation, StreamEvent::Frame(frame)))
+            .chain(once(async move { (generation, StreamEvent::Ended) }));
+        let stream = ctx.add_stream(events);
+        let now = Instant::now();
+        self.session = Some(Session {
+            sink: SinkWrite::new(sink, ctx),
+            stream,
+            opened_at: now,
+            last_seen: now,
+            reassembler: Reassembler::new(self.config.max_message_bytes),
+        });
+        self.session_open.set(true);
+        info!(self.log, "Connected to control plane"; "url" => self.url_for_logs());
+        self.send(Outbound::Hello(self.hello.clone()));
+        self.send_health_snapshot(ctx);
+        self.supervisor.do_send(Connected {
+            url: self.url_for_logs(),
+        });
+    }
+
+    /// Ends the current session; `at_cap` is for reasons that retrying soon cannot fix.
+    fn end_session(&mut self, reason: String, at_cap: bool, ctx: &mut Context<Self>) {
+        let Some(mut session) = self.session.take() else {
+            return;
+        };
+        ctx.cancel_future(session.stream);
+        session.sink.close();
+        self.session_open.set(false);
+        // Answers still running belong to a session the control plane has given up on.
+        self.in_flight.clear();
+        if session.opened_at.elapsed() >= STABLE_CONNECTION {
+            self.backoff.reset();
+        }
+        self.supervisor.do_send(Disconnected {
+            reason: reason.clone(),
+        });
+        if self.draining {
+            return;
+        }
+        let delay = if at_cap {
+            self.backoff.delay_at_cap()
+        } else {
+            self.backoff.next_delay()
+        };
+        warn!(self.log, "Disconnected from control plane";
+            "reason" => reason, "retryInMs" => delay.as_millis() as u64);
+        self.schedule_reconnect(delay, ctx);
+    }
+
+    /// Writes one message to the current session, if any.
+    fn send(&mut self, message: Outbound) {
+        let Some(session) = self.session.as_mut() else {
+            return;
+        };
+        match encode_outbound(&message) {
+            Ok(text) => {
+                if session.sink.write(Message::Text(text.into())).is_err() {
+                    warn!(self.log, "Cannot write to control plane: session closing");
+                }
+            }
+            Err(err) => error!(self.log, "Cannot encode message"; "error" => err.to_string()),
+        }
+    }
+
+    fn send_health_snapshot(&mut self, ctx: &mut Context<Self>) {
+        let request = self.supervisor.send(GetHealth);
+        ctx.spawn(request.into_actor(self).map(|snapshot, actor, _ctx| {
+            if let Ok(resources) = snapshot {
+                actor.send(Outbound::Health(Health { resources }));
+            }
+        }));
+    }
+
+    fn heartbeat(&mut self, ctx: &mut Context<Self>) {
+        let timeout = Duration::from_secs(self.config.heartbeat_timeout_seconds);
+        let Some(session) = self.session.as_mut() else {
+            return;
+        };
+        if session.last_seen.elapsed() > timeout {
+            self.end_session(
+                "no frame from control plane within heartbeat timeout".into(),
+                false,
+                ctx,
+            );
+            return;
+        }
+        let _ = session.sink.write(Message::Ping(Default::default()));
+    }
+
+    fn on_close_frame(&mut self, reason: Option<CloseReason>, ctx: &mut Context<Self>) {
+        let code = reason.as_ref().map(|r| u16::from(r.code));
+        let description = reason
+            .as_ref()
+            .and_then(|r| r.description.clone())
+            .unwrap_or_default();
+        if let Some(session) = self.session.as_mut() {
+            let _ = session.sink.write(Message::Close(reason));
+        }
+        match code {
+            Some(close_code::SUPERSEDED) => {
+                warn!(self.log, "Superseded by another relay of this tenant; not competing for the connection";
+                    "detail" => description);
+                self.end_session("superseded".into(), true, ctx);
+            }
+            Some(close_code::UNAUTHORIZED) | Some(close_code::UNSUPPORTED_PROTOCOL) => {
+                error!(self.log, "Control plane closed the session and will not accept this relay as it is";
+                    "code" => code, "detail" => description);
+                self.end_session(
+                    format!("closed by control plane with code {code:?}"),
+                    true,
+                    ctx,
+                );
+            }
+            _ => self.end_session(
+                format!("closed by control plane with code {code:?}"),
+                false,
+                ctx,
+            ),
+        }
+    }
+}
+
+impl Actor for ControlPlane {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.connect(ctx);
+        let heartbeat = Duration::from_secs(self.config.heartbeat_interval_seconds);
+        ctx.run_interval(heartbeat, |actor, ctx| actor.heartbeat(ctx));
+        let health = Duration::from_secs(self.config.health_interval_seconds);
+        ctx.run_interval(health, |actor, ctx| {
+            if actor.session.is_some() {
+                actor.send_health_snapshot(ctx);
+            }
+        });
+    }
+
+    fn stopping(&mut self, _ctx: &mut Context<Self>) -> Running {
+        self.session_open.set(false);
+        Running::Stop
+    }
+}
+
+impl StreamHandler<(u64, StreamEvent)> for ControlPlane {
+    fn handle(&mut self, (generation, event): (u64, StreamEvent), ctx: &mut Context<Self>) {
+        if generation != self.generation || self.session.is_none() {
+            return;
+        }
+        match event {
+            StreamEvent::Ended => self.end_session("connection closed".into(), false, ctx),
+            StreamEvent::Frame(Err(err)) => {
+                self.end_session(format!("protocol error: {err}"), false, ctx)
+            }
+            StreamEvent::Frame(Ok(frame)) => self.on_frame(frame, ctx),
+        }
+    }
+
+    /// Stream ends arrive as [`StreamEvent::Ended`]; the default would stop the actor.
+    fn finished(&mut self, _ctx: &mut Context<Self>) {}
+}
+
+impl WriteHandler<WsProtocolError> for ControlPlane {
+    fn error(&mut self, err: WsProtocolError, ctx: &mut Context<Self>) -> Running {
+        self.end_session(format!("write failed: {err}"), false, ctx);
+        Running::Continue
+    }
+
+    fn finished(&mut self, _ctx: &mut Context<Self>) {}
+}
+
+impl Handler<HealthReport> for ControlPlane {
+    type Result = ();
+
+    fn handle(&mut self, report: HealthReport, _ctx: &mut Context<Self>) {
+        self.send(Outbound::Health(Health {
+            resources: report.resources,
+        }));
+    }
+}
+
+impl Handler<Drain> for ControlPlane {
+    type Result = ResponseActFuture<Self, ()>;
+
+    fn handle(&mut self, drain: Drain, _ctx: &mut Context<Self>) -> Self::Result {
+        self.draining = true;
+        let in_flight = Rc::clone(&self.in_flight_count);
+        let session_open = Rc::clone(&self.session_open);
+        let deadline = Instant::now() + drain.grace;
+        let wait_for_work = async move {
+            while in_flight.get() > 0 && Instant::now() < deadline {
+                actix_rt::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        Box::pin(
+            wrap_future::<_, Self>(wait_for_work).then(move |_, actor, _ctx| {
+                if let Some(session) = actor.session.as_mut() {
+                    let reason = CloseReason {
+                        code: CloseCode::Away,
+                        description: Some("relay shutting down".into()),
+                    };
+                    let _ = session.sink.write(Message::Close(Some(reason)));
+                }
+                // Give the close handshake a moment so the control plane sees a clean close.
+                let close_deadline = Instant::now() + Duration::from_secs(2);
+                wrap_future::<_, Self>(async move {
+                    while session_open.get() && Instant::now() < close_deadline {
+                        actix_rt::time::sleep(Duration::from_millis(10)).await;
+                    }
+                })
+            }),
+        )
+    }
+}

@@ -1,0 +1,25 @@
+//! The relay's actor system and the pure engines it uses.
+//!
+//! ```text
+//!               Supervisor (supervisor.rs)
+//!    ┌─────────────┼────────────────┬──────────────┐
+//! ControlPlane  Resource (1 per db)  Masker        Auditor
+//! control_plane/ resource/           masking/      audit/
+//! ```
+//! A `request` arrives at [`control_plane::ControlPlane`], which hands it to the
+//! [`supervisor::Supervisor`]; [`pipeline`] runs it on the resource, masks the answer and audits it.
+//! Wire types are in [`protocol`], actor messages in [`messages`]. Pure parts (protocol, backoff,
+//! reassembly, masking engine) have no actix imports and carry their unit tests.
+#![forbid(unsafe_code)]
+
+pub mod audit;
+pub mod control_plane;
+pub mod masking;
+pub mod messages;
+pub mod pipeline;
+pub mod protocol;
+pub mod resource;
+pub mod supervisor;
+pub mod time;
+
+pub use supervisor::{StartError, Supervisor};

@@ -1,0 +1,182 @@
+//! The path of one request: resource, then masking, then audit; returns the message to send back.
+
+use crate::audit::{AuditRecord, Auditor, Outcome};
+use crate::masking::Masker;
+use crate::messages::{Mask, MaskPayload, OperationError, OperationOutput, Record, RunOperation};
+use crate::protocol::{ErrorCode, ErrorMessage, MaskedCounts, OperationResult, Outbound, Request};
+use crate::resource::Resource;
+use actix::Addr;
+use std::time::Instant;
+
+/// The actors one request passes through, looked up by the supervisor when the request arrives.
+pub struct Route {
+    pub tenant_id: String,
+    pub resource: Option<(String, Addr<Resource>)>,
+    pub masker: Option<Addr<Masker>>,
+    pub auditor: Option<Addr<Auditor>>,
+}
+
+/// Runs one request to its answer. Never fails: every problem becomes an `error` message.
+pub async fn run(route: Route, request: Request) -> Outbound {
+    let started = Instant::now();
+    let outcome = match &route.resource {
+        None => Err(OperationError::new(
+            ErrorCode::UnknownResource,
+            format!(
+                "no resource with id \"{}\"",
+                request.resource_id.chars().take(64).collect::<String>()
+            ),
+        )),
+        Some((_, addr)) => addr
+            .send(RunOperation {
+                request: request.clone(),
+            })
+            .await
+            .unwrap_or_else(|_| {
+                Err(OperationError::new(
+                    ErrorCode::ResourceUnavailable,
+                    "resource is restarting",
+                ))
+            }),
+    };
+    let (message, counts, summary) = match outcome {
+        Ok(output) => mask_output(route.masker.as_ref(), &request, output, started).await,
+        Err(err) => (
+            mask_error(route.masker.as_ref(), &request, err).await,
+            MaskedCounts::default(),
+            None,
+        ),
+    };
+    let record = audit_record(&route, &request, &message, counts, summary, started);
+    if let Some(auditor) = &route.auditor {
+        let _ = auditor.send(Record { record }).await;
+    }
+    message
+}
+
+/// Row count and truncation of a successful answer, for the audit record.
+type Summary = Option<(u64, bool)>;
+
+async fn mask_output(
+    masker: Option<&Addr<Masker>>,
+    request: &Request,
+    output: OperationOutput,
+    started: Instant,
+) -> (Outbound, MaskedCounts, Summary) {
+    let masked = match masker {
+        Some(masker) => {
+            masker
+                .send(Mask {
+                    payload: MaskPayload::Output(output),
+                })
+                .await
+        }
+        None => return (masking_failed(request), MaskedCounts::default(), None),
+    };
+    match masked {
+        Ok(Ok(masked)) => {
+            let MaskPayload::Output(output) = masked.payload else {
+                return (masking_failed(request), MaskedCounts::default(), None);
+            };
+            let row_count = output.rows.len() as u64;
+            let result = OperationResult {
+                id: request.id.clone(),
+                columns: output.columns,
+                rows: output.rows,
+                row_count,
+                truncated: output.truncated,
+                masked: masked.counts.clone(),
+                duration_ms: started.elapsed().as_millis() as u64,
+                details: output.details,
+            };
+            (
+                Outbound::Result(result),
+                masked.counts,
+                Some((row_count, output.truncated)),
+            )
+        }
+        // Fail closed: without masking nothing is sent.
+        _ => (masking_failed(request), MaskedCounts::default(), None),
+    }
+}
+
+async fn mask_error(
+    masker: Option<&Addr<Masker>>,
+    request: &Request,
+    err: OperationError,
+) -> Outbound {
+    let masked = match masker {
+        Some(masker) => {
+            masker
+                .send(Mask {
+                    payload: MaskPayload::Text(err.message),
+                })
+                .await
+        }
+        None => return masking_failed(request),
+    };
+    match masked {
+        Ok(Ok(masked)) => match masked.payload {
+            MaskPayload::Text(message) => Outbound::Error(ErrorMessage {
+                id: Some(request.id.clone()),
+                code: err.code,
+                message,
+            }),
+            MaskPayload::Output(_) => masking_failed(request),
+        },
+        _ => masking_failed(request),
+    }
+}
+
+fn masking_failed(request: &Request) -> Outbound {
+    Outbound::Error(ErrorMessage {
+        id: Some(request.id.clone()),
+        code: ErrorCode::MaskingFailed,
+        message: "masking is unavailable, so no data was sent".into(),
+    })
+}
+
+fn audit_record(
+    route: &Route,
+    request: &Request,
+    message: &Outbound,
+    masked: MaskedCounts,
+    summary: Summary,
+    started: Instant,
+) -> AuditRecord {
+    let code = match message {
+        Outbound::Error(error) => Some(error.code),
+        _ => None,
+    };
+    let outcome = match code {
+        None => Outcome::Ok,
+        Some(ErrorCode::Timeout) => Outcome::Timeout,
+        Some(ErrorCode::Cancelled) => Outcome::Cancelled,
+        Some(
+            ErrorCode::OperationNotAllowed
+            | ErrorCode::NotReadOnly
+            | ErrorCode::InvalidRequest
+            | ErrorCode::UnknownResource
+            | ErrorCode::Busy,
+        ) => Outcome::Refused,
+        Some(_) => Outcome::Failed,
+    };
+    let (row_count, truncated) = summary.unwrap_or((0, false));
+    AuditRecord {
+        request_id: request.id.clone(),
+        tenant_id: route.tenant_id.clone(),
+        resource_id: request.resource_id.clone(),
+        resource_type: route
+            .resource
+            .as_ref()
+            .map(|(kind, _)| kind.clone())
+            .unwrap_or_default(),
+        operation: request.operation.clone(),
+        outcome,
+        code: code.map(|code| code.as_str().to_owned()),
+        row_count,
+        truncated,
+        masked,
+        duration_ms: started.elapsed().as_millis() as u64,
+    }
+}

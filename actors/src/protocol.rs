@@ -1,0 +1,423 @@
+//! Wire types of control-plane protocol v1: JSON text messages, camelCase, tagged by `type`.
+//!
+//! The protocol is documented in `docs/protocol.md`; this file is its source of truth. Receivers ignore
+//! unknown fields, so adding an optional field is not a breaking change; anything else bumps
+//! [`PROTOCOL_VERSION`].
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// The protocol version this relay speaks, sent in `hello` and in the `X-Relay-Protocol` header.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Header carrying [`PROTOCOL_VERSION`] on the WebSocket upgrade request.
+pub const PROTOCOL_HEADER: &str = "X-Relay-Protocol";
+
+/// Header carrying the tenant id on the WebSocket upgrade request.
+pub const TENANT_HEADER: &str = "X-Tenant-Id";
+
+/// Header marking a connection as a reachability probe (`relay check --connect`): the control plane
+/// completes the upgrade and closes it at once, without treating it as the tenant's relay.
+pub const PROBE_HEADER: &str = "X-Relay-Probe";
+
+/// WebSocket close codes with a meaning in this protocol (RFC 6455 leaves 4000-4999 to applications).
+pub mod close_code {
+    /// The relay or control plane is shutting down or restarting; reconnect with normal backoff.
+    pub const GOING_AWAY: u16 = 1001;
+    /// Another relay of the same tenant connected; this one should not fight back.
+    pub const SUPERSEDED: u16 = 4000;
+    /// The relay token was revoked or is not valid for the tenant.
+    pub const UNAUTHORIZED: u16 = 4001;
+    /// The control plane does not speak the relay's protocol version.
+    pub const UNSUPPORTED_PROTOCOL: u16 = 4002;
+}
+
+/// A message the relay sends to the control plane.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum Outbound {
+    /// First message after every connect.
+    Hello(Hello),
+    /// Resource health: on connect, on every change and periodically.
+    Health(Health),
+    /// Successful answer to a `request`.
+    Result(OperationResult),
+    /// Failed or refused `request`, or a message the relay could not accept.
+    Error(ErrorMessage),
+}
+
+/// A message the control plane sends to the relay.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum Inbound {
+    /// Run one operation on one resource.
+    Request(Request),
+    /// Cancel the request with this id, if still running.
+    Cancel(Cancel),
+}
+
+/// `hello`: who this relay is and what it offers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Hello {
+    pub protocol_version: u32,
+    pub relay_version: String,
+    pub tenant_id: String,
+    pub resources: Vec<ResourceInfo>,
+}
+
+/// One configured resource as announced in `hello`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceInfo {
+    pub id: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub allowed_operations: Vec<String>,
+    pub max_rows_per_query: u32,
+    pub pool_size: u32,
+}
+
+/// `health`: the state of every resource.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Health {
+    pub resources: Vec<ResourceHealth>,
+}
+
+/// Health status of one resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum HealthStatus {
+    /// Not checked yet.
+    Unknown,
+    Healthy,
+    Unhealthy,
+}
+
+impl HealthStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HealthStatus::Unknown => "unknown",
+            HealthStatus::Healthy => "healthy",
+            HealthStatus::Unhealthy => "unhealthy",
+        }
+    }
+}
+
+/// Health of one resource, as of its last check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceHealth {
+    pub id: String,
+    pub name: String,
+    pub status: HealthStatus,
+    /// RFC 3339 UTC time of the last check; absent before the first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_checked_at: Option<String>,
+    /// Round trip of the last check in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<u64>,
+    /// Why the resource is unhealthy (masked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Whether the database user could write, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub can_write: Option<bool>,
+}
+
+/// `request`: run one operation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Request {
+    pub id: String,
+    pub resource_id: String,
+    pub operation: String,
+    #[serde(default)]
+    pub params: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+}
+
+/// `cancel`: stop a running request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cancel {
+    pub id: String,
+}
+
+/// A column of a tabular result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Column {
+    pub name: String,
+    /// The database's own type name (`int4`, `text`, `jsonb`, ...).
+    #[serde(rename = "type")]
+    pub type_name: String,
+}
+
+/// How many values masking replaced, in all and per pattern name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MaskedCounts {
+    pub total: u64,
+    pub by_pattern: BTreeMap<String, u64>,
+}
+
+/// `result`: the successful answer to a request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OperationResult {
+    pub id: String,
+    pub columns: Vec<Column>,
+    pub rows: Vec<Vec<Value>>,
+    pub row_count: u64,
+    pub truncated: bool,
+    pub masked: MaskedCounts,
+    pub duration_ms: u64,
+    /// Structured answer of operations that are not plain tables (`describe_table`, `explain`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<Value>,
+}
+
+/// `error`: a request that failed or was refused, or an unacceptable message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorMessage {
+    /// The request's id; absent when the message had none (malformed JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub code: ErrorCode,
+    /// Human-readable and masked.
+    pub message: String,
+}
+
+/// Stable error codes. New codes may be added; existing ones never change meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The message was not JSON, or not an object with a string `type`.
+    InvalidMessage,
+    /// The message's `type` is not one this relay accepts.
+    UnsupportedMessage,
+    /// A `request` with missing or ill-typed fields or params.
+    InvalidRequest,
+    /// No resource with that id is configured.
+    UnknownResource,
+    /// The operation is not in the resource's `allowedOperations`.
+    OperationNotAllowed,
+    /// The statement or command is not a plain read.
+    NotReadOnly,
+    /// The operation ran past its time limit.
+    Timeout,
+    /// The resource's queue is full; retry later.
+    Busy,
+    /// The resource cannot serve now (database down, actor restarting).
+    ResourceUnavailable,
+    /// The database refused or failed the operation.
+    QueryFailed,
+    /// The result exceeds the size cap.
+    ResultTooLarge,
+    /// The control plane cancelled the request.
+    Cancelled,
+    /// The relay is shutting down and takes no new work.
+    ShuttingDown,
+    /// Masking could not run, so nothing was sent.
+    MaskingFailed,
+    /// The audit trail cannot record, so the operation did not run.
+    AuditUnavailable,
+    /// A relay bug; details are in the relay's log.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The code as it appears on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidMessage => "invalid_message",
+            ErrorCode::UnsupportedMessage => "unsupported_message",
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::UnknownResource => "unknown_resource",
+            ErrorCode::OperationNotAllowed => "operation_not_allowed",
+            ErrorCode::NotReadOnly => "not_read_only",
+            ErrorCode::Timeout => "timeout",
+            ErrorCode::Busy => "busy",
+            ErrorCode::ResourceUnavailable => "resource_unavailable",
+            ErrorCode::QueryFailed => "query_failed",
+            ErrorCode::ResultTooLarge => "result_too_large",
+            ErrorCode::Cancelled => "cancelled",
+            ErrorCode::ShuttingDown => "shutting_down",
+            ErrorCode::MaskingFailed => "masking_failed",
+            ErrorCode::AuditUnavailable => "audit_unavailable",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why an inbound text could not be accepted: becomes an `error` message, never a disconnect.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejection {
+    pub id: Option<String>,
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl Rejection {
+    /// The `error` message that answers this rejection.
+    pub fn into_message(self) -> Outbound {
+        Outbound::Error(ErrorMessage {
+            id: self.id,
+            code: self.code,
+            message: self.message,
+        })
+    }
+}
+
+/// Message types the relay accepts from the control plane.
+const INBOUND_TYPES: [&str; 2] = ["request", "cancel"];
+
+/// Decodes one text message from the control plane, classifying every failure.
+pub fn decode_inbound(text: &str) -> Result<Inbound, Rejection> {
+    let value: Value = serde_json::from_str(text).map_err(|err| Rejection {
+        id: None,
+        code: ErrorCode::InvalidMessage,
+        message: format!("message is not valid JSON: {err}"),
+    })?;
+    let id = value.get("id").and_then(Value::as_str).map(str::to_owned);
+    let Some(kind) = value.get("type").and_then(Value::as_str).map(str::to_owned) else {
+        return Err(Rejection {
+            id,
+            code: ErrorCode::InvalidMessage,
+            message: "message has no string field \"type\"".to_owned(),
+        });
+    };
+    if !INBOUND_TYPES.contains(&kind.as_str()) {
+        return Err(Rejection {
+            id,
+            code: ErrorCode::UnsupportedMessage,
+            message: format!(
+                "unsupported message type \"{}\"",
+                truncate_for_message(&kind)
+            ),
+        });
+    }
+    serde_json::from_value(value).map_err(|err| Rejection {
+        id,
+        code: ErrorCode::InvalidRequest,
+        message: format!("invalid {kind} message: {err}"),
+    })
+}
+
+/// Encodes one outbound message as JSON text.
+pub fn encode_outbound(message: &Outbound) -> Result<String, serde_json::Error> {
+    serde_json::to_string(message)
+}
+
+/// Keeps peer-supplied text that is echoed in messages and logs short.
+fn truncate_for_message(text: &str) -> String {
+    const LIMIT: usize = 64;
+    match text.char_indices().nth(LIMIT) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn decodes_a_request_with_defaults() {
+        let text =
+            r#"{"type":"request","id":"r1","resourceId":"main-pg","operation":"list_tables"}"#;
+        let Inbound::Request(request) = decode_inbound(text).unwrap() else {
+            panic!("not a request");
+        };
+        assert_eq!(request.id, "r1");
+        assert_eq!(request.resource_id, "main-pg");
+        assert_eq!(request.params, Value::Null);
+        assert_eq!(request.timeout_ms, None);
+    }
+
+    #[test]
+    fn decodes_cancel_and_ignores_unknown_fields() {
+        let text = r#"{"type":"cancel","id":"r9","future":"field"}"#;
+        assert_eq!(
+            decode_inbound(text).unwrap(),
+            Inbound::Cancel(Cancel { id: "r9".into() })
+        );
+    }
+
+    #[test]
+    fn malformed_json_is_an_invalid_message_without_id() {
+        let rejection = decode_inbound("{not json").unwrap_err();
+        assert_eq!(rejection.code, ErrorCode::InvalidMessage);
+        assert_eq!(rejection.id, None);
+    }
+
+    #[test]
+    fn missing_type_is_an_invalid_message_keeping_the_id() {
+        let rejection = decode_inbound(r#"{"id":"x1"}"#).unwrap_err();
+        assert_eq!(rejection.code, ErrorCode::InvalidMessage);
+        assert_eq!(rejection.id.as_deref(), Some("x1"));
+    }
+
+    #[test]
+    fn unknown_type_is_unsupported_and_echo_is_bounded() {
+        let long = "z".repeat(500);
+        let rejection = decode_inbound(&json!({"type": long, "id": "u"}).to_string()).unwrap_err();
+        assert_eq!(rejection.code, ErrorCode::UnsupportedMessage);
+        assert!(rejection.message.len() < 120, "{}", rejection.message);
+    }
+
+    #[test]
+    fn request_missing_fields_is_invalid_request() {
+        let rejection = decode_inbound(r#"{"type":"request","id":"r2"}"#).unwrap_err();
+        assert_eq!(rejection.code, ErrorCode::InvalidRequest);
+        assert_eq!(rejection.id.as_deref(), Some("r2"));
+    }
+
+    #[test]
+    fn outbound_messages_are_tagged_camel_case() {
+        let hello = Outbound::Hello(Hello {
+            protocol_version: PROTOCOL_VERSION,
+            relay_version: "0.1.0".into(),
+            tenant_id: "t".into(),
+            resources: vec![ResourceInfo {
+                id: "pg".into(),
+                name: "PG".into(),
+                kind: "postgres".into(),
+                allowed_operations: vec!["query".into()],
+                max_rows_per_query: 10,
+                pool_size: 5,
+            }],
+        });
+        let value: Value = serde_json::from_str(&encode_outbound(&hello).unwrap()).unwrap();
+        assert_eq!(value["type"], "hello");
+        assert_eq!(value["protocolVersion"], 1);
+        assert_eq!(value["resources"][0]["type"], "postgres");
+        assert_eq!(value["resources"][0]["maxRowsPerQuery"], 10);
+    }
+
+    #[test]
+    fn error_codes_serialize_as_their_wire_names() {
+        for code in [
+            ErrorCode::InvalidMessage,
+            ErrorCode::OperationNotAllowed,
+            ErrorCode::ResultTooLarge,
+            ErrorCode::AuditUnavailable,
+        ] {
+            assert_eq!(serde_json::to_value(code).unwrap(), json!(code.as_str()));
+        }
+    }
+}

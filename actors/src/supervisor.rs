@@ -1,0 +1,348 @@
+//! The supervisor: starts every child actor, restarts any that stops or panics, routes requests and
+//! orders shutdown.
+//!
+//! actix drops an actor whose handler panics without restarting it, so a watchdog checks each child's
+//! mailbox and starts a fresh child when one is gone. Other actors reach children only through the
+//! supervisor, never through cached addresses, so a restarted child is found at once.
+
+use crate::audit::Auditor;
+use crate::control_plane::{connect, ControlPlane};
+use crate::masking::{engine::PatternError, Masker, MaskingEngine};
+use crate::messages::{
+    CancelRequest, Connected, Disconnected, Dispatch, Drain, GetHealth, HealthChanged,
+    HealthReport, Shutdown,
+};
+use crate::pipeline::{self, Route};
+use crate::protocol::{
+    HealthStatus, Hello, Outbound, ResourceHealth, ResourceInfo, PROTOCOL_VERSION,
+};
+use crate::resource::Resource;
+use actix::{
+    Actor, ActorFutureExt, Addr, AsyncContext, Context, Handler, ResponseActFuture, ResponseFuture,
+    System, WrapFuture,
+};
+use relay_config::Config;
+use slog::{debug, error, info, warn, Logger};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+use thiserror::Error;
+
+/// How often the watchdog looks for dead children.
+const WATCHDOG_INTERVAL: Duration = Duration::from_millis(250);
+
+/// The relay could not start.
+#[derive(Debug, Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Tls(#[from] connect::TlsSetupError),
+    #[error(transparent)]
+    Masking(#[from] PatternError),
+}
+
+/// One resource child and its configuration.
+struct ResourceChild {
+    spec: Arc<relay_config::Resource>,
+    addr: Option<Addr<Resource>>,
+}
+
+/// Which startup lines have been printed, so the sequence matches the documented one.
+#[derive(Default)]
+struct Startup {
+    connected: bool,
+    announced: BTreeSet<String>,
+    ready: bool,
+}
+
+/// The root actor.
+pub struct Supervisor {
+    config: Arc<Config>,
+    log: Logger,
+    tls: Arc<rustls::ClientConfig>,
+    masking: Arc<MaskingEngine>,
+    control_plane: Option<Addr<ControlPlane>>,
+    resources: BTreeMap<String, ResourceChild>,
+    masker: Option<Addr<Masker>>,
+    auditor: Option<Addr<Auditor>>,
+    health: BTreeMap<String, ResourceHealth>,
+    startup: Startup,
+    shutting_down: bool,
+}
+
+impl Supervisor {
+    /// Prepares everything that can fail before any actor or socket exists.
+    pub fn new(config: Config, log: Logger) -> Result<Self, StartError> {
+        let tls = connect::tls_config(config.control_plane.ca_file.as_deref())?;
+        let masking = Arc::new(MaskingEngine::from_config(&config.masking)?);
+        let mut resources = BTreeMap::new();
+        let mut health = BTreeMap::new();
+        for spec in &config.resources {
+            health.insert(spec.id.clone(), initial_health(spec));
+            resources.insert(
+                spec.id.clone(),
+                ResourceChild {
+                    spec: Arc::new(spec.clone()),
+                    addr: None,
+                },
+            );
+        }
+        Ok(Supervisor {
+            config: Arc::new(config),
+            log,
+            tls,
+            masking,
+            control_plane: None,
+            resources,
+            masker: None,
+            auditor: None,
+            health,
+            startup: Startup::default(),
+            shutting_down: false,
+        })
+    }
+
+    fn hello(&self) -> Hello {
+        Hello {
+            protocol_version: PROTOCOL_VERSION,
+            relay_version: env!("CARGO_PKG_VERSION").to_owned(),
+            tenant_id: self.config.control_plane.tenant_id.clone(),
+            resources: self
+                .config
+                .resources
+                .iter()
+                .map(|spec| ResourceInfo {
+                    id: spec.id.clone(),
+                    name: spec.display_name().to_owned(),
+                    kind: spec.kind.to_string(),
+                    allowed_operations: spec
+                        .allowed_operations
+                        .iter()
+                        .map(|op| op.as_str().to_owned())
+                        .collect(),
+                    max_rows_per_query: spec.max_rows_per_query,
+                    pool_size: spec.pool_size,
+                })
+                .collect(),
+        }
+    }
+
+    /// Starts every child that is not running.
+    fn ensure_children(&mut self, ctx: &mut Context<Self>) {
+        if self.shutting_down {
+            return;
+        }
+        if !alive(&self.auditor) {
+            self.restarted("auditor", self.auditor.is_some());
+            self.auditor = Some(Auditor::new(self.config.audit.clone(), self.log.clone()).start());
+        }
+        if !alive(&self.masker) {
+            self.restarted("masker", self.masker.is_some());
+            self.masker = Some(Masker::new(Arc::clone(&self.masking)).start());
+        }
+        let health_interval =
+            Duration::from_secs(self.config.control_plane.health_interval_seconds);
+        let me = ctx.address();
+        for (id, child) in &mut self.resources {
+            if !alive(&child.addr) {
+                if child.addr.is_some() {
+                    warn!(self.log, "Actor stopped unexpectedly; restarting"; "actor" => "resource", "resourceId" => id.clone());
+                }
+                let resource = Resource::new(
+                    Arc::clone(&child.spec),
+                    health_interval,
+                    me.clone().recipient(),
+                    &self.log,
+                );
+                child.addr = Some(resource.start());
+            }
+        }
+        if !alive(&self.control_plane) {
+            self.restarted("controlPlane", self.control_plane.is_some());
+            let control_plane = ControlPlane::new(
+                Arc::new(self.config.control_plane.clone()),
+                self.hello(),
+                Arc::clone(&self.tls),
+                me,
+                &self.log,
+            );
+            self.control_plane = Some(control_plane.start());
+        }
+    }
+
+    fn restarted(&self, actor: &str, was_running: bool) {
+        if was_running {
+            warn!(self.log, "Actor stopped unexpectedly; restarting"; "actor" => actor.to_owned());
+        }
+    }
+
+    fn route(&self, resource_id: &str) -> Route {
+        Route {
+            tenant_id: self.config.control_plane.tenant_id.clone(),
+            resource: self.resources.get(resource_id).and_then(|child| {
+                child
+                    .addr
+                    .clone()
+                    .map(|addr| (child.spec.kind.to_string(), addr))
+            }),
+            masker: self.masker.clone(),
+            auditor: self.auditor.clone(),
+        }
+    }
+
+    /// Prints `Resource healthy` per resource and then `Relay ready`, once, after the first connect.
+    fn announce_startup(&mut self) {
+        if self.startup.ready || !self.startup.connected {
+            return;
+        }
+        for (id, health) in &self.health {
+            if health.status == HealthStatus::Unknown || self.startup.announced.contains(id) {
+                continue;
+            }
+            let kind = self
+                .resources
+                .get(id)
+                .map(|c| c.spec.kind.to_string())
+                .unwrap_or_default();
+            if health.status == HealthStatus::Healthy {
+                // slog emits a record's fields in reverse, so this prints resourceId, then type.
+                info!(self.log, "Resource healthy"; "type" => kind, "resourceId" => id.clone());
+            } else {
+                warn!(self.log, "Resource unhealthy"; "resourceId" => id.clone(), "type" => kind,
+                    "error" => health.error.clone().unwrap_or_default());
+            }
+            self.startup.announced.insert(id.clone());
+        }
+        if self.startup.announced.len() == self.resources.len() {
+            self.startup.ready = true;
+            info!(self.log, "Relay ready");
+        }
+    }
+}
+
+fn alive<A: Actor>(addr: &Option<Addr<A>>) -> bool {
+    addr.as_ref().is_some_and(Addr::connected)
+}
+
+fn initial_health(spec: &relay_config::Resource) -> ResourceHealth {
+    ResourceHealth {
+        id: spec.id.clone(),
+        name: spec.display_name().to_owned(),
+        status: HealthStatus::Unknown,
+        last_checked_at: None,
+        latency_ms: None,
+        error: None,
+        can_write: None,
+    }
+}
+
+impl Actor for Supervisor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.ensure_children(ctx);
+        ctx.run_interval(WATCHDOG_INTERVAL, |supervisor, ctx| {
+            supervisor.ensure_children(ctx)
+        });
+    }
+}
+
+impl Handler<Dispatch> for Supervisor {
+    type Result = ResponseFuture<Outbound>;
+
+    fn handle(&mut self, dispatch: Dispatch, _ctx: &mut Context<Self>) -> Self::Result {
+        let route = self.route(&dispatch.request.resource_id);
+        Box::pin(pipeline::run(route, dispatch.request))
+    }
+}
+
+impl Handler<CancelRequest> for Supervisor {
+    type Result = ();
+
+    fn handle(&mut self, cancel: CancelRequest, _ctx: &mut Context<Self>) {
+        // Running operations finish within their statement timeout; the answer still reaches the
+        // control plane, which may ignore it.
+        debug!(self.log, "Cancel requested"; "requestId" => cancel.request_id, "resourceId" => cancel.resource_id);
+    }
+}
+
+impl Handler<GetHealth> for Supervisor {
+    type Result = Vec<ResourceHealth>;
+
+    fn handle(&mut self, _: GetHealth, _ctx: &mut Context<Self>) -> Self::Result {
+        self.health.values().cloned().collect()
+    }
+}
+
+impl Handler<HealthChanged> for Supervisor {
+    type Result = ();
+
+    fn handle(&mut self, changed: HealthChanged, _ctx: &mut Context<Self>) {
+        let health = changed.health;
+        let previous = self.health.insert(health.id.clone(), health.clone());
+        let status_changed =
+            previous.is_none_or(|p| p.status != health.status || p.error != health.error);
+        self.announce_startup();
+        if status_changed {
+            if let Some(control_plane) = &self.control_plane {
+                control_plane.do_send(HealthReport {
+                    resources: self.health.values().cloned().collect(),
+                });
+            }
+        }
+    }
+}
+
+impl Handler<Connected> for Supervisor {
+    type Result = ();
+
+    fn handle(&mut self, _connected: Connected, _ctx: &mut Context<Self>) {
+        self.startup.connected = true;
+        self.announce_startup();
+    }
+}
+
+impl Handler<Disconnected> for Supervisor {
+    type Result = ();
+
+    fn handle(&mut self, disconnected: Disconnected, _ctx: &mut Context<Self>) {
+        debug!(self.log, "Control plane session ended"; "reason" => disconnected.reason);
+    }
+}
+
+impl Handler<Shutdown> for Supervisor {
+    type Result = ResponseActFuture<Self, ()>;
+
+    fn handle(&mut self, _: Shutdown, _ctx: &mut Context<Self>) -> Self::Result {
+        self.shutting_down = true;
+        let grace = Duration::from_secs(self.config.control_plane.shutdown_grace_seconds);
+        info!(self.log, "Relay stopping"; "graceSeconds" => grace.as_secs());
+        let drained = self
+            .control_plane
+            .clone()
+            .map(|cp| cp.send(Drain { grace }));
+        Box::pin(
+            async move {
+                if let Some(drained) = drained {
+                    if drained.await.is_err() {
+                        return false;
+                    }
+                }
+                true
+            }
+            .into_actor(self)
+            .map(|clean, supervisor, _ctx| {
+                if !clean {
+                    error!(
+                        supervisor.log,
+                        "Control plane connection was gone at shutdown"
+                    );
+                }
+                System::current().stop();
+            }),
+        )
+    }
+}
+
+#[cfg(test)]
+#[path = "supervisor_tests.rs"]
+mod tests;

@@ -1,0 +1,390 @@
+//! The typed configuration: the top level, the control-plane link, masking and audit.
+//! Resources live in `resource.rs`. Ranges are checked in `validate.rs`, not here.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use crate::lenient;
+use crate::resource::Resource;
+use crate::secret::Secret;
+
+/// The whole `relay-config.yaml`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Config {
+    /// `controlPlane`: where the relay connects out to. Required.
+    pub control_plane: ControlPlane,
+    /// `resources`: the databases the relay serves. Required, at least one.
+    #[serde(default)]
+    pub resources: Vec<Resource>,
+    /// `masking`: what is masked in results. Optional; default: enabled, no patterns.
+    #[serde(default)]
+    pub masking: Masking,
+    /// `audit`: audit logging. Optional; default: enabled at `info`.
+    #[serde(default)]
+    pub audit: Audit,
+}
+
+/// `controlPlane`: the outbound WebSocket link to the control plane.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ControlPlane {
+    /// `url`: `wss://` URL to connect to; `ws://` only to a loopback host unless
+    /// `allowInsecure`. Required.
+    pub url: String,
+    /// `token`: the relay's credential for the control plane. Required, redacted in output.
+    pub token: Secret,
+    /// `tenantId`: the tenant this relay belongs to, `[A-Za-z0-9._-]{1,128}`. Required.
+    pub tenant_id: String,
+    /// `caFile`: path of an extra PEM CA bundle, for a control plane behind a private CA.
+    /// Default: none (public web roots only). The file must exist.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// `allowInsecure`: allow `ws://` to a non-loopback host. Default: false.
+    #[serde(default, deserialize_with = "lenient::boolean")]
+    pub allow_insecure: bool,
+    /// `healthIntervalSeconds`: seconds between health reports. Default 30, range 1..=3600.
+    #[serde(
+        default = "default_health_interval",
+        deserialize_with = "lenient::number"
+    )]
+    pub health_interval_seconds: u64,
+    /// `heartbeatIntervalSeconds`: seconds between WebSocket pings. Default 10, range 1..=300.
+    #[serde(
+        default = "default_heartbeat_interval",
+        deserialize_with = "lenient::number"
+    )]
+    pub heartbeat_interval_seconds: u64,
+    /// `heartbeatTimeoutSeconds`: seconds without any received frame after which the
+    /// connection is considered dead. Default 30; greater than the heartbeat interval, at
+    /// most 3600.
+    #[serde(
+        default = "default_heartbeat_timeout",
+        deserialize_with = "lenient::number"
+    )]
+    pub heartbeat_timeout_seconds: u64,
+    /// `maxMessageBytes`: bytes; the largest frame or reassembled message accepted.
+    /// Default 16777216 (16 MiB), range 65536 (64 KiB)..=268435456 (256 MiB).
+    #[serde(
+        default = "default_max_message_bytes",
+        deserialize_with = "lenient::number"
+    )]
+    pub max_message_bytes: usize,
+    /// `shutdownGraceSeconds`: seconds in-flight work may take to drain on SIGTERM.
+    /// Default 10, range 0..=300.
+    #[serde(
+        default = "default_shutdown_grace",
+        deserialize_with = "lenient::number"
+    )]
+    pub shutdown_grace_seconds: u64,
+    /// `reconnectMaxDelaySeconds`: seconds; the cap of the reconnect backoff.
+    /// Default 30, range 1..=3600.
+    #[serde(
+        default = "default_reconnect_max_delay",
+        deserialize_with = "lenient::number"
+    )]
+    pub reconnect_max_delay_seconds: u64,
+}
+
+fn default_health_interval() -> u64 {
+    30
+}
+fn default_heartbeat_interval() -> u64 {
+    10
+}
+fn default_heartbeat_timeout() -> u64 {
+    30
+}
+fn default_max_message_bytes() -> usize {
+    16 * 1024 * 1024
+}
+fn default_shutdown_grace() -> u64 {
+    10
+}
+fn default_reconnect_max_delay() -> u64 {
+    30
+}
+fn default_true() -> bool {
+    true
+}
+
+/// `masking`: regex replacements applied to values before they leave the relay.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Masking {
+    /// `enabled`: apply the patterns. Default: true.
+    #[serde(default = "default_true", deserialize_with = "lenient::boolean")]
+    pub enabled: bool,
+    /// `patterns`: the replacements, applied in order. Default: none.
+    #[serde(default)]
+    pub patterns: Vec<MaskPattern>,
+}
+
+impl Default for Masking {
+    fn default() -> Self {
+        Masking {
+            enabled: true,
+            patterns: Vec::new(),
+        }
+    }
+}
+
+/// `masking.patterns[i]`: one named regex and what replaces each match.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MaskPattern {
+    /// `name`: unique, non-empty label (shown in audit records). Required.
+    pub name: String,
+    /// `regex`: a `regex`-crate pattern; must compile and must not match the empty string.
+    /// Required.
+    pub regex: String,
+    /// `replacement`: text that replaces each match. Required.
+    pub replacement: String,
+}
+
+/// `audit`: the audit log of every request the relay serves.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Audit {
+    /// `enabled`: write audit records. Default: true.
+    #[serde(default = "default_true", deserialize_with = "lenient::boolean")]
+    pub enabled: bool,
+    /// `level`: `info` or `warn`. Default: `info`.
+    #[serde(default)]
+    pub level: AuditLevel,
+}
+
+impl Default for Audit {
+    fn default() -> Self {
+        Audit {
+            enabled: true,
+            level: AuditLevel::Info,
+        }
+    }
+}
+
+/// `audit.level`: the log level audit records are written at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuditLevel {
+    /// `info` (the default).
+    #[default]
+    Info,
+    /// `warn`.
+    Warn,
+}
+
+/// The YAML spellings of [`AuditLevel`], in declaration order.
+pub(crate) const AUDIT_LEVEL_NAMES: &[&str] = &["info", "warn"];
+
+impl AuditLevel {
+    /// The YAML spelling: `info` or `warn`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            AuditLevel::Info => "info",
+            AuditLevel::Warn => "warn",
+        }
+    }
+}
+
+impl fmt::Display for AuditLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::resource::{Connection, Operation, ResourceType};
+    use crate::schema::{Shape, ROOT};
+    use serde_norway::Value;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn control_plane_defaults_fill_in() {
+        let plane: ControlPlane =
+            serde_norway::from_str("url: wss://x\ntoken: t\ntenantId: acme").unwrap();
+        assert_eq!(plane.health_interval_seconds, 30);
+        assert_eq!(plane.heartbeat_interval_seconds, 10);
+        assert_eq!(plane.heartbeat_timeout_seconds, 30);
+        assert_eq!(plane.max_message_bytes, 16_777_216);
+        assert_eq!(plane.shutdown_grace_seconds, 10);
+        assert_eq!(plane.reconnect_max_delay_seconds, 30);
+        assert_eq!(plane.ca_file, None);
+        assert!(!plane.allow_insecure);
+    }
+
+    #[test]
+    fn masking_and_audit_default_to_enabled() {
+        let masking: Masking = serde_norway::from_str("{}").unwrap();
+        assert_eq!(masking, Masking::default());
+        assert!(masking.enabled && masking.patterns.is_empty());
+        let audit: Audit = serde_norway::from_str("{}").unwrap();
+        assert_eq!(audit, Audit::default());
+        assert_eq!(audit.level, AuditLevel::Info);
+    }
+
+    #[test]
+    fn audit_level_names_round_trip() {
+        for (level, name) in [AuditLevel::Info, AuditLevel::Warn]
+            .iter()
+            .zip(AUDIT_LEVEL_NAMES)
+        {
+            assert_eq!(level.to_string(), *name);
+            assert_eq!(serde_norway::from_str::<AuditLevel>(name).unwrap(), *level);
+        }
+    }
+
+    /// Every key the schema knows, set to a value other than its default.
+    fn full_document(ca_file: &str) -> String {
+        format!(
+            "controlPlane:
+  url: wss://cp.example.com/connect
+  token: tok
+  tenantId: acme
+  caFile: {ca_file}
+  allowInsecure: true
+  healthIntervalSeconds: 31
+  heartbeatIntervalSeconds: 11
+  heartbeatTimeoutSeconds: 31
+  maxMessageBytes: 65536
+  shutdownGraceSeconds: 11
+  reconnectMaxDelaySeconds: 31
+resources:
+  - id: pg
+    type: postgres
+    name: PG
+    connection: {{host: h, port: 1, database: d, user: u, password: p,
+                  connectTimeoutSeconds: 11, applicationName: app}}
+    allowedOperations: [explain]
+    maxRowsPerQuery: 1001
+    poolSize: 4
+    statementTimeoutMs: 30001
+    maxQueuedRequests: 65
+  - id: mongo
+    type: mongodb
+    connection: {{uri: 'mongodb://h/d'}}
+masking:
+  enabled: false
+  patterns: [{{name: n, regex: x, replacement: y}}]
+audit:
+  enabled: false
+  level: warn
+"
+        )
+    }
+
+    fn schema_keys(shape: &Shape, path: &str, keys: &mut BTreeSet<String>) {
+        match shape {
+            Shape::Map(fields) => {
+                for field in fields.iter() {
+                    let child = format!("{path}.{}", field.name);
+                    schema_keys(&field.shape, &child, keys);
+                    keys.insert(child);
+                }
+            }
+            Shape::List(item) => schema_keys(item, &format!("{path}[]"), keys),
+            Shape::Any | Shape::OneOf(..) => {}
+        }
+    }
+
+    fn document_keys(node: &Value, path: &str, keys: &mut BTreeSet<String>) {
+        match node {
+            Value::Mapping(entries) => {
+                for (key, value) in entries {
+                    let child = format!("{path}.{}", key.as_str().unwrap());
+                    document_keys(value, &child, keys);
+                    keys.insert(child);
+                }
+            }
+            Value::Sequence(items) => {
+                for item in items {
+                    document_keys(item, &format!("{path}[]"), keys);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The typed form of `full_document`'s first resource.
+    fn full_postgres() -> Resource {
+        Resource {
+            id: "pg".into(),
+            kind: ResourceType::Postgres,
+            name: Some("PG".into()),
+            connection: Connection {
+                host: Some("h".into()),
+                port: Some(1),
+                database: Some("d".into()),
+                user: Some("u".into()),
+                password: Some(Secret::new("p".into())),
+                uri: None,
+                connect_timeout_seconds: 11,
+                application_name: "app".into(),
+            },
+            allowed_operations: vec![Operation::Explain],
+            max_rows_per_query: 1001,
+            pool_size: 4,
+            statement_timeout_ms: 30001,
+            max_queued_requests: 65,
+        }
+    }
+
+    /// The typed form of `full_document`'s control plane.
+    fn full_control_plane(ca_file: &str) -> ControlPlane {
+        ControlPlane {
+            url: "wss://cp.example.com/connect".into(),
+            token: Secret::new("tok".into()),
+            tenant_id: "acme".into(),
+            ca_file: Some(ca_file.into()),
+            allow_insecure: true,
+            health_interval_seconds: 31,
+            heartbeat_interval_seconds: 11,
+            heartbeat_timeout_seconds: 31,
+            max_message_bytes: 65536,
+            shutdown_grace_seconds: 11,
+            reconnect_max_delay_seconds: 31,
+        }
+    }
+
+    /// Keeps the schema (`schema.rs`) and the structs in step: the document uses exactly the
+    /// schema's keys, loads, and sets every field. A new field must be added to the schema,
+    /// `full_document` and the struct literals (with a non-default value).
+    #[test]
+    fn schema_and_structs_know_the_same_keys() {
+        let ca_file = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+        let text = full_document(ca_file);
+        let (mut in_schema, mut in_document) = (BTreeSet::new(), BTreeSet::new());
+        schema_keys(&ROOT, "", &mut in_schema);
+        let tree = serde_norway::from_str(&text).unwrap();
+        document_keys(&tree, "", &mut in_document);
+        assert_eq!(in_schema, in_document);
+
+        let config = crate::test_support::load(&text);
+        assert_eq!(config.control_plane, full_control_plane(ca_file));
+        assert_eq!(config.resources[0], full_postgres());
+        let mongo = &config.resources[1];
+        assert_eq!(mongo.kind, ResourceType::Mongodb);
+        let uri = mongo.connection.uri.as_ref().map(Secret::expose);
+        assert_eq!(uri, Some("mongodb://h/d"));
+        let pattern = MaskPattern {
+            name: "n".into(),
+            regex: "x".into(),
+            replacement: "y".into(),
+        };
+        let masking = Masking {
+            enabled: false,
+            patterns: vec![pattern],
+        };
+        assert_eq!(config.masking, masking);
+        let audit = Audit {
+            enabled: false,
+            level: AuditLevel::Warn,
+        };
+        assert_eq!(config.audit, audit);
+    }
+}

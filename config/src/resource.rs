@@ -1,0 +1,254 @@
+//! The typed `resources[i]` entries: a database the relay serves, how to reach it, and what
+//! may be done with it.
+
+use std::fmt;
+
+use serde::Deserialize;
+
+use crate::lenient;
+use crate::secret::Secret;
+
+/// `resources[i]`: one database the relay serves.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Resource {
+    /// `id`: how the control plane names this resource; unique (ignoring case),
+    /// `[a-z0-9][a-z0-9_-]{0,63}`, upper case letters allowed. Required.
+    pub id: String,
+    /// `type`: `postgres` or `mongodb`. Required.
+    #[serde(rename = "type")]
+    pub kind: ResourceType,
+    /// `name`: display name. Default: the id (see [`Resource::display_name`]).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `connection`: how to reach the database. Required.
+    pub connection: Connection,
+    /// `allowedOperations`: what the control plane may ask for. Default: all four;
+    /// non-empty, no duplicates.
+    #[serde(default = "default_operations")]
+    pub allowed_operations: Vec<Operation>,
+    /// `maxRowsPerQuery`: rows; a result is cut after this many. Default 1000, range 1..=100000.
+    #[serde(default = "default_max_rows", deserialize_with = "lenient::number")]
+    pub max_rows_per_query: u32,
+    /// `poolSize`: connections kept open to the database. Default 5, range 1..=5.
+    #[serde(default = "default_pool_size", deserialize_with = "lenient::number")]
+    pub pool_size: u32,
+    /// `statementTimeoutMs`: milliseconds a statement may run. Default 30000, range 1..=3600000.
+    #[serde(
+        default = "default_statement_timeout",
+        deserialize_with = "lenient::number"
+    )]
+    pub statement_timeout_ms: u64,
+    /// `maxQueuedRequests`: requests waiting for a pooled connection before new ones are
+    /// refused. Default 64, range 1..=10000.
+    #[serde(default = "default_max_queued", deserialize_with = "lenient::number")]
+    pub max_queued_requests: u32,
+}
+
+impl Resource {
+    /// The `name`, or the `id` when no name is set.
+    pub fn display_name(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.id)
+    }
+}
+
+fn default_operations() -> Vec<Operation> {
+    Operation::ALL.to_vec()
+}
+fn default_max_rows() -> u32 {
+    1000
+}
+fn default_pool_size() -> u32 {
+    5
+}
+fn default_statement_timeout() -> u64 {
+    30_000
+}
+fn default_max_queued() -> u32 {
+    64
+}
+fn default_connect_timeout() -> u64 {
+    10
+}
+fn default_application_name() -> String {
+    "relay".to_owned()
+}
+
+/// `resources[i].type`: which database engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResourceType {
+    /// `postgres`: PostgreSQL (default port 5432).
+    Postgres,
+    /// `mongodb`: MongoDB (default port 27017).
+    Mongodb,
+}
+
+/// The YAML spellings of [`ResourceType`], in declaration order.
+pub(crate) const RESOURCE_TYPE_NAMES: &[&str] = &["postgres", "mongodb"];
+
+impl ResourceType {
+    /// The YAML spelling: `postgres` or `mongodb`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ResourceType::Postgres => "postgres",
+            ResourceType::Mongodb => "mongodb",
+        }
+    }
+
+    /// The port used when `connection.port` is not set.
+    pub fn default_port(&self) -> u16 {
+        match self {
+            ResourceType::Postgres => 5432,
+            ResourceType::Mongodb => 27017,
+        }
+    }
+}
+
+impl fmt::Display for ResourceType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `resources[i].allowedOperations[j]`: a kind of request the control plane may send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    /// `query`: run a read-only query.
+    Query,
+    /// `describe_table`: columns and types of one table or collection.
+    DescribeTable,
+    /// `list_tables`: the tables or collections.
+    ListTables,
+    /// `explain`: the query plan of a query, without running it.
+    Explain,
+}
+
+/// The YAML spellings of [`Operation`], in declaration order.
+pub(crate) const OPERATION_NAMES: &[&str] = &["query", "describe_table", "list_tables", "explain"];
+
+impl Operation {
+    /// Every operation, in declaration order (the default of `allowedOperations`).
+    pub const ALL: [Operation; 4] = [
+        Operation::Query,
+        Operation::DescribeTable,
+        Operation::ListTables,
+        Operation::Explain,
+    ];
+
+    /// The YAML spelling, e.g. `describe_table`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Operation::Query => "query",
+            Operation::DescribeTable => "describe_table",
+            Operation::ListTables => "list_tables",
+            Operation::Explain => "explain",
+        }
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `resources[i].connection`: how to reach the database. Flat and all optional here; which
+/// keys are required depends on the resource type (checked in `validate`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Connection {
+    /// `host`: host name or IP address. Required for postgres; for mongodb, this or `uri`.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// `port`: TCP port. Default: 5432 (postgres) or 27017 (mongodb); range 1..=65535.
+    #[serde(default, deserialize_with = "lenient::optional_number")]
+    pub port: Option<u16>,
+    /// `database`: database name. Required, except for mongodb with a `uri` naming one.
+    #[serde(default)]
+    pub database: Option<String>,
+    /// `user`: user name. Required for postgres.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// `password`: the user's password. Optional, redacted in output.
+    #[serde(default)]
+    pub password: Option<Secret>,
+    /// `uri`: mongodb only, `mongodb://` or `mongodb+srv://` connection string, instead of
+    /// `host`/`port`/`user`/`password`. Redacted in output.
+    #[serde(default)]
+    pub uri: Option<Secret>,
+    /// `connectTimeoutSeconds`: seconds to wait for a connection. Default 10, range 1..=300.
+    #[serde(
+        default = "default_connect_timeout",
+        deserialize_with = "lenient::number"
+    )]
+    pub connect_timeout_seconds: u64,
+    /// `applicationName`: the name the relay's sessions show in the database. Default
+    /// `relay`; 1 to 63 printable ASCII characters.
+    #[serde(default = "default_application_name")]
+    pub application_name: String,
+}
+
+impl Connection {
+    /// `port`, or the default port of `kind`.
+    pub fn port_or_default(&self, kind: ResourceType) -> u16 {
+        self.port.unwrap_or_else(|| kind.default_port())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn resource_defaults_fill_in() {
+        let resource: Resource =
+            serde_norway::from_str("id: a\ntype: mongodb\nconnection: {uri: 'mongodb://h/db'}")
+                .unwrap();
+        assert_eq!(resource.kind, ResourceType::Mongodb);
+        assert_eq!(resource.display_name(), "a");
+        assert_eq!(resource.allowed_operations, Operation::ALL.to_vec());
+        assert_eq!(resource.max_rows_per_query, 1000);
+        assert_eq!(resource.pool_size, 5);
+        assert_eq!(resource.statement_timeout_ms, 30_000);
+        assert_eq!(resource.max_queued_requests, 64);
+        assert_eq!(resource.connection.connect_timeout_seconds, 10);
+        assert_eq!(resource.connection.application_name, "relay");
+        assert_eq!(resource.connection.port_or_default(resource.kind), 27017);
+        assert_eq!(
+            resource.connection.port_or_default(ResourceType::Postgres),
+            5432
+        );
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for (kind, name) in [ResourceType::Postgres, ResourceType::Mongodb]
+            .iter()
+            .zip(RESOURCE_TYPE_NAMES)
+        {
+            assert_eq!(kind.to_string(), *name);
+            assert_eq!(serde_norway::from_str::<ResourceType>(name).unwrap(), *kind);
+        }
+        assert_eq!(Operation::ALL.len(), OPERATION_NAMES.len());
+        for (operation, name) in Operation::ALL.iter().zip(OPERATION_NAMES) {
+            assert_eq!(operation.to_string(), *name);
+            assert_eq!(
+                serde_norway::from_str::<Operation>(name).unwrap(),
+                *operation
+            );
+        }
+    }
+
+    #[test]
+    fn debug_hides_password_and_uri() {
+        let connection: Connection =
+            serde_norway::from_str("password: s3cr3t-pw\nuri: 'mongodb://u:s3cr3t-uri@h/db'")
+                .unwrap();
+        let debug = format!("{connection:?}");
+        assert!(!debug.contains("s3cr3t"), "{debug}");
+        assert!(debug.contains("[redacted]"));
+    }
+}

@@ -1,0 +1,389 @@
+//! The key schema: which keys exist where, which are required, and which take one of a fixed
+//! set of words. Checked on the value tree before typed deserialization, so that every
+//! unknown key, missing key and unknown type/operation/level is reported at once (serde
+//! stops at the first). Types of values are left to serde.
+
+use serde_norway::Value;
+
+use crate::env::key_name;
+use crate::error::{index_path, key_path, Problem};
+use crate::model::AUDIT_LEVEL_NAMES;
+use crate::resource::{OPERATION_NAMES, RESOURCE_TYPE_NAMES};
+
+/// What may appear at one place in the document.
+pub(crate) enum Shape {
+    /// Anything; serde checks the type.
+    Any,
+    /// A string that must be one of the words; the noun names it in messages.
+    OneOf(&'static str, &'static [&'static str]),
+    /// A list whose items all have this shape.
+    List(&'static Shape),
+    /// A mapping with exactly these keys.
+    Map(&'static [Field]),
+}
+
+/// One key of a mapping.
+pub(crate) struct Field {
+    pub(crate) name: &'static str,
+    pub(crate) required: bool,
+    pub(crate) shape: Shape,
+}
+
+const fn required(name: &'static str, shape: Shape) -> Field {
+    Field {
+        name,
+        required: true,
+        shape,
+    }
+}
+
+const fn optional(name: &'static str, shape: Shape) -> Field {
+    Field {
+        name,
+        required: false,
+        shape,
+    }
+}
+
+const CONTROL_PLANE: Shape = Shape::Map(&[
+    required("url", Shape::Any),
+    required("token", Shape::Any),
+    required("tenantId", Shape::Any),
+    optional("caFile", Shape::Any),
+    optional("allowInsecure", Shape::Any),
+    optional("healthIntervalSeconds", Shape::Any),
+    optional("heartbeatIntervalSeconds", Shape::Any),
+    optional("heartbeatTimeoutSeconds", Shape::Any),
+    optional("maxMessageBytes", Shape::Any),
+    optional("shutdownGraceSeconds", Shape::Any),
+    optional("reconnectMaxDelaySeconds", Shape::Any),
+]);
+
+const CONNECTION: Shape = Shape::Map(&[
+    optional("host", Shape::Any),
+    optional("port", Shape::Any),
+    optional("database", Shape::Any),
+    optional("user", Shape::Any),
+    optional("password", Shape::Any),
+    optional("uri", Shape::Any),
+    optional("connectTimeoutSeconds", Shape::Any),
+    optional("applicationName", Shape::Any),
+]);
+
+const RESOURCE: Shape = Shape::Map(&[
+    required("id", Shape::Any),
+    required("type", Shape::OneOf("resource type", RESOURCE_TYPE_NAMES)),
+    optional("name", Shape::Any),
+    required("connection", CONNECTION),
+    optional(
+        "allowedOperations",
+        Shape::List(&Shape::OneOf("operation", OPERATION_NAMES)),
+    ),
+    optional("maxRowsPerQuery", Shape::Any),
+    optional("poolSize", Shape::Any),
+    optional("statementTimeoutMs", Shape::Any),
+    optional("maxQueuedRequests", Shape::Any),
+]);
+
+const MASK_PATTERN: Shape = Shape::Map(&[
+    required("name", Shape::Any),
+    required("regex", Shape::Any),
+    required("replacement", Shape::Any),
+]);
+
+const MASKING: Shape = Shape::Map(&[
+    optional("enabled", Shape::Any),
+    optional("patterns", Shape::List(&MASK_PATTERN)),
+]);
+
+const AUDIT: Shape = Shape::Map(&[
+    optional("enabled", Shape::Any),
+    optional("level", Shape::OneOf("audit level", AUDIT_LEVEL_NAMES)),
+]);
+
+/// The whole document.
+pub(crate) const ROOT: Shape = Shape::Map(&[
+    required("controlPlane", CONTROL_PLANE),
+    optional("resources", Shape::List(&RESOURCE)),
+    optional("masking", MASKING),
+    optional("audit", AUDIT),
+]);
+
+/// What the schema check found.
+#[derive(Default)]
+pub(crate) struct Findings {
+    /// Every problem, in document order.
+    pub(crate) problems: Vec<Problem>,
+    /// Paths of the problems that leave their section unusable for typed deserialization (a
+    /// missing key, an unknown word). Unknown keys are not among them: they are removed.
+    pub(crate) unusable: Vec<String>,
+}
+
+impl Findings {
+    fn unusable(&mut self, path: String, message: String) {
+        self.unusable.push(path.clone());
+        self.problems.push(Problem::new(path, message));
+    }
+}
+
+/// Checks `tree` against [`ROOT`], reporting every problem. Removes unknown keys, so that the
+/// rest can still be typed and validated, and optional keys with no value, so that they take
+/// their defaults. `unfilled` are the paths whose placeholders could not be filled (their
+/// values are null by now): a required one gets an empty string as a stand-in, so that the
+/// rest of its section can still be checked; its problem is already reported.
+pub(crate) fn check(tree: &mut Value, unfilled: &[String]) -> Findings {
+    let mut walk = Walk {
+        unfilled,
+        findings: Findings::default(),
+    };
+    walk.node(tree, &ROOT, "");
+    walk.findings
+}
+
+struct Walk<'a> {
+    unfilled: &'a [String],
+    findings: Findings,
+}
+
+impl Walk<'_> {
+    fn node(&mut self, node: &mut Value, shape: &Shape, path: &str) {
+        match (shape, node) {
+            (Shape::Map(fields), Value::Mapping(entries)) => {
+                entries.retain(|key, value| self.entry(fields, path, key, value));
+                self.missing(fields, path, |name| entries.contains_key(name));
+            }
+            // An empty section (`controlPlane:` with nothing under it) lacks all its keys.
+            (Shape::Map(fields), Value::Null) => self.missing(fields, path, |_| false),
+            (Shape::List(item_shape), Value::Sequence(items)) => {
+                for (index, item) in items.iter_mut().enumerate() {
+                    self.node(item, item_shape, &index_path(path, index));
+                }
+            }
+            (Shape::OneOf(noun, words), Value::String(word)) if !words.contains(&word.as_str()) => {
+                let known = words.join(", ");
+                let message = format!("unknown {noun} \"{word}\" (known: {known})");
+                self.findings.unusable(path.to_owned(), message);
+            }
+            // A value of the wrong type is left to serde, whose message names the expected type.
+            _ => {}
+        }
+    }
+
+    /// Checks one key of a mapping; `false` removes it.
+    fn entry(&mut self, fields: &[Field], path: &str, key: &Value, value: &mut Value) -> bool {
+        let name = key_name(key);
+        let child = key_path(path, &name);
+        let Some(field) = fields.iter().find(|field| key.as_str() == Some(field.name)) else {
+            let message = unknown_key(&name, fields);
+            self.findings.problems.push(Problem::new(child, message));
+            return false;
+        };
+        if value.is_null() {
+            if !field.required {
+                // `key:` with no value means "use the default", like leaving it out.
+                return false;
+            }
+            if self.unfilled.contains(&child) {
+                *value = Value::String(String::new());
+            } else if !matches!(field.shape, Shape::Map(_)) {
+                self.findings.unusable(child, "missing value".to_owned());
+                return true;
+            }
+            // An empty required section goes on to report each of its missing keys.
+        }
+        self.node(value, &field.shape, &child);
+        true
+    }
+
+    /// Reports each required key of `fields` that `present` says is absent.
+    fn missing(&mut self, fields: &[Field], path: &str, present: impl Fn(&str) -> bool) {
+        for field in fields.iter().filter(|f| f.required && !present(f.name)) {
+            let message = "missing required key".to_owned();
+            self.findings.unusable(key_path(path, field.name), message);
+        }
+    }
+}
+
+/// `unknown key "portt" (did you mean "port"?)`, or the list of known keys when nothing is close.
+fn unknown_key(name: &str, fields: &[Field]) -> String {
+    match closest(name, fields) {
+        Some(suggestion) => format!("unknown key \"{name}\" (did you mean \"{suggestion}\"?)"),
+        None => {
+            let known: Vec<&str> = fields.iter().map(|field| field.name).collect();
+            format!("unknown key \"{name}\" (known keys: {})", known.join(", "))
+        }
+    }
+}
+
+/// The known key that `name` is most likely a typo of: same letters ignoring case, `_` and
+/// `-` (catches `tenant_id` for `tenantId`), or at most two edits away.
+fn closest(name: &str, fields: &[Field]) -> Option<&'static str> {
+    let normalize = |text: &str| -> String {
+        text.chars()
+            .filter(|c| *c != '_' && *c != '-')
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let wanted = normalize(name);
+    let by_distance = fields
+        .iter()
+        .map(|field| (edit_distance(&wanted, &normalize(field.name)), field.name))
+        .min();
+    by_distance
+        .filter(|(distance, _)| *distance <= 2)
+        .map(|(_, known)| known)
+}
+
+/// Levenshtein distance between two short strings.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, a_char) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, b_char) in b.iter().enumerate() {
+            let substitute = previous[j] + usize::from(a_char != *b_char);
+            current.push(substitute.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    fn problems(yaml: &str) -> Vec<String> {
+        let mut tree: Value = serde_norway::from_str(yaml).unwrap();
+        let findings = check(&mut tree, &[]);
+        findings.problems.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn reports_every_unknown_key_with_a_suggestion() {
+        let found = problems(
+            "controlPlane: {url: x, token: y, tenant_id: z}\n\
+             resources:\n- {id: a, type: postgres, connection: {portt: 1}, colour: red}\n",
+        );
+        assert_eq!(
+            found,
+            vec![
+                "controlPlane.tenant_id: unknown key \"tenant_id\" (did you mean \"tenantId\"?)",
+                "controlPlane.tenantId: missing required key",
+                "resources[0].connection.portt: unknown key \"portt\" (did you mean \"port\"?)",
+                "resources[0].colour: unknown key \"colour\" (known keys: id, type, name, \
+                 connection, allowedOperations, maxRowsPerQuery, poolSize, \
+                 statementTimeoutMs, maxQueuedRequests)",
+            ]
+        );
+    }
+
+    #[test]
+    fn reports_missing_required_keys() {
+        let found = problems("resources:\n- {connection: {}}\nmasking: {patterns: [{}]}\n");
+        assert_eq!(
+            found,
+            vec![
+                "resources[0].id: missing required key",
+                "resources[0].type: missing required key",
+                "masking.patterns[0].name: missing required key",
+                "masking.patterns[0].regex: missing required key",
+                "masking.patterns[0].replacement: missing required key",
+                "controlPlane: missing required key",
+            ]
+        );
+    }
+
+    #[test]
+    fn reports_unknown_words_with_the_known_ones() {
+        let found = problems(
+            "controlPlane: {url: x, token: y, tenantId: z}\n\
+             resources:\n- {id: a, type: mysql, connection: {}, allowedOperations: [query, drop]}\n\
+             audit: {level: debug}\n",
+        );
+        assert_eq!(
+            found,
+            vec![
+                "resources[0].type: unknown resource type \"mysql\" (known: postgres, mongodb)",
+                "resources[0].allowedOperations[1]: unknown operation \"drop\" (known: query, \
+                 describe_table, list_tables, explain)",
+                "audit.level: unknown audit level \"debug\" (known: info, warn)",
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_removed_and_do_not_make_a_section_unusable() {
+        let mut tree: Value =
+            serde_norway::from_str("controlPlane: {url: x, token: y, tenantId: z, colour: red}")
+                .unwrap();
+        let findings = check(&mut tree, &[]);
+        assert_eq!(findings.problems.len(), 1);
+        assert!(findings.unusable.is_empty());
+        assert!(tree["controlPlane"].get("colour").is_none());
+        assert!(tree["controlPlane"].get("url").is_some());
+    }
+
+    #[test]
+    fn missing_keys_and_unknown_words_make_their_path_unusable() {
+        let mut tree: Value =
+            serde_norway::from_str("resources: [{type: mysql, connection: {}}]").unwrap();
+        let findings = check(&mut tree, &[]);
+        assert_eq!(
+            findings.unusable,
+            vec!["resources[0].type", "resources[0].id", "controlPlane"]
+        );
+    }
+
+    #[test]
+    fn optional_keys_without_a_value_are_removed() {
+        let mut tree: Value =
+            serde_norway::from_str("masking:\naudit: {enabled: , level: }\ncontrolPlane:\n")
+                .unwrap();
+        let findings = check(&mut tree, &[]);
+        assert_eq!(
+            findings.problems.len(),
+            3,
+            "required keys are still missing"
+        );
+        assert!(tree.get("masking").is_none());
+        assert_eq!(tree["audit"].as_mapping().map(|m| m.len()), Some(0));
+        assert!(tree.get("controlPlane").is_some(), "a required key is kept");
+    }
+
+    #[test]
+    fn a_required_key_without_a_value_is_a_problem_unless_its_placeholder_failed() {
+        let mut tree: Value =
+            serde_norway::from_str("controlPlane: {url: , token: , tenantId: x}").unwrap();
+        let findings = check(&mut tree, &["controlPlane.token".to_owned()]);
+        let found: Vec<String> = findings.problems.iter().map(ToString::to_string).collect();
+        assert_eq!(found, ["controlPlane.url: missing value"]);
+        assert_eq!(tree["controlPlane"]["token"].as_str(), Some(""));
+    }
+
+    #[test]
+    fn an_empty_section_lacks_its_required_keys() {
+        let found = problems("controlPlane:\nmasking:\n");
+        assert_eq!(
+            found,
+            vec![
+                "controlPlane.url: missing required key",
+                "controlPlane.token: missing required key",
+                "controlPlane.tenantId: missing required key",
+            ]
+        );
+    }
+
+    #[test]
+    fn wrong_value_types_are_left_to_serde() {
+        assert!(problems("controlPlane: 5\nresources: {a: 1}\n").is_empty());
+    }
+
+    #[test]
+    fn edit_distance_counts_edits() {
+        assert_eq!(edit_distance("portt", "port"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+}

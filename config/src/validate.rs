@@ -1,0 +1,285 @@
+//! Semantic validation of the typed sections: ranges, formats, and rules across keys. Every
+//! check runs and every problem is collected. Resources are checked in `validate_resource.rs`.
+
+use std::collections::HashMap;
+use std::fmt::Display;
+use std::ops::RangeInclusive;
+
+use crate::error::{index_path, key_path, Problem};
+use crate::model::{ControlPlane, Masking};
+use crate::ws_url::url_problem;
+
+/// Collects problems; the helpers keep each rule to one line at the call site.
+#[derive(Default)]
+pub(crate) struct Checker {
+    pub(crate) problems: Vec<Problem>,
+}
+
+impl Checker {
+    pub(crate) fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.problems.push(Problem::new(path, message));
+    }
+
+    /// `value` must lie in `range`; the message names the range and the value.
+    pub(crate) fn range<T: PartialOrd + Display>(
+        &mut self,
+        path: impl Into<String>,
+        value: T,
+        range: RangeInclusive<T>,
+    ) {
+        if !range.contains(&value) {
+            let (low, high) = (range.start(), range.end());
+            self.push(
+                path,
+                format!("must be between {low} and {high} (got {value})"),
+            );
+        }
+    }
+}
+
+/// Upper bound of `heartbeatTimeoutSeconds`; it has to exceed the heartbeat interval.
+const MAX_HEARTBEAT_TIMEOUT_SECONDS: u64 = 3600;
+
+/// Checks `controlPlane` (at path `path`).
+pub(crate) fn control_plane(plane: &ControlPlane, path: &str) -> Vec<Problem> {
+    let mut check = Checker::default();
+    let at = |key: &str| key_path(path, key);
+    if let Some(message) = url_problem(&plane.url, plane.allow_insecure) {
+        check.push(at("url"), message);
+    }
+    let token = plane.token.expose();
+    if token.is_empty() {
+        check.push(at("token"), "must not be empty");
+    } else if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        check.push(
+            at("token"),
+            "must not contain whitespace or control characters",
+        );
+    }
+    if !is_valid_tenant_id(&plane.tenant_id) {
+        let rule = "must be 1 to 128 characters: letters, digits, \".\", \"_\" or \"-\"";
+        check.push(at("tenantId"), rule);
+    }
+    if let Some(ca_file) = &plane.ca_file {
+        if ca_file.as_os_str().is_empty() {
+            check.push(
+                at("caFile"),
+                "must not be empty (omit it to use the public roots)",
+            );
+        } else if !ca_file.is_file() {
+            check.push(
+                at("caFile"),
+                format!("file not found: {}", ca_file.display()),
+            );
+        }
+    }
+    check_timings(&mut check, plane, &at);
+    check.problems
+}
+
+fn check_timings(check: &mut Checker, plane: &ControlPlane, at: &dyn Fn(&str) -> String) {
+    check.range(
+        at("healthIntervalSeconds"),
+        plane.health_interval_seconds,
+        1..=3600,
+    );
+    let interval = plane.heartbeat_interval_seconds;
+    check.range(at("heartbeatIntervalSeconds"), interval, 1..=300);
+    let timeout = plane.heartbeat_timeout_seconds;
+    if timeout <= interval {
+        let message =
+            format!("must be greater than heartbeatIntervalSeconds ({interval}) (got {timeout})");
+        check.push(at("heartbeatTimeoutSeconds"), message);
+    } else if timeout > MAX_HEARTBEAT_TIMEOUT_SECONDS {
+        let message = format!("must be at most {MAX_HEARTBEAT_TIMEOUT_SECONDS} (got {timeout})");
+        check.push(at("heartbeatTimeoutSeconds"), message);
+    }
+    let max_message = 64 * 1024..=256 * 1024 * 1024;
+    check.range(at("maxMessageBytes"), plane.max_message_bytes, max_message);
+    check.range(
+        at("shutdownGraceSeconds"),
+        plane.shutdown_grace_seconds,
+        0..=300,
+    );
+    check.range(
+        at("reconnectMaxDelaySeconds"),
+        plane.reconnect_max_delay_seconds,
+        1..=3600,
+    );
+}
+
+fn is_valid_tenant_id(tenant_id: &str) -> bool {
+    (1..=128).contains(&tenant_id.len())
+        && tenant_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+/// Checks `masking` (at path `path`): pattern names non-empty and unique, regexes valid.
+pub(crate) fn masking(masking: &Masking, path: &str) -> Vec<Problem> {
+    let mut check = Checker::default();
+    let patterns_path = key_path(path, "patterns");
+    let mut first_by_name: HashMap<&str, usize> = HashMap::new();
+    for (index, pattern) in masking.patterns.iter().enumerate() {
+        let at = index_path(&patterns_path, index);
+        if pattern.name.trim().is_empty() {
+            check.push(key_path(&at, "name"), "must not be empty");
+        } else if let Some(first) = first_by_name.get(pattern.name.as_str()) {
+            let also = index_path(&patterns_path, *first);
+            let message = format!("duplicate name \"{}\" (also {also})", pattern.name);
+            check.push(key_path(&at, "name"), message);
+        } else {
+            first_by_name.insert(&pattern.name, index);
+        }
+        if let Some(message) = regex_problem(&pattern.regex) {
+            check.push(key_path(&at, "regex"), message);
+        }
+    }
+    check.problems
+}
+
+/// What is wrong with a masking regex, if anything.
+fn regex_problem(pattern: &str) -> Option<String> {
+    if pattern.is_empty() {
+        return Some("must not be empty".into());
+    }
+    match regex::Regex::new(pattern) {
+        Err(error) => Some(format!(
+            "invalid regex: {}",
+            regex_error_line(&error.to_string())
+        )),
+        // Masking replaces every match; an empty match would insert text between all characters.
+        Ok(regex) if regex.is_match("") => {
+            Some("matches the empty string, which would mask nothing and insert text".into())
+        }
+        Ok(_) => None,
+    }
+}
+
+/// The informative line of a `regex` error: its `error: ...` line, else the first line.
+fn regex_error_line(text: &str) -> &str {
+    text.lines()
+        .find_map(|line| line.trim().strip_prefix("error: "))
+        .or_else(|| text.lines().next())
+        .unwrap_or(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{edited, load, problems, with_after, MINIMAL};
+
+    #[test]
+    fn tenant_id_rule() {
+        assert!(is_valid_tenant_id("acme-corp_1.eu"));
+        assert!(!is_valid_tenant_id(""));
+        assert!(!is_valid_tenant_id("acme corp"));
+        assert!(!is_valid_tenant_id(&"a".repeat(129)));
+    }
+
+    #[test]
+    fn regex_errors_keep_the_informative_line() {
+        let message = regex_problem(r"\d{3").unwrap_or_default();
+        assert!(message.starts_with("invalid regex: "), "{message}");
+        assert!(!message.contains('\n'), "{message}");
+        assert!(message.contains("repetition"), "{message}");
+        assert!(regex_problem("a*")
+            .unwrap_or_default()
+            .contains("empty string"));
+        assert_eq!(regex_problem(""), Some("must not be empty".into()));
+        assert_eq!(regex_problem(r"\d+"), None);
+    }
+
+    #[test]
+    fn range_names_bounds_and_value() {
+        let mut check = Checker::default();
+        check.range("a", 0_u64, 1..=5);
+        check.range("b", 5_u64, 1..=5);
+        assert_eq!(
+            check.problems,
+            vec![Problem::new("a", "must be between 1 and 5 (got 0)")]
+        );
+    }
+
+    // The rules below are checked through the whole pipeline, so each message is shown with
+    // the key path a user sees.
+
+    #[test]
+    fn insecure_url_is_reported_at_its_path() {
+        let text = edited(&[("wss://cp.example.com", "ws://cp.example.com")]);
+        let expected = "controlPlane.url: ws:// (unencrypted) is only allowed to a loopback \
+                        host; use wss:// or set controlPlane.allowInsecure: true";
+        assert_eq!(problems(&text), [expected]);
+        let allowed = with_after("  tenantId: acme\n", "  allowInsecure: true\n");
+        load(&allowed.replace("wss://", "ws://"));
+    }
+
+    #[test]
+    fn token_must_be_non_empty_without_whitespace() {
+        let empty = edited(&[("  token: tok\n", "  token: ''\n")]);
+        assert_eq!(problems(&empty), ["controlPlane.token: must not be empty"]);
+        let spaced = edited(&[("  token: tok\n", "  token: 'tok en'\n")]);
+        let expected = "controlPlane.token: must not contain whitespace or control characters";
+        assert_eq!(problems(&spaced), [expected]);
+    }
+
+    #[test]
+    fn tenant_id_is_reported_at_its_path() {
+        let text = edited(&[("  tenantId: acme\n", "  tenantId: 'acme corp'\n")]);
+        let expected = "controlPlane.tenantId: must be 1 to 128 characters: letters, digits, \
+                        \".\", \"_\" or \"-\"";
+        assert_eq!(problems(&text), [expected]);
+    }
+
+    #[test]
+    fn ca_file_must_exist() {
+        let missing = with_after("  tenantId: acme\n", "  caFile: /nonexistent/ca.pem\n");
+        let expected = "controlPlane.caFile: file not found: /nonexistent/ca.pem";
+        assert_eq!(problems(&missing), [expected]);
+        let existing = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+        let text = with_after("  tenantId: acme\n", &format!("  caFile: {existing}\n"));
+        assert_eq!(load(&text).control_plane.ca_file, Some(existing.into()));
+    }
+
+    #[test]
+    fn control_plane_ranges_are_all_reported() {
+        let extra = "  healthIntervalSeconds: 0\n  heartbeatIntervalSeconds: 301\n  \
+                     heartbeatTimeoutSeconds: 301\n  maxMessageBytes: 65535\n  \
+                     shutdownGraceSeconds: 301\n  reconnectMaxDelaySeconds: 3601\n";
+        let found = problems(&with_after("  tenantId: acme\n", extra));
+        let expected = [
+            "controlPlane.healthIntervalSeconds: must be between 1 and 3600 (got 0)",
+            "controlPlane.heartbeatIntervalSeconds: must be between 1 and 300 (got 301)",
+            "controlPlane.heartbeatTimeoutSeconds: must be greater than \
+             heartbeatIntervalSeconds (301) (got 301)",
+            "controlPlane.maxMessageBytes: must be between 65536 and 268435456 (got 65535)",
+            "controlPlane.shutdownGraceSeconds: must be between 0 and 300 (got 301)",
+            "controlPlane.reconnectMaxDelaySeconds: must be between 1 and 3600 (got 3601)",
+        ];
+        assert_eq!(found, expected);
+    }
+
+    #[test]
+    fn heartbeat_timeout_has_an_upper_bound() {
+        let text = with_after("  tenantId: acme\n", "  heartbeatTimeoutSeconds: 3601\n");
+        let expected = "controlPlane.heartbeatTimeoutSeconds: must be at most 3600 (got 3601)";
+        assert_eq!(problems(&text), [expected]);
+    }
+
+    #[test]
+    fn mask_patterns_need_unique_names_and_valid_regexes() {
+        let text = format!(
+            "{MINIMAL}masking:\n  patterns:\n    - {{name: cpf, regex: 'a', replacement: x}}\n    \
+             - {{name: cpf, regex: '(', replacement: x}}\n    \
+             - {{name: '', regex: 'b?', replacement: x}}\n"
+        );
+        let expected = [
+            "masking.patterns[1].name: duplicate name \"cpf\" (also masking.patterns[0])",
+            "masking.patterns[1].regex: invalid regex: unclosed group",
+            "masking.patterns[2].name: must not be empty",
+            "masking.patterns[2].regex: matches the empty string, which would mask nothing \
+             and insert text",
+        ];
+        assert_eq!(problems(&text), expected);
+    }
+}

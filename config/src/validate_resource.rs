@@ -1,0 +1,398 @@
+//! Semantic validation of `resources`: ids, operations, limits, and the connection keys each
+//! resource type needs. Every problem is collected.
+
+use std::collections::HashMap;
+
+use crate::error::{index_path, key_path, Problem};
+use crate::resource::{Connection, Operation, Resource, ResourceType};
+use crate::secret::Secret;
+use crate::validate::Checker;
+
+/// Whether a resource of type `kind` may be asked for `operation`. Every operation is valid
+/// for every type today; this is the one place to narrow that.
+pub(crate) fn operation_supported(kind: ResourceType, operation: Operation) -> bool {
+    match kind {
+        ResourceType::Postgres | ResourceType::Mongodb => Operation::ALL.contains(&operation),
+    }
+}
+
+/// Checks the resources that deserialized, each with its index in the document, plus the
+/// rules across them. `listed` is how many entries the document has.
+pub(crate) fn resources(resources: &[(usize, Resource)], listed: usize) -> Vec<Problem> {
+    let mut check = Checker::default();
+    if listed == 0 {
+        check.push("resources", "at least one resource is required");
+    }
+    // Ids are compared ignoring case, so `Main-PG` and `main-pg` cannot both exist.
+    let mut first_by_id: HashMap<String, usize> = HashMap::new();
+    for (index, resource) in resources {
+        let at = index_path("resources", *index);
+        match first_by_id.get(&resource.id.to_ascii_lowercase()) {
+            Some(first) => {
+                let message = format!("duplicate id \"{}\" (also resources[{first}])", resource.id);
+                check.push(key_path(&at, "id"), message);
+            }
+            None => {
+                first_by_id.insert(resource.id.to_ascii_lowercase(), *index);
+            }
+        }
+        check_resource(&mut check, resource, &at);
+    }
+    check.problems
+}
+
+fn check_resource(check: &mut Checker, resource: &Resource, at: &str) {
+    if !is_valid_id(&resource.id) {
+        let rule =
+            "must be 1 to 64 characters: a letter or digit, then letters, digits, \"_\" or \"-\"";
+        check.push(
+            key_path(at, "id"),
+            format!("invalid id \"{}\": {rule}", resource.id),
+        );
+    }
+    if resource
+        .name
+        .as_deref()
+        .is_some_and(|name| name.trim().is_empty())
+    {
+        check.push(
+            key_path(at, "name"),
+            "must not be empty (omit it to use the id)",
+        );
+    }
+    check_operations(check, resource, &key_path(at, "allowedOperations"));
+    check.range(
+        key_path(at, "maxRowsPerQuery"),
+        resource.max_rows_per_query,
+        1..=100_000,
+    );
+    check.range(key_path(at, "poolSize"), resource.pool_size, 1..=5);
+    check.range(
+        key_path(at, "statementTimeoutMs"),
+        resource.statement_timeout_ms,
+        1..=3_600_000,
+    );
+    check.range(
+        key_path(at, "maxQueuedRequests"),
+        resource.max_queued_requests,
+        1..=10_000,
+    );
+    check_connection(
+        check,
+        resource.kind,
+        &resource.connection,
+        &key_path(at, "connection"),
+    );
+}
+
+fn is_valid_id(id: &str) -> bool {
+    let mut chars = id.chars();
+    id.len() <= 64
+        && chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+fn check_operations(check: &mut Checker, resource: &Resource, at: &str) {
+    if resource.allowed_operations.is_empty() {
+        check.push(at, "must list at least one operation");
+    }
+    for (index, operation) in resource.allowed_operations.iter().enumerate() {
+        let item = index_path(at, index);
+        if resource.allowed_operations[..index].contains(operation) {
+            check.push(item, format!("duplicate operation \"{operation}\""));
+        } else if !operation_supported(resource.kind, *operation) {
+            let message = format!(
+                "operation \"{operation}\" is not supported for {}",
+                resource.kind
+            );
+            check.push(item, message);
+        }
+    }
+}
+
+fn check_connection(check: &mut Checker, kind: ResourceType, connection: &Connection, at: &str) {
+    check.range(
+        key_path(at, "connectTimeoutSeconds"),
+        connection.connect_timeout_seconds,
+        1..=300,
+    );
+    if let Some(port) = connection.port {
+        check.range(key_path(at, "port"), port, 1..=u16::MAX);
+    }
+    let name = &connection.application_name;
+    if name.is_empty() || name.len() > 63 || !name.chars().all(|c| c.is_ascii_graphic() || c == ' ')
+    {
+        check.push(
+            key_path(at, "applicationName"),
+            "must be 1 to 63 printable ASCII characters",
+        );
+    }
+    for (key, value) in [
+        ("host", &connection.host),
+        ("database", &connection.database),
+        ("user", &connection.user),
+    ] {
+        if value.as_deref().is_some_and(|text| text.trim().is_empty()) {
+            check.push(key_path(at, key), "must not be empty");
+        }
+    }
+    match kind {
+        ResourceType::Postgres => check_postgres(check, connection, at),
+        ResourceType::Mongodb => check_mongodb(check, connection, at),
+    }
+}
+
+/// postgres: host, database and user are required; a URI is not accepted.
+fn check_postgres(check: &mut Checker, connection: &Connection, at: &str) {
+    for (key, value) in [
+        ("host", &connection.host),
+        ("database", &connection.database),
+        ("user", &connection.user),
+    ] {
+        if value.is_none() {
+            check.push(key_path(at, key), "required for postgres");
+        }
+    }
+    if connection.uri.is_some() {
+        let message = "not supported for postgres; use host, port, database, user and password";
+        check.push(key_path(at, "uri"), message);
+    }
+}
+
+/// mongodb: either `uri` or `host`, not both; a database is required unless the uri names one.
+fn check_mongodb(check: &mut Checker, connection: &Connection, at: &str) {
+    match (&connection.uri, &connection.host) {
+        (Some(_), Some(_)) => check.push(key_path(at, "uri"), "set either uri or host, not both"),
+        (None, None) => check.push(at, "mongodb needs either uri or host"),
+        (Some(uri), None) => check_mongodb_uri(check, connection, uri, at),
+        (None, Some(_)) => {
+            if connection.database.is_none() {
+                check.push(key_path(at, "database"), "required for mongodb");
+            }
+        }
+    }
+}
+
+fn check_mongodb_uri(check: &mut Checker, connection: &Connection, uri: &Secret, at: &str) {
+    let Some(database) = mongodb_uri_database(uri.expose()) else {
+        // Not echoed: the URI normally carries a password.
+        let message = "must start with mongodb:// or mongodb+srv:// and name a host";
+        check.push(key_path(at, "uri"), message);
+        return;
+    };
+    let in_uri = "not allowed together with uri (put it in the uri)";
+    if connection.port.is_some() {
+        check.push(key_path(at, "port"), in_uri);
+    }
+    if connection.user.is_some() {
+        check.push(key_path(at, "user"), in_uri);
+    }
+    if connection.password.is_some() {
+        check.push(key_path(at, "password"), in_uri);
+    }
+    if database.is_empty() && connection.database.is_none() {
+        let message = "required for mongodb (the uri names no database)";
+        check.push(key_path(at, "database"), message);
+    }
+}
+
+/// The database named in the path of a mongodb URI (empty when none), or `None` when the
+/// text is not a mongodb URI with a host.
+fn mongodb_uri_database(uri: &str) -> Option<&str> {
+    let rest = ["mongodb://", "mongodb+srv://"]
+        .iter()
+        .find_map(|scheme| uri.strip_prefix(scheme))?;
+    let before_query = rest.split('?').next().unwrap_or_default();
+    // Credentials are percent-encoded, so the last `@` ends them.
+    let hosts_and_path = before_query
+        .rsplit_once('@')
+        .map_or(before_query, |(_, tail)| tail);
+    let (hosts, database) = hosts_and_path
+        .split_once('/')
+        .unwrap_or((hosts_and_path, ""));
+    (!hosts.is_empty()).then_some(database)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{edited, load, problems, with_after, MINIMAL};
+
+    #[test]
+    fn id_rule() {
+        assert!(is_valid_id("main-pg"));
+        assert!(is_valid_id("Main_PG2"));
+        assert!(is_valid_id(&"a".repeat(64)));
+        assert!(!is_valid_id(&"a".repeat(65)));
+        assert!(!is_valid_id("-pg"));
+        assert!(!is_valid_id(""));
+        assert!(!is_valid_id("main pg"));
+    }
+
+    #[test]
+    fn mongodb_uri_database_is_the_path() {
+        assert_eq!(
+            mongodb_uri_database("mongodb://u:p@h1,h2:27017/app?rs=x"),
+            Some("app")
+        );
+        assert_eq!(
+            mongodb_uri_database("mongodb+srv://cluster.example.com/"),
+            Some("")
+        );
+        assert_eq!(mongodb_uri_database("mongodb://h"), Some(""));
+        assert_eq!(mongodb_uri_database("mongodb://u:p@/db"), None);
+        assert_eq!(mongodb_uri_database("postgres://h/db"), None);
+    }
+
+    #[test]
+    fn every_operation_is_supported_everywhere() {
+        for kind in [ResourceType::Postgres, ResourceType::Mongodb] {
+            assert!(Operation::ALL
+                .iter()
+                .all(|op| operation_supported(kind, *op)));
+        }
+    }
+
+    // The rules below are checked through the whole pipeline, so each message is shown with
+    // the key path a user sees.
+
+    const SECOND: &str =
+        "  - {id: other, type: postgres, connection: {host: h, database: d, user: u}}\n";
+
+    #[test]
+    fn at_least_one_resource_is_required() {
+        let cut = |text: &str| text[..text.find("resources:").unwrap_or(0)].to_owned();
+        let expected = ["resources: at least one resource is required"];
+        assert_eq!(problems(&cut(MINIMAL)), expected);
+        assert_eq!(
+            problems(&format!("{}resources: []\n", cut(MINIMAL))),
+            expected
+        );
+    }
+
+    #[test]
+    fn duplicate_ids_are_reported_on_the_later_one_ignoring_case() {
+        let text = format!("{MINIMAL}{}", SECOND.replace("other", "Main-PG"));
+        let expected = ["resources[1].id: duplicate id \"Main-PG\" (also resources[0])"];
+        assert_eq!(problems(&text), expected);
+    }
+
+    #[test]
+    fn id_and_name_formats() {
+        let text = edited(&[("  - id: main-pg\n", "  - id: 'main pg'\n    name: ' '\n")]);
+        let expected = [
+            "resources[0].id: invalid id \"main pg\": must be 1 to 64 characters: a letter or \
+             digit, then letters, digits, \"_\" or \"-\"",
+            "resources[0].name: must not be empty (omit it to use the id)",
+        ];
+        assert_eq!(problems(&text), expected);
+    }
+
+    #[test]
+    fn operations_must_be_non_empty_and_unique() {
+        let empty = with_after("    type: postgres\n", "    allowedOperations: []\n");
+        let expected = ["resources[0].allowedOperations: must list at least one operation"];
+        assert_eq!(problems(&empty), expected);
+        let repeated = "    allowedOperations: [query, explain, query]\n";
+        let expected = ["resources[0].allowedOperations[2]: duplicate operation \"query\""];
+        assert_eq!(
+            problems(&with_after("    type: postgres\n", repeated)),
+            expected
+        );
+    }
+
+    #[test]
+    fn resource_ranges_are_all_reported() {
+        let extra = "    maxRowsPerQuery: 100001\n    poolSize: 0\n    statementTimeoutMs: 0\n    \
+                     maxQueuedRequests: 10001\n";
+        let connection = "      port: 0\n      connectTimeoutSeconds: 301\n      \
+                          applicationName: ''\n";
+        let text = with_after("    type: postgres\n", extra);
+        let text = text.replace(
+            "      user: relay\n",
+            &format!("      user: relay\n{connection}"),
+        );
+        let expected = [
+            "resources[0].maxRowsPerQuery: must be between 1 and 100000 (got 100001)",
+            "resources[0].poolSize: must be between 1 and 5 (got 0)",
+            "resources[0].statementTimeoutMs: must be between 1 and 3600000 (got 0)",
+            "resources[0].maxQueuedRequests: must be between 1 and 10000 (got 10001)",
+            "resources[0].connection.connectTimeoutSeconds: must be between 1 and 300 (got 301)",
+            "resources[0].connection.port: must be between 1 and 65535 (got 0)",
+            "resources[0].connection.applicationName: must be 1 to 63 printable ASCII characters",
+        ];
+        assert_eq!(problems(&text), expected);
+    }
+
+    #[test]
+    fn postgres_needs_host_database_user_and_no_uri() {
+        let text = edited(&[(
+            "      host: db\n      database: app\n      user: relay\n",
+            "      host: ''\n      uri: 'postgres://u:SEKRIT@h/db'\n",
+        )]);
+        let expected = [
+            "resources[0].connection.host: must not be empty",
+            "resources[0].connection.database: required for postgres",
+            "resources[0].connection.user: required for postgres",
+            "resources[0].connection.uri: not supported for postgres; use host, port, database, \
+             user and password",
+        ];
+        assert_eq!(problems(&text), expected);
+    }
+
+    fn mongodb(connection: &str) -> String {
+        format!("{MINIMAL}  - {{id: mongo, type: mongodb, connection: {{{connection}}}}}\n")
+    }
+
+    #[test]
+    fn mongodb_takes_a_uri_or_a_host() {
+        let with_uri = load(&mongodb(
+            "uri: 'mongodb+srv://u:p@cluster.example.com/app?w=1'",
+        ));
+        assert_eq!(
+            with_uri.resources[1]
+                .connection
+                .port_or_default(ResourceType::Mongodb),
+            27017
+        );
+        load(&mongodb("uri: 'mongodb://h', database: app"));
+        load(&mongodb(
+            "host: h, port: 27018, database: app, user: u, password: p",
+        ));
+        let at = "resources[1].connection";
+        assert_eq!(
+            problems(&mongodb("database: app")),
+            [format!("{at}: mongodb needs either uri or host")]
+        );
+        let both = mongodb("uri: 'mongodb://h/app', host: h");
+        assert_eq!(
+            problems(&both),
+            [format!("{at}.uri: set either uri or host, not both")]
+        );
+        assert_eq!(
+            problems(&mongodb("host: h")),
+            [format!("{at}.database: required for mongodb")]
+        );
+    }
+
+    #[test]
+    fn mongodb_uri_rules_never_echo_the_uri() {
+        let found = problems(&mongodb("uri: 'mongo://u:SEKRIT@h/app'"));
+        let expected = "resources[1].connection.uri: must start with mongodb:// or mongodb+srv:// \
+                        and name a host";
+        assert_eq!(found, [expected]);
+        let found = problems(&mongodb(
+            "uri: 'mongodb://u:SEKRIT@h', port: 1, user: u, password: p",
+        ));
+        let in_uri = "not allowed together with uri (put it in the uri)";
+        let expected = [
+            format!("resources[1].connection.port: {in_uri}"),
+            format!("resources[1].connection.user: {in_uri}"),
+            format!("resources[1].connection.password: {in_uri}"),
+            "resources[1].connection.database: required for mongodb (the uri names no database)"
+                .to_owned(),
+        ];
+        assert_eq!(found, expected);
+        assert!(!found.concat().contains("SEKRIT"));
+    }
+}

@@ -1,0 +1,31 @@
+# Shared by the project's scripts: make sure a PostgreSQL server answers on 127.0.0.1:5432.
+# Starts the local cluster if one is installed but stopped; installs Debian's server if none is.
+
+ensure_postgres() {
+    if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+        return 0
+    fi
+    if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+        echo "PostgreSQL not found: installing Debian's postgresql package" >&2
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    fi
+    local version
+    version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1)
+    if [ -z "$version" ]; then
+        echo "no PostgreSQL cluster found under /etc/postgresql" >&2
+        return 1
+    fi
+    echo "Starting PostgreSQL $version" >&2
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start || return 1
+    for _ in $(seq 1 50); do
+        pg_isready -q -h 127.0.0.1 -p 5432 && return 0
+        sleep 0.2
+    done
+    echo "PostgreSQL did not become ready on 127.0.0.1:5432" >&2
+    return 1
+}
+
+# psql as the local administrative user (trust auth on this machine class; PGUSER/PGPASSWORD override).
+admin_psql() {
+    PGUSER="${PGUSER:-postgres}" psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p 5432 "$@"
+}

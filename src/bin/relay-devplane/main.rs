@@ -1,0 +1,83 @@
+//! `relay-devplane`: the development control plane, for demos, tests and benchmarks.
+#![forbid(unsafe_code)]
+
+use actix_web::{web, App, HttpServer};
+use clap::Parser;
+use relay::devplane::{self, Credentials, Hub};
+use relay::logging;
+use slog::{error, info};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(
+    name = "relay-devplane",
+    version,
+    about = "Development control plane for the relay"
+)]
+struct Args {
+    /// Address to listen on (port 0 picks a free port; the log line says which)
+    #[arg(long, env = "RELAY_DEVPLANE_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// The relay token relays must present
+    #[arg(long, env = "RELAY_TOKEN", hide_env_values = true)]
+    token: String,
+    /// The tenant id relays must present
+    #[arg(long = "tenant-id", env = "TENANT_ID")]
+    tenant_id: String,
+    /// The API key HTTP clients must present
+    #[arg(
+        long = "api-key",
+        env = "RELAY_DEVPLANE_API_KEY",
+        hide_env_values = true
+    )]
+    api_key: String,
+}
+
+fn main() -> ExitCode {
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(err) => {
+            let _ = err.print();
+            return match err.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ExitCode::SUCCESS
+                }
+                _ => ExitCode::from(64),
+            };
+        }
+    };
+    let (log, guard) = logging::stdout_logger(logging::level_from_env());
+    let code = match serve(args, &log) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            error!(log, "Dev control plane failed"; "error" => err.to_string());
+            ExitCode::FAILURE
+        }
+    };
+    drop(log);
+    drop(guard);
+    code
+}
+
+fn serve(args: Args, log: &slog::Logger) -> std::io::Result<()> {
+    let hub = Arc::new(Hub::new(Credentials {
+        relay_token: args.token,
+        tenant_id: args.tenant_id.clone(),
+        api_key: args.api_key,
+    }));
+    actix_web::rt::System::new().block_on(async move {
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(web::Data::new(Arc::clone(&hub)))
+                .configure(devplane::configure)
+        })
+        .workers(2)
+        .shutdown_timeout(2)
+        .bind(&args.listen)?;
+        for addr in server.addrs() {
+            info!(log, "Dev control plane listening"; "addr" => addr.to_string(), "tenantId" => args.tenant_id.clone());
+        }
+        server.run().await
+    })
+}

@@ -1,0 +1,12 @@
+//! The development control plane: the relay-facing WebSocket endpoint and a small HTTP API for people,
+//! tests and benchmarks. It is the reference for platform teams implementing protocol v1.
+//!
+//! - `GET /v1/relay/connect`: WebSocket for relays (bearer relay token + `X-Tenant-Id`).
+//! - `GET /v1/relay/status`: the status document (bearer API key).
+//! - `POST /v1/relay/operations`: forwards a `request` and answers with the relay's reply (bearer API key).
+
+pub mod hub;
+pub mod routes;
+
+pub use hub::{Credentials, Hub};
+pub use routes::configure;

@@ -1,0 +1,72 @@
+//! Structured JSON logs on stdout: `level`, `time`, `msg`, then fields; nothing is ever dropped.
+
+use slog::{o, Drain, FnValue, Level, Logger, PushFnValue, Record};
+use slog_async::{AsyncGuard, OverflowStrategy};
+use std::time::SystemTime;
+
+/// Keeps the asynchronous drain alive; dropping it flushes every pending line.
+pub struct LogGuard {
+    _guard: AsyncGuard,
+}
+
+/// The log level from `RELAY_LOG_LEVEL` (`trace`, `debug`, `info`, `warn`, `error`), default `info`.
+pub fn level_from_env() -> Level {
+    match std::env::var("RELAY_LOG_LEVEL").ok().as_deref() {
+        Some("trace") => Level::Trace,
+        Some("debug") => Level::Debug,
+        Some("warn") => Level::Warning,
+        Some("error") => Level::Error,
+        _ => Level::Info,
+    }
+}
+
+/// The lowercase level names operators expect (`warn`, not `WARN` or `warning`).
+fn level_name(level: Level) -> &'static str {
+    match level {
+        Level::Critical => "critical",
+        Level::Error => "error",
+        Level::Warning => "warn",
+        Level::Info => "info",
+        Level::Debug => "debug",
+        Level::Trace => "trace",
+    }
+}
+
+/// A logger writing one JSON object per line to stdout. The drain blocks rather than drops when its
+/// queue is full, so no line is lost under load.
+pub fn stdout_logger(level: Level) -> (Logger, LogGuard) {
+    let json = slog_json::Json::new(std::io::stdout())
+        .set_newlines(true)
+        .set_flush(true)
+        .add_key_value(o!(
+            // slog serializes these in reverse order, so they appear as `level`, `time`, `msg`.
+            "msg" => PushFnValue(|record: &Record, serializer| serializer.emit(record.msg())),
+            "time" => FnValue(|_: &Record| humantime::format_rfc3339_millis(SystemTime::now()).to_string()),
+            "level" => FnValue(|record: &Record| level_name(record.level())),
+        ))
+        .build()
+        .fuse();
+    let (drain, guard) = slog_async::Async::new(json)
+        .chan_size(4096)
+        .overflow_strategy(OverflowStrategy::Block)
+        .build_with_guard();
+    let drain = drain.filter_level(level).fuse();
+    (Logger::root(drain, o!()), LogGuard { _guard: guard })
+}
+
+/// Logs panics as JSON. Only the location and literal messages are logged: a formatted panic message
+/// could carry data that must not leave unmasked.
+pub fn log_panics(log: Logger) {
+    std::panic::set_hook(Box::new(move |info| {
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let message = info
+            .payload()
+            .downcast_ref::<&'static str>()
+            .copied()
+            .unwrap_or("(formatted message withheld)");
+        slog::crit!(log, "Panic"; "location" => location, "message" => message);
+    }));
+}

@@ -1,0 +1,67 @@
+//! `relay`: the database relay's command line — `run` (default), `check`, `version`.
+#![forbid(unsafe_code)]
+
+mod check;
+mod run;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit code for bad usage or configuration (sysexits EX_USAGE), returned before any socket opens.
+pub const EXIT_USAGE: u8 = 64;
+
+/// Exit code when `check --connect` cannot reach a database or the control plane (EX_UNAVAILABLE).
+pub const EXIT_UNAVAILABLE: u8 = 69;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "relay",
+    version,
+    about = "Read-only, masked, audited database access for a remote control plane"
+)]
+struct Cli {
+    /// Configuration file [default: $RELAY_CONFIG, else /app/relay-config.yaml]
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Connect to the control plane and serve requests (the default)
+    Run,
+    /// Validate the configuration and print every problem
+    Check {
+        /// Also try each database and the control plane
+        #[arg(long)]
+        connect: bool,
+    },
+    /// Print the relay's version
+    Version,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return match err.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ExitCode::SUCCESS
+                }
+                _ => ExitCode::from(EXIT_USAGE),
+            };
+        }
+    };
+    let config_path = relay_config::resolve_config_path(cli.config.as_deref());
+    match cli.command.unwrap_or(Command::Run) {
+        Command::Run => run::run(&config_path),
+        Command::Check { connect } => check::check(&config_path, connect),
+        Command::Version => {
+            println!("relay {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+    }
+}

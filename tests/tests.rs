@@ -1,0 +1,9 @@
+//! The relay's integration tests: real processes, real sockets on 127.0.0.1, real PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod cli;
+mod fake_control_plane;
+mod protocol_errors;
+mod session;
+mod support;
