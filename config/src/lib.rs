@@ -15,6 +15,8 @@
 //! The full key reference is `docs/configuration.md`; an annotated example is
 //! `config/examples/relay-config.yaml`.
 
+#![forbid(unsafe_code)]
+
 mod env;
 mod error;
 mod lenient;

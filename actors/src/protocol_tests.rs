@@ -1,0 +1,90 @@
+//! Protocol tests: decoding every kind of inbound message and the shape of outbound ones.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use super::*;
+use serde_json::json;
+
+#[test]
+fn decodes_a_request_with_defaults() {
+    let text = r#"{"type":"request","id":"r1","resourceId":"main-pg","operation":"list_tables"}"#;
+    let Inbound::Request(request) = decode_inbound(text).unwrap() else {
+        panic!("not a request");
+    };
+    assert_eq!(request.id, "r1");
+    assert_eq!(request.resource_id, "main-pg");
+    assert_eq!(request.params, Value::Null);
+    assert_eq!(request.timeout_ms, None);
+}
+
+#[test]
+fn decodes_cancel_and_ignores_unknown_fields() {
+    let text = r#"{"type":"cancel","id":"r9","future":"field"}"#;
+    assert_eq!(
+        decode_inbound(text).unwrap(),
+        Inbound::Cancel(Cancel { id: "r9".into() })
+    );
+}
+
+#[test]
+fn malformed_json_is_an_invalid_message_without_id() {
+    let rejection = decode_inbound("{not json").unwrap_err();
+    assert_eq!(rejection.code, ErrorCode::InvalidMessage);
+    assert_eq!(rejection.id, None);
+}
+
+#[test]
+fn missing_type_is_an_invalid_message_keeping_the_id() {
+    let rejection = decode_inbound(r#"{"id":"x1"}"#).unwrap_err();
+    assert_eq!(rejection.code, ErrorCode::InvalidMessage);
+    assert_eq!(rejection.id.as_deref(), Some("x1"));
+}
+
+#[test]
+fn unknown_type_is_unsupported_and_echo_is_bounded() {
+    let long = "z".repeat(500);
+    let rejection = decode_inbound(&json!({"type": long, "id": "u"}).to_string()).unwrap_err();
+    assert_eq!(rejection.code, ErrorCode::UnsupportedMessage);
+    assert!(rejection.message.len() < 120, "{}", rejection.message);
+}
+
+#[test]
+fn request_missing_fields_is_invalid_request() {
+    let rejection = decode_inbound(r#"{"type":"request","id":"r2"}"#).unwrap_err();
+    assert_eq!(rejection.code, ErrorCode::InvalidRequest);
+    assert_eq!(rejection.id.as_deref(), Some("r2"));
+}
+
+#[test]
+fn outbound_messages_are_tagged_camel_case() {
+    let hello = Outbound::Hello(Hello {
+        protocol_version: PROTOCOL_VERSION,
+        relay_version: "0.1.0".into(),
+        tenant_id: "t".into(),
+        resources: vec![ResourceInfo {
+            id: "pg".into(),
+            name: "PG".into(),
+            kind: "postgres".into(),
+            allowed_operations: vec!["query".into()],
+            max_rows_per_query: 10,
+            pool_size: 5,
+        }],
+    });
+    let value: Value = serde_json::from_str(&encode_outbound(&hello).unwrap()).unwrap();
+    assert_eq!(value["type"], "hello");
+    assert_eq!(value["protocolVersion"], 1);
+    assert_eq!(value["resources"][0]["type"], "postgres");
+    assert_eq!(value["resources"][0]["maxRowsPerQuery"], 10);
+}
+
+#[test]
+fn error_codes_serialize_as_their_wire_names() {
+    for code in [
+        ErrorCode::InvalidMessage,
+        ErrorCode::OperationNotAllowed,
+        ErrorCode::ResultTooLarge,
+        ErrorCode::AuditUnavailable,
+    ] {
+        assert_eq!(serde_json::to_value(code).unwrap(), json!(code.as_str()));
+    }
+}
