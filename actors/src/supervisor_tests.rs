@@ -44,6 +44,7 @@ resources:
       port: 9
       database: none
       user: none
+      connectTimeoutSeconds: 1
 masking:
   patterns:
     - name: email
