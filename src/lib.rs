@@ -9,3 +9,18 @@
 
 pub mod devplane;
 pub mod logging;
+
+/// Exit code for bad usage or configuration (sysexits EX_USAGE).
+pub const EXIT_USAGE: u8 = 64;
+
+/// Prints a command-line parse error and turns it into an exit code: 0 for `--help`/`--version`,
+/// [`EXIT_USAGE`] for anything else.
+pub fn usage_exit(err: &clap::Error) -> std::process::ExitCode {
+    let _ = err.print();
+    match err.kind() {
+        clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+            std::process::ExitCode::SUCCESS
+        }
+        _ => std::process::ExitCode::from(EXIT_USAGE),
+    }
+}

@@ -8,8 +8,8 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Exit code for bad usage or configuration (sysexits EX_USAGE), returned before any socket opens.
-pub const EXIT_USAGE: u8 = 64;
+/// Exit code for bad usage or configuration, returned before any socket opens.
+pub use relay::EXIT_USAGE;
 
 /// Exit code when `check --connect` cannot reach a database or the control plane (EX_UNAVAILABLE).
 pub const EXIT_UNAVAILABLE: u8 = 69;
@@ -45,15 +45,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(err) => {
-            let _ = err.print();
-            return match err.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
-                    ExitCode::SUCCESS
-                }
-                _ => ExitCode::from(EXIT_USAGE),
-            };
-        }
+        Err(err) => return relay::usage_exit(&err),
     };
     let config_path = relay_config::resolve_config_path(cli.config.as_deref());
     match cli.command.unwrap_or(Command::Run) {

@@ -128,6 +128,21 @@ pub struct ResourceHealth {
     pub can_write: Option<bool>,
 }
 
+impl ResourceHealth {
+    /// A resource that has not been checked yet.
+    pub fn unknown(id: &str, name: &str) -> Self {
+        ResourceHealth {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            status: HealthStatus::Unknown,
+            last_checked_at: None,
+            latency_ms: None,
+            error: None,
+            can_write: None,
+        }
+    }
+}
+
 /// `request`: run one operation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -224,15 +224,7 @@ fn alive<A: Actor>(addr: &Option<Addr<A>>) -> bool {
 }
 
 fn initial_health(spec: &relay_config::Resource) -> ResourceHealth {
-    ResourceHealth {
-        id: spec.id.clone(),
-        name: spec.display_name().to_owned(),
-        status: HealthStatus::Unknown,
-        last_checked_at: None,
-        latency_ms: None,
-        error: None,
-        can_write: None,
-    }
+    ResourceHealth::unknown(&spec.id, spec.display_name())
 }
 
 impl Actor for Supervisor {

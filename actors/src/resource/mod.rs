@@ -46,15 +46,7 @@ impl Resource {
                 Backend::Unsupported("mongodb resources are not supported by this build".into())
             }
         };
-        let health = ResourceHealth {
-            id: spec.id.clone(),
-            name: spec.display_name().to_owned(),
-            status: HealthStatus::Unknown,
-            last_checked_at: None,
-            latency_ms: None,
-            error: None,
-            can_write: None,
-        };
+        let health = ResourceHealth::unknown(&spec.id, spec.display_name());
         let log =
             log.new(slog::o!("resourceId" => spec.id.clone(), "type" => spec.kind.to_string()));
         Resource {

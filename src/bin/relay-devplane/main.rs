@@ -37,15 +37,7 @@ struct Args {
 fn main() -> ExitCode {
     let args = match Args::try_parse() {
         Ok(args) => args,
-        Err(err) => {
-            let _ = err.print();
-            return match err.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
-                    ExitCode::SUCCESS
-                }
-                _ => ExitCode::from(64),
-            };
-        }
+        Err(err) => return relay::usage_exit(&err),
     };
     let (log, guard) = logging::stdout_logger(logging::level_from_env());
     let code = match serve(args, &log) {
