@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/postgres.sh
+source scripts/lib/build-deps.sh
 
 port="${DEMO_PORT:-8080}"
 workdir="$(mktemp -d /tmp/relay-demo.XXXXXX)"
@@ -14,6 +15,7 @@ export RELAY_DEVPLANE_API_KEY="demo-api-key"
 export PG_HOST=127.0.0.1 PG_DATABASE=relay_demo PG_USER=relay_demo_reader
 export PG_PASSWORD="demo-password-$RANDOM$RANDOM"
 
+ensure_build_deps
 ensure_postgres
 echo "==> Preparing database $PG_DATABASE and read-only role $PG_USER"
 admin_psql -d postgres -c "SELECT 1" >/dev/null
@@ -80,5 +82,14 @@ echo
 echo "==> POST /v1/relay/operations  {\"resourceId\":\"main-pg\",\"operation\":\"list_tables\"}"
 api -X POST "http://127.0.0.1:$port/v1/relay/operations" \
     -d '{"resourceId":"main-pg","operation":"list_tables"}' | python3 -m json.tool
+echo
+echo "==> POST /v1/relay/operations  query: SELECT id, name, email, cpf FROM customers  (note the masking)"
+api -X POST "http://127.0.0.1:$port/v1/relay/operations" \
+    -d '{"resourceId":"main-pg","operation":"query","params":{"sql":"SELECT id, name, email, cpf FROM customers ORDER BY id"}}' \
+    | python3 -m json.tool
+echo
+echo "==> POST /v1/relay/operations  query: DELETE FROM customers  (refused: the relay is read-only)"
+api -X POST "http://127.0.0.1:$port/v1/relay/operations" \
+    -d '{"resourceId":"main-pg","operation":"query","params":{"sql":"DELETE FROM customers"}}' | python3 -m json.tool
 echo
 echo "==> Stopping (logs kept in $workdir)"

@@ -4,7 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/postgres.sh
+source scripts/lib/build-deps.sh
 
+ensure_build_deps
 ensure_postgres
 log="$(mktemp /tmp/relay-test.XXXXXX)"
 trap 'rm -f "$log"' EXIT

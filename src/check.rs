@@ -4,10 +4,11 @@ use crate::{EXIT_UNAVAILABLE, EXIT_USAGE};
 use relay_actors::control_plane::connect::{self, classify, redact_url, ConnectFailure};
 use relay_actors::protocol::PROBE_HEADER;
 use relay_actors::resource::off_thread::OffThreadDrop;
-use relay_actors::resource::postgres;
+use relay_actors::resource::postgres::{build_pool, database_tls, health};
 use relay_config::{Config, ConfigError, ResourceType};
 use std::path::Path;
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// Prints every configuration problem (exit 64) or a summary (exit 0); with `connect`, also the
 /// reachability of each database and the control plane (exit 69 if any is unreachable).
@@ -45,10 +46,7 @@ fn report_config_error(err: &ConfigError) {
 
 fn check_resource(resource: &relay_config::Resource) -> bool {
     let outcome = match resource.kind {
-        ResourceType::Postgres => {
-            let pool = OffThreadDrop::new(postgres::build_pool(resource));
-            postgres::check_health(&pool).map(|latency| format!("ok ({} ms)", latency.as_millis()))
-        }
+        ResourceType::Postgres => check_postgres(resource),
         ResourceType::Mongodb => {
             Err("mongodb resources are not supported by this build".to_owned())
         }
@@ -63,6 +61,21 @@ fn check_resource(resource: &relay_config::Resource) -> bool {
             false
         }
     }
+}
+
+fn check_postgres(resource: &relay_config::Resource) -> Result<String, String> {
+    let tls = database_tls(resource).map_err(|err| err.to_string())?;
+    let pool = OffThreadDrop::new(build_pool(resource, tls));
+    let timeout = Duration::from_secs(resource.connection.connect_timeout_seconds.max(5));
+    let found = health::check(&pool, timeout)?;
+    let mut summary = format!("ok ({} ms)", found.latency.as_millis());
+    if !found.write_reasons.is_empty() {
+        summary.push_str(&format!(
+            "; warning: the user could write: {}",
+            found.write_reasons.join("; ")
+        ));
+    }
+    Ok(summary)
 }
 
 fn check_control_plane(config: &Config) -> bool {

@@ -273,9 +273,27 @@ pub fn pg() -> Pg {
     }
 }
 
-/// A relay configuration for tests; `extra_control_plane` adds keys under `controlPlane`.
+/// A relay configuration for tests, using the shared test database and its read-only role;
+/// `extra_control_plane` adds keys under `controlPlane`.
 pub fn relay_config(control_plane_port: u16, extra_control_plane: &str) -> String {
+    relay_config_for(
+        control_plane_port,
+        extra_control_plane,
+        crate::pg_fixture::READER,
+        "",
+    )
+}
+
+/// A relay configuration for `user` on the shared test database; `extra_resource` adds keys to the
+/// resource (indented by four spaces).
+pub fn relay_config_for(
+    control_plane_port: u16,
+    extra_control_plane: &str,
+    user: &str,
+    extra_resource: &str,
+) -> String {
     let pg = pg();
+    let database = crate::pg_fixture::shared_db();
     format!(
         r#"controlPlane:
   url: ws://127.0.0.1:{control_plane_port}/v1/relay/connect
@@ -297,6 +315,7 @@ resources:
       user: {user}
     allowedOperations: [query, describe_table, list_tables, explain]
     maxRowsPerQuery: 1000
+{extra_resource}
 
 masking:
   enabled: true
@@ -311,8 +330,6 @@ audit:
 "#,
         host = pg.host,
         port = pg.port,
-        database = pg.database,
-        user = pg.user,
     )
 }
 

@@ -4,6 +4,10 @@
 
 mod cli;
 mod fake_control_plane;
+mod pg_fixture;
+mod postgres_ops;
+mod postgres_policy;
+mod private_pg;
 mod protocol_errors;
 mod session;
 mod support;

@@ -17,9 +17,11 @@ pub mod control_plane;
 pub mod masking;
 pub mod messages;
 pub mod pipeline;
+pub mod policy;
 pub mod protocol;
 pub mod resource;
 pub mod supervisor;
 pub mod time;
+pub mod tls;
 
 pub use supervisor::{StartError, Supervisor};

@@ -251,9 +251,16 @@ impl Handler<CancelRequest> for Supervisor {
     type Result = ();
 
     fn handle(&mut self, cancel: CancelRequest, _ctx: &mut Context<Self>) {
-        // Running operations finish within their statement timeout; the answer still reaches the
-        // control plane, which may ignore it.
-        debug!(self.log, "Cancel requested"; "requestId" => cancel.request_id, "resourceId" => cancel.resource_id);
+        match self
+            .resources
+            .get(&cancel.resource_id)
+            .and_then(|child| child.addr.as_ref())
+        {
+            Some(resource) => resource.do_send(cancel),
+            None => {
+                debug!(self.log, "Cancel for an unknown resource"; "requestId" => cancel.request_id)
+            }
+        }
     }
 }
 
@@ -269,7 +276,12 @@ impl Handler<HealthChanged> for Supervisor {
     type Result = ();
 
     fn handle(&mut self, changed: HealthChanged, _ctx: &mut Context<Self>) {
-        let health = changed.health;
+        let mut health = changed.health;
+        // Error texts can quote data (a failing value, a user name): they leave the relay masked.
+        if let Some(error) = health.error.take() {
+            let mut counts = crate::protocol::MaskedCounts::default();
+            health.error = Some(self.masking.mask_str(&error, &mut counts).into_owned());
+        }
         let previous = self.health.insert(health.id.clone(), health.clone());
         let status_changed =
             previous.is_none_or(|p| p.status != health.status || p.error != health.error);

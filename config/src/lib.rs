@@ -26,6 +26,7 @@ mod resource;
 mod schema;
 mod secret;
 mod validate;
+mod validate_postgres;
 mod validate_resource;
 mod ws_url;
 
@@ -36,7 +37,7 @@ use std::path::{Path, PathBuf};
 
 pub use error::{ConfigError, Problem};
 pub use model::{Audit, AuditLevel, Config, ControlPlane, MaskPattern, Masking};
-pub use resource::{Connection, Operation, Resource, ResourceType};
+pub use resource::{Connection, Operation, Resource, ResourceType, SslMode};
 pub use secret::Secret;
 
 /// Where the config is read from when neither `--config` nor `RELAY_CONFIG` says otherwise

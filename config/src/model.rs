@@ -259,12 +259,17 @@ resources:
     type: postgres
     name: PG
     connection: {{host: h, port: 1, database: d, user: u, password: p,
-                  connectTimeoutSeconds: 11, applicationName: app}}
+                  connectTimeoutSeconds: 11, applicationName: app, sslmode: require,
+                  caFile: {ca_file}}}
     allowedOperations: [explain]
     maxRowsPerQuery: 1001
     poolSize: 4
     statementTimeoutMs: 30001
     maxQueuedRequests: 65
+    maxResultBytes: 2048
+    allowedFunctions: [my_fn]
+    explainAnalyze: true
+    allowPrivilegedUser: true
   - id: mongo
     type: mongodb
     connection: {{uri: 'mongodb://h/d'}}
@@ -311,7 +316,7 @@ audit:
     }
 
     /// The typed form of `full_document`'s first resource.
-    fn full_postgres() -> Resource {
+    fn full_postgres(ca_file: &str) -> Resource {
         Resource {
             id: "pg".into(),
             kind: ResourceType::Postgres,
@@ -325,12 +330,18 @@ audit:
                 uri: None,
                 connect_timeout_seconds: 11,
                 application_name: "app".into(),
+                sslmode: crate::SslMode::Require,
+                ca_file: Some(ca_file.into()),
             },
             allowed_operations: vec![Operation::Explain],
             max_rows_per_query: 1001,
             pool_size: 4,
             statement_timeout_ms: 30001,
             max_queued_requests: 65,
+            max_result_bytes: 2048,
+            allowed_functions: vec!["my_fn".into()],
+            explain_analyze: true,
+            allow_privileged_user: true,
         }
     }
 
@@ -366,7 +377,7 @@ audit:
 
         let config = crate::test_support::load(&text);
         assert_eq!(config.control_plane, full_control_plane(ca_file));
-        assert_eq!(config.resources[0], full_postgres());
+        assert_eq!(config.resources[0], full_postgres(ca_file));
         let mongo = &config.resources[1];
         assert_eq!(mongo.kind, ResourceType::Mongodb);
         let uri = mongo.connection.uri.as_ref().map(Secret::expose);

@@ -43,6 +43,23 @@ pub struct Resource {
     /// refused. Default 64, range 1..=10000.
     #[serde(default = "default_max_queued", deserialize_with = "lenient::number")]
     pub max_queued_requests: u32,
+    /// `maxResultBytes`: bytes; a larger result is refused with `result_too_large`. Default
+    /// 16777216 (16 MiB), range 1024..=268435456.
+    #[serde(
+        default = "default_max_result_bytes",
+        deserialize_with = "lenient::number"
+    )]
+    pub max_result_bytes: u64,
+    /// `allowedFunctions`: SQL functions the read-only policy allows beyond its built-in list,
+    /// each `name` or `schema.name`, compared ignoring case. Default empty. Postgres only.
+    #[serde(default)]
+    pub allowed_functions: Vec<String>,
+    /// `explainAnalyze`: allow `EXPLAIN ANALYZE` of pure reads. Default false.
+    #[serde(default, deserialize_with = "lenient::boolean")]
+    pub explain_analyze: bool,
+    /// `allowPrivilegedUser`: serve even when the database user is a superuser. Default false.
+    #[serde(default, deserialize_with = "lenient::boolean")]
+    pub allow_privileged_user: bool,
 }
 
 impl Resource {
@@ -66,6 +83,9 @@ fn default_statement_timeout() -> u64 {
 }
 fn default_max_queued() -> u32 {
     64
+}
+fn default_max_result_bytes() -> u64 {
+    16 * 1024 * 1024
 }
 fn default_connect_timeout() -> u64 {
     10
@@ -188,6 +208,41 @@ pub struct Connection {
     /// `relay`; 1 to 63 printable ASCII characters.
     #[serde(default = "default_application_name")]
     pub application_name: String,
+    /// `sslmode`: postgres only; `disable`, `prefer`, `require` or `verify-full`. Default `prefer`.
+    #[serde(default)]
+    pub sslmode: SslMode,
+    /// `caFile`: PEM bundle of CAs trusted for the database's certificate, beside the public
+    /// roots. Optional; the file must exist.
+    #[serde(default)]
+    pub ca_file: Option<std::path::PathBuf>,
+}
+
+/// `resources[i].connection.sslmode`: whether to use TLS to the database. A certificate is
+/// always verified when TLS is used.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub enum SslMode {
+    #[serde(rename = "disable")]
+    Disable,
+    #[default]
+    #[serde(rename = "prefer")]
+    Prefer,
+    #[serde(rename = "require")]
+    Require,
+    #[serde(rename = "verify-full")]
+    VerifyFull,
+}
+
+pub(crate) const SSL_MODE_NAMES: &[&str] = &["disable", "prefer", "require", "verify-full"];
+
+impl SslMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SslMode::Disable => "disable",
+            SslMode::Prefer => "prefer",
+            SslMode::Require => "require",
+            SslMode::VerifyFull => "verify-full",
+        }
+    }
 }
 
 impl Connection {

@@ -8,7 +8,7 @@ use serde_norway::Value;
 use crate::env::key_name;
 use crate::error::{index_path, key_path, Problem};
 use crate::model::AUDIT_LEVEL_NAMES;
-use crate::resource::{OPERATION_NAMES, RESOURCE_TYPE_NAMES};
+use crate::resource::{OPERATION_NAMES, RESOURCE_TYPE_NAMES, SSL_MODE_NAMES};
 
 /// What may appear at one place in the document.
 pub(crate) enum Shape {
@@ -68,6 +68,8 @@ const CONNECTION: Shape = Shape::Map(&[
     optional("uri", Shape::Any),
     optional("connectTimeoutSeconds", Shape::Any),
     optional("applicationName", Shape::Any),
+    optional("sslmode", Shape::OneOf("sslmode", SSL_MODE_NAMES)),
+    optional("caFile", Shape::Any),
 ]);
 
 const RESOURCE: Shape = Shape::Map(&[
@@ -83,6 +85,10 @@ const RESOURCE: Shape = Shape::Map(&[
     optional("poolSize", Shape::Any),
     optional("statementTimeoutMs", Shape::Any),
     optional("maxQueuedRequests", Shape::Any),
+    optional("maxResultBytes", Shape::Any),
+    optional("allowedFunctions", Shape::Any),
+    optional("explainAnalyze", Shape::Any),
+    optional("allowPrivilegedUser", Shape::Any),
 ]);
 
 const MASK_PATTERN: Shape = Shape::Map(&[
@@ -274,7 +280,8 @@ mod tests {
                 "resources[0].connection.portt: unknown key \"portt\" (did you mean \"port\"?)",
                 "resources[0].colour: unknown key \"colour\" (known keys: id, type, name, \
                  connection, allowedOperations, maxRowsPerQuery, poolSize, \
-                 statementTimeoutMs, maxQueuedRequests)",
+                 statementTimeoutMs, maxQueuedRequests, maxResultBytes, allowedFunctions, explainAnalyze, \
+                 allowPrivilegedUser)",
             ]
         );
     }

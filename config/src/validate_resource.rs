@@ -83,6 +83,7 @@ fn check_resource(check: &mut Checker, resource: &Resource, at: &str) {
         &resource.connection,
         &key_path(at, "connection"),
     );
+    crate::validate_postgres::check(check, resource, at);
 }
 
 fn is_valid_id(id: &str) -> bool {

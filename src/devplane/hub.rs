@@ -47,6 +47,8 @@ struct HubState {
 #[derive(Debug, PartialEq, Eq)]
 pub enum ForwardError {
     NotConnected,
+    DuplicateId,
+    NotPending,
 }
 
 /// Shared state of the development control plane.
@@ -144,17 +146,31 @@ impl Hub {
         }
     }
 
-    /// Registers a request for the connected relay: returns its session, the request id and the
-    /// receiver of the answer.
+    /// Registers a request for the connected relay: returns its session, the request id (the
+    /// caller's, or a fresh `op-N`) and the receiver of the answer.
     pub fn begin_request(
         &self,
+        wanted_id: Option<String>,
     ) -> Result<(actix_ws::Session, String, oneshot::Receiver<Value>), ForwardError> {
-        let id = format!("op-{}", self.next_id());
+        let id = wanted_id.unwrap_or_else(|| format!("op-{}", self.next_id()));
         let mut state = self.state();
         let link = state.relay.as_mut().ok_or(ForwardError::NotConnected)?;
+        if link.pending.contains_key(&id) {
+            return Err(ForwardError::DuplicateId);
+        }
         let (sender, receiver) = oneshot::channel();
         link.pending.insert(id.clone(), sender);
         Ok((link.session.clone(), id, receiver))
+    }
+
+    /// The session to send a `cancel` on, if the request is waiting for its answer.
+    pub fn pending_session(&self, id: &str) -> Result<actix_ws::Session, ForwardError> {
+        let state = self.state();
+        let link = state.relay.as_ref().ok_or(ForwardError::NotConnected)?;
+        if !link.pending.contains_key(id) {
+            return Err(ForwardError::NotPending);
+        }
+        Ok(link.session.clone())
     }
 
     /// Stops waiting for an answer (timeout).

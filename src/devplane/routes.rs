@@ -25,7 +25,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
     config
         .route("/v1/relay/connect", web::get().to(connect))
         .route("/v1/relay/status", web::get().to(status))
-        .route("/v1/relay/operations", web::post().to(operations));
+        .route("/v1/relay/operations", web::post().to(operations))
+        .route("/v1/relay/operations/{id}/cancel", web::post().to(cancel));
 }
 
 fn error_body(status: StatusCode, code: &str, message: &str) -> HttpResponse {
@@ -147,6 +148,8 @@ struct OperationBody {
     #[serde(default)]
     params: Value,
     timeout_ms: Option<u64>,
+    /// Optional request id, so the caller can cancel the request while it runs.
+    request_id: Option<String>,
 }
 
 async fn operations(
@@ -161,9 +164,16 @@ async fn operations(
         Ok(body) => body,
         Err(err) => return error_body(StatusCode::BAD_REQUEST, "invalid_body", &err.to_string()),
     };
-    let (mut session, id, answer) = match hub.begin_request() {
+    let (mut session, id, answer) = match hub.begin_request(body.request_id.clone()) {
         Ok(parts) => parts,
-        Err(ForwardError::NotConnected) => {
+        Err(ForwardError::DuplicateId) => {
+            return error_body(
+                StatusCode::CONFLICT,
+                "duplicate_request_id",
+                "a request with this id is running",
+            )
+        }
+        Err(_) => {
             return error_body(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "relay_not_connected",
@@ -205,6 +215,35 @@ async fn operations(
             )
         }
     }
+}
+
+async fn cancel(
+    request: HttpRequest,
+    id: web::Path<String>,
+    hub: web::Data<Arc<Hub>>,
+) -> HttpResponse {
+    if !api_key_ok(&request, &hub) {
+        return error_body(StatusCode::UNAUTHORIZED, "unauthorized", "invalid API key");
+    }
+    let mut session = match hub.pending_session(&id) {
+        Ok(session) => session,
+        Err(_) => {
+            return error_body(
+                StatusCode::NOT_FOUND,
+                "not_pending",
+                "no request with this id is waiting",
+            )
+        }
+    };
+    let message = json!({"type": "cancel", "id": id.as_str()});
+    if session.text(message.to_string()).await.is_err() {
+        return error_body(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "relay_not_connected",
+            "the relay connection closed",
+        );
+    }
+    HttpResponse::Accepted().json(json!({"cancelled": id.as_str()}))
 }
 
 #[cfg(test)]

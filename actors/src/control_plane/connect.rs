@@ -5,63 +5,21 @@ use awc::error::WsClientError;
 use awc::ws::WebsocketsRequest;
 use awc::{Client, Connector};
 use relay_config::ControlPlane as ControlPlaneConfig;
-use rustls::pki_types::CertificateDer;
-use rustls::{ClientConfig, RootCertStore};
+use rustls::ClientConfig;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use thiserror::Error;
+
+pub use crate::tls::TlsSetupError;
+
+/// rustls settings for the control plane: HTTP/1.1 only in ALPN (a WebSocket upgrade is HTTP/1.1).
+pub fn tls_config(ca_file: Option<&Path>) -> Result<Arc<ClientConfig>, TlsSetupError> {
+    crate::tls::client_config(ca_file, "controlPlane.caFile", vec![b"http/1.1".to_vec()])
+        .map(Arc::new)
+}
 
 /// Time allowed for TCP, TLS and the WebSocket upgrade together.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
-
-/// TLS could not be set up.
-#[derive(Debug, Error)]
-pub enum TlsSetupError {
-    #[error("controlPlane.caFile {path}: {reason}")]
-    CaFile { path: String, reason: String },
-    #[error("tls: {0}")]
-    Rustls(#[from] rustls::Error),
-}
-
-/// rustls client settings: the public web roots, plus a private CA bundle when configured, and
-/// HTTP/1.1 only in ALPN (a WebSocket upgrade is an HTTP/1.1 affair).
-pub fn tls_config(ca_file: Option<&Path>) -> Result<Arc<ClientConfig>, TlsSetupError> {
-    let mut roots = RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if let Some(path) = ca_file {
-        for certificate in read_certificates(path)? {
-            roots
-                .add(certificate)
-                .map_err(|err| TlsSetupError::CaFile {
-                    path: path.display().to_string(),
-                    reason: err.to_string(),
-                })?;
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Arc::new(config))
-}
-
-fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsSetupError> {
-    let ca_error = |reason: String| TlsSetupError::CaFile {
-        path: path.display().to_string(),
-        reason,
-    };
-    let pem = std::fs::read(path).map_err(|err| ca_error(err.to_string()))?;
-    let certificates = rustls_pemfile::certs(&mut pem.as_slice())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|err| ca_error(err.to_string()))?;
-    if certificates.is_empty() {
-        return Err(ca_error("no PEM certificate found".into()));
-    }
-    Ok(certificates)
-}
 
 /// The upgrade request for one connection attempt.
 pub fn websocket_request(config: &ControlPlaneConfig, tls: Arc<ClientConfig>) -> WebsocketsRequest {

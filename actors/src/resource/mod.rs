@@ -1,14 +1,17 @@
 //! One actor per configured database: owns its connection pool, checks health, runs operations.
 
 pub mod off_thread;
+pub mod pg_values;
 pub mod postgres;
 
-use crate::messages::{HealthChanged, OperationError, OperationOutput, RunOperation};
+use crate::messages::{
+    CancelRequest, HealthChanged, OperationError, OperationOutput, RunOperation,
+};
 use crate::protocol::{ErrorCode, HealthStatus, ResourceHealth};
 use crate::time::now_rfc3339;
 use actix::fut::wrap_future;
-use actix::{Actor, ActorFutureExt, AsyncContext, Context, Handler, Recipient, ResponseFuture};
-use off_thread::OffThreadDrop;
+use actix::{Actor, ActorFutureExt, AsyncContext, Context, Handler, Recipient, ResponseActFuture};
+use postgres::{PgBackend, PgHealth};
 use relay_config::{Operation, ResourceType};
 use slog::{info, warn, Logger};
 use std::sync::Arc;
@@ -16,9 +19,9 @@ use std::time::Duration;
 
 /// What the actor talks to.
 enum Backend {
-    Postgres(Arc<OffThreadDrop<postgres::PgPool>>),
-    /// A resource type this build cannot serve yet; it stays unhealthy with this reason.
-    Unsupported(String),
+    Postgres(PgBackend),
+    /// A resource this build cannot serve; it stays unhealthy with this reason.
+    Unavailable(String),
 }
 
 /// The resource actor.
@@ -29,6 +32,8 @@ pub struct Resource {
     log: Logger,
     backend: Backend,
     health: ResourceHealth,
+    /// Operations accepted and not yet answered (running or waiting for a connection).
+    in_flight: usize,
 }
 
 impl Resource {
@@ -39,16 +44,17 @@ impl Resource {
         log: &Logger,
     ) -> Self {
         let backend = match spec.kind {
-            ResourceType::Postgres => {
-                Backend::Postgres(Arc::new(OffThreadDrop::new(postgres::build_pool(&spec))))
-            }
+            ResourceType::Postgres => match PgBackend::new(Arc::clone(&spec)) {
+                Ok(backend) => Backend::Postgres(backend),
+                Err(err) => Backend::Unavailable(err.to_string()),
+            },
             ResourceType::Mongodb => {
-                Backend::Unsupported("mongodb resources are not supported by this build".into())
+                Backend::Unavailable("mongodb resources are not supported by this build".into())
             }
         };
         let health = ResourceHealth::unknown(&spec.id, spec.display_name());
         let log =
-            log.new(slog::o!("resourceId" => spec.id.clone(), "type" => spec.kind.to_string()));
+            log.new(slog::o!("type" => spec.kind.to_string(), "resourceId" => spec.id.clone()));
         Resource {
             spec,
             health_interval,
@@ -56,38 +62,43 @@ impl Resource {
             log,
             backend,
             health,
+            in_flight: 0,
         }
     }
 
     fn check_health(&mut self, ctx: &mut Context<Self>) {
-        let check: std::pin::Pin<Box<dyn std::future::Future<Output = Result<Duration, String>>>> =
-            match &self.backend {
-                Backend::Postgres(pool) => {
-                    let pool = pool.clone();
-                    let task =
-                        actix_rt::task::spawn_blocking(move || postgres::check_health(&pool));
-                    Box::pin(async move {
-                        task.await
-                            .unwrap_or_else(|err| Err(format!("health check crashed: {err}")))
-                    })
-                }
-                Backend::Unsupported(reason) => {
-                    let reason = reason.clone();
-                    Box::pin(async move { Err(reason) })
-                }
-            };
-        let check = wrap_future::<_, Self>(check);
-        ctx.spawn(check.map(|outcome, actor, _ctx| actor.record_health(outcome)));
+        let check = match &self.backend {
+            Backend::Postgres(backend) => backend.check_health(),
+            Backend::Unavailable(reason) => {
+                let reason = reason.clone();
+                Box::pin(async move { Err(reason) })
+            }
+        };
+        ctx.spawn(
+            wrap_future::<_, Self>(check).map(|outcome, actor, _ctx| actor.record_health(outcome)),
+        );
     }
 
-    fn record_health(&mut self, outcome: Result<Duration, String>) {
-        let previous = self.health.status;
+    fn record_health(&mut self, outcome: Result<PgHealth, String>) {
+        let previous = self.health.clone();
         self.health.last_checked_at = Some(now_rfc3339());
         match outcome {
-            Ok(latency) => {
-                self.health.status = HealthStatus::Healthy;
-                self.health.latency_ms = Some(latency.as_millis() as u64);
-                self.health.error = None;
+            Ok(found) => {
+                self.health.latency_ms = Some(found.latency.as_millis() as u64);
+                self.health.can_write = Some(!found.write_reasons.is_empty());
+                if previous.can_write != self.health.can_write && !found.write_reasons.is_empty() {
+                    warn!(self.log, "Database user could write; grant it SELECT only";
+                        "reasons" => found.write_reasons.join("; "));
+                }
+                if found.superuser && !self.spec.allow_privileged_user {
+                    self.health.status = HealthStatus::Unhealthy;
+                    self.health.error = Some(
+                        "database user is a superuser; use a read-only role or set allowPrivilegedUser: true".into(),
+                    );
+                } else {
+                    self.health.status = HealthStatus::Healthy;
+                    self.health.error = None;
+                }
             }
             Err(reason) => {
                 self.health.status = HealthStatus::Unhealthy;
@@ -95,20 +106,64 @@ impl Resource {
                 self.health.error = Some(reason);
             }
         }
-        if previous != self.health.status && previous != HealthStatus::Unknown {
-            match self.health.status {
-                HealthStatus::Healthy => info!(self.log, "Resource recovered"),
-                _ => warn!(self.log, "Resource became unhealthy";
-                    "error" => self.health.error.clone().unwrap_or_default()),
-            }
-        }
+        self.log_transition(previous.status);
         self.supervisor.do_send(HealthChanged {
             health: self.health.clone(),
         });
     }
 
-    fn allowed(&self, operation: Operation) -> bool {
-        self.spec.allowed_operations.contains(&operation)
+    fn log_transition(&self, previous: HealthStatus) {
+        if previous == self.health.status || previous == HealthStatus::Unknown {
+            return;
+        }
+        match self.health.status {
+            HealthStatus::Healthy => info!(self.log, "Resource recovered"),
+            _ => warn!(self.log, "Resource became unhealthy";
+                "error" => self.health.error.clone().unwrap_or_default()),
+        }
+    }
+
+    /// Requests beyond the pool wait for a connection; beyond `maxQueuedRequests` waiting, `busy`.
+    fn queue_full(&self) -> bool {
+        self.in_flight >= (self.spec.pool_size + self.spec.max_queued_requests) as usize
+    }
+
+    fn plan(
+        &self,
+        message: &RunOperation,
+    ) -> Result<(Operation, postgres::PlannedOperation), OperationError> {
+        let request = &message.request;
+        let operation = parse_operation(&request.operation).ok_or_else(|| {
+            let name: String = request.operation.chars().take(64).collect();
+            OperationError::new(
+                ErrorCode::InvalidRequest,
+                format!("unknown operation \"{name}\""),
+            )
+        })?;
+        if !self.spec.allowed_operations.contains(&operation) {
+            return Err(OperationError::new(
+                ErrorCode::OperationNotAllowed,
+                format!(
+                    "operation {operation} is not allowed on resource {}",
+                    self.spec.id
+                ),
+            ));
+        }
+        if self.queue_full() {
+            return Err(OperationError::new(
+                ErrorCode::Busy,
+                "resource queue is full; retry later",
+            ));
+        }
+        match &self.backend {
+            Backend::Postgres(backend) => {
+                Ok((operation, backend.plan(operation, &request.params)?))
+            }
+            Backend::Unavailable(reason) => Err(OperationError::new(
+                ErrorCode::ResourceUnavailable,
+                reason.clone(),
+            )),
+        }
     }
 }
 
@@ -127,65 +182,33 @@ fn parse_operation(name: &str) -> Option<Operation> {
 }
 
 impl Handler<RunOperation> for Resource {
-    type Result = ResponseFuture<Result<OperationOutput, OperationError>>;
+    type Result = ResponseActFuture<Self, Result<OperationOutput, OperationError>>;
 
     fn handle(&mut self, message: RunOperation, _ctx: &mut Context<Self>) -> Self::Result {
-        let request = message.request;
-        let Some(operation) = parse_operation(&request.operation) else {
-            let err = OperationError::new(
-                ErrorCode::InvalidRequest,
-                format!(
-                    "unknown operation \"{}\"",
-                    request.operation.chars().take(64).collect::<String>()
-                ),
-            );
-            return Box::pin(async move { Err(err) });
+        let planned = match self.plan(&message) {
+            Ok((_, planned)) => planned,
+            Err(err) => return Box::pin(actix::fut::ready(Err(err))),
         };
-        if !self.allowed(operation) {
-            let err = OperationError::new(
-                ErrorCode::OperationNotAllowed,
-                format!(
-                    "operation {operation} is not allowed on resource {}",
-                    self.spec.id
-                ),
-            );
-            return Box::pin(async move { Err(err) });
-        }
-        let timeout =
-            Duration::from_millis(request.timeout_ms.unwrap_or(self.spec.statement_timeout_ms));
-        let max_rows = self.spec.max_rows_per_query;
-        match (&self.backend, operation) {
-            (Backend::Postgres(pool), Operation::ListTables) => {
-                let pool = pool.clone();
-                let schema = request
-                    .params
-                    .get("schema")
-                    .and_then(|v| v.as_str())
-                    .map(str::to_owned);
-                Box::pin(async move {
-                    actix_rt::task::spawn_blocking(move || {
-                        postgres::list_tables(&pool, schema, max_rows, timeout)
-                    })
-                    .await
-                    .unwrap_or_else(|err| {
-                        Err(OperationError::new(
-                            ErrorCode::Internal,
-                            format!("operation crashed: {err}"),
-                        ))
-                    })
-                })
-            }
-            (Backend::Postgres(_), other) => {
-                let err = OperationError::new(
-                    ErrorCode::OperationNotAllowed,
-                    format!("operation {other} is not supported by this relay version"),
-                );
-                Box::pin(async move { Err(err) })
-            }
-            (Backend::Unsupported(reason), _) => {
-                let err = OperationError::new(ErrorCode::ResourceUnavailable, reason.clone());
-                Box::pin(async move { Err(err) })
-            }
+        let Backend::Postgres(backend) = &self.backend else {
+            let err =
+                OperationError::new(ErrorCode::ResourceUnavailable, "resource has no backend");
+            return Box::pin(actix::fut::ready(Err(err)));
+        };
+        self.in_flight += 1;
+        let running = backend.run(&message.request, planned);
+        Box::pin(wrap_future::<_, Self>(running).map(|outcome, actor, _ctx| {
+            actor.in_flight -= 1;
+            outcome
+        }))
+    }
+}
+
+impl Handler<CancelRequest> for Resource {
+    type Result = ();
+
+    fn handle(&mut self, cancel: CancelRequest, _ctx: &mut Context<Self>) {
+        if let Backend::Postgres(backend) = &self.backend {
+            backend.cancel(&cancel.request_id);
         }
     }
 }

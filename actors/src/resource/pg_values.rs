@@ -1,0 +1,346 @@
+//! Turns result cells, which the `postgres` crate always receives in binary format, into JSON.
+//!
+//! `decodes_binary` says which column types `decode` understands; the caller casts every other
+//! column to `::text` so it arrives as `text`. Decoding checks every length and never panics:
+//! malformed bytes become a `DecodeError`.
+
+mod array;
+mod bytes;
+mod datetime;
+mod interval;
+mod network;
+mod numeric;
+#[cfg(test)]
+mod sample_cells;
+mod scalar;
+
+use ::postgres::types::{FromSql, Kind, Type};
+use bytes::Malformed;
+use serde_json::{Number, Value};
+use std::error::Error;
+
+/// A cell as received: accepts every type, keeps the raw binary bytes (None = SQL NULL).
+pub struct RawCell<'a>(pub Option<&'a [u8]>);
+
+impl<'a> FromSql<'a> for RawCell<'a> {
+    fn from_sql(_ty: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn Error + Sync + Send>> {
+        Ok(RawCell(Some(raw)))
+    }
+
+    fn from_sql_null(_ty: &Type) -> Result<Self, Box<dyn Error + Sync + Send>> {
+        Ok(RawCell(None))
+    }
+
+    fn accepts(_ty: &Type) -> bool {
+        true
+    }
+}
+
+/// Why a cell could not be turned into JSON.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// The bytes do not follow the type's binary format.
+    #[error("malformed {type_name} value: {reason}")]
+    Malformed {
+        type_name: String,
+        reason: &'static str,
+    },
+    /// `decodes_binary` is false for this type; it should have been fetched as text.
+    #[error("no binary decoder for type {0}")]
+    Unsupported(String),
+}
+
+impl DecodeError {
+    fn malformed(ty: &Type, reason: &'static str) -> Self {
+        DecodeError::Malformed {
+            type_name: ty.name().to_owned(),
+            reason,
+        }
+    }
+}
+
+/// Whether `decode` understands this type's binary format. Types for which this is false must be
+/// fetched as text instead (the caller casts such columns to ::text and they arrive as `text`).
+pub fn decodes_binary(ty: &Type) -> bool {
+    format_of(ty).is_some()
+}
+
+/// Decodes one binary value of type `ty` to JSON; SQL NULL is JSON null for every type.
+///
+/// Numbers stay numbers (float NaN and infinities become "NaN", "Infinity", "-Infinity");
+/// `numeric` becomes a string with PostgreSQL's exact digits; dates and times become ISO 8601
+/// strings (timestamptz in UTC with "Z", intervals as durations like "P1Y2M3DT4H5M6.5S");
+/// `bytea` becomes a plain standard base64 string (padded, no prefix); json and jsonb are parsed
+/// (text that does not parse stays a string); arrays become nested JSON arrays.
+pub fn decode(ty: &Type, raw: Option<&[u8]>) -> Result<Value, DecodeError> {
+    let Some(raw) = raw else {
+        return Ok(Value::Null);
+    };
+    match format_of(ty) {
+        Some(Format::Scalar(decoder)) => {
+            decoder(raw).map_err(|Malformed(reason)| DecodeError::malformed(ty, reason))
+        }
+        Some(Format::Array(element_type)) => array::array(ty, element_type, raw),
+        None => Err(DecodeError::Unsupported(ty.name().to_owned())),
+    }
+}
+
+type ScalarDecoder = fn(&[u8]) -> Result<Value, Malformed>;
+
+enum Format<'t> {
+    Scalar(ScalarDecoder),
+    Array(&'t Type),
+}
+
+fn format_of(ty: &Type) -> Option<Format<'_>> {
+    match ty.kind() {
+        Kind::Domain(base) => format_of(base),
+        // Enum values are sent as their label's text.
+        Kind::Enum(_) => Some(Format::Scalar(scalar::text)),
+        Kind::Array(element) => format_of(element).map(|_| Format::Array(element)),
+        Kind::Simple => scalar_decoder(ty.oid()).map(Format::Scalar),
+        _ => None,
+    }
+}
+
+/// Built-in types by their fixed oids (`Type::oid` is not const, so patterns need literals;
+/// a test checks each against the crate's constants). User-defined types never reuse these.
+fn scalar_decoder(oid: u32) -> Option<ScalarDecoder> {
+    let decoder: ScalarDecoder = match oid {
+        16 => scalar::boolean,
+        17 => scalar::bytea,
+        18 => scalar::one_byte_char,
+        19 | 25 | 142 | 1042 | 1043 => scalar::text, // name, text, xml, bpchar, varchar
+        20 => scalar::int8,
+        21 => scalar::int2,
+        23 => scalar::int4,
+        26 => scalar::oid,
+        114 => scalar::json,
+        3802 => scalar::jsonb,
+        700 => scalar::float4,
+        701 => scalar::float8,
+        1700 => numeric::numeric,
+        2950 => scalar::uuid,
+        1082 => datetime::date,
+        1083 => datetime::time,
+        1266 => datetime::timetz,
+        1114 => datetime::timestamp,
+        1184 => datetime::timestamptz,
+        1186 => interval::interval,
+        869 => network::inet,
+        650 => network::cidr,
+        829 => network::mac_address::<6>,
+        774 => network::mac_address::<8>,
+        _ => return None,
+    };
+    Some(decoder)
+}
+
+/// The longest text serde_json prints for an f64 (e.g. "-2.2250738585072014e-308").
+const FLOAT_TEXT_MAX: usize = 24;
+
+/// The approximate size in bytes of a decoded JSON value, for enforcing a per-result byte cap
+/// cheaply (strings: len + 2, numbers: digits, containers: sum + separators). No serialization;
+/// string escapes are not counted. Walks with an explicit stack so depth cannot overflow it.
+pub fn approximate_json_size(value: &Value) -> usize {
+    let mut total = 0usize;
+    let mut pending = vec![value];
+    while let Some(value) = pending.pop() {
+        total += match value {
+            Value::Null | Value::Bool(true) => 4,
+            Value::Bool(false) => 5,
+            Value::Number(number) => number_size(number),
+            Value::String(text) => text.len() + 2,
+            Value::Array(items) => {
+                pending.extend(items);
+                2 + items.len().saturating_sub(1)
+            }
+            Value::Object(members) => {
+                pending.extend(members.values());
+                // Each key is quoted and followed by a colon; members are comma-separated.
+                let keys: usize = members.keys().map(|key| key.len() + 3).sum();
+                2 + keys + members.len().saturating_sub(1)
+            }
+        };
+    }
+    total
+}
+
+fn number_size(number: &Number) -> usize {
+    if let Some(unsigned) = number.as_u64() {
+        decimal_digits(unsigned)
+    } else if let Some(signed) = number.as_i64() {
+        1 + decimal_digits(signed.unsigned_abs())
+    } else {
+        FLOAT_TEXT_MAX
+    }
+}
+
+fn decimal_digits(value: u64) -> usize {
+    value.checked_ilog10().map_or(1, |log| log as usize + 1)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use ::postgres::types::Field;
+    use serde_json::json;
+
+    fn custom_type(name: &str, kind: Kind) -> Type {
+        Type::new(name.to_owned(), 90_000, kind, "public".to_owned())
+    }
+
+    #[test]
+    fn raw_cell_accepts_every_type_and_keeps_bytes() {
+        assert!(<RawCell<'_> as FromSql<'_>>::accepts(&Type::POINT));
+        assert_eq!(
+            RawCell::from_sql(&Type::MONEY, b"\x01\x02").unwrap().0,
+            Some(&b"\x01\x02"[..])
+        );
+        assert_eq!(RawCell::from_sql_null(&Type::INT4).unwrap().0, None);
+    }
+
+    #[test]
+    fn oid_literals_match_the_crate_constants() {
+        let builtins = [
+            Type::BOOL,
+            Type::BYTEA,
+            Type::CHAR,
+            Type::NAME,
+            Type::TEXT,
+            Type::XML,
+            Type::BPCHAR,
+            Type::VARCHAR,
+            Type::INT8,
+            Type::INT2,
+            Type::INT4,
+            Type::OID,
+            Type::JSON,
+            Type::JSONB,
+            Type::FLOAT4,
+            Type::FLOAT8,
+            Type::NUMERIC,
+            Type::UUID,
+            Type::DATE,
+            Type::TIME,
+            Type::TIMETZ,
+            Type::TIMESTAMP,
+            Type::TIMESTAMPTZ,
+            Type::INTERVAL,
+            Type::INET,
+            Type::CIDR,
+            Type::MACADDR,
+            Type::MACADDR8,
+        ];
+        for ty in &builtins {
+            assert!(scalar_decoder(ty.oid()).is_some(), "{ty}");
+            assert!(decodes_binary(ty), "{ty}");
+        }
+        let decodable = (0..10_000)
+            .filter(|&oid| scalar_decoder(oid).is_some())
+            .count();
+        assert_eq!(decodable, builtins.len());
+    }
+
+    #[test]
+    fn other_types_must_be_fetched_as_text() {
+        let composite = custom_type(
+            "pair",
+            Kind::Composite(vec![Field::new("a".into(), Type::INT4)]),
+        );
+        let unsupported = [
+            Type::POINT,
+            Type::MONEY,
+            Type::TS_VECTOR,
+            Type::INT4_RANGE,
+            Type::BIT,
+            Type::VARBIT,
+            Type::RECORD,
+            Type::POINT_ARRAY,
+            Type::UNKNOWN,
+            Type::VOID,
+            Type::INT4MULTI_RANGE,
+            composite.clone(),
+            custom_type("_pair", Kind::Array(composite)),
+            custom_type("citext", Kind::Simple),
+        ];
+        for ty in &unsupported {
+            assert!(!decodes_binary(ty), "{ty}");
+            assert_eq!(
+                decode(ty, Some(b"x")),
+                Err(DecodeError::Unsupported(ty.name().to_owned()))
+            );
+            assert_eq!(decode(ty, None), Ok(Value::Null));
+        }
+        assert_eq!(
+            DecodeError::Unsupported("point".into()).to_string(),
+            "no binary decoder for type point"
+        );
+    }
+
+    #[test]
+    fn every_sample_decodes_and_null_is_null() {
+        for (ty, raw, expected) in sample_cells::valid_samples() {
+            assert!(decodes_binary(&ty), "{ty}");
+            assert_eq!(decode(&ty, Some(&raw)), Ok(expected), "{ty}");
+            assert_eq!(decode(&ty, None), Ok(Value::Null), "{ty}");
+        }
+    }
+
+    #[test]
+    fn enums_and_domains_decode_through_their_base() {
+        let mood = custom_type("mood", Kind::Enum(vec!["happy".into()]));
+        assert_eq!(decode(&mood, Some(b"happy")), Ok(json!("happy")));
+        let positive = custom_type("positive", Kind::Domain(Type::INT4));
+        assert_eq!(decode(&positive, Some(&7i32.to_be_bytes())), Ok(json!(7)));
+        let moods = custom_type("_mood", Kind::Array(mood));
+        let raw = b"\0\0\0\x01\0\0\0\0\0\x01\x5f\x90\0\0\0\x01\0\0\0\x01\0\0\0\x05happy";
+        assert_eq!(decode(&moods, Some(raw)), Ok(json!(["happy"])));
+        let over_array = custom_type("int_list", Kind::Domain(Type::INT4_ARRAY));
+        assert!(decodes_binary(&over_array));
+        let over_point = custom_type("spot", Kind::Domain(Type::POINT));
+        assert!(!decodes_binary(&over_point));
+    }
+
+    #[test]
+    fn errors_name_the_type_in_lowercase() {
+        let error = decode(&Type::INT4, Some(&[1])).unwrap_err();
+        assert_eq!(error.to_string(), "malformed int4 value: truncated");
+        let error = decode(&Type::TEXT, Some(&[0xff])).unwrap_err();
+        assert_eq!(error.to_string(), "malformed text value: invalid utf-8");
+    }
+
+    #[test]
+    fn approximate_size_counts_text_digits_and_separators() {
+        assert_eq!(approximate_json_size(&json!(null)), 4);
+        assert_eq!(approximate_json_size(&json!(false)), 5);
+        assert_eq!(approximate_json_size(&json!("abc")), 5);
+        assert_eq!(approximate_json_size(&json!(0)), 1);
+        assert_eq!(approximate_json_size(&json!(-120)), 4);
+        assert_eq!(approximate_json_size(&json!(u64::MAX)), 20);
+        assert_eq!(approximate_json_size(&json!(i64::MIN)), 20);
+        assert_eq!(approximate_json_size(&json!(0.5)), FLOAT_TEXT_MAX);
+        assert_eq!(approximate_json_size(&json!([])), 2);
+        assert_eq!(
+            approximate_json_size(&json!([1, "ab", null])),
+            2 + 1 + 4 + 4 + 2
+        );
+        assert_eq!(approximate_json_size(&json!({"k": [1]})), 2 + 4 + 3);
+        let exact = json!({"a": [1, 22, "x"], "bb": {"c": null}, "d": true});
+        assert_eq!(approximate_json_size(&exact), exact.to_string().len());
+    }
+
+    #[test]
+    fn approximate_size_survives_deep_nesting() {
+        let mut deep = json!(1);
+        for _ in 0..100_000 {
+            deep = Value::Array(vec![deep]);
+        }
+        assert_eq!(approximate_json_size(&deep), 200_001);
+        // Dropping a deeply nested Value recurses; unwrap it level by level instead.
+        while let Value::Array(mut items) = deep {
+            deep = items.pop().unwrap_or(Value::Null);
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! Validation of the keys that shape how a resource reads: result size, extra SQL functions,
+//! TLS to the database. Every problem is collected.
+
+use crate::error::{index_path, key_path};
+use crate::resource::{Resource, ResourceType, SslMode};
+use crate::validate::Checker;
+
+/// Checks `maxResultBytes`, `allowedFunctions`, `connection.sslmode` and `connection.caFile`.
+pub(crate) fn check(check: &mut Checker, resource: &Resource, at: &str) {
+    check.range(
+        key_path(at, "maxResultBytes"),
+        resource.max_result_bytes,
+        1024..=268_435_456,
+    );
+    let functions_at = key_path(at, "allowedFunctions");
+    if resource.kind != ResourceType::Postgres && !resource.allowed_functions.is_empty() {
+        check.push(&functions_at, "applies to postgres resources only");
+    }
+    for (index, name) in resource.allowed_functions.iter().enumerate() {
+        if !is_function_name(name) {
+            check.push(
+                index_path(&functions_at, index),
+                format!("invalid function \"{name}\": expected name or schema.name"),
+            );
+        }
+    }
+    let connection_at = key_path(at, "connection");
+    if resource.kind != ResourceType::Postgres && resource.connection.sslmode != SslMode::Prefer {
+        check.push(
+            key_path(&connection_at, "sslmode"),
+            "applies to postgres resources only",
+        );
+    }
+    if let Some(ca_file) = &resource.connection.ca_file {
+        if !ca_file.is_file() {
+            check.push(
+                key_path(&connection_at, "caFile"),
+                format!("file not found: {}", ca_file.display()),
+            );
+        }
+    }
+}
+
+/// `name` or `schema.name`, each an SQL identifier.
+fn is_function_name(name: &str) -> bool {
+    let parts: Vec<&str> = name.split('.').collect();
+    parts.len() <= 2 && parts.iter().all(|part| is_identifier(part))
+}
+
+fn is_identifier(part: &str) -> bool {
+    let mut chars = part.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use crate::{Config, SslMode};
+
+    const BASE: &str = "controlPlane:\n  url: wss://cp.example.com/v1/relay/connect\n  token: t\n  tenantId: acme\n\
+resources:\n  - id: pg\n    type: postgres\n    connection:\n      host: db\n      database: app\n      user: reader\n";
+
+    fn problems(extra_resource: &str, extra_connection: &str) -> Vec<String> {
+        let text = format!("{BASE}{extra_connection}{extra_resource}");
+        match Config::from_yaml_str(&text, "test.yaml", &|_| None) {
+            Ok(_) => Vec::new(),
+            Err(err) => err.problems().iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    #[test]
+    fn unknown_sslmode_lists_the_known_ones() {
+        let text = problems("", "      sslmode: sometimes\n").join("\n");
+        assert!(
+            text.contains("resources[0].connection.sslmode: unknown sslmode \"sometimes\""),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn defaults_are_safe() {
+        let config = Config::from_yaml_str(BASE, "test.yaml", &|_| None).unwrap();
+        let resource = &config.resources[0];
+        assert_eq!(resource.max_result_bytes, 16 * 1024 * 1024);
+        assert!(resource.allowed_functions.is_empty());
+        assert!(!resource.explain_analyze && !resource.allow_privileged_user);
+        assert_eq!(resource.connection.sslmode, SslMode::Prefer);
+        assert_eq!(resource.connection.ca_file, None);
+    }
+
+    #[test]
+    fn new_keys_load_and_validate() {
+        let extra =
+            "    allowedFunctions: [my_fn, reporting.safe_sum]\n    explainAnalyze: 'true'\n    \
+allowPrivilegedUser: true\n    maxResultBytes: 2048\n";
+        let text = format!("{BASE}      sslmode: verify-full\n{extra}");
+        let config = Config::from_yaml_str(&text, "test.yaml", &|_| None).unwrap();
+        let resource = &config.resources[0];
+        assert_eq!(resource.allowed_functions, ["my_fn", "reporting.safe_sum"]);
+        assert!(resource.explain_analyze && resource.allow_privileged_user);
+        assert_eq!(resource.max_result_bytes, 2048);
+        assert_eq!(resource.connection.sslmode.as_str(), "verify-full");
+    }
+
+    #[test]
+    fn every_problem_has_its_key_path() {
+        let found = problems(
+            "    maxResultBytes: 10\n    allowedFunctions: [ok, 'bad name', a.b.c]\n",
+            "      caFile: /nonexistent/ca.pem\n",
+        );
+        let text = found.join("\n");
+        for expected in [
+            "resources[0].maxResultBytes",
+            "resources[0].allowedFunctions[1]",
+            "resources[0].allowedFunctions[2]",
+            "resources[0].connection.caFile: file not found",
+        ] {
+            assert!(text.contains(expected), "missing {expected} in:\n{text}");
+        }
+    }
+}
