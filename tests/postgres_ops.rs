@@ -335,3 +335,55 @@ fn a_resource_recovers_when_its_database_comes_back() {
         "result"
     );
 }
+
+#[test]
+fn builtins_column_rules_and_errors_are_masked_end_to_end() {
+    let devplane = DevPlane::start();
+    let config = relay_config_for(devplane.port, "", READER, "").replace(
+        "masking:\n  enabled: true\n",
+        "masking:\n  enabled: true\n  hashKey: an-example-hash-key\n  columns:\n    \
+         - name: password\n    - regex: 'token$'\n      strategy: hash\n    \
+         - name: card\n      strategy: partial\n      keep: 4\n",
+    );
+    let relay = Relay::start(&config, TOKEN);
+    relay.wait_ready();
+    let result = query(
+        &devplane,
+        "SELECT 'hunter2' AS password, 'abc' AS api_token, 'abc' AS refresh_token, \
+         '4111-1111-1111-1111' AS card, \
+         'cpf 529.982.247-25, not 529.982.247-26; card 4111 1111 1111 1111' AS note, \
+         '{\"user\": {\"Password\": \"x\", \"tags\": [\"call +5511987654321\"]}}'::jsonb AS doc",
+    );
+    assert_eq!(result["type"], "result", "{result}");
+    assert_eq!(cell(&result, "password"), "***");
+    assert!(cell(&result, "api_token")
+        .as_str()
+        .unwrap()
+        .starts_with("hash:"));
+    assert_eq!(cell(&result, "api_token"), cell(&result, "refresh_token"));
+    assert_eq!(cell(&result, "card"), "***************1111");
+    assert_eq!(
+        cell(&result, "note"),
+        "cpf ***.***.***-**, not 529.982.247-26; card [card]"
+    );
+    assert_eq!(
+        cell(&result, "doc"),
+        &json!({"user": {"Password": "***", "tags": ["call [phone]"]}})
+    );
+    let by_pattern = &result["masked"]["byPattern"];
+    assert_eq!(by_pattern["cpf"], 1);
+    assert_eq!(by_pattern["creditCard"], 1);
+    assert_eq!(by_pattern["phone"], 1);
+    assert_eq!(by_pattern["column:password"], 2);
+    assert_eq!(by_pattern["column:api_token"], 1);
+    assert_eq!(result["masked"]["total"], 8);
+
+    let error = query(&devplane, "SELECT 'ana@example.com'::int");
+    assert_eq!(error["type"], "error", "{error}");
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains("***@***.***") && !message.contains("ana@"),
+        "{message}"
+    );
+    drop(relay);
+}

@@ -180,3 +180,7 @@ fn audit_record(
         duration_ms: started.elapsed().as_millis() as u64,
     }
 }
+
+#[cfg(test)]
+#[path = "pipeline_tests.rs"]
+mod tests;

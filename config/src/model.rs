@@ -120,6 +120,15 @@ pub struct Masking {
     /// `patterns`: the replacements, applied in order. Default: none.
     #[serde(default)]
     pub patterns: Vec<MaskPattern>,
+    /// `builtins`: built-in detectors on or off by name. Default: all on but `ipv4`, `ipv6`.
+    #[serde(default)]
+    pub builtins: crate::masking::Builtins,
+    /// `columns`: columns and fields masked whole. Default: none.
+    #[serde(default)]
+    pub columns: Vec<crate::masking::ColumnRule>,
+    /// `hashKey`: key of the `hash` strategy; required when a column rule uses it. Redacted.
+    #[serde(default)]
+    pub hash_key: Option<Secret>,
 }
 
 impl Default for Masking {
@@ -127,6 +136,9 @@ impl Default for Masking {
         Masking {
             enabled: true,
             patterns: Vec::new(),
+            builtins: crate::masking::Builtins::default(),
+            columns: Vec::new(),
+            hash_key: None,
         }
     }
 }
@@ -276,6 +288,10 @@ resources:
 masking:
   enabled: false
   patterns: [{{name: n, regex: x, replacement: y}}]
+  builtins: {{email: false, cpf: false, cnpj: false, creditCard: false, phone: false, iban: false,
+             ipv4: true, ipv6: true, jwt: false, awsAccessKey: false, privateKey: false, urlSecret: false}}
+  columns: [{{name: pw, regex: null, strategy: hash, replacement: r, keep: 2}}]
+  hashKey: hash-key-of-16-chars
 audit:
   enabled: false
   level: warn
@@ -390,6 +406,28 @@ audit:
         let masking = Masking {
             enabled: false,
             patterns: vec![pattern],
+            builtins: crate::masking::Builtins {
+                email: false,
+                cpf: false,
+                cnpj: false,
+                credit_card: false,
+                phone: false,
+                iban: false,
+                ipv4: true,
+                ipv6: true,
+                jwt: false,
+                aws_access_key: false,
+                private_key: false,
+                url_secret: false,
+            },
+            columns: vec![crate::masking::ColumnRule {
+                name: Some("pw".into()),
+                regex: None,
+                strategy: crate::masking::MaskStrategy::Hash,
+                replacement: "r".into(),
+                keep: 2,
+            }],
+            hash_key: Some(Secret::new("hash-key-of-16-chars".into())),
         };
         assert_eq!(config.masking, masking);
         let audit = Audit {

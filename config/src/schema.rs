@@ -97,9 +97,38 @@ const MASK_PATTERN: Shape = Shape::Map(&[
     required("replacement", Shape::Any),
 ]);
 
+const BUILTINS: Shape = Shape::Map(&[
+    optional("email", Shape::Any),
+    optional("cpf", Shape::Any),
+    optional("cnpj", Shape::Any),
+    optional("creditCard", Shape::Any),
+    optional("phone", Shape::Any),
+    optional("iban", Shape::Any),
+    optional("ipv4", Shape::Any),
+    optional("ipv6", Shape::Any),
+    optional("jwt", Shape::Any),
+    optional("awsAccessKey", Shape::Any),
+    optional("privateKey", Shape::Any),
+    optional("urlSecret", Shape::Any),
+]);
+
+const COLUMN_RULE: Shape = Shape::Map(&[
+    optional("name", Shape::Any),
+    optional("regex", Shape::Any),
+    optional(
+        "strategy",
+        Shape::OneOf("strategy", &["redact", "partial", "hash"]),
+    ),
+    optional("replacement", Shape::Any),
+    optional("keep", Shape::Any),
+]);
+
 const MASKING: Shape = Shape::Map(&[
     optional("enabled", Shape::Any),
     optional("patterns", Shape::List(&MASK_PATTERN)),
+    optional("builtins", BUILTINS),
+    optional("columns", Shape::List(&COLUMN_RULE)),
+    optional("hashKey", Shape::Any),
 ]);
 
 const AUDIT: Shape = Shape::Map(&[

@@ -135,11 +135,12 @@ pub(crate) fn masking(masking: &Masking, path: &str) -> Vec<Problem> {
             check.push(key_path(&at, "regex"), message);
         }
     }
+    crate::validate_masking::columns(&mut check, masking, path);
     check.problems
 }
 
 /// What is wrong with a masking regex, if anything.
-fn regex_problem(pattern: &str) -> Option<String> {
+pub(crate) fn regex_problem(pattern: &str) -> Option<String> {
     if pattern.is_empty() {
         return Some("must not be empty".into());
     }

@@ -1,20 +1,49 @@
-//! PII masking: the pure engine and the actor that applies it to everything leaving the relay.
+//! PII masking: the pure engine (patterns, built-in detectors, column rules) and the actor that
+//! applies it to everything leaving the relay, on a bounded pool of worker threads so masking uses
+//! every core without ever stalling the actor system.
 
+mod builtins;
+mod columns;
 pub mod engine;
+mod validators;
 
-use crate::messages::{Mask, Masked, MaskingError};
-use actix::{Actor, Context, Handler};
+use crate::messages::{Mask, MaskPayload, Masked, MaskingError, OperationOutput};
+use crate::protocol::{Column, MaskedCounts};
+use actix::{Actor, Context, Handler, ResponseFuture};
 pub use engine::MaskingEngine;
+use futures_util::future::join_all;
+use serde_json::Value;
 use std::sync::Arc;
+use tokio::sync::Semaphore;
 
-/// The masking actor: owns the compiled engine and masks payloads on request.
+/// Below this many rows per worker a result is masked in one piece: splitting would cost more than
+/// it saves.
+const MIN_ROWS_PER_CHUNK: usize = 256;
+
+/// The masking actor: owns the compiled engine and masks payloads on request. The work runs on the
+/// runtime's blocking threads, at most `workers` at once; a large result is split across them. A
+/// panic there becomes an error, and with it nothing is sent (fail closed).
 pub struct Masker {
     engine: Arc<MaskingEngine>,
+    permits: Arc<Semaphore>,
+    workers: usize,
 }
 
 impl Masker {
+    /// A masker with one worker per available core.
     pub fn new(engine: Arc<MaskingEngine>) -> Self {
-        Masker { engine }
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self::with_workers(engine, cores)
+    }
+
+    /// A masker with a fixed number of workers (at least one).
+    pub fn with_workers(engine: Arc<MaskingEngine>, workers: usize) -> Self {
+        let workers = workers.max(1);
+        Masker {
+            engine,
+            permits: Arc::new(Semaphore::new(workers)),
+            workers,
+        }
     }
 }
 
@@ -23,11 +52,131 @@ impl Actor for Masker {
 }
 
 impl Handler<Mask> for Masker {
-    type Result = Result<Masked, MaskingError>;
+    type Result = ResponseFuture<Result<Masked, MaskingError>>;
 
     fn handle(&mut self, message: Mask, _ctx: &mut Context<Self>) -> Self::Result {
-        let mut payload = message.payload;
-        let counts = self.engine.mask_payload(&mut payload);
-        Ok(Masked { payload, counts })
+        let pool = WorkerPool {
+            engine: Arc::clone(&self.engine),
+            permits: Arc::clone(&self.permits),
+            workers: self.workers,
+        };
+        Box::pin(async move {
+            match message.payload {
+                MaskPayload::Text(text) => pool.mask_text(text).await,
+                MaskPayload::Output(output) => pool.mask_output(output).await,
+            }
+        })
+    }
+}
+
+struct WorkerPool {
+    engine: Arc<MaskingEngine>,
+    permits: Arc<Semaphore>,
+    workers: usize,
+}
+
+impl WorkerPool {
+    /// Runs `job` on a blocking thread once a worker permit is free.
+    async fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&MaskingEngine) -> T + Send + 'static,
+    ) -> Result<T, MaskingError> {
+        let permit = Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .map_err(|_| MaskingError("masking workers are shut down".into()))?;
+        let engine = Arc::clone(&self.engine);
+        let task = actix_rt::task::spawn_blocking(move || {
+            let result = job(&engine);
+            drop(permit);
+            result
+        });
+        task.await
+            .map_err(|err| MaskingError(format!("masking worker failed: {err}")))
+    }
+
+    async fn mask_text(&self, text: String) -> Result<Masked, MaskingError> {
+        self.run(move |engine| {
+            let mut payload = MaskPayload::Text(text);
+            let counts = engine.mask_payload(&mut payload);
+            Masked { payload, counts }
+        })
+        .await
+    }
+
+    async fn mask_output(&self, output: OperationOutput) -> Result<Masked, MaskingError> {
+        let OperationOutput {
+            columns,
+            rows,
+            truncated,
+            details,
+        } = output;
+        let columns: Arc<[Column]> = columns.into();
+        let chunks = split_rows(rows, self.workers);
+        let jobs = chunks.into_iter().map(|mut chunk| {
+            let columns = Arc::clone(&columns);
+            self.run(move |engine| {
+                let mut counts = MaskedCounts::default();
+                engine.mask_rows(&columns, &mut chunk, &mut counts);
+                (chunk, counts)
+            })
+        });
+        let details_job = self.run(move |engine| {
+            let mut counts = MaskedCounts::default();
+            let details = details.map(|mut value| {
+                engine.mask_value(&mut value, &mut counts);
+                value
+            });
+            (details, counts)
+        });
+        let (masked_chunks, masked_details) = tokio::join!(join_all(jobs), details_job);
+        let (details, mut counts) = masked_details?;
+        let mut rows = Vec::new();
+        for chunk in masked_chunks {
+            let (chunk_rows, chunk_counts) = chunk?;
+            rows.extend(chunk_rows);
+            engine::merge_counts(&mut counts, chunk_counts);
+        }
+        let output = OperationOutput {
+            columns: columns.to_vec(),
+            rows,
+            truncated,
+            details,
+        };
+        Ok(Masked {
+            payload: MaskPayload::Output(output),
+            counts,
+        })
+    }
+}
+
+/// Splits rows into at most `workers` chunks of at least `MIN_ROWS_PER_CHUNK` rows, in order.
+fn split_rows(mut rows: Vec<Vec<Value>>, workers: usize) -> Vec<Vec<Vec<Value>>> {
+    let pieces = (rows.len() / MIN_ROWS_PER_CHUNK).clamp(1, workers.max(1));
+    let size = rows.len().div_ceil(pieces).max(1);
+    let mut chunks = Vec::with_capacity(pieces);
+    while rows.len() > size {
+        let rest = rows.split_off(size);
+        chunks.push(rows);
+        rows = rest;
+    }
+    chunks.push(rows);
+    chunks
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn rows_split_in_order_into_at_most_one_chunk_per_worker() {
+        let rows: Vec<Vec<Value>> = (0..1000).map(|i| vec![json!(i)]).collect();
+        let chunks = split_rows(rows.clone(), 3);
+        assert_eq!(chunks.len(), 3);
+        assert_eq!(chunks.concat(), rows);
+        assert_eq!(split_rows(rows[..300].to_vec(), 4).len(), 1);
+        assert_eq!(split_rows(Vec::new(), 4), vec![Vec::<Vec<Value>>::new()]);
     }
 }
