@@ -72,6 +72,24 @@ impl Default for Builtins {
 }
 
 impl Builtins {
+    /// Every built-in detector off.
+    pub fn none() -> Self {
+        Builtins {
+            email: false,
+            cpf: false,
+            cnpj: false,
+            credit_card: false,
+            phone: false,
+            iban: false,
+            ipv4: false,
+            ipv6: false,
+            jwt: false,
+            aws_access_key: false,
+            private_key: false,
+            url_secret: false,
+        }
+    }
+
     /// The names (as in the configuration) of the detectors that are on.
     pub fn enabled(&self) -> Vec<&'static str> {
         [

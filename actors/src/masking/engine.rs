@@ -3,9 +3,10 @@
 
 use super::builtins::BUILTINS;
 use super::columns::ColumnRules;
+use super::scan::Scanner;
 use crate::messages::{MaskPayload, OperationOutput};
 use crate::protocol::{Column, MaskedCounts};
-use regex::{Captures, Regex, RegexSet};
+use regex_automata::meta::Regex as MetaRegex;
 use relay_config::Masking;
 use serde_json::Value;
 use std::borrow::Cow;
@@ -20,36 +21,29 @@ pub const OVERSIZED_REPLACEMENT: &str = "[value too large to mask]";
 
 /// A pattern failed to compile (validation should have caught it first).
 #[derive(Debug, Error)]
-#[error("masking pattern {name}: {source}")]
+#[error("masking pattern {name}: {message}")]
 pub struct PatternError {
     name: String,
-    #[source]
-    source: regex::Error,
+    message: String,
 }
 
-struct Pattern {
-    name: String,
-    regex: Regex,
-    replacement: String,
+/// What a pattern is called and what replaces its matches.
+pub(super) struct Pattern {
+    pub(super) name: String,
+    pub(super) replacement: String,
     /// Built-ins may use `$1` groups; configured replacements are literal text.
-    expand: bool,
-    validator: Option<fn(&str) -> bool>,
+    pub(super) expand: bool,
+    pub(super) validator: Option<fn(&str) -> bool>,
 }
 
 /// Compiled masking rules.
 pub struct MaskingEngine {
-    patterns: Vec<Pattern>,
-    /// One pass over a value tells which patterns can match at all, so a clean value costs one scan
-    /// and no allocation.
-    prefilter: RegexSet,
-    columns: ColumnRules,
-}
-
-fn compile(name: &str, source: &str) -> Result<Regex, PatternError> {
-    Regex::new(source).map_err(|source| PatternError {
-        name: name.to_owned(),
-        source,
-    })
+    pub(super) patterns: Vec<Pattern>,
+    /// Every pattern in one automaton: a single leftmost-first pass over a value finds every
+    /// match of every pattern and says which pattern it is, and a clean value costs that one
+    /// scan and no allocation. `None` when there is nothing to find.
+    pub(super) combined: Option<MetaRegex>,
+    pub(super) columns: ColumnRules,
 }
 
 impl MaskingEngine {
@@ -57,11 +51,12 @@ impl MaskingEngine {
     /// disabled the engine masks nothing.
     pub fn from_config(masking: &Masking) -> Result<Self, PatternError> {
         let mut patterns = Vec::new();
+        let mut sources = Vec::new();
         if masking.enabled {
             for pattern in &masking.patterns {
+                sources.push(pattern.regex.as_str());
                 patterns.push(Pattern {
                     name: pattern.name.clone(),
-                    regex: compile(&pattern.name, &pattern.regex)?,
                     replacement: pattern.replacement.clone(),
                     expand: false,
                     validator: None,
@@ -69,104 +64,42 @@ impl MaskingEngine {
             }
             let enabled = masking.builtins.enabled();
             for builtin in BUILTINS.iter().filter(|b| enabled.contains(&b.name)) {
+                sources.push(builtin.regex);
                 patterns.push(Pattern {
                     name: builtin.name.to_owned(),
-                    regex: compile(builtin.name, builtin.regex)?,
                     replacement: builtin.replacement.to_owned(),
-                    expand: true,
+                    expand: builtin.replacement.contains('$'),
                     validator: builtin.validator,
                 });
             }
         }
-        let prefilter =
-            RegexSet::new(patterns.iter().map(|p| p.regex.as_str())).map_err(|source| {
-                PatternError {
-                    name: "(combined)".to_owned(),
-                    source,
-                }
-            })?;
+        let combined = compile_combined(&sources, &patterns)?;
         let rules = if masking.enabled {
             masking.columns.as_slice()
         } else {
             &[]
         };
         let hash_key = masking.hash_key.as_ref().map(|key| key.expose());
-        let columns = ColumnRules::new(rules, hash_key).map_err(|source| PatternError {
+        let columns = ColumnRules::new(rules, hash_key).map_err(|err| PatternError {
             name: "columns".to_owned(),
-            source,
+            message: err.to_string(),
         })?;
         Ok(MaskingEngine {
             patterns,
-            prefilter,
+            combined,
             columns,
         })
     }
 
     /// Masks one string; borrows it unchanged when nothing matches.
     pub fn mask_str<'a>(&self, text: &'a str, counts: &mut MaskedCounts) -> Cow<'a, str> {
-        if text.len() > MAX_MASKED_VALUE_BYTES && !self.patterns.is_empty() {
-            count(counts, "oversized", 1);
-            return Cow::Owned(OVERSIZED_REPLACEMENT.to_owned());
-        }
-        let candidates = self.prefilter.matches(text);
-        if !candidates.matched_any() {
-            return Cow::Borrowed(text);
-        }
-        let mut masked = Cow::Borrowed(text);
-        for index in candidates.iter() {
-            let pattern = &self.patterns[index];
-            let mut found = 0u64;
-            let replaced = pattern.regex.replace_all(&masked, |caps: &Captures<'_>| {
-                let whole = caps.get(0).map_or("", |m| m.as_str());
-                if pattern.validator.is_some_and(|valid| !valid(whole)) {
-                    return whole.to_owned();
-                }
-                found += 1;
-                if pattern.expand {
-                    let mut out = String::new();
-                    caps.expand(&pattern.replacement, &mut out);
-                    out
-                } else {
-                    pattern.replacement.clone()
-                }
-            });
-            if found > 0 {
-                masked = Cow::Owned(replaced.into_owned());
-                count(counts, &pattern.name, found);
-            }
-        }
-        masked
+        Scanner::new(self, counts).mask_str(text)
     }
 
     /// Masks every string inside a JSON value, at any depth; fields named by a column rule are
     /// replaced whole. Object keys themselves are left as they are.
     pub fn mask_value(&self, value: &mut Value, counts: &mut MaskedCounts) {
-        match value {
-            Value::String(text) => {
-                if let Cow::Owned(masked) = self.mask_str(text, counts) {
-                    *text = masked;
-                }
-            }
-            Value::Array(items) => items
-                .iter_mut()
-                .for_each(|item| self.mask_value(item, counts)),
-            Value::Object(fields) => {
-                for (key, field) in fields.iter_mut() {
-                    self.mask_field(key, field, counts);
-                }
-            }
-            Value::Null | Value::Bool(_) | Value::Number(_) => {}
-        }
-    }
-
-    fn mask_field(&self, name: &str, value: &mut Value, counts: &mut MaskedCounts) {
-        match self.columns.rule_for(name) {
-            Some(rule) if !value.is_null() => {
-                self.columns.apply(rule, value);
-                count(counts, &format!("column:{}", name.to_lowercase()), 1);
-            }
-            _ => self.mask_value(value, counts),
-        }
+        Scanner::new(self, counts).mask_value(value);
     }
 
     /// Masks rows of a result; `columns` names their cells, so column rules apply.
@@ -176,21 +109,15 @@ impl MaskingEngine {
         rows: &mut [Vec<Value>],
         counts: &mut MaskedCounts,
     ) {
-        for row in rows {
-            for (index, cell) in row.iter_mut().enumerate() {
-                match columns.get(index) {
-                    Some(column) => self.mask_field(&column.name, cell, counts),
-                    None => self.mask_value(cell, counts),
-                }
-            }
-        }
+        Scanner::new(self, counts).mask_rows(columns, rows);
     }
 
     /// Masks rows and details of an operation's output.
     pub fn mask_output(&self, output: &mut OperationOutput, counts: &mut MaskedCounts) {
-        self.mask_rows(&output.columns, &mut output.rows, counts);
+        let mut scanner = Scanner::new(self, counts);
+        scanner.mask_rows(&output.columns, &mut output.rows);
         if let Some(details) = output.details.as_mut() {
-            self.mask_value(details, counts);
+            scanner.mask_value(details);
         }
     }
 
@@ -200,13 +127,32 @@ impl MaskingEngine {
         match payload {
             MaskPayload::Output(output) => self.mask_output(output, &mut counts),
             MaskPayload::Text(text) => {
-                if let Cow::Owned(masked) = self.mask_str(text, &mut counts) {
+                if let Cow::Owned(masked) = Scanner::new(self, &mut counts).mask_str(text) {
                     *text = masked;
                 }
             }
         }
         counts
     }
+}
+
+/// One automaton for all patterns, in order: the configured ones first, then the built-ins.
+fn compile_combined(
+    sources: &[&str],
+    patterns: &[Pattern],
+) -> Result<Option<MetaRegex>, PatternError> {
+    if sources.is_empty() {
+        return Ok(None);
+    }
+    MetaRegex::new_many(sources)
+        .map(Some)
+        .map_err(|err| PatternError {
+            name: err
+                .pattern()
+                .and_then(|id| patterns.get(id.as_usize()))
+                .map_or_else(|| "(combined)".to_owned(), |p| p.name.clone()),
+            message: err.to_string(),
+        })
 }
 
 /// Adds the counts of one part of a result to those of the whole.
@@ -217,9 +163,15 @@ pub fn merge_counts(into: &mut MaskedCounts, part: MaskedCounts) {
     }
 }
 
-fn count(counts: &mut MaskedCounts, name: &str, found: u64) {
+/// Counts `found` replacements by `name`, allocating the name only the first time.
+pub(super) fn count(counts: &mut MaskedCounts, name: &str, found: u64) {
     counts.total += found;
-    *counts.by_pattern.entry(name.to_owned()).or_default() += found;
+    match counts.by_pattern.get_mut(name) {
+        Some(total) => *total += found,
+        None => {
+            counts.by_pattern.insert(name.to_owned(), found);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -40,20 +40,7 @@ fn engine(
 }
 
 fn seed_only() -> MaskingEngine {
-    let none = Builtins {
-        email: false,
-        cpf: false,
-        cnpj: false,
-        credit_card: false,
-        phone: false,
-        iban: false,
-        ipv4: false,
-        ipv6: false,
-        jwt: false,
-        aws_access_key: false,
-        private_key: false,
-        url_secret: false,
-    };
+    let none = Builtins::none();
     engine(seed_patterns(), none, vec![])
 }
 
@@ -347,4 +334,32 @@ fn planted_cpf(digits: &[u32]) -> String {
         .map(|v| char::from_digit(*v, 10).unwrap_or('0'))
         .collect();
     format!("{}.{}.{}-{}", &s[0..3], &s[3..6], &s[6..9], &s[9..11])
+}
+
+#[test]
+fn a_rejected_candidate_gives_later_detectors_their_chance() {
+    // 14 bare digits: a CNPJ candidate with wrong check digits, but a Luhn-valid card number.
+    let engine = builtins_only(Builtins::default());
+    let (masked, counts) = mask(&engine, "ref 30569309025904 end");
+    assert!(!crate::masking::validators::is_cnpj("30569309025904"));
+    assert!(crate::masking::validators::is_card_number("30569309025904"));
+    assert_eq!(masked, "ref [card] end");
+    assert_eq!(counts.by_pattern.get("creditCard"), Some(&1));
+    // A rejected candidate does not hide a valid one that starts inside it.
+    let (masked, _) = mask(&engine, "x 529.982.247-26 and 529.982.247-25");
+    assert_eq!(masked, "x 529.982.247-26 and ***.***.***-**");
+}
+
+#[test]
+fn secrets_in_urls_and_connection_strings_keep_their_shape() {
+    let engine = builtins_only(Builtins::default());
+    let (masked, counts) = mask(
+        &engine,
+        "dsn postgres://app:s3cr%C3t@db:5432/x and host=db password=pässwörd;user=app",
+    );
+    assert_eq!(
+        masked,
+        "dsn postgres://app:***@db:5432/x and host=db password=***;user=app"
+    );
+    assert_eq!(counts.by_pattern.get("urlSecret"), Some(&2));
 }

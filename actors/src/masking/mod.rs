@@ -5,6 +5,7 @@
 mod builtins;
 mod columns;
 pub mod engine;
+mod scan;
 mod validators;
 
 use crate::messages::{Mask, MaskPayload, Masked, MaskingError, OperationOutput};

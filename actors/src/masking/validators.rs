@@ -1,9 +1,19 @@
 //! Check-digit validators run on regex candidates, so random numbers that merely look like a CPF or a
 //! card number are not masked.
 
-/// The ASCII digits of `text`, as numbers.
-fn digits(text: &str) -> Vec<u32> {
-    text.chars().filter_map(|c| c.to_digit(10)).collect()
+/// Longer numbers than this are none of the identifiers validated here.
+const MAX_DIGITS: usize = 19;
+
+/// The ASCII digits of `text`, as numbers, on the stack: validators run on every regex candidate
+/// from every masking worker at once, so they must not allocate. `None` past `MAX_DIGITS`.
+fn digits(text: &str) -> Option<([u32; MAX_DIGITS], usize)> {
+    let mut found = [0u32; MAX_DIGITS];
+    let mut len = 0;
+    for digit in text.chars().filter_map(|c| c.to_digit(10)) {
+        *found.get_mut(len)? = digit;
+        len += 1;
+    }
+    Some((found, len))
 }
 
 fn all_same(digits: &[u32]) -> bool {
@@ -23,8 +33,11 @@ fn mod11_digit(digits: &[u32], weights: &[u32]) -> u32 {
 
 /// Brazilian CPF: 11 digits, two mod-11 check digits, not all equal.
 pub fn is_cpf(text: &str) -> bool {
-    let d = digits(text);
-    if d.len() != 11 || all_same(&d) {
+    let Some((found, len)) = digits(text) else {
+        return false;
+    };
+    let d = &found[..len];
+    if d.len() != 11 || all_same(d) {
         return false;
     }
     let first = mod11_digit(&d[..9], &[10, 9, 8, 7, 6, 5, 4, 3, 2]);
@@ -34,8 +47,11 @@ pub fn is_cpf(text: &str) -> bool {
 
 /// Brazilian CNPJ: 14 digits, two mod-11 check digits, not all equal.
 pub fn is_cnpj(text: &str) -> bool {
-    let d = digits(text);
-    if d.len() != 14 || all_same(&d) {
+    let Some((found, len)) = digits(text) else {
+        return false;
+    };
+    let d = &found[..len];
+    if d.len() != 14 || all_same(d) {
         return false;
     }
     let first = mod11_digit(&d[..12], &[5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]);
@@ -45,8 +61,11 @@ pub fn is_cnpj(text: &str) -> bool {
 
 /// A payment card number: 13 to 19 digits passing the Luhn check.
 pub fn is_card_number(text: &str) -> bool {
-    let d = digits(text);
-    if !(13..=19).contains(&d.len()) || all_same(&d) {
+    let Some((found, len)) = digits(text) else {
+        return false;
+    };
+    let d = &found[..len];
+    if !(13..=19).contains(&d.len()) || all_same(d) {
         return false;
     }
     let sum: u32 = d
@@ -71,14 +90,22 @@ pub fn is_card_number(text: &str) -> bool {
 
 /// An IBAN: country code, check digits and account, 15 to 34 characters, mod-97 equal to 1.
 pub fn is_iban(text: &str) -> bool {
-    let compact: Vec<char> = text.chars().filter(|c| !c.is_whitespace()).collect();
-    if !(15..=34).contains(&compact.len()) {
+    let mut compact = [0u8; 34];
+    let mut len = 0;
+    for byte in text.bytes().filter(|b| !b.is_ascii_whitespace()) {
+        match compact.get_mut(len) {
+            Some(slot) => *slot = byte,
+            None => return false,
+        }
+        len += 1;
+    }
+    if len < 15 {
         return false;
     }
-    let rearranged = compact[4..].iter().chain(&compact[..4]);
+    let rearranged = compact[4..len].iter().chain(&compact[..4]);
     let mut remainder: u32 = 0;
     for c in rearranged {
-        let value = match c.to_digit(36) {
+        let value = match char::from(*c).to_digit(36) {
             Some(v) => v,
             None => return false,
         };

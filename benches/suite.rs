@@ -1,0 +1,93 @@
+//! The relay's benchmark suite: one command that measures the relay beside the baselines it is
+//! compared with, in the same run, and prints a Markdown table of ratios.
+//!
+//! `cargo bench --bench suite [-- [--smoke] [SECTION...]]`; sections: `masking`.
+
+#[path = "suite/dataset.rs"]
+mod dataset;
+#[path = "suite/masking.rs"]
+mod masking;
+#[path = "suite/report.rs"]
+mod report;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const SECTIONS: &[&str] = &["masking"];
+
+struct Options {
+    smoke: bool,
+    sections: Vec<String>,
+}
+
+fn options() -> Result<Options, String> {
+    let mut options = Options {
+        smoke: false,
+        sections: Vec::new(),
+    };
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            // `cargo bench` passes this to every bench target.
+            "--bench" => {}
+            "--smoke" => options.smoke = true,
+            name if SECTIONS.contains(&name) => options.sections.push(name.to_owned()),
+            other => {
+                return Err(format!(
+                    "unknown argument {other:?}; sections: {SECTIONS:?}, flag: --smoke"
+                ))
+            }
+        }
+    }
+    if options.sections.is_empty() {
+        options.sections = SECTIONS.iter().map(|s| (*s).to_owned()).collect();
+    }
+    Ok(options)
+}
+
+fn main() -> ExitCode {
+    let options = match options() {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut sections = Vec::new();
+    for name in &options.sections {
+        eprintln!(
+            "running the {name} benchmark{}",
+            if options.smoke { " (smoke)" } else { "" }
+        );
+        let section = match name.as_str() {
+            "masking" if options.smoke => masking::run(2_000, 1),
+            "masking" => masking::run(100_000, 5),
+            _ => Err(format!("no benchmark named {name}")),
+        };
+        match section {
+            Ok(section) => sections.push(section),
+            Err(message) => {
+                eprintln!("the {name} benchmark failed: {message}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let header = format!(
+        "Relay {} on {} cores{}.",
+        env!("CARGO_PKG_VERSION"),
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        if options.smoke {
+            ", smoke mode (numbers are not meaningful)"
+        } else {
+            ""
+        }
+    );
+    let text = report::render(&header, &sections);
+    print!("{text}");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench/report.md");
+    if let Err(err) = report::save(&text, &path) {
+        eprintln!("could not write {}: {err}", path.display());
+        return ExitCode::FAILURE;
+    }
+    eprintln!("report written to {}", path.display());
+    ExitCode::SUCCESS
+}
