@@ -50,7 +50,10 @@ pub fn stdout_logger(level: Level) -> (Logger, LogGuard) {
         .chan_size(4096)
         .overflow_strategy(OverflowStrategy::Block)
         .build_with_guard();
-    let drain = drain.filter_level(level).fuse();
+    // Audit records (tagged `audit`) pass whatever the log level: they are not diagnostics.
+    let drain = drain
+        .filter(move |record: &Record| record.tag() == "audit" || record.level().is_at_least(level))
+        .fuse();
     (Logger::root(drain, o!()), LogGuard { _guard: guard })
 }
 

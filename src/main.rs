@@ -1,6 +1,7 @@
-//! `relay`: the database relay's command line — `run` (default), `check`, `version`.
+//! `relay`: the database relay's command line — `run` (default), `check`, `audit verify`, `version`.
 #![forbid(unsafe_code)]
 
+mod audit_verify;
 mod check;
 mod run;
 
@@ -40,6 +41,21 @@ enum Command {
     },
     /// Print the relay's version
     Version,
+    /// Work with saved audit records
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AuditCommand {
+    /// Check a saved audit chain (the relay's stdout, audit lines, or an audit file) and report
+    /// the first broken record; exit 0 only for an intact chain
+    Verify {
+        /// The file to check; `-` or nothing reads stdin
+        file: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -51,6 +67,9 @@ fn main() -> ExitCode {
     match cli.command.unwrap_or(Command::Run) {
         Command::Run => run::run(&config_path),
         Command::Check { connect } => check::check(&config_path, connect),
+        Command::Audit {
+            command: AuditCommand::Verify { file },
+        } => audit_verify::verify_command(file.as_deref()),
         Command::Version => {
             println!("relay {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS

@@ -16,7 +16,7 @@ pub fn run(config_path: &Path) -> ExitCode {
     logging::log_panics(log.clone());
     info!(log, "Relay starting"; "version" => env!("CARGO_PKG_VERSION"));
     let code = match Config::load(config_path) {
-        Ok(config) => serve(config, &log),
+        Ok(config) => serve(config, config_path, &log),
         Err(err) => {
             log_config_error(&log, &err);
             ExitCode::from(EXIT_USAGE)
@@ -39,7 +39,7 @@ fn log_config_error(log: &Logger, err: &ConfigError) {
     }
 }
 
-fn serve(config: Config, log: &Logger) -> ExitCode {
+fn serve(config: Config, config_path: &Path, log: &Logger) -> ExitCode {
     if !config.masking.enabled {
         warn!(
             log,
@@ -52,8 +52,13 @@ fn serve(config: Config, log: &Logger) -> ExitCode {
             "Audit is disabled by configuration: operations are not recorded"
         );
     }
+    // The file was just read whole; a failure to read it again only leaves the digest empty.
+    let digest = std::fs::read(config_path)
+        .map(|bytes| relay_actors::audit::chain::sha256_hex(&bytes))
+        .unwrap_or_default();
+    let source = config_path.display().to_string();
     let supervisor = match Supervisor::new(config, log.clone()) {
-        Ok(supervisor) => supervisor,
+        Ok(supervisor) => supervisor.with_config_source(source, digest),
         Err(err) => {
             error!(log, "Cannot start relay"; "error" => err.to_string());
             return ExitCode::from(EXIT_USAGE);

@@ -79,11 +79,15 @@ impl FakeControlPlane {
         self.seen.recv_timeout(timeout).ok()
     }
 
-    /// The next text message that is not `health`.
+    /// The next text message that is not `health` or `audit` (which arrive unprompted).
     pub fn next_reply(&self, timeout: Duration) -> Value {
         loop {
             match self.next(timeout) {
-                Some(Seen::Text(value)) if value["type"] == "health" => continue,
+                Some(Seen::Text(value))
+                    if value["type"] == "health" || value["type"] == "audit" =>
+                {
+                    continue
+                }
                 Some(Seen::Text(value)) => return value,
                 other => panic!("expected a reply, got {other:?}"),
             }

@@ -112,11 +112,15 @@ fn reconnects_by_itself_when_the_control_plane_restarts() {
     let relay = Relay::start(&relay_config(port, ""), TOKEN);
     relay.wait_ready();
     drop(devplane);
-    assert!(relay
-        .process
-        .stdout
-        .wait_for_msg("Disconnected from control plane", WAIT)
-        .is_some());
+    assert!(
+        relay
+            .process
+            .stdout
+            .wait_for_msg("Disconnected from control plane", WAIT)
+            .is_some(),
+        "{}",
+        relay.process.output()
+    );
 
     let devplane = DevPlane::start_on(port);
     let status = devplane.wait_status(WAIT, healthy);

@@ -180,7 +180,13 @@ impl DevPlane {
     }
 
     pub fn start_on(port: u16) -> DevPlane {
+        Self::start_with(port, &[])
+    }
+
+    /// Starts on `port` with extra arguments (such as `--audit-file`).
+    pub fn start_with(port: u16, extra: &[&str]) -> DevPlane {
         let mut command = Command::new(env!("CARGO_BIN_EXE_relay-devplane"));
+        command.args(extra);
         command
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .args([
@@ -219,6 +225,12 @@ impl DevPlane {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// `GET /v1/relay/audit`: the records received so far.
+    pub fn audit_records(&self) -> Vec<Value> {
+        let (_, body) = get_json(&self.url("/v1/relay/audit"), API_KEY);
+        body["records"].as_array().cloned().unwrap_or_default()
     }
 
     /// `POST /v1/relay/operations`.
@@ -327,6 +339,7 @@ masking:
 audit:
   enabled: true
   level: info
+  spoolPath: ${{RELAY_AUDIT_SPOOL:-/tmp/relay-it-spool.jsonl}}
 "#,
         host = pg.host,
         port = pg.port,
@@ -358,7 +371,8 @@ impl Relay {
             .arg("--config")
             .arg(&path)
             .arg("run")
-            .env("RELAY_TOKEN", token);
+            .env("RELAY_TOKEN", token)
+            .env("RELAY_AUDIT_SPOOL", dir.path().join("audit-spool.jsonl"));
         Relay {
             process: Process::spawn(command),
             _dir: dir,

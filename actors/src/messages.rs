@@ -36,10 +36,17 @@ pub struct Disconnected {
     pub reason: String,
 }
 
-/// Anyone -> supervisor: the latest health of every resource.
+/// Anyone -> supervisor: the latest health of every resource and of the audit trail.
 #[derive(Message, Debug)]
-#[rtype(result = "Vec<ResourceHealth>")]
+#[rtype(result = "crate::protocol::Health")]
 pub struct GetHealth;
+
+/// Control plane -> supervisor: the control plane refused the relay's credentials.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct AuthRejected {
+    pub detail: String,
+}
 
 /// Resource -> supervisor: the result of a health check.
 #[derive(Message, Debug, Clone)]
@@ -52,7 +59,7 @@ pub struct HealthChanged {
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "()")]
 pub struct HealthReport {
-    pub resources: Vec<ResourceHealth>,
+    pub health: crate::protocol::Health,
 }
 
 /// Signal handler -> supervisor: drain in-flight work, close the session, stop the system.
@@ -127,9 +134,64 @@ pub struct Masked {
 #[error("masking failed: {0}")]
 pub struct MaskingError(pub String);
 
-/// Supervisor -> auditor: record one operation.
+/// Pipeline -> auditor: record one operation; answers once the record is written everywhere it
+/// must be (its `seq`), or why it could not be.
 #[derive(Message, Debug)]
-#[rtype(result = "()")]
+#[rtype(result = "Result<u64, AuditUnavailable>")]
 pub struct Record {
     pub record: crate::audit::AuditRecord,
+}
+
+/// Pipeline -> auditor: can an operation be recorded now? Asked before an operation runs, so no
+/// operation runs unaudited; waiting in the auditor's bounded mailbox is the backpressure.
+#[derive(Message, Debug)]
+#[rtype(result = "Result<(), AuditUnavailable>")]
+pub struct AuditReady;
+
+/// The audit trail cannot take records; operations are refused.
+#[derive(Debug, Clone, Error, PartialEq)]
+#[error("audit unavailable: {0}")]
+pub struct AuditUnavailable(pub String);
+
+/// Supervisor -> auditor: record a security event.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct Security {
+    pub event: crate::audit::SecurityEvent,
+}
+
+/// Supervisor -> auditor: the control-plane session is up (send what is spooled) or down.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct AuditLink {
+    pub connected: bool,
+}
+
+/// Control plane -> supervisor -> auditor: records of `chain_id` up to `seq` were stored.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct AuditAcked {
+    pub chain_id: String,
+    pub seq: u64,
+}
+
+/// Auditor -> supervisor -> control plane: send this sealed record in an `audit` message.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct ForwardAudit {
+    pub record: serde_json::Map<String, Value>,
+}
+
+/// Auditor -> supervisor: the state of the audit trail, reported in `health`.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct AuditStatusChanged {
+    pub status: crate::protocol::AuditHealth,
+}
+
+/// Supervisor -> control plane: send one message on the current session, if any.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct SendToControlPlane {
+    pub message: Outbound,
 }

@@ -2,11 +2,13 @@
 
 use crate::audit::{AuditRecord, Auditor, Outcome};
 use crate::masking::Masker;
-use crate::messages::{Mask, MaskPayload, OperationError, OperationOutput, Record, RunOperation};
+use crate::messages::{
+    AuditReady, Mask, MaskPayload, OperationError, OperationOutput, Record, RunOperation,
+};
 use crate::protocol::{ErrorCode, ErrorMessage, MaskedCounts, OperationResult, Outbound, Request};
 use crate::resource::Resource;
 use actix::Addr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// The actors one request passes through, looked up by the supervisor when the request arrives.
 pub struct Route {
@@ -16,9 +18,24 @@ pub struct Route {
     pub auditor: Option<Addr<Auditor>>,
 }
 
-/// Runs one request to its answer. Never fails: every problem becomes an `error` message.
+/// How long a request waits for the audit trail before it is refused: the auditor's bounded
+/// mailbox makes requests wait when it falls behind, and this bounds the wait.
+const AUDIT_WAIT: Duration = Duration::from_secs(10);
+
+/// Runs one request to its answer. Never fails: every problem becomes an `error` message. No
+/// operation runs unless the audit trail can record it, and no answer leaves unless its record
+/// was written.
 pub async fn run(route: Route, request: Request) -> Outbound {
     let started = Instant::now();
+    let Some(auditor) = route.auditor.clone() else {
+        return audit_unavailable(&request, "the audit trail is restarting");
+    };
+    match actix_rt::time::timeout(AUDIT_WAIT, auditor.send(AuditReady)).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(unavailable))) => return audit_unavailable(&request, &unavailable.0),
+        Ok(Err(_)) => return audit_unavailable(&request, "the audit trail is restarting"),
+        Err(_) => return audit_unavailable(&request, "the audit trail is not keeping up"),
+    }
     let outcome = match &route.resource {
         None => Err(OperationError::new(
             ErrorCode::UnknownResource,
@@ -48,10 +65,22 @@ pub async fn run(route: Route, request: Request) -> Outbound {
         ),
     };
     let record = audit_record(&route, &request, &message, counts, summary, started);
-    if let Some(auditor) = &route.auditor {
-        let _ = auditor.send(Record { record }).await;
+    match actix_rt::time::timeout(AUDIT_WAIT, auditor.send(Record { record })).await {
+        Ok(Ok(Ok(_seq))) => message,
+        // The operation ran but its record was not written: its answer is withheld.
+        _ => audit_unavailable(
+            &request,
+            "the operation's audit record could not be written",
+        ),
     }
-    message
+}
+
+fn audit_unavailable(request: &Request, why: &str) -> Outbound {
+    Outbound::Error(ErrorMessage {
+        id: Some(request.id.clone()),
+        code: ErrorCode::AuditUnavailable,
+        message: format!("{why}; no operation runs unaudited"),
+    })
 }
 
 /// Row count and truncation of a successful answer, for the audit record.
@@ -172,6 +201,7 @@ fn audit_record(
             .map(|(kind, _)| kind.clone())
             .unwrap_or_default(),
         operation: request.operation.clone(),
+        statement: crate::audit::record::statement_of(&request.params),
         outcome,
         code: code.map(|code| code.as_str().to_owned()),
         row_count,

@@ -118,3 +118,42 @@ async fn error_messages_are_masked() {
     );
     assert_eq!(sent.code, ErrorCode::QueryFailed);
 }
+
+#[derive(Message)]
+#[rtype(result = "()")]
+struct StopAuditorForTest;
+
+impl Handler<StopAuditorForTest> for crate::audit::Auditor {
+    type Result = ();
+
+    fn handle(&mut self, _: StopAuditorForTest, ctx: &mut Context<Self>) {
+        ctx.stop();
+    }
+}
+
+#[actix_rt::test]
+async fn without_the_audit_trail_nothing_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = relay_config::Audit {
+        spool_path: dir.path().join("spool").display().to_string(),
+        ..relay_config::Audit::default()
+    };
+    let engine = Arc::new(MaskingEngine::from_config(&Masking::default()).unwrap());
+    let log = slog::Logger::root(slog::Discard, slog::o!());
+    let auditor = crate::audit::Auditor::new(settings, "acme".into(), engine, log, None).start();
+    auditor.send(StopAuditorForTest).await.unwrap();
+    actix_rt::time::sleep(std::time::Duration::from_millis(20)).await;
+    for auditor in [Some(auditor), None] {
+        let route = Route {
+            tenant_id: "acme".into(),
+            resource: None,
+            masker: Some(masker()),
+            auditor,
+        };
+        // Without a resource the answer would be unknown_resource: the audit check comes first.
+        let Outbound::Error(error) = run(route, request()).await else {
+            panic!("expected an error")
+        };
+        assert_eq!(error.code, ErrorCode::AuditUnavailable, "{}", error.message);
+    }
+}

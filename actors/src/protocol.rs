@@ -45,6 +45,8 @@ pub enum Outbound {
     Result(OperationResult),
     /// Failed or refused `request`, or a message the relay could not accept.
     Error(ErrorMessage),
+    /// One sealed audit record; the control plane answers with `auditAck`.
+    Audit(AuditMessage),
 }
 
 /// A message the control plane sends to the relay.
@@ -55,6 +57,23 @@ pub enum Inbound {
     Request(Request),
     /// Cancel the request with this id, if still running.
     Cancel(Cancel),
+    /// The control plane stored audit records of `chainId` up to `seq`.
+    AuditAck(AuditAck),
+}
+
+/// `audit`: one audit record, as documented in `docs/audit.md`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditMessage {
+    pub record: serde_json::Map<String, Value>,
+}
+
+/// `auditAck`: cumulative acknowledgement of one chain's records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditAck {
+    pub chain_id: String,
+    pub seq: u64,
 }
 
 /// `hello`: who this relay is and what it offers.
@@ -85,6 +104,26 @@ pub struct ResourceInfo {
 #[serde(rename_all = "camelCase")]
 pub struct Health {
     pub resources: Vec<ResourceHealth>,
+    /// The state of the audit trail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit: Option<AuditHealth>,
+}
+
+/// The audit trail in `health`: whether it can record, and what waits for the control plane.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditHealth {
+    pub enabled: bool,
+    /// False when records cannot be written; operations are refused meanwhile.
+    pub available: bool,
+    /// The chain of this start of the relay.
+    pub chain_id: String,
+    /// Records not yet acknowledged by the control plane.
+    pub pending: u64,
+    /// Records dropped because the spool was full.
+    pub dropped: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Health status of one resource.
@@ -297,7 +336,7 @@ impl Rejection {
 }
 
 /// Message types the relay accepts from the control plane.
-const INBOUND_TYPES: [&str; 2] = ["request", "cancel"];
+const INBOUND_TYPES: [&str; 3] = ["request", "cancel", "auditAck"];
 
 /// Decodes one text message from the control plane, classifying every failure.
 pub fn decode_inbound(text: &str) -> Result<Inbound, Rejection> {

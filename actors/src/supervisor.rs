@@ -5,16 +5,17 @@
 //! mailbox and starts a fresh child when one is gone. Other actors reach children only through the
 //! supervisor, never through cached addresses, so a restarted child is found at once.
 
-use crate::audit::Auditor;
+use crate::audit::{Auditor, SecurityKind};
 use crate::control_plane::{connect, ControlPlane};
 use crate::masking::{engine::PatternError, Masker, MaskingEngine};
 use crate::messages::{
-    CancelRequest, Connected, Disconnected, Dispatch, Drain, GetHealth, HealthChanged,
+    AuditLink, CancelRequest, Connected, Disconnected, Dispatch, Drain, GetHealth, HealthChanged,
     HealthReport, Shutdown,
 };
 use crate::pipeline::{self, Route};
 use crate::protocol::{
-    HealthStatus, Hello, Outbound, ResourceHealth, ResourceInfo, PROTOCOL_VERSION,
+    AuditHealth, Health, HealthStatus, Hello, Outbound, ResourceHealth, ResourceInfo,
+    PROTOCOL_VERSION,
 };
 use crate::resource::Resource;
 use actix::{
@@ -65,6 +66,10 @@ pub struct Supervisor {
     masker: Option<Addr<Masker>>,
     auditor: Option<Addr<Auditor>>,
     health: BTreeMap<String, ResourceHealth>,
+    audit_status: Option<AuditHealth>,
+    control_plane_connected: bool,
+    /// The configuration file and the SHA-256 of its bytes, for the `config_loaded` record.
+    config_source: Option<(String, String)>,
     startup: Startup,
     shutting_down: bool,
 }
@@ -96,9 +101,34 @@ impl Supervisor {
             masker: None,
             auditor: None,
             health,
+            audit_status: None,
+            control_plane_connected: false,
+            config_source: None,
             startup: Startup::default(),
             shutting_down: false,
         })
+    }
+
+    /// Names the configuration file and the SHA-256 of its contents (never the contents), so
+    /// every audit chain says which configuration it ran under.
+    pub fn with_config_source(mut self, path: String, sha256: String) -> Self {
+        self.config_source = Some((path, sha256));
+        self
+    }
+
+    fn health_snapshot(&self) -> Health {
+        Health {
+            resources: self.health.values().cloned().collect(),
+            audit: self.audit_status.clone(),
+        }
+    }
+
+    fn report_health(&self) {
+        if let Some(control_plane) = &self.control_plane {
+            control_plane.do_send(HealthReport {
+                health: self.health_snapshot(),
+            });
+        }
     }
 
     fn hello(&self) -> Hello {
@@ -133,7 +163,7 @@ impl Supervisor {
         }
         if !alive(&self.auditor) {
             self.restarted("auditor", self.auditor.is_some());
-            self.auditor = Some(Auditor::new(self.config.audit.clone(), self.log.clone()).start());
+            self.start_auditor(ctx);
         }
         if !alive(&self.masker) {
             self.restarted("masker", self.masker.is_some());
@@ -265,10 +295,10 @@ impl Handler<CancelRequest> for Supervisor {
 }
 
 impl Handler<GetHealth> for Supervisor {
-    type Result = Vec<ResourceHealth>;
+    type Result = actix::MessageResult<GetHealth>;
 
     fn handle(&mut self, _: GetHealth, _ctx: &mut Context<Self>) -> Self::Result {
-        self.health.values().cloned().collect()
+        actix::MessageResult(self.health_snapshot())
     }
 }
 
@@ -283,15 +313,18 @@ impl Handler<HealthChanged> for Supervisor {
             health.error = Some(self.masking.mask_str(&error, &mut counts).into_owned());
         }
         let previous = self.health.insert(health.id.clone(), health.clone());
+        let previous_can_write = previous.as_ref().and_then(|p| p.can_write);
+        if health.can_write.is_some() && health.can_write != previous_can_write {
+            let details =
+                serde_json::json!({"resourceId": health.id, "canWrite": health.can_write});
+            let can_write = health.can_write == Some(true);
+            self.audit_security(SecurityKind::PrivilegeCheck, details, can_write);
+        }
         let status_changed =
             previous.is_none_or(|p| p.status != health.status || p.error != health.error);
         self.announce_startup();
         if status_changed {
-            if let Some(control_plane) = &self.control_plane {
-                control_plane.do_send(HealthReport {
-                    resources: self.health.values().cloned().collect(),
-                });
-            }
+            self.report_health();
         }
     }
 }
@@ -299,8 +332,17 @@ impl Handler<HealthChanged> for Supervisor {
 impl Handler<Connected> for Supervisor {
     type Result = ();
 
-    fn handle(&mut self, _connected: Connected, _ctx: &mut Context<Self>) {
+    fn handle(&mut self, connected: Connected, _ctx: &mut Context<Self>) {
         self.startup.connected = true;
+        self.control_plane_connected = true;
+        self.audit_security(
+            SecurityKind::Connected,
+            serde_json::json!({"url": connected.url}),
+            false,
+        );
+        if let Some(auditor) = &self.auditor {
+            auditor.do_send(AuditLink { connected: true });
+        }
         self.announce_startup();
     }
 }
@@ -309,7 +351,13 @@ impl Handler<Disconnected> for Supervisor {
     type Result = ();
 
     fn handle(&mut self, disconnected: Disconnected, _ctx: &mut Context<Self>) {
-        debug!(self.log, "Control plane session ended"; "reason" => disconnected.reason);
+        debug!(self.log, "Control plane session ended"; "reason" => disconnected.reason.clone());
+        self.control_plane_connected = false;
+        if let Some(auditor) = &self.auditor {
+            auditor.do_send(AuditLink { connected: false });
+        }
+        let details = serde_json::json!({"reason": disconnected.reason});
+        self.audit_security(SecurityKind::Disconnected, details, !self.shutting_down);
     }
 }
 
@@ -346,6 +394,9 @@ impl Handler<Shutdown> for Supervisor {
         )
     }
 }
+
+#[path = "supervisor_audit.rs"]
+mod audit_links;
 
 #[cfg(test)]
 #[path = "supervisor_tests.rs"]

@@ -50,6 +50,8 @@ masking:
     - name: email
       regex: '[a-z]+@[a-z]+\.[a-z]+'
       replacement: '***@***.***'
+audit:
+  controlPlane: false
 "#;
 
 fn supervisor() -> Addr<Supervisor> {
@@ -112,6 +114,6 @@ async fn a_panicking_child_is_restarted_and_keeps_serving() {
 async fn health_starts_unknown_for_every_resource() {
     let supervisor = supervisor();
     let health = supervisor.send(GetHealth).await.unwrap();
-    assert_eq!(health.len(), 1);
-    assert_eq!(health[0].id, "pg");
+    assert_eq!(health.resources.len(), 1);
+    assert_eq!(health.resources[0].id, "pg");
 }

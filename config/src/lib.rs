@@ -17,6 +17,7 @@
 
 #![forbid(unsafe_code)]
 
+mod audit;
 mod env;
 mod error;
 mod lenient;
@@ -37,9 +38,10 @@ mod test_support;
 
 use std::path::{Path, PathBuf};
 
+pub use audit::{Audit, AuditLevel};
 pub use error::{ConfigError, Problem};
 pub use masking::{Builtins, ColumnRule, MaskStrategy};
-pub use model::{Audit, AuditLevel, Config, ControlPlane, MaskPattern, Masking};
+pub use model::{Config, ControlPlane, MaskPattern, Masking};
 pub use resource::{Connection, Operation, Resource, ResourceType, SslMode};
 pub use secret::Secret;
 

@@ -15,9 +15,10 @@ use serde::de::DeserializeOwned;
 use serde_norway::Value;
 use serde_path_to_error::Segment;
 
+use crate::audit::Audit;
 use crate::env;
 use crate::error::{index_path, is_within, key_path, ConfigError, Problem};
-use crate::model::{Audit, Config, ControlPlane, Masking};
+use crate::model::{Config, ControlPlane, Masking};
 use crate::resource::Resource;
 use crate::{schema, validate, validate_resource};
 
@@ -149,6 +150,9 @@ impl Builder {
             self.problems.extend(validate::masking(masking, "masking"));
         }
         let audit = self.optional_section::<Audit>(tree, "audit");
+        if let Some(audit) = &audit {
+            self.problems.extend(validate::audit(audit, "audit"));
+        }
         Some(Config {
             control_plane: control_plane?,
             resources: resources?,

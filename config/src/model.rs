@@ -1,11 +1,11 @@
 //! The typed configuration: the top level, the control-plane link, masking and audit.
 //! Resources live in `resource.rs`. Ranges are checked in `validate.rs`, not here.
 
-use std::fmt;
 use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use crate::audit::Audit;
 use crate::lenient;
 use crate::resource::Resource;
 use crate::secret::Secret;
@@ -156,61 +156,11 @@ pub struct MaskPattern {
     pub replacement: String,
 }
 
-/// `audit`: the audit log of every request the relay serves.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Audit {
-    /// `enabled`: write audit records. Default: true.
-    #[serde(default = "default_true", deserialize_with = "lenient::boolean")]
-    pub enabled: bool,
-    /// `level`: `info` or `warn`. Default: `info`.
-    #[serde(default)]
-    pub level: AuditLevel,
-}
-
-impl Default for Audit {
-    fn default() -> Self {
-        Audit {
-            enabled: true,
-            level: AuditLevel::Info,
-        }
-    }
-}
-
-/// `audit.level`: the log level audit records are written at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AuditLevel {
-    /// `info` (the default).
-    #[default]
-    Info,
-    /// `warn`.
-    Warn,
-}
-
-/// The YAML spellings of [`AuditLevel`], in declaration order.
-pub(crate) const AUDIT_LEVEL_NAMES: &[&str] = &["info", "warn"];
-
-impl AuditLevel {
-    /// The YAML spelling: `info` or `warn`.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            AuditLevel::Info => "info",
-            AuditLevel::Warn => "warn",
-        }
-    }
-}
-
-impl fmt::Display for AuditLevel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+    use crate::audit::{AuditLevel, AUDIT_LEVEL_NAMES};
     use crate::resource::{Connection, Operation, ResourceType};
     use crate::schema::{Shape, ROOT};
     use serde_norway::Value;
@@ -295,6 +245,11 @@ masking:
 audit:
   enabled: false
   level: warn
+  redactStatements: true
+  file: /var/log/relay/audit.jsonl
+  controlPlane: false
+  spoolPath: /tmp/spool.jsonl
+  spoolMaxRecords: 500
 "
         )
     }
@@ -433,6 +388,11 @@ audit:
         let audit = Audit {
             enabled: false,
             level: AuditLevel::Warn,
+            redact_statements: true,
+            file: Some("/var/log/relay/audit.jsonl".into()),
+            control_plane: false,
+            spool_path: "/tmp/spool.jsonl".into(),
+            spool_max_records: 500,
         };
         assert_eq!(config.audit, audit);
     }

@@ -5,9 +5,9 @@
 
 use serde_norway::Value;
 
+use crate::audit::AUDIT_LEVEL_NAMES;
 use crate::env::key_name;
 use crate::error::{index_path, key_path, Problem};
-use crate::model::AUDIT_LEVEL_NAMES;
 use crate::resource::{OPERATION_NAMES, RESOURCE_TYPE_NAMES, SSL_MODE_NAMES};
 
 /// What may appear at one place in the document.
@@ -134,6 +134,11 @@ const MASKING: Shape = Shape::Map(&[
 const AUDIT: Shape = Shape::Map(&[
     optional("enabled", Shape::Any),
     optional("level", Shape::OneOf("audit level", AUDIT_LEVEL_NAMES)),
+    optional("redactStatements", Shape::Any),
+    optional("file", Shape::Any),
+    optional("controlPlane", Shape::Any),
+    optional("spoolPath", Shape::Any),
+    optional("spoolMaxRecords", Shape::Any),
 ]);
 
 /// The whole document.

@@ -139,6 +139,25 @@ pub(crate) fn masking(masking: &Masking, path: &str) -> Vec<Problem> {
     check.problems
 }
 
+/// Checks `audit` (at path `path`): file paths are absolute, the spool bound is in range.
+pub(crate) fn audit(audit: &crate::audit::Audit, path: &str) -> Vec<Problem> {
+    let mut check = Checker::default();
+    if let Some(file) = &audit.file {
+        if !file.starts_with('/') {
+            check.push(key_path(path, "file"), "must be an absolute path");
+        }
+    }
+    if !audit.spool_path.starts_with('/') {
+        check.push(key_path(path, "spoolPath"), "must be an absolute path");
+    }
+    check.range(
+        key_path(path, "spoolMaxRecords"),
+        audit.spool_max_records,
+        100..=1_000_000,
+    );
+    check.problems
+}
+
 /// What is wrong with a masking regex, if anything.
 pub(crate) fn regex_problem(pattern: &str) -> Option<String> {
     if pattern.is_empty() {

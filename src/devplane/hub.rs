@@ -1,6 +1,7 @@
 //! The development control plane's state: the connected relay, its last hello and health, and the
 //! requests waiting for an answer.
 
+use super::audit_store::AuditStore;
 use relay_actors::protocol::{close_code, Hello, ResourceHealth};
 use relay_actors::time::now_rfc3339;
 use serde::Serialize;
@@ -40,6 +41,8 @@ struct HubState {
     relay: Option<RelayLink>,
     hello: Option<Hello>,
     health: BTreeMap<String, ResourceHealth>,
+    /// The audit trail's state from the last `health`.
+    audit_health: Option<Value>,
     last_close: Option<LastClose>,
 }
 
@@ -55,6 +58,7 @@ pub enum ForwardError {
 pub struct Hub {
     pub credentials: Credentials,
     state: Mutex<HubState>,
+    audit: Mutex<AuditStore>,
     next_id: AtomicU64,
 }
 
@@ -63,8 +67,38 @@ impl Hub {
         Hub {
             credentials,
             state: Mutex::new(HubState::default()),
+            audit: Mutex::new(AuditStore::default()),
             next_id: AtomicU64::new(1),
         }
+    }
+
+    /// Keeps audit records in `store` (for example one backed by a file).
+    pub fn with_audit_store(self, store: AuditStore) -> Self {
+        Hub {
+            audit: Mutex::new(store),
+            ..self
+        }
+    }
+
+    fn audit(&self) -> MutexGuard<'_, AuditStore> {
+        self.audit
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Every audit record received, in order.
+    pub fn audit_records(&self) -> Vec<Value> {
+        self.audit().records().to_vec()
+    }
+
+    /// Stores an `audit` message's record; returns the `auditAck` to send back, if any.
+    fn on_audit(&self, message: &Value) -> Option<String> {
+        let Some(Value::Object(record)) = message.get("record") else {
+            return None;
+        };
+        let (chain_id, seq) = self.audit().receive(record.clone()).ok()??;
+        let ack = serde_json::json!({"type": "auditAck", "chainId": chain_id, "seq": seq});
+        Some(ack.to_string())
     }
 
     fn state(&self) -> MutexGuard<'_, HubState> {
@@ -116,11 +150,15 @@ impl Hub {
         }
     }
 
-    /// Handles one text message from the relay of `connection_id`.
-    pub fn on_message(&self, connection_id: u64, text: &str) {
+    /// Handles one text message from the relay of `connection_id`; returns the reply to send on
+    /// the same session, if any.
+    pub fn on_message(&self, connection_id: u64, text: &str) -> Option<String> {
         let Ok(value) = serde_json::from_str::<Value>(text) else {
-            return;
+            return None;
         };
+        if value.get("type").and_then(Value::as_str) == Some("audit") {
+            return self.on_audit(&value);
+        }
         let mut state = self.state();
         match value.get("type").and_then(Value::as_str) {
             Some("hello") => state.hello = serde_json::from_value(value).ok(),
@@ -129,6 +167,7 @@ impl Hub {
                 if let Ok(resources) = serde_json::from_value::<Vec<ResourceHealth>>(resources) {
                     state.health = resources.into_iter().map(|h| (h.id.clone(), h)).collect();
                 }
+                state.audit_health = value.get("audit").cloned();
             }
             Some("result" | "error") => {
                 let id = value.get("id").and_then(Value::as_str).map(str::to_owned);
@@ -144,6 +183,7 @@ impl Hub {
             }
             _ => {}
         }
+        None
     }
 
     /// Registers a request for the connected relay: returns its session, the request id (the
@@ -213,6 +253,7 @@ impl Hub {
             "connectedAt": state.relay.as_ref().map(|link| link.connected_at.clone()),
             "relayVersion": state.hello.as_ref().map(|hello| hello.relay_version.clone()),
             "lastClose": state.last_close,
+            "audit": state.audit_health,
         })
     }
 }

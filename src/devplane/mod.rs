@@ -4,7 +4,9 @@
 //! - `GET /v1/relay/connect`: WebSocket for relays (bearer relay token + `X-Tenant-Id`).
 //! - `GET /v1/relay/status`: the status document (bearer API key).
 //! - `POST /v1/relay/operations`: forwards a `request` and answers with the relay's reply (bearer API key).
+//! - `GET /v1/relay/audit`: the audit records received, each once, in order (bearer API key).
 
+pub mod audit_store;
 pub mod hub;
 pub mod routes;
 

@@ -25,6 +25,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
     config
         .route("/v1/relay/connect", web::get().to(connect))
         .route("/v1/relay/status", web::get().to(status))
+        .route("/v1/relay/audit", web::get().to(audit))
         .route("/v1/relay/operations", web::post().to(operations))
         .route("/v1/relay/operations/{id}/cancel", web::post().to(cancel));
 }
@@ -111,7 +112,13 @@ async fn serve_relay(
     let mut close: (Option<u16>, Option<String>) = (None, Some("connection lost".into()));
     while let Some(message) = stream.recv().await {
         match message {
-            Ok(AggregatedMessage::Text(text)) => hub.on_message(connection_id, &text),
+            Ok(AggregatedMessage::Text(text)) => {
+                if let Some(reply) = hub.on_message(connection_id, &text) {
+                    if session.text(reply).await.is_err() {
+                        break;
+                    }
+                }
+            }
             Ok(AggregatedMessage::Ping(payload)) => {
                 if session.pong(&payload).await.is_err() {
                     break;
@@ -137,6 +144,14 @@ async fn status(request: HttpRequest, hub: web::Data<Arc<Hub>>) -> HttpResponse 
         return error_body(StatusCode::UNAUTHORIZED, "unauthorized", "invalid API key");
     }
     HttpResponse::Ok().json(hub.status())
+}
+
+async fn audit(request: HttpRequest, hub: web::Data<Arc<Hub>>) -> HttpResponse {
+    if !api_key_ok(&request, &hub) {
+        return error_body(StatusCode::UNAUTHORIZED, "unauthorized", "invalid API key");
+    }
+    let records = hub.audit_records();
+    HttpResponse::Ok().json(serde_json::json!({"count": records.len(), "records": records}))
 }
 
 /// Body of `POST /v1/relay/operations`.

@@ -2,7 +2,7 @@
 
 use super::reassembly::Assembled;
 use super::ControlPlane;
-use crate::messages::{CancelRequest, Dispatch};
+use crate::messages::{AuditAcked, CancelRequest, Dispatch};
 use crate::protocol::{
     decode_inbound, ErrorCode, ErrorMessage, Inbound, Outbound, Rejection, Request,
 };
@@ -53,6 +53,10 @@ impl ControlPlane {
                     debug!(self.log, "Cancel for a request not in flight"; "requestId" => cancel.id)
                 }
             },
+            Ok(Inbound::AuditAck(ack)) => self.supervisor.do_send(AuditAcked {
+                chain_id: ack.chain_id,
+                seq: ack.seq,
+            }),
             Err(rejection) => self.reject(rejection),
         }
     }

@@ -9,8 +9,10 @@ pub mod connect;
 mod inbound;
 pub mod reassembly;
 
-use crate::messages::{Connected, Disconnected, Drain, GetHealth, HealthReport};
-use crate::protocol::{close_code, encode_outbound, Health, Hello, Outbound};
+use crate::messages::{
+    AuthRejected, Connected, Disconnected, Drain, GetHealth, HealthReport, SendToControlPlane,
+};
+use crate::protocol::{close_code, encode_outbound, Hello, Outbound};
 use crate::supervisor::Supervisor;
 use actix::fut::wrap_future;
 use actix::io::{SinkWrite, WriteHandler};
@@ -132,6 +134,9 @@ impl ControlPlane {
                 error!(self.log, "Control plane rejected the relay token or tenant id";
                     "url" => self.url_for_logs(), "status" => status,
                     "retryInMs" => delay.as_millis() as u64);
+                self.supervisor.do_send(AuthRejected {
+                    detail: format!("upgrade refused with HTTP status {status}"),
+                });
                 delay
             }
             ConnectFailure::Transient(reason) => {
@@ -228,8 +233,8 @@ impl ControlPlane {
     fn send_health_snapshot(&mut self, ctx: &mut Context<Self>) {
         let request = self.supervisor.send(GetHealth);
         ctx.spawn(request.into_actor(self).map(|snapshot, actor, _ctx| {
-            if let Ok(resources) = snapshot {
-                actor.send(Outbound::Health(Health { resources }));
+            if let Ok(health) = snapshot {
+                actor.send(Outbound::Health(health));
             }
         }));
     }
@@ -267,7 +272,12 @@ impl ControlPlane {
             }
             Some(close_code::UNAUTHORIZED) | Some(close_code::UNSUPPORTED_PROTOCOL) => {
                 error!(self.log, "Control plane closed the session and will not accept this relay as it is";
-                    "code" => code, "detail" => description);
+                    "code" => code, "detail" => description.clone());
+                if code == Some(close_code::UNAUTHORIZED) {
+                    self.supervisor.do_send(AuthRejected {
+                        detail: format!("session closed with code 4001: {description}"),
+                    });
+                }
                 self.end_session(
                     format!("closed by control plane with code {code:?}"),
                     true,
@@ -324,7 +334,15 @@ impl StreamHandler<(u64, StreamEvent)> for ControlPlane {
 
 impl WriteHandler<WsProtocolError> for ControlPlane {
     fn error(&mut self, err: WsProtocolError, ctx: &mut Context<Self>) -> Running {
-        self.end_session(format!("write failed: {err}"), false, ctx);
+        // actix calls this while it holds the sink borrowed, so closing the sink here would
+        // panic: end the session right after instead.
+        let generation = self.generation;
+        let reason = format!("write failed: {err}");
+        ctx.run_later(Duration::ZERO, move |actor, ctx| {
+            if actor.generation == generation {
+                actor.end_session(reason, false, ctx);
+            }
+        });
         Running::Continue
     }
 
@@ -335,9 +353,15 @@ impl Handler<HealthReport> for ControlPlane {
     type Result = ();
 
     fn handle(&mut self, report: HealthReport, _ctx: &mut Context<Self>) {
-        self.send(Outbound::Health(Health {
-            resources: report.resources,
-        }));
+        self.send(Outbound::Health(report.health));
+    }
+}
+
+impl Handler<SendToControlPlane> for ControlPlane {
+    type Result = ();
+
+    fn handle(&mut self, message: SendToControlPlane, _ctx: &mut Context<Self>) {
+        self.send(message.message);
     }
 }
 

@@ -3,7 +3,7 @@
 
 use actix_web::{web, App, HttpServer};
 use clap::Parser;
-use relay::devplane::{self, Credentials, Hub};
+use relay::devplane::{self, audit_store::AuditStore, Credentials, Hub};
 use relay::logging;
 use slog::{error, info};
 use std::process::ExitCode;
@@ -32,6 +32,13 @@ struct Args {
         hide_env_values = true
     )]
     api_key: String,
+    /// Keep received audit records in this file (JSON lines), loaded at start
+    #[arg(
+        long = "audit-file",
+        env = "RELAY_DEVPLANE_AUDIT_FILE",
+        value_name = "FILE"
+    )]
+    audit_file: Option<std::path::PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -53,11 +60,15 @@ fn main() -> ExitCode {
 }
 
 fn serve(args: Args, log: &slog::Logger) -> std::io::Result<()> {
-    let hub = Arc::new(Hub::new(Credentials {
-        relay_token: args.token,
-        tenant_id: args.tenant_id.clone(),
-        api_key: args.api_key,
-    }));
+    let store = AuditStore::open(args.audit_file.as_deref())?;
+    let hub = Arc::new(
+        Hub::new(Credentials {
+            relay_token: args.token,
+            tenant_id: args.tenant_id.clone(),
+            api_key: args.api_key,
+        })
+        .with_audit_store(store),
+    );
     actix_web::rt::System::new().block_on(async move {
         let server = HttpServer::new(move || {
             App::new()

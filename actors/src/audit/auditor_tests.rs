@@ -1,0 +1,196 @@
+//! Auditor tests: records in order on every sink, levels, redaction, spooling and acknowledgement,
+//! and refusal when the trail cannot be written.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use super::chain::{verify, Verdict};
+use super::*;
+use actix::{Actor, Addr, Context, Handler};
+use std::sync::Mutex;
+
+/// Records the auditor forwarded to the control plane, shared with the test.
+type Forwarded = Arc<Mutex<Vec<Map<String, Value>>>>;
+
+#[derive(Default)]
+struct Collector {
+    forwarded: Forwarded,
+}
+
+impl Actor for Collector {
+    type Context = Context<Self>;
+}
+
+impl Handler<ForwardAudit> for Collector {
+    type Result = ();
+    fn handle(&mut self, message: ForwardAudit, _ctx: &mut Context<Self>) {
+        self.forwarded.lock().unwrap().push(message.record);
+    }
+}
+
+impl Handler<AuditStatusChanged> for Collector {
+    type Result = ();
+    fn handle(&mut self, _: AuditStatusChanged, _ctx: &mut Context<Self>) {}
+}
+
+fn settings(dir: &tempfile::TempDir) -> Audit {
+    Audit {
+        file: Some(dir.path().join("audit.jsonl").display().to_string()),
+        spool_path: dir.path().join("spool.jsonl").display().to_string(),
+        ..Audit::default()
+    }
+}
+
+fn start(settings: Audit) -> (Addr<Auditor>, Forwarded) {
+    let collector = Collector::default();
+    let forwarded = Arc::clone(&collector.forwarded);
+    let collector = collector.start();
+    let outbox = AuditOutbox {
+        forward: collector.clone().recipient(),
+        status: collector.recipient(),
+    };
+    let engine = MaskingEngine::from_config(&relay_config::Masking::default()).unwrap();
+    let log = Logger::root(slog::Discard, slog::o!());
+    let auditor = Auditor::new(settings, "acme".into(), Arc::new(engine), log, Some(outbox));
+    (auditor.start(), forwarded)
+}
+
+fn operation(outcome: Outcome, sql: &str) -> Record {
+    Record {
+        record: AuditRecord {
+            request_id: "r1".into(),
+            tenant_id: "acme".into(),
+            resource_id: "pg".into(),
+            resource_type: "postgres".into(),
+            operation: "query".into(),
+            statement: Some(sql.into()),
+            outcome,
+            code: (outcome != Outcome::Ok).then(|| "not_read_only".to_owned()),
+            row_count: 1,
+            truncated: false,
+            masked: MaskedCounts::default(),
+            duration_ms: 2,
+        },
+    }
+}
+
+fn file_records(dir: &tempfile::TempDir) -> Vec<Value> {
+    let text = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
+    assert!(
+        matches!(verify(text.lines()), Verdict::Intact { .. }),
+        "{text}"
+    );
+    text.lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+#[actix_rt::test]
+async fn records_are_chained_masked_and_filtered_by_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let (auditor, _) = start(settings(&dir));
+    auditor.send(AuditReady).await.unwrap().unwrap();
+    let sql = "SELECT * FROM users WHERE email = 'ana@example.com'";
+    assert_eq!(
+        auditor.send(operation(Outcome::Ok, sql)).await.unwrap(),
+        Ok(1)
+    );
+    assert_eq!(
+        auditor
+            .send(operation(Outcome::Refused, "DELETE FROM t"))
+            .await
+            .unwrap(),
+        Ok(2)
+    );
+    let records = file_records(&dir);
+    assert_eq!(records[0]["kind"], "genesis");
+    assert_eq!(
+        records[1]["statement"],
+        "SELECT * FROM users WHERE email = '***@***.***'"
+    );
+    assert_eq!(records[1]["outcome"], "ok");
+    assert_eq!(records[1]["relayVersion"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(records[2]["outcome"], "refused");
+    assert_eq!(records[2]["code"], "not_read_only");
+
+    let dir = tempfile::tempdir().unwrap();
+    let quiet = Audit {
+        level: AuditLevel::Warn,
+        redact_statements: true,
+        ..settings(&dir)
+    };
+    let (auditor, _) = start(quiet);
+    assert_eq!(
+        auditor.send(operation(Outcome::Ok, sql)).await.unwrap(),
+        Ok(0)
+    );
+    auditor
+        .send(operation(Outcome::Failed, sql))
+        .await
+        .unwrap()
+        .unwrap();
+    let records = file_records(&dir);
+    assert_eq!(records.len(), 2, "genesis and the failure only");
+    assert!(records[1].get("statement").is_none());
+    assert!(records[1]["statementFingerprint"]
+        .as_str()
+        .unwrap()
+        .starts_with("pg:"));
+}
+
+#[actix_rt::test]
+async fn spooled_records_are_sent_on_connect_and_forgotten_when_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let (auditor, forwarded) = start(settings(&dir));
+    auditor
+        .send(operation(Outcome::Ok, "SELECT 1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        forwarded.lock().unwrap().is_empty(),
+        "nothing is sent while disconnected"
+    );
+    auditor.send(AuditLink { connected: true }).await.unwrap();
+    auditor
+        .send(operation(Outcome::Ok, "SELECT 2"))
+        .await
+        .unwrap()
+        .unwrap();
+    actix_rt::time::sleep(Duration::from_millis(50)).await;
+    let seqs: Vec<u64> = forwarded
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| r["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs, vec![0, 1, 2]);
+    let chain_id = forwarded.lock().unwrap()[0]["chainId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    auditor.send(AuditAcked { chain_id, seq: 1 }).await.unwrap();
+    let spool = std::fs::read_to_string(dir.path().join("spool.jsonl")).unwrap();
+    let left: Vec<Value> = spool
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0]["seq"], 2);
+}
+
+#[actix_rt::test]
+async fn an_unwritable_trail_refuses_operations() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = Audit {
+        file: Some(dir.path().join("missing/audit.jsonl").display().to_string()),
+        ..settings(&dir)
+    };
+    let (auditor, _) = start(broken);
+    let ready = auditor.send(AuditReady).await.unwrap();
+    assert!(ready.unwrap_err().0.contains("cannot open audit file"));
+    assert!(auditor
+        .send(operation(Outcome::Ok, "SELECT 1"))
+        .await
+        .unwrap()
+        .is_err());
+}

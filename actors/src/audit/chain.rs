@@ -1,0 +1,223 @@
+//! The tamper-evident chain: every record carries `prev` (the hash of the record before it) and
+//! `hash` (SHA-256 of its own canonical form), and each start of the relay opens a new chain with
+//! a marked genesis record. Sealing and verification are pure and live here.
+
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+/// `prev` of a genesis record.
+pub const GENESIS_PREV: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// `kind` of the record that opens a chain.
+pub const GENESIS_KIND: &str = "genesis";
+
+/// The canonical form of a JSON value: object keys sorted, no whitespace. Hashes are taken over
+/// this, so a record re-serialized by any JSON tool still verifies.
+pub fn canonical(value: &Value) -> String {
+    let mut out = String::new();
+    write_canonical(value, &mut out);
+    out
+}
+
+fn write_canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(fields) => {
+            let mut keys: Vec<&String> = fields.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (index, key) in keys.into_iter().enumerate() {
+                if index > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                if let Some(field) = fields.get(key) {
+                    write_canonical(field, out);
+                }
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
+/// Hex SHA-256 of a record's canonical form without its `hash` field.
+pub fn record_hash(record: &Map<String, Value>) -> String {
+    let mut body = record.clone();
+    body.remove("hash");
+    hex(&Sha256::digest(canonical(&Value::Object(body)).as_bytes()))
+}
+
+/// Hex SHA-256 of some bytes (the configuration file's, for `config_loaded`).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+/// Lowercase hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        let _ = write!(out, "{byte:02x}");
+    }
+    out
+}
+
+/// The chain of one relay start.
+pub struct Chain {
+    id: String,
+    next_seq: u64,
+    prev: String,
+}
+
+impl Chain {
+    /// A new chain; its first sealed record should be the genesis record.
+    pub fn new(id: String) -> Self {
+        Chain {
+            id,
+            next_seq: 0,
+            prev: GENESIS_PREV.to_owned(),
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Adds `chainId`, `seq`, `prev` and `hash` to a record body and advances the chain.
+    pub fn seal(&mut self, mut body: Map<String, Value>) -> Map<String, Value> {
+        body.insert("chainId".into(), Value::String(self.id.clone()));
+        body.insert("seq".into(), Value::from(self.next_seq));
+        body.insert("prev".into(), Value::String(self.prev.clone()));
+        let hash = record_hash(&body);
+        body.insert("hash".into(), Value::String(hash.clone()));
+        self.next_seq += 1;
+        self.prev = hash;
+        body
+    }
+}
+
+/// The audit record carried by one line, if it carries one: a relay log line marked
+/// `"log":"audit"` (the record is its `record` field), or a bare record (an audit file or the
+/// dev control plane's store). Other lines are not audit records.
+pub fn record_of_line(line: &str) -> Option<Map<String, Value>> {
+    let Ok(Value::Object(mut fields)) = serde_json::from_str::<Value>(line.trim()) else {
+        return None;
+    };
+    if fields.get("log").and_then(Value::as_str) == Some("audit") {
+        return match fields.remove("record") {
+            Some(Value::Object(record)) => Some(record),
+            _ => None,
+        };
+    }
+    let bare = ["chainId", "seq", "prev", "hash"]
+        .iter()
+        .all(|key| fields.contains_key(*key));
+    bare.then_some(fields)
+}
+
+/// What verification found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every record is intact and in order.
+    Intact { records: u64, chains: usize },
+    /// The first broken record: its line (1-based), chain, seq and what is wrong.
+    Broken {
+        line: usize,
+        chain: String,
+        seq: u64,
+        reason: String,
+    },
+}
+
+/// Verifies records in the order given; lines that are not audit records are skipped.
+pub fn verify<I, S>(lines: I) -> Verdict
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let mut last: HashMap<String, (u64, String)> = HashMap::new();
+    let mut records = 0;
+    for (index, line) in lines.into_iter().enumerate() {
+        let Some(record) = record_of_line(line.as_ref()) else {
+            continue;
+        };
+        let broken = |chain: &str, seq: u64, reason: &str| Verdict::Broken {
+            line: index + 1,
+            chain: chain.to_owned(),
+            seq,
+            reason: reason.to_owned(),
+        };
+        let chain = record.get("chainId").and_then(Value::as_str).unwrap_or("");
+        let seq = record.get("seq").and_then(Value::as_u64);
+        let prev = record.get("prev").and_then(Value::as_str);
+        let hash = record.get("hash").and_then(Value::as_str);
+        let (Some(seq), Some(prev), Some(hash)) = (seq, prev, hash) else {
+            return broken(
+                chain,
+                0,
+                "not a well-formed audit record (chainId, seq, prev, hash)",
+            );
+        };
+        if record_hash(&record) != hash {
+            return broken(
+                chain,
+                seq,
+                "edited: the hash does not match the record's contents",
+            );
+        }
+        let genesis = record.get("kind").and_then(Value::as_str) == Some(GENESIS_KIND);
+        match last.get(chain) {
+            None if !(genesis && seq == 0 && prev == GENESIS_PREV) => {
+                return broken(
+                    chain,
+                    seq,
+                    "the chain does not start with its genesis record: earlier records are missing",
+                );
+            }
+            Some((last_seq, _)) if seq <= *last_seq => {
+                return broken(
+                    chain,
+                    seq,
+                    &format!("out of order: seq {seq} comes after seq {last_seq}"),
+                );
+            }
+            Some((last_seq, _)) if seq != last_seq + 1 => {
+                return broken(
+                    chain,
+                    seq,
+                    &format!("records {} to {} are missing", last_seq + 1, seq - 1),
+                );
+            }
+            Some((_, last_hash)) if prev != last_hash => {
+                return broken(
+                    chain,
+                    seq,
+                    "prev does not match the hash of the record before it",
+                );
+            }
+            _ => {}
+        }
+        last.insert(chain.to_owned(), (seq, hash.to_owned()));
+        records += 1;
+    }
+    Verdict::Intact {
+        records,
+        chains: last.len(),
+    }
+}
+
+#[cfg(test)]
+#[path = "chain_tests.rs"]
+mod tests;

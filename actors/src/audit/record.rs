@@ -1,0 +1,203 @@
+//! What an audit record says: operations (with their statement masked or fingerprinted) and
+//! security events, as JSON bodies ready to be sealed into the chain. Pure.
+
+use super::chain::{hex, GENESIS_KIND};
+use crate::protocol::MaskedCounts;
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+/// How an operation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Outcome {
+    Ok,
+    Refused,
+    Failed,
+    Timeout,
+    Cancelled,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Refused => "refused",
+            Outcome::Failed => "failed",
+            Outcome::Timeout => "timeout",
+            Outcome::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// One operation, as the pipeline saw it. `statement` is the raw text the control plane sent; the
+/// auditor masks or fingerprints it before it is written anywhere.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRecord {
+    pub request_id: String,
+    pub tenant_id: String,
+    pub resource_id: String,
+    pub resource_type: String,
+    pub operation: String,
+    pub statement: Option<String>,
+    pub outcome: Outcome,
+    pub code: Option<String>,
+    pub row_count: u64,
+    pub truncated: bool,
+    pub masked: MaskedCounts,
+    pub duration_ms: u64,
+}
+
+/// How the statement appears in a record.
+pub enum StatementField {
+    /// The statement with every value masked.
+    Masked(String),
+    /// Only a fingerprint (`audit.redactStatements: true`).
+    Fingerprint(String),
+}
+
+/// Security events; each is recorded whatever `audit.level` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecurityKind {
+    ConfigLoaded,
+    Connected,
+    Disconnected,
+    AuthFailed,
+    PrivilegeCheck,
+    RecordsDropped,
+}
+
+impl SecurityKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecurityKind::ConfigLoaded => "config_loaded",
+            SecurityKind::Connected => "connection_established",
+            SecurityKind::Disconnected => "connection_lost",
+            SecurityKind::AuthFailed => "auth_failure",
+            SecurityKind::PrivilegeCheck => "privilege_check",
+            SecurityKind::RecordsDropped => "records_dropped",
+        }
+    }
+}
+
+/// A security event and its details (never secrets, never data values).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SecurityEvent {
+    pub kind: SecurityKind,
+    pub details: Map<String, Value>,
+    /// Whether this event deserves attention (written at `warn`).
+    pub alarming: bool,
+}
+
+/// The fields every record starts with.
+fn common(kind: &str, time: &str, tenant_id: &str) -> Map<String, Value> {
+    let mut body = Map::new();
+    body.insert("kind".into(), json!(kind));
+    body.insert("time".into(), json!(time));
+    body.insert("relayVersion".into(), json!(env!("CARGO_PKG_VERSION")));
+    body.insert("tenantId".into(), json!(tenant_id));
+    body
+}
+
+/// The record that opens a chain.
+pub fn genesis_body(time: &str, tenant_id: &str) -> Map<String, Value> {
+    common(GENESIS_KIND, time, tenant_id)
+}
+
+/// The body of an operation record.
+pub fn operation_body(
+    record: &AuditRecord,
+    statement: Option<StatementField>,
+    time: &str,
+) -> Map<String, Value> {
+    let mut body = common("operation", time, &record.tenant_id);
+    body.insert("requestId".into(), json!(record.request_id));
+    body.insert("resourceId".into(), json!(record.resource_id));
+    body.insert("resourceType".into(), json!(record.resource_type));
+    body.insert("operation".into(), json!(record.operation));
+    match statement {
+        Some(StatementField::Masked(text)) => body.insert("statement".into(), json!(text)),
+        Some(StatementField::Fingerprint(print)) => {
+            body.insert("statementFingerprint".into(), json!(print))
+        }
+        None => None,
+    };
+    body.insert("outcome".into(), json!(record.outcome.as_str()));
+    body.insert("code".into(), json!(record.code));
+    body.insert("rowCount".into(), json!(record.row_count));
+    body.insert("truncated".into(), json!(record.truncated));
+    body.insert("masked".into(), json!(record.masked));
+    body.insert("durationMs".into(), json!(record.duration_ms));
+    body
+}
+
+/// The body of a security-event record.
+pub fn security_body(event: &SecurityEvent, time: &str, tenant_id: &str) -> Map<String, Value> {
+    let mut body = common("security", time, tenant_id);
+    body.insert("event".into(), json!(event.kind.as_str()));
+    body.insert("details".into(), Value::Object(event.details.clone()));
+    body
+}
+
+/// A statement's fingerprint: PostgreSQL's own query fingerprint of the SQL (constants ignored,
+/// so it carries no values); for anything else, a SHA-256 prefix of the masked text, so a hash
+/// of a personal value is never recorded.
+pub fn fingerprint(statement: &str, masked: &str) -> String {
+    let options = pg_query::FingerprintOptions::FULL_RELNAME;
+    match pg_query::fingerprint(statement, pg_query::ParserOptions::default(), options) {
+        Ok(print) => format!("pg:{}", print.hex),
+        Err(_) => format!("sha256:{}", hex(&Sha256::digest(masked.as_bytes())[..16])),
+    }
+}
+
+/// The statement of a request: `params.sql` when there is one, else the other parameters as
+/// compact JSON (a table name, a Mongo command), else nothing.
+pub fn statement_of(params: &Value) -> Option<String> {
+    if let Some(sql) = params.get("sql").and_then(Value::as_str) {
+        return Some(sql.to_owned());
+    }
+    match params {
+        Value::Object(fields) if !fields.is_empty() => Some(params.to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sql_fingerprints_ignore_constants() {
+        let print = |sql: &str| fingerprint(sql, "");
+        let a = print("SELECT * FROM t WHERE email = 'ana@example.com'");
+        let b = print("SELECT * FROM t WHERE email = 'bo@example.org'");
+        assert_eq!(a, b);
+        assert!(a.starts_with("pg:"));
+        assert_ne!(a, print("SELECT * FROM orders_2 WHERE email = 'x'"));
+        assert_ne!(
+            print("SELECT 1 FROM orders_1"),
+            print("SELECT 1 FROM orders_2")
+        );
+        let mongo = fingerprint("{\"email\":\"ana@example.com\"}", "{\"email\":\"***\"}");
+        assert_eq!(
+            mongo,
+            fingerprint("{\"email\":\"bo@example.org\"}", "{\"email\":\"***\"}")
+        );
+        assert!(mongo.starts_with("sha256:"));
+    }
+
+    #[test]
+    fn statements_come_from_sql_or_other_parameters() {
+        assert_eq!(
+            statement_of(&json!({"sql": "SELECT 1", "params": [1]})).as_deref(),
+            Some("SELECT 1")
+        );
+        assert_eq!(
+            statement_of(&json!({"table": "t"})).as_deref(),
+            Some("{\"table\":\"t\"}")
+        );
+        assert_eq!(statement_of(&json!({})), None);
+        assert_eq!(statement_of(&Value::Null), None);
+    }
+}

@@ -1,0 +1,106 @@
+//! The supervisor's side of the audit trail: starting the auditor, turning what happens to the
+//! relay into security events, and carrying records and acknowledgements between the auditor and
+//! the control plane.
+
+use super::Supervisor;
+use crate::audit::{AuditOutbox, Auditor, SecurityEvent, SecurityKind};
+use crate::messages::{
+    AuditAcked, AuditLink, AuditStatusChanged, AuthRejected, ForwardAudit, Security,
+    SendToControlPlane,
+};
+use crate::protocol::{AuditMessage, Outbound};
+use actix::{Actor, AsyncContext, Context, Handler};
+use std::sync::Arc;
+
+impl Supervisor {
+    pub(super) fn audit_security(
+        &self,
+        kind: SecurityKind,
+        details: serde_json::Value,
+        alarming: bool,
+    ) {
+        let serde_json::Value::Object(details) = details else {
+            return;
+        };
+        if let Some(auditor) = &self.auditor {
+            auditor.do_send(Security {
+                event: SecurityEvent {
+                    kind,
+                    details,
+                    alarming,
+                },
+            });
+        }
+    }
+
+    pub(super) fn start_auditor(&mut self, ctx: &mut Context<Self>) {
+        let outbox = AuditOutbox {
+            forward: ctx.address().recipient(),
+            status: ctx.address().recipient(),
+        };
+        let auditor = Auditor::new(
+            self.config.audit.clone(),
+            self.config.control_plane.tenant_id.clone(),
+            Arc::clone(&self.masking),
+            self.log.clone(),
+            Some(outbox),
+        );
+        self.auditor = Some(auditor.start());
+        let (file, sha256) = self.config_source.clone().unwrap_or_default();
+        let details = serde_json::json!({"file": file, "sha256": sha256,
+            "resources": self.resources.len(), "maskingEnabled": self.config.masking.enabled});
+        self.audit_security(SecurityKind::ConfigLoaded, details, false);
+        if self.control_plane_connected {
+            if let Some(auditor) = &self.auditor {
+                auditor.do_send(AuditLink { connected: true });
+            }
+        }
+    }
+}
+
+impl Handler<AuthRejected> for Supervisor {
+    type Result = ();
+
+    fn handle(&mut self, rejected: AuthRejected, _ctx: &mut Context<Self>) {
+        let details = serde_json::json!({"detail": rejected.detail});
+        self.audit_security(SecurityKind::AuthFailed, details, true);
+    }
+}
+
+impl Handler<ForwardAudit> for Supervisor {
+    type Result = ();
+
+    fn handle(&mut self, forward: ForwardAudit, _ctx: &mut Context<Self>) {
+        if let Some(control_plane) = &self.control_plane {
+            control_plane.do_send(SendToControlPlane {
+                message: Outbound::Audit(AuditMessage {
+                    record: forward.record,
+                }),
+            });
+        }
+    }
+}
+
+impl Handler<AuditAcked> for Supervisor {
+    type Result = ();
+
+    fn handle(&mut self, ack: AuditAcked, _ctx: &mut Context<Self>) {
+        if let Some(auditor) = &self.auditor {
+            auditor.do_send(ack);
+        }
+    }
+}
+
+impl Handler<AuditStatusChanged> for Supervisor {
+    type Result = ();
+
+    fn handle(&mut self, changed: AuditStatusChanged, _ctx: &mut Context<Self>) {
+        let worth_reporting = self.audit_status.as_ref().is_none_or(|old| {
+            old.available != changed.status.available || old.dropped != changed.status.dropped
+        });
+        self.audit_status = Some(changed.status);
+        if worth_reporting {
+            self.report_health();
+        }
+    }
+}
