@@ -92,4 +92,12 @@ echo "==> POST /v1/relay/operations  query: DELETE FROM customers  (refused: the
 api -X POST "http://127.0.0.1:$port/v1/relay/operations" \
     -d '{"resourceId":"main-pg","operation":"query","params":{"sql":"DELETE FROM customers"}}' | python3 -m json.tool
 echo
+echo "==> GET /v1/relay/audit  (the audit records the control plane received; last two shown)"
+api "http://127.0.0.1:$port/v1/relay/audit" | python3 -c \
+    'import json, sys; records = json.load(sys.stdin)["records"]; print(json.dumps(records[-2:], indent=2))'
+echo
+echo "==> relay audit verify  (checks the hash chain in the relay's own log)"
+sleep 0.5
+./target/release/relay audit verify "$workdir/relay.log"
+echo
 echo "==> Stopping (logs kept in $workdir)"
