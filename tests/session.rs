@@ -150,6 +150,12 @@ fn a_wrong_token_backs_off_and_is_never_logged() {
     assert!(line["retryInMs"].as_u64().unwrap() >= 1000, "{line}");
     assert!(!relay.process.output().contains(wrong));
     assert_eq!(devplane.status()["status"], "disconnected");
+    // Each refusal is a security event in the audit trail.
+    let audited = lines.all().iter().any(|line| {
+        serde_json::from_str::<serde_json::Value>(line)
+            .is_ok_and(|v| v["log"] == "audit" && v["record"]["event"] == "auth_failure")
+    });
+    assert!(audited, "{}", relay.process.output());
 }
 
 #[test]
