@@ -362,18 +362,9 @@ audit:
             enabled: false,
             patterns: vec![pattern],
             builtins: crate::masking::Builtins {
-                email: false,
-                cpf: false,
-                cnpj: false,
-                credit_card: false,
-                phone: false,
-                iban: false,
                 ipv4: true,
                 ipv6: true,
-                jwt: false,
-                aws_access_key: false,
-                private_key: false,
-                url_secret: false,
+                ..crate::masking::Builtins::none()
             },
             columns: vec![crate::masking::ColumnRule {
                 name: Some("pw".into()),

@@ -2,10 +2,11 @@
 //! cumulatively per chain; optionally kept in a file so it survives the dev control plane's own
 //! restarts (and can be checked with `relay audit verify`).
 
+use relay_actors::audit::spool::read_records;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, Write};
 use std::path::Path;
 
 /// Every audit record received, in order.
@@ -24,16 +25,8 @@ impl AuditStore {
         let Some(path) = path else {
             return Ok(store);
         };
-        match File::open(path) {
-            Ok(file) => {
-                for line in BufReader::new(file).lines() {
-                    if let Ok(Value::Object(record)) = serde_json::from_str(&line?) {
-                        store.accept(record);
-                    }
-                }
-            }
-            Err(err) if err.kind() == io::ErrorKind::NotFound => {}
-            Err(err) => return Err(err),
+        for record in read_records(path)? {
+            store.accept(record);
         }
         store.file = Some(OpenOptions::new().create(true).append(true).open(path)?);
         Ok(store)
@@ -43,7 +36,7 @@ impl AuditStore {
     /// Repeats are ignored; a record after a gap waits for the missing ones to be resent, except
     /// at the start of a chain the relay had to drop from its full spool.
     pub fn receive(&mut self, record: Map<String, Value>) -> io::Result<Option<(String, u64)>> {
-        let line = Value::Object(record.clone()).to_string();
+        let line = serde_json::to_string(&record)?;
         let Some((chain, stored)) = self.accept(record) else {
             return Ok(None);
         };

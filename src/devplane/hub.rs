@@ -92,11 +92,11 @@ impl Hub {
     }
 
     /// Stores an `audit` message's record; returns the `auditAck` to send back, if any.
-    fn on_audit(&self, message: &Value) -> Option<String> {
-        let Some(Value::Object(record)) = message.get("record") else {
+    fn on_audit(&self, mut message: Value) -> Option<String> {
+        let Some(Value::Object(record)) = message.get_mut("record").map(Value::take) else {
             return None;
         };
-        let (chain_id, seq) = self.audit().receive(record.clone()).ok()??;
+        let (chain_id, seq) = self.audit().receive(record).ok()??;
         let ack = serde_json::json!({"type": "auditAck", "chainId": chain_id, "seq": seq});
         Some(ack.to_string())
     }
@@ -157,7 +157,7 @@ impl Hub {
             return None;
         };
         if value.get("type").and_then(Value::as_str) == Some("audit") {
-            return self.on_audit(&value);
+            return self.on_audit(value);
         }
         let mut state = self.state();
         match value.get("type").and_then(Value::as_str) {

@@ -23,22 +23,7 @@ pub fn canonical(value: &Value) -> String {
 
 fn write_canonical(value: &Value, out: &mut String) {
     match value {
-        Value::Object(fields) => {
-            let mut keys: Vec<&String> = fields.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (index, key) in keys.into_iter().enumerate() {
-                if index > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(key.clone()).to_string());
-                out.push(':');
-                if let Some(field) = fields.get(key) {
-                    write_canonical(field, out);
-                }
-            }
-            out.push('}');
-        }
+        Value::Object(fields) => write_object(fields, out),
         Value::Array(items) => {
             out.push('[');
             for (index, item) in items.iter().enumerate() {
@@ -53,11 +38,27 @@ fn write_canonical(value: &Value, out: &mut String) {
     }
 }
 
-/// Hex SHA-256 of a record's canonical form without its `hash` field.
-pub fn record_hash(record: &Map<String, Value>) -> String {
-    let mut body = record.clone();
-    body.remove("hash");
-    hex(&Sha256::digest(canonical(&Value::Object(body)).as_bytes()))
+fn write_object(fields: &Map<String, Value>, out: &mut String) {
+    let mut entries: Vec<(&String, &Value)> = fields.iter().collect();
+    entries.sort_by(|a, b| a.0.cmp(b.0));
+    out.push('{');
+    for (index, (key, field)) in entries.into_iter().enumerate() {
+        if index > 0 {
+            out.push(',');
+        }
+        // A string key always serializes.
+        out.push_str(&serde_json::to_string(key).unwrap_or_default());
+        out.push(':');
+        write_canonical(field, out);
+    }
+    out.push('}');
+}
+
+/// Hex SHA-256 of a record body's canonical form; the body must not hold `hash` yet.
+pub fn record_hash(body: &Map<String, Value>) -> String {
+    let mut canonical_form = String::new();
+    write_object(body, &mut canonical_form);
+    hex(&Sha256::digest(canonical_form.as_bytes()))
 }
 
 /// Hex SHA-256 of some bytes (the configuration file's, for `config_loaded`).
@@ -150,9 +151,10 @@ where
     let mut last: HashMap<String, (u64, String)> = HashMap::new();
     let mut records = 0;
     for (index, line) in lines.into_iter().enumerate() {
-        let Some(record) = record_of_line(line.as_ref()) else {
+        let Some(mut record) = record_of_line(line.as_ref()) else {
             continue;
         };
+        let hash = record.remove("hash");
         let broken = |chain: &str, seq: u64, reason: &str| Verdict::Broken {
             line: index + 1,
             chain: chain.to_owned(),
@@ -162,7 +164,7 @@ where
         let chain = record.get("chainId").and_then(Value::as_str).unwrap_or("");
         let seq = record.get("seq").and_then(Value::as_u64);
         let prev = record.get("prev").and_then(Value::as_str);
-        let hash = record.get("hash").and_then(Value::as_str);
+        let hash = hash.as_ref().and_then(Value::as_str);
         let (Some(seq), Some(prev), Some(hash)) = (seq, prev, hash) else {
             return broken(
                 chain,

@@ -111,6 +111,7 @@ fn a_rehashed_forgery_breaks_the_link() {
     let mut lines = chain_lines("c", 4);
     let mut forged: Map<String, Value> = serde_json::from_str(&lines[1]).unwrap();
     forged.insert("n".into(), json!(99));
+    forged.remove("hash");
     let hash = record_hash(&forged);
     forged.insert("hash".into(), json!(hash));
     lines[1] = Value::Object(forged).to_string();

@@ -119,6 +119,8 @@ impl Auditor {
             .get("seq")
             .and_then(Value::as_u64)
             .unwrap_or_default();
+        // Serialized once for the file and the spool; a map of JSON values always serializes.
+        let line = serde_json::to_string(&record).unwrap_or_default();
         let logged = slog::Serde(Value::Object(record.clone()));
         if alarming {
             warn!(self.log, #"audit", "Audit record"; "record" => logged, "log" => "audit");
@@ -126,28 +128,31 @@ impl Auditor {
             info!(self.log, #"audit", "Audit record"; "record" => logged, "log" => "audit");
         }
         if let Some(file) = self.file.as_mut() {
-            let line = format!("{}\n", Value::Object(record.clone()));
-            if let Err(err) = file.write_all(line.as_bytes()).and_then(|()| file.flush()) {
+            let written = file.write_all(format!("{line}\n").as_bytes());
+            if let Err(err) = written.and_then(|()| file.flush()) {
                 self.fail(format!("cannot write the audit file: {err}"));
                 return Err(AuditUnavailable("the audit file cannot be written".into()));
             }
         }
-        self.spool_and_send(record)?;
+        self.spool_and_send(record, &line)?;
         Ok(seq)
     }
 
-    fn spool_and_send(&mut self, record: Map<String, Value>) -> Result<(), AuditUnavailable> {
+    fn spool_and_send(
+        &mut self,
+        record: Map<String, Value>,
+        line: &str,
+    ) -> Result<(), AuditUnavailable> {
         let Some(spool) = self.spool.as_mut() else {
             return Ok(());
         };
-        if let Err(err) = spool.push(record.clone()) {
+        let forward = (self.connected && self.outbox.is_some()).then(|| record.clone());
+        if let Err(err) = spool.push(record, line) {
             self.fail(format!("cannot write the audit spool: {err}"));
             return Err(AuditUnavailable("the audit spool cannot be written".into()));
         }
-        if self.connected {
-            if let Some(outbox) = &self.outbox {
-                outbox.forward.do_send(ForwardAudit { record });
-            }
+        if let (Some(record), Some(outbox)) = (forward, &self.outbox) {
+            outbox.forward.do_send(ForwardAudit { record });
         }
         self.report_drops();
         Ok(())
@@ -168,13 +173,8 @@ impl Auditor {
         self.last_drop_report = Some(Instant::now());
         let newly = dropped - self.dropped_reported;
         self.dropped_reported = dropped;
-        let mut details = Map::new();
-        details.insert("dropped".into(), Value::from(newly));
-        details.insert("droppedTotal".into(), Value::from(dropped));
-        details.insert(
-            "spoolMaxRecords".into(),
-            Value::from(self.settings.spool_max_records),
-        );
+        let details = serde_json::json!({"dropped": newly, "droppedTotal": dropped,
+            "spoolMaxRecords": self.settings.spool_max_records});
         self.security(SecurityEvent {
             kind: SecurityKind::RecordsDropped,
             details,
@@ -189,21 +189,22 @@ impl Auditor {
         }
         let mut event = event;
         // Details can quote what a peer sent (a close reason, an error): they leave masked.
-        for value in event.details.values_mut() {
-            self.masking.mask_value(value, &mut MaskedCounts::default());
-        }
+        self.masking
+            .mask_value(&mut event.details, &mut MaskedCounts::default());
         let body = security_body(&event, &now_rfc3339(), &self.tenant_id);
         let _ = self.write(body, event.alarming);
     }
 
     fn statement_field(&self, statement: Option<&str>) -> Option<StatementField> {
         let statement = statement?;
-        let mut counts = MaskedCounts::default();
-        let masked = self.masking.mask_str(statement, &mut counts);
+        let mask = |text: &str| {
+            let mut counts = MaskedCounts::default();
+            self.masking.mask_str(text, &mut counts).into_owned()
+        };
         Some(if self.settings.redact_statements {
-            StatementField::Fingerprint(fingerprint(statement, &masked))
+            StatementField::Fingerprint(fingerprint(statement, mask))
         } else {
-            StatementField::Masked(masked.into_owned())
+            StatementField::Masked(mask(statement))
         })
     }
 

@@ -24,23 +24,10 @@ impl Spool {
     /// Opens the spool, taking over the records a previous run left unacknowledged (the newest
     /// `max_records` of them).
     pub fn open(path: &Path, max_records: usize) -> io::Result<Self> {
-        let mut pending = VecDeque::new();
-        let mut dropped = 0;
-        match File::open(path) {
-            Ok(file) => {
-                for line in BufReader::new(file).lines() {
-                    if let Ok(Value::Object(record)) = serde_json::from_str(&line?) {
-                        pending.push_back(record);
-                        if pending.len() > max_records {
-                            pending.pop_front();
-                            dropped += 1;
-                        }
-                    }
-                }
-            }
-            Err(err) if err.kind() == io::ErrorKind::NotFound => {}
-            Err(err) => return Err(err),
-        }
+        let mut pending: VecDeque<_> = read_records(path)?.into();
+        let dropped = pending.len().saturating_sub(max_records);
+        pending.drain(..dropped);
+        let dropped = dropped as u64;
         let file = rewrite(path, &pending)?;
         Ok(Spool {
             path: path.to_owned(),
@@ -52,11 +39,10 @@ impl Spool {
         })
     }
 
-    /// Adds a record; returns how many old records were dropped to make room.
-    pub fn push(&mut self, record: Map<String, Value>) -> io::Result<u64> {
-        let mut line = Value::Object(record.clone()).to_string();
-        line.push('\n');
-        self.file.write_all(line.as_bytes())?;
+    /// Adds a record, given with its JSON line (serialized once by the caller for every sink);
+    /// returns how many old records were dropped to make room.
+    pub fn push(&mut self, record: Map<String, Value>, line: &str) -> io::Result<u64> {
+        self.file.write_all(format!("{line}\n").as_bytes())?;
         self.pending.push_back(record);
         let mut dropped_now = 0;
         while self.pending.len() > self.max_records {
@@ -112,13 +98,31 @@ impl Spool {
     }
 }
 
+/// The JSON-object lines of a file (a spool, an audit file, a control plane's store), skipping
+/// any other line; a missing file has none.
+pub fn read_records(path: &Path) -> io::Result<Vec<Map<String, Value>>> {
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(err) => return Err(err),
+    };
+    let mut records = Vec::new();
+    for line in BufReader::new(file).lines() {
+        if let Ok(Value::Object(record)) = serde_json::from_str(&line?) {
+            records.push(record);
+        }
+    }
+    Ok(records)
+}
+
 /// Writes `records` to a new file beside `path` and moves it into place; returns it for appending.
 fn rewrite(path: &Path, records: &VecDeque<Map<String, Value>>) -> io::Result<File> {
     let temporary = path.with_extension("tmp");
     {
         let mut file = io::BufWriter::new(File::create(&temporary)?);
         for record in records {
-            writeln!(file, "{}", Value::Object(record.clone()))?;
+            serde_json::to_writer(&mut file, record)?;
+            file.write_all(b"\n")?;
         }
         file.flush()?;
     }
@@ -139,6 +143,11 @@ mod tests {
         map
     }
 
+    fn push(spool: &mut Spool, record: Map<String, Value>) -> u64 {
+        let line = serde_json::to_string(&record).unwrap();
+        spool.push(record, &line).unwrap()
+    }
+
     fn seqs(spool: &Spool) -> Vec<u64> {
         spool
             .pending()
@@ -152,9 +161,9 @@ mod tests {
         let path = dir.path().join("spool.jsonl");
         let mut spool = Spool::open(&path, 100).unwrap();
         for seq in 0..10 {
-            spool.push(record("a", seq)).unwrap();
+            push(&mut spool, record("a", seq));
         }
-        spool.push(record("b", 0)).unwrap();
+        push(&mut spool, record("b", 0));
         spool.acknowledge("a", 6).unwrap();
         assert_eq!(seqs(&spool), vec![7, 8, 9, 0]);
         drop(spool);
@@ -168,9 +177,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("spool.jsonl");
         let mut spool = Spool::open(&path, 3).unwrap();
-        let dropped: u64 = (0..5)
-            .map(|seq| spool.push(record("a", seq)).unwrap())
-            .sum();
+        let dropped: u64 = (0..5).map(|seq| push(&mut spool, record("a", seq))).sum();
         assert_eq!((dropped, spool.dropped()), (2, 2));
         assert_eq!(seqs(&spool), vec![2, 3, 4]);
         drop(spool);

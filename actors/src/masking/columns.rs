@@ -45,12 +45,13 @@ impl ColumnRules {
         if self.rules.is_empty() {
             return None;
         }
-        let lower = name.to_lowercase();
-        let exact = self
-            .exact
-            .iter()
-            .find(|(n, _)| *n == lower)
-            .map(|(_, i)| *i);
+        // Called for every cell and field: ASCII names (nearly all) compare without allocating.
+        let lower = (!name.is_ascii()).then(|| name.to_lowercase());
+        let same = |rule_name: &str| match &lower {
+            None => rule_name.eq_ignore_ascii_case(name),
+            Some(lower) => rule_name == lower,
+        };
+        let exact = self.exact.iter().find(|(n, _)| same(n)).map(|(_, i)| *i);
         let pattern = self
             .patterns
             .matches(name)

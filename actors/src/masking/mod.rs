@@ -25,9 +25,7 @@ const MIN_ROWS_PER_CHUNK: usize = 256;
 /// runtime's blocking threads, at most `workers` at once; a large result is split across them. A
 /// panic there becomes an error, and with it nothing is sent (fail closed).
 pub struct Masker {
-    engine: Arc<MaskingEngine>,
-    permits: Arc<Semaphore>,
-    workers: usize,
+    pool: WorkerPool,
 }
 
 impl Masker {
@@ -41,9 +39,11 @@ impl Masker {
     pub fn with_workers(engine: Arc<MaskingEngine>, workers: usize) -> Self {
         let workers = workers.max(1);
         Masker {
-            engine,
-            permits: Arc::new(Semaphore::new(workers)),
-            workers,
+            pool: WorkerPool {
+                engine,
+                permits: Arc::new(Semaphore::new(workers)),
+                workers,
+            },
         }
     }
 }
@@ -56,11 +56,7 @@ impl Handler<Mask> for Masker {
     type Result = ResponseFuture<Result<Masked, MaskingError>>;
 
     fn handle(&mut self, message: Mask, _ctx: &mut Context<Self>) -> Self::Result {
-        let pool = WorkerPool {
-            engine: Arc::clone(&self.engine),
-            permits: Arc::clone(&self.permits),
-            workers: self.workers,
-        };
+        let pool = self.pool.clone();
         Box::pin(async move {
             match message.payload {
                 MaskPayload::Text(text) => pool.mask_text(text).await,
@@ -70,6 +66,8 @@ impl Handler<Mask> for Masker {
     }
 }
 
+/// The engine, the permits bounding how many workers run at once, and how many there are.
+#[derive(Clone)]
 struct WorkerPool {
     engine: Arc<MaskingEngine>,
     permits: Arc<Semaphore>,
@@ -113,29 +111,27 @@ impl WorkerPool {
             details,
         } = output;
         let columns: Arc<[Column]> = columns.into();
-        let chunks = split_rows(rows, self.workers);
-        let jobs = chunks.into_iter().map(|mut chunk| {
+        let mut details = Some(details);
+        let jobs = split_rows(rows, self.workers).into_iter().map(|mut chunk| {
             let columns = Arc::clone(&columns);
+            // The first chunk's worker also masks the details, so a small result is one job.
+            let mut details = details.take().flatten();
             self.run(move |engine| {
                 let mut counts = MaskedCounts::default();
                 engine.mask_rows(&columns, &mut chunk, &mut counts);
-                (chunk, counts)
+                if let Some(value) = details.as_mut() {
+                    engine.mask_value(value, &mut counts);
+                }
+                (chunk, details, counts)
             })
         });
-        let details_job = self.run(move |engine| {
-            let mut counts = MaskedCounts::default();
-            let details = details.map(|mut value| {
-                engine.mask_value(&mut value, &mut counts);
-                value
-            });
-            (details, counts)
-        });
-        let (masked_chunks, masked_details) = tokio::join!(join_all(jobs), details_job);
-        let (details, mut counts) = masked_details?;
         let mut rows = Vec::new();
-        for chunk in masked_chunks {
-            let (chunk_rows, chunk_counts) = chunk?;
+        let mut details = None;
+        let mut counts = MaskedCounts::default();
+        for chunk in join_all(jobs).await {
+            let (chunk_rows, chunk_details, chunk_counts) = chunk?;
             rows.extend(chunk_rows);
+            details = details.or(chunk_details);
             engine::merge_counts(&mut counts, chunk_counts);
         }
         let output = OperationOutput {
