@@ -62,6 +62,24 @@ pub(crate) fn boolean<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool
     deserializer.deserialize_any(BoolVisitor)
 }
 
+/// `deserialize_with` for an optional bool field (also needs `#[serde(default)]`); null is `None`.
+pub(crate) fn optional_boolean<'de, D>(deserializer: D) -> Result<Option<bool>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    let flag = Option::<Flag>::deserialize(deserializer)?;
+    Ok(flag.map(|Flag(value)| value))
+}
+
+/// A bool read by [`boolean`], so that `Option`'s own null handling can wrap it.
+struct Flag(bool);
+
+impl<'de> Deserialize<'de> for Flag {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        boolean(deserializer).map(Flag)
+    }
+}
+
 struct NumberVisitor<T>(PhantomData<T>);
 
 impl<T: WholeNumber> NumberVisitor<T> {

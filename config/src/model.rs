@@ -234,7 +234,7 @@ resources:
     allowPrivilegedUser: true
   - id: mongo
     type: mongodb
-    connection: {{uri: 'mongodb://h/d'}}
+    connection: {{uri: 'mongodb://h/d', authSource: users, tls: true, readPreference: nearest}}
 masking:
   enabled: false
   patterns: [{{name: n, regex: x, replacement: y}}]
@@ -303,6 +303,9 @@ audit:
                 application_name: "app".into(),
                 sslmode: crate::SslMode::Require,
                 ca_file: Some(ca_file.into()),
+                auth_source: None,
+                tls: None,
+                read_preference: crate::ReadPreference::SecondaryPreferred,
             },
             allowed_operations: vec![Operation::Explain],
             max_rows_per_query: 1001,
@@ -353,6 +356,10 @@ audit:
         assert_eq!(mongo.kind, ResourceType::Mongodb);
         let uri = mongo.connection.uri.as_ref().map(Secret::expose);
         assert_eq!(uri, Some("mongodb://h/d"));
+        assert_eq!(mongo.connection.auth_source.as_deref(), Some("users"));
+        assert_eq!(mongo.connection.tls, Some(true));
+        let nearest = crate::ReadPreference::Nearest;
+        assert_eq!(mongo.connection.read_preference, nearest);
         let pattern = MaskPattern {
             name: "n".into(),
             regex: "x".into(),

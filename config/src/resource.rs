@@ -215,6 +215,50 @@ pub struct Connection {
     /// roots. Optional; the file must exist.
     #[serde(default)]
     pub ca_file: Option<std::path::PathBuf>,
+    /// `authSource`: mongodb only; the database that holds the user's credentials. Default:
+    /// the driver's (`admin`, or what the uri says).
+    #[serde(default)]
+    pub auth_source: Option<String>,
+    /// `tls`: mongodb only; connect over TLS (certificates always verified). Default: what the
+    /// uri says, else off (`mongodb+srv://` always uses TLS).
+    #[serde(default, deserialize_with = "lenient::optional_boolean")]
+    pub tls: Option<bool>,
+    /// `readPreference`: mongodb only; which members serve reads. Default `secondaryPreferred`,
+    /// so that investigations stay off the primary when a secondary is up.
+    #[serde(default)]
+    pub read_preference: ReadPreference,
+}
+
+/// `resources[i].connection.readPreference`: MongoDB read preference modes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ReadPreference {
+    Primary,
+    PrimaryPreferred,
+    Secondary,
+    #[default]
+    SecondaryPreferred,
+    Nearest,
+}
+
+pub(crate) const READ_PREFERENCE_NAMES: &[&str] = &[
+    "primary",
+    "primaryPreferred",
+    "secondary",
+    "secondaryPreferred",
+    "nearest",
+];
+
+impl ReadPreference {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReadPreference::Primary => "primary",
+            ReadPreference::PrimaryPreferred => "primaryPreferred",
+            ReadPreference::Secondary => "secondary",
+            ReadPreference::SecondaryPreferred => "secondaryPreferred",
+            ReadPreference::Nearest => "nearest",
+        }
+    }
 }
 
 /// `resources[i].connection.sslmode`: whether to use TLS to the database. A certificate is

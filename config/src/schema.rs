@@ -8,7 +8,9 @@ use serde_norway::Value;
 use crate::audit::AUDIT_LEVEL_NAMES;
 use crate::env::key_name;
 use crate::error::{index_path, key_path, Problem};
-use crate::resource::{OPERATION_NAMES, RESOURCE_TYPE_NAMES, SSL_MODE_NAMES};
+use crate::resource::{
+    OPERATION_NAMES, READ_PREFERENCE_NAMES, RESOURCE_TYPE_NAMES, SSL_MODE_NAMES,
+};
 
 /// What may appear at one place in the document.
 pub(crate) enum Shape {
@@ -70,6 +72,12 @@ const CONNECTION: Shape = Shape::Map(&[
     optional("applicationName", Shape::Any),
     optional("sslmode", Shape::OneOf("sslmode", SSL_MODE_NAMES)),
     optional("caFile", Shape::Any),
+    optional("authSource", Shape::Any),
+    optional("tls", Shape::Any),
+    optional(
+        "readPreference",
+        Shape::OneOf("read preference", READ_PREFERENCE_NAMES),
+    ),
 ]);
 
 const RESOURCE: Shape = Shape::Map(&[

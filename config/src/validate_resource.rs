@@ -5,7 +5,6 @@ use std::collections::HashMap;
 
 use crate::error::{index_path, key_path, Problem};
 use crate::resource::{Connection, Operation, Resource, ResourceType};
-use crate::secret::Secret;
 use crate::validate::Checker;
 
 /// Whether a resource of type `kind` may be asked for `operation`. Every operation is valid
@@ -84,6 +83,7 @@ fn check_resource(check: &mut Checker, resource: &Resource, at: &str) {
         &key_path(at, "connection"),
     );
     crate::validate_postgres::check(check, resource, at);
+    crate::validate_mongodb::check_mongodb_only_keys(check, resource, at);
 }
 
 fn is_valid_id(id: &str) -> bool {
@@ -139,7 +139,7 @@ fn check_connection(check: &mut Checker, kind: ResourceType, connection: &Connec
     }
     match kind {
         ResourceType::Postgres => check_postgres(check, connection, at),
-        ResourceType::Mongodb => check_mongodb(check, connection, at),
+        ResourceType::Mongodb => crate::validate_mongodb::check_connection(check, connection, at),
     }
 }
 
@@ -160,64 +160,10 @@ fn check_postgres(check: &mut Checker, connection: &Connection, at: &str) {
     }
 }
 
-/// mongodb: either `uri` or `host`, not both; a database is required unless the uri names one.
-fn check_mongodb(check: &mut Checker, connection: &Connection, at: &str) {
-    match (&connection.uri, &connection.host) {
-        (Some(_), Some(_)) => check.push(key_path(at, "uri"), "set either uri or host, not both"),
-        (None, None) => check.push(at, "mongodb needs either uri or host"),
-        (Some(uri), None) => check_mongodb_uri(check, connection, uri, at),
-        (None, Some(_)) => {
-            if connection.database.is_none() {
-                check.push(key_path(at, "database"), "required for mongodb");
-            }
-        }
-    }
-}
-
-fn check_mongodb_uri(check: &mut Checker, connection: &Connection, uri: &Secret, at: &str) {
-    let Some(database) = mongodb_uri_database(uri.expose()) else {
-        // Not echoed: the URI normally carries a password.
-        let message = "must start with mongodb:// or mongodb+srv:// and name a host";
-        check.push(key_path(at, "uri"), message);
-        return;
-    };
-    let in_uri = "not allowed together with uri (put it in the uri)";
-    if connection.port.is_some() {
-        check.push(key_path(at, "port"), in_uri);
-    }
-    if connection.user.is_some() {
-        check.push(key_path(at, "user"), in_uri);
-    }
-    if connection.password.is_some() {
-        check.push(key_path(at, "password"), in_uri);
-    }
-    if database.is_empty() && connection.database.is_none() {
-        let message = "required for mongodb (the uri names no database)";
-        check.push(key_path(at, "database"), message);
-    }
-}
-
-/// The database named in the path of a mongodb URI (empty when none), or `None` when the
-/// text is not a mongodb URI with a host.
-fn mongodb_uri_database(uri: &str) -> Option<&str> {
-    let rest = ["mongodb://", "mongodb+srv://"]
-        .iter()
-        .find_map(|scheme| uri.strip_prefix(scheme))?;
-    let before_query = rest.split('?').next().unwrap_or_default();
-    // Credentials are percent-encoded, so the last `@` ends them.
-    let hosts_and_path = before_query
-        .rsplit_once('@')
-        .map_or(before_query, |(_, tail)| tail);
-    let (hosts, database) = hosts_and_path
-        .split_once('/')
-        .unwrap_or((hosts_and_path, ""));
-    (!hosts.is_empty()).then_some(database)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_support::{edited, load, problems, with_after, MINIMAL};
+    use crate::test_support::{edited, problems, with_after, MINIMAL};
 
     #[test]
     fn id_rule() {
@@ -228,21 +174,6 @@ mod tests {
         assert!(!is_valid_id("-pg"));
         assert!(!is_valid_id(""));
         assert!(!is_valid_id("main pg"));
-    }
-
-    #[test]
-    fn mongodb_uri_database_is_the_path() {
-        assert_eq!(
-            mongodb_uri_database("mongodb://u:p@h1,h2:27017/app?rs=x"),
-            Some("app")
-        );
-        assert_eq!(
-            mongodb_uri_database("mongodb+srv://cluster.example.com/"),
-            Some("")
-        );
-        assert_eq!(mongodb_uri_database("mongodb://h"), Some(""));
-        assert_eq!(mongodb_uri_database("mongodb://u:p@/db"), None);
-        assert_eq!(mongodb_uri_database("postgres://h/db"), None);
     }
 
     #[test]
@@ -339,61 +270,5 @@ mod tests {
              user and password",
         ];
         assert_eq!(problems(&text), expected);
-    }
-
-    fn mongodb(connection: &str) -> String {
-        format!("{MINIMAL}  - {{id: mongo, type: mongodb, connection: {{{connection}}}}}\n")
-    }
-
-    #[test]
-    fn mongodb_takes_a_uri_or_a_host() {
-        let with_uri = load(&mongodb(
-            "uri: 'mongodb+srv://u:p@cluster.example.com/app?w=1'",
-        ));
-        assert_eq!(
-            with_uri.resources[1]
-                .connection
-                .port_or_default(ResourceType::Mongodb),
-            27017
-        );
-        load(&mongodb("uri: 'mongodb://h', database: app"));
-        load(&mongodb(
-            "host: h, port: 27018, database: app, user: u, password: p",
-        ));
-        let at = "resources[1].connection";
-        assert_eq!(
-            problems(&mongodb("database: app")),
-            [format!("{at}: mongodb needs either uri or host")]
-        );
-        let both = mongodb("uri: 'mongodb://h/app', host: h");
-        assert_eq!(
-            problems(&both),
-            [format!("{at}.uri: set either uri or host, not both")]
-        );
-        assert_eq!(
-            problems(&mongodb("host: h")),
-            [format!("{at}.database: required for mongodb")]
-        );
-    }
-
-    #[test]
-    fn mongodb_uri_rules_never_echo_the_uri() {
-        let found = problems(&mongodb("uri: 'mongo://u:SEKRIT@h/app'"));
-        let expected = "resources[1].connection.uri: must start with mongodb:// or mongodb+srv:// \
-                        and name a host";
-        assert_eq!(found, [expected]);
-        let found = problems(&mongodb(
-            "uri: 'mongodb://u:SEKRIT@h', port: 1, user: u, password: p",
-        ));
-        let in_uri = "not allowed together with uri (put it in the uri)";
-        let expected = [
-            format!("resources[1].connection.port: {in_uri}"),
-            format!("resources[1].connection.user: {in_uri}"),
-            format!("resources[1].connection.password: {in_uri}"),
-            "resources[1].connection.database: required for mongodb (the uri names no database)"
-                .to_owned(),
-        ];
-        assert_eq!(found, expected);
-        assert!(!found.concat().contains("SEKRIT"));
     }
 }
