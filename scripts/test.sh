@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Runs every test of the relay: unit tests of each crate and the integration tests against a real
-# PostgreSQL on 127.0.0.1:5432 (started here if it is not running). Ends with one summary line.
+# PostgreSQL on 127.0.0.1:5432 (started here if it is not running) and the MongoDB wire-protocol test
+# server (its Python packages installed here into target/mongo-venv). Ends with one summary line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/postgres.sh
 source scripts/lib/build-deps.sh
+source scripts/lib/mongo-test-server.sh
 
 ensure_build_deps
 ensure_postgres
+ensure_mongo_test_server
 log="$(mktemp /tmp/relay-test.XXXXXX)"
 trap 'rm -f "$log"' EXIT
 status=0

@@ -3,11 +3,14 @@
 use crate::{EXIT_UNAVAILABLE, EXIT_USAGE};
 use relay_actors::control_plane::connect::{self, classify, redact_url, ConnectFailure};
 use relay_actors::protocol::PROBE_HEADER;
+use relay_actors::resource::mongo::MongoBackend;
 use relay_actors::resource::off_thread::OffThreadDrop;
 use relay_actors::resource::postgres::{build_pool, database_tls, health};
+use relay_actors::resource::DatabaseHealth;
 use relay_config::{Config, ConfigError, ResourceType};
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Prints every configuration problem (exit 64) or a summary (exit 0); with `connect`, also the
@@ -47,9 +50,7 @@ fn report_config_error(err: &ConfigError) {
 fn check_resource(resource: &relay_config::Resource) -> bool {
     let outcome = match resource.kind {
         ResourceType::Postgres => check_postgres(resource),
-        ResourceType::Mongodb => {
-            Err("mongodb resources are not supported by this build".to_owned())
-        }
+        ResourceType::Mongodb => check_mongodb(resource),
     };
     match outcome {
         Ok(summary) => {
@@ -67,15 +68,28 @@ fn check_postgres(resource: &relay_config::Resource) -> Result<String, String> {
     let tls = database_tls(resource).map_err(|err| err.to_string())?;
     let pool = OffThreadDrop::new(build_pool(resource, tls));
     let timeout = Duration::from_secs(resource.connection.connect_timeout_seconds.max(5));
-    let found = health::check(&pool, timeout)?;
+    health::check(&pool, timeout).map(|found| summarize(&found))
+}
+
+fn check_mongodb(resource: &relay_config::Resource) -> Result<String, String> {
+    let backend = MongoBackend::new(Arc::new(resource.clone()));
+    let system = actix::System::new();
+    system
+        .block_on(backend.check_health())
+        .map(|found| summarize(&found))
+}
+
+fn summarize(found: &DatabaseHealth) -> String {
     let mut summary = format!("ok ({} ms)", found.latency.as_millis());
-    if !found.write_reasons.is_empty() {
-        summary.push_str(&format!(
+    match found.write_reasons.as_deref() {
+        Some([]) => {}
+        Some(reasons) => summary.push_str(&format!(
             "; warning: the user could write: {}",
-            found.write_reasons.join("; ")
-        ));
+            reasons.join("; ")
+        )),
+        None => summary.push_str("; the server did not say whether the user could write"),
     }
-    Ok(summary)
+    summary
 }
 
 fn check_control_plane(config: &Config) -> bool {

@@ -266,7 +266,7 @@ fn privilege_check_reports_who_could_write() {
     let warning = writer
         .process
         .stdout
-        .wait_for_msg("Database user could write; grant it SELECT only", WAIT)
+        .wait_for_msg("Database user could write; grant it read-only access", WAIT)
         .unwrap();
     assert!(
         warning["reasons"]

@@ -306,6 +306,30 @@ pub fn relay_config_for(
 ) -> String {
     let pg = pg();
     let database = crate::pg_fixture::shared_db();
+    let resource = format!(
+        r#"  - id: main-pg
+    type: postgres
+    name: Main PostgreSQL
+    connection:
+      host: {host}
+      port: {port}
+      database: {database}
+      user: {user}
+    allowedOperations: [query, describe_table, list_tables, explain]
+    maxRowsPerQuery: 1000
+{extra_resource}"#,
+        host = pg.host,
+        port = pg.port,
+    );
+    relay_config_with(control_plane_port, extra_control_plane, &resource)
+}
+
+/// A relay configuration with the given `resources` entries (YAML list items indented by two).
+pub fn relay_config_with(
+    control_plane_port: u16,
+    extra_control_plane: &str,
+    resources: &str,
+) -> String {
     format!(
         r#"controlPlane:
   url: ws://127.0.0.1:{control_plane_port}/v1/relay/connect
@@ -317,17 +341,7 @@ pub fn relay_config_for(
   shutdownGraceSeconds: 5
 {extra_control_plane}
 resources:
-  - id: main-pg
-    type: postgres
-    name: Main PostgreSQL
-    connection:
-      host: {host}
-      port: {port}
-      database: {database}
-      user: {user}
-    allowedOperations: [query, describe_table, list_tables, explain]
-    maxRowsPerQuery: 1000
-{extra_resource}
+{resources}
 
 masking:
   enabled: true
@@ -340,9 +354,7 @@ audit:
   enabled: true
   level: info
   spoolPath: ${{RELAY_AUDIT_SPOOL:-/tmp/relay-it-spool.jsonl}}
-"#,
-        host = pg.host,
-        port = pg.port,
+"#
     )
 }
 
@@ -372,11 +384,17 @@ impl Relay {
             .arg(&path)
             .arg("run")
             .env("RELAY_TOKEN", token)
-            .env("RELAY_AUDIT_SPOOL", dir.path().join("audit-spool.jsonl"));
+            .env("RELAY_AUDIT_SPOOL", dir.path().join("audit-spool.jsonl"))
+            .env("RELAY_STATUS_FILE", dir.path().join("status.json"));
         Relay {
             process: Process::spawn(command),
             _dir: dir,
         }
+    }
+
+    /// The liveness status file this relay keeps.
+    pub fn status_file(&self) -> PathBuf {
+        self._dir.path().join("status.json")
     }
 
     pub fn wait_ready(&self) {

@@ -1,10 +1,14 @@
-//! The relay's integration tests: real processes, real sockets on 127.0.0.1, real PostgreSQL.
+//! The relay's integration tests: real processes, real sockets on 127.0.0.1, real PostgreSQL, and
+//! the real MongoDB driver against a MongoDB wire-protocol server.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod audit;
 mod cli;
 mod fake_control_plane;
+mod mongo_fixture;
+mod mongo_ops;
+mod mongo_policy;
 mod pg_fixture;
 mod postgres_ops;
 mod postgres_policy;

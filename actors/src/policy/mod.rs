@@ -14,6 +14,7 @@
 //! functions in a schema placed before `pg_catalog` on the `search_path`.
 
 mod functions;
+pub mod mongo;
 mod statements;
 mod walk;
 

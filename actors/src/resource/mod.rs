@@ -1,5 +1,6 @@
 //! One actor per configured database: owns its connection pool, checks health, runs operations.
 
+pub mod mongo;
 pub mod off_thread;
 pub mod pg_values;
 pub mod postgres;
@@ -11,17 +12,35 @@ use crate::protocol::{ErrorCode, HealthStatus, ResourceHealth};
 use crate::time::now_rfc3339;
 use actix::fut::wrap_future;
 use actix::{Actor, ActorFutureExt, AsyncContext, Context, Handler, Recipient, ResponseActFuture};
-use postgres::{PgBackend, PgHealth};
+use mongo::MongoBackend;
+use postgres::PgBackend;
 use relay_config::{Operation, ResourceType};
 use slog::{info, warn, Logger};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// What one health check found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatabaseHealth {
+    pub latency: Duration,
+    /// The user holds every privilege (PostgreSQL superuser, MongoDB root or no access control).
+    pub superuser: bool,
+    /// Why the user could write: empty for a read-only user, `None` when the server would not say.
+    pub write_reasons: Option<Vec<String>>,
+}
+
 /// What the actor talks to.
 enum Backend {
     Postgres(PgBackend),
+    Mongo(MongoBackend),
     /// A resource this build cannot serve; it stays unhealthy with this reason.
     Unavailable(String),
+}
+
+/// An operation that passed the allow-list and its backend's policy.
+enum Planned {
+    Postgres(postgres::PlannedOperation),
+    Mongo(Box<mongo::params::MongoPlan>),
 }
 
 /// The resource actor.
@@ -48,9 +67,7 @@ impl Resource {
                 Ok(backend) => Backend::Postgres(backend),
                 Err(err) => Backend::Unavailable(err.to_string()),
             },
-            ResourceType::Mongodb => {
-                Backend::Unavailable("mongodb resources are not supported by this build".into())
-            }
+            ResourceType::Mongodb => Backend::Mongo(MongoBackend::new(Arc::clone(&spec))),
         };
         let health = ResourceHealth::unknown(&spec.id, spec.display_name());
         let log =
@@ -69,6 +86,7 @@ impl Resource {
     fn check_health(&mut self, ctx: &mut Context<Self>) {
         let check = match &self.backend {
             Backend::Postgres(backend) => backend.check_health(),
+            Backend::Mongo(backend) => backend.check_health(),
             Backend::Unavailable(reason) => {
                 let reason = reason.clone();
                 Box::pin(async move { Err(reason) })
@@ -79,21 +97,22 @@ impl Resource {
         );
     }
 
-    fn record_health(&mut self, outcome: Result<PgHealth, String>) {
+    fn record_health(&mut self, outcome: Result<DatabaseHealth, String>) {
         let previous = self.health.clone();
         self.health.last_checked_at = Some(now_rfc3339());
         match outcome {
             Ok(found) => {
                 self.health.latency_ms = Some(found.latency.as_millis() as u64);
-                self.health.can_write = Some(!found.write_reasons.is_empty());
-                if previous.can_write != self.health.can_write && !found.write_reasons.is_empty() {
-                    warn!(self.log, "Database user could write; grant it SELECT only";
-                        "reasons" => found.write_reasons.join("; "));
+                self.health.can_write = found.write_reasons.as_ref().map(|r| !r.is_empty());
+                let reasons = found.write_reasons.unwrap_or_default();
+                if previous.can_write != self.health.can_write && !reasons.is_empty() {
+                    warn!(self.log, "Database user could write; grant it read-only access";
+                        "reasons" => reasons.join("; "));
                 }
                 if found.superuser && !self.spec.allow_privileged_user {
                     self.health.status = HealthStatus::Unhealthy;
                     self.health.error = Some(
-                        "database user is a superuser; use a read-only role or set allowPrivilegedUser: true".into(),
+                        "database user is a superuser (holds every privilege); use a read-only role or set allowPrivilegedUser: true".into(),
                     );
                 } else {
                     self.health.status = HealthStatus::Healthy;
@@ -128,10 +147,7 @@ impl Resource {
         self.in_flight >= (self.spec.pool_size + self.spec.max_queued_requests) as usize
     }
 
-    fn plan(
-        &self,
-        message: &RunOperation,
-    ) -> Result<(Operation, postgres::PlannedOperation), OperationError> {
+    fn plan(&self, message: &RunOperation) -> Result<Planned, OperationError> {
         let request = &message.request;
         let operation = parse_operation(&request.operation).ok_or_else(|| {
             let name: String = request.operation.chars().take(64).collect();
@@ -157,8 +173,11 @@ impl Resource {
         }
         match &self.backend {
             Backend::Postgres(backend) => {
-                Ok((operation, backend.plan(operation, &request.params)?))
+                Ok(Planned::Postgres(backend.plan(operation, &request.params)?))
             }
+            Backend::Mongo(backend) => Ok(Planned::Mongo(Box::new(
+                backend.plan(operation, &request.params)?,
+            ))),
             Backend::Unavailable(reason) => Err(OperationError::new(
                 ErrorCode::ResourceUnavailable,
                 reason.clone(),
@@ -185,17 +204,20 @@ impl Handler<RunOperation> for Resource {
     type Result = ResponseActFuture<Self, Result<OperationOutput, OperationError>>;
 
     fn handle(&mut self, message: RunOperation, _ctx: &mut Context<Self>) -> Self::Result {
-        let planned = match self.plan(&message) {
-            Ok((_, planned)) => planned,
-            Err(err) => return Box::pin(actix::fut::ready(Err(err))),
-        };
-        let Backend::Postgres(backend) = &self.backend else {
-            let err =
-                OperationError::new(ErrorCode::ResourceUnavailable, "resource has no backend");
-            return Box::pin(actix::fut::ready(Err(err)));
+        let running = match (self.plan(&message), &self.backend) {
+            (Ok(Planned::Postgres(planned)), Backend::Postgres(backend)) => {
+                backend.run(&message.request, planned)
+            }
+            (Ok(Planned::Mongo(planned)), Backend::Mongo(backend)) => {
+                backend.run(&message.request, *planned)
+            }
+            (Err(err), _) => return Box::pin(actix::fut::ready(Err(err))),
+            (Ok(_), _) => {
+                let err = OperationError::new(ErrorCode::Internal, "plan and backend disagree");
+                return Box::pin(actix::fut::ready(Err(err)));
+            }
         };
         self.in_flight += 1;
-        let running = backend.run(&message.request, planned);
         Box::pin(wrap_future::<_, Self>(running).map(|outcome, actor, _ctx| {
             actor.in_flight -= 1;
             outcome
@@ -207,8 +229,10 @@ impl Handler<CancelRequest> for Resource {
     type Result = ();
 
     fn handle(&mut self, cancel: CancelRequest, _ctx: &mut Context<Self>) {
-        if let Backend::Postgres(backend) = &self.backend {
-            backend.cancel(&cancel.request_id);
+        match &self.backend {
+            Backend::Postgres(backend) => backend.cancel(&cancel.request_id),
+            Backend::Mongo(backend) => backend.cancel(&cancel.request_id),
+            Backend::Unavailable(_) => {}
         }
     }
 }

@@ -3,17 +3,9 @@
 use super::exec::{read_only, Limits};
 use super::pool::PgPool;
 use crate::messages::OperationError;
+use crate::resource::DatabaseHealth;
 use postgres::Row;
 use std::time::{Duration, Instant};
-
-/// What one health check found.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PgHealth {
-    pub latency: Duration,
-    pub superuser: bool,
-    /// Why the user could write; empty for a read-only user.
-    pub write_reasons: Vec<String>,
-}
 
 /// Everything that would let the relay's user change the database, in one catalog query.
 const PRIVILEGES_SQL: &str = "\
@@ -39,7 +31,7 @@ SELECT r.rolsuper, r.rolcreaterole, r.rolcreatedb,
  WHERE r.rolname = current_user";
 
 /// Runs the round trip and the privilege check.
-pub fn check(pool: &PgPool, timeout: Duration) -> Result<PgHealth, String> {
+pub fn check(pool: &PgPool, timeout: Duration) -> Result<DatabaseHealth, String> {
     let limits = Limits {
         timeout,
         max_rows: 1,
@@ -59,7 +51,7 @@ pub fn check(pool: &PgPool, timeout: Duration) -> Result<PgHealth, String> {
     outcome.map_err(|err: OperationError| err.message)
 }
 
-fn privileges(row: &Row, latency: Duration) -> Result<PgHealth, OperationError> {
+fn privileges(row: &Row, latency: Duration) -> Result<DatabaseHealth, OperationError> {
     let get_bool = |index| row.try_get::<_, bool>(index).map_err(unexpected);
     let get_list = |index| row.try_get::<_, Vec<String>>(index).map_err(unexpected);
     let superuser = get_bool(0)?;
@@ -85,10 +77,10 @@ fn privileges(row: &Row, latency: Duration) -> Result<PgHealth, OperationError> 
     for schema in get_list(6)? {
         reasons.push(format!("may create objects in schema {schema}"));
     }
-    Ok(PgHealth {
+    Ok(DatabaseHealth {
         latency,
         superuser,
-        write_reasons: reasons,
+        write_reasons: Some(reasons),
     })
 }
 

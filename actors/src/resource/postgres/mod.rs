@@ -22,7 +22,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use health::PgHealth;
 pub use pool::{build_pool, PgPool};
 
 /// A boxed future of the actor's thread.
@@ -165,7 +164,7 @@ impl PgBackend {
     }
 
     /// A health check on a blocking thread.
-    pub fn check_health(&self) -> LocalFuture<Result<PgHealth, String>> {
+    pub fn check_health(&self) -> LocalFuture<Result<crate::resource::DatabaseHealth, String>> {
         let pool = Arc::clone(&self.pool);
         let timeout = Duration::from_secs(self.spec.connection.connect_timeout_seconds.max(5));
         let task = actix_rt::task::spawn_blocking(move || health::check(&pool, timeout));

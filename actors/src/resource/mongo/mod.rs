@@ -1,0 +1,183 @@
+//! A MongoDB resource's backend: parses and checks each operation (policy first, without touching
+//! the database), then runs it through the official async driver on the actor's own runtime,
+//! with a pool of at most five connections, a server-side `maxTimeMS` and a client-side deadline.
+
+pub mod catalog;
+pub mod exec;
+pub mod fields;
+pub mod health;
+pub mod options;
+pub mod params;
+
+use crate::messages::{OperationError, OperationOutput};
+use crate::protocol::{ErrorCode, Request};
+use crate::resource::postgres::LocalFuture;
+use crate::resource::DatabaseHealth;
+use futures_util::future::{abortable, AbortHandle, Aborted};
+use mongodb::error::{Error as DriverError, ErrorKind};
+use mongodb::{Client, Database};
+use params::MongoPlan;
+use relay_config::{Operation, Resource};
+use serde_json::Value;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::OnceCell;
+
+/// Time past the server's `maxTimeMS` before the relay gives up on an answer itself.
+const CLIENT_GRACE: Duration = Duration::from_secs(2);
+
+/// Bounds of one operation.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub timeout: Duration,
+    pub max_rows: u32,
+    pub max_bytes: u64,
+}
+
+/// The MongoDB side of a resource. The client is made on first use, so that a bad DNS record
+/// or an unreachable server only makes the resource unhealthy, and is retried.
+pub struct MongoBackend {
+    spec: Arc<Resource>,
+    client: Rc<OnceCell<Client>>,
+    running: Rc<RefCell<HashMap<String, AbortHandle>>>,
+}
+
+impl MongoBackend {
+    pub fn new(spec: Arc<Resource>) -> Self {
+        MongoBackend {
+            spec,
+            client: Rc::new(OnceCell::new()),
+            running: Rc::new(RefCell::new(HashMap::new())),
+        }
+    }
+
+    /// Parses the request's params and checks them against the read-only policy. Pure.
+    pub fn plan(&self, operation: Operation, params: &Value) -> Result<MongoPlan, OperationError> {
+        params::plan(operation, params, self.spec.explain_analyze)
+    }
+
+    /// Runs a planned operation; `cancel` with the request's id stops it.
+    pub fn run(
+        &self,
+        request: &Request,
+        plan: MongoPlan,
+    ) -> LocalFuture<Result<OperationOutput, OperationError>> {
+        let limits = Limits {
+            timeout: Duration::from_millis(
+                request.timeout_ms.unwrap_or(self.spec.statement_timeout_ms),
+            ),
+            max_rows: self.spec.max_rows_per_query,
+            max_bytes: self.spec.max_result_bytes,
+        };
+        let client = Rc::clone(&self.client);
+        let spec = Arc::clone(&self.spec);
+        let (work, handle) = abortable(async move {
+            let database = database(&client, &spec).await?;
+            execute(&database, plan, &limits).await
+        });
+        let request_id = request.id.clone();
+        self.running.borrow_mut().insert(request_id.clone(), handle);
+        let running = Rc::clone(&self.running);
+        Box::pin(async move {
+            let outcome = actix_rt::time::timeout(limits.timeout + CLIENT_GRACE, work).await;
+            running.borrow_mut().remove(&request_id);
+            match outcome {
+                Ok(Ok(result)) => result,
+                Ok(Err(Aborted)) => Err(OperationError::new(
+                    ErrorCode::Cancelled,
+                    "cancelled by the control plane",
+                )),
+                Err(_) => Err(OperationError::new(
+                    ErrorCode::Timeout,
+                    format!("no answer within {} ms", limits.timeout.as_millis()),
+                )),
+            }
+        })
+    }
+
+    /// Stops a running request; dropping its cursor closes it on the server.
+    pub fn cancel(&self, request_id: &str) {
+        if let Some(handle) = self.running.borrow_mut().remove(request_id) {
+            handle.abort();
+        }
+    }
+
+    /// A `ping` round trip and the user's privileges.
+    pub fn check_health(&self) -> LocalFuture<Result<DatabaseHealth, String>> {
+        let client = Rc::clone(&self.client);
+        let spec = Arc::clone(&self.spec);
+        let deadline = Duration::from_secs(spec.connection.connect_timeout_seconds) + CLIENT_GRACE;
+        Box::pin(async move {
+            let check = async {
+                let database = database(&client, &spec).await.map_err(|err| err.message)?;
+                health::check(&database).await
+            };
+            actix_rt::time::timeout(deadline, check)
+                .await
+                .unwrap_or_else(|_| Err("no answer to ping in time".to_owned()))
+        })
+    }
+}
+
+async fn execute(
+    database: &Database,
+    plan: MongoPlan,
+    limits: &Limits,
+) -> Result<OperationOutput, OperationError> {
+    match plan {
+        MongoPlan::Query(read) => exec::run_read(database, read, limits).await,
+        MongoPlan::ListTables => catalog::list_tables(database, limits).await,
+        MongoPlan::DescribeTable { collection } => {
+            catalog::describe_table(database, &collection, limits).await
+        }
+        MongoPlan::Explain {
+            read,
+            execution_stats,
+        } => exec::explain(database, read, execution_stats, limits).await,
+    }
+}
+
+/// The configured database on the shared client, making the client on first use.
+async fn database(cell: &OnceCell<Client>, spec: &Resource) -> Result<Database, OperationError> {
+    let unavailable =
+        |message: String| OperationError::new(ErrorCode::ResourceUnavailable, message);
+    let client = cell
+        .get_or_try_init(|| async {
+            let options = options::client_options(spec).await.map_err(unavailable)?;
+            Client::with_options(options).map_err(|err| unavailable(describe_error(&err)))
+        })
+        .await?;
+    client
+        .default_database()
+        .ok_or_else(|| unavailable("no database configured".to_owned()))
+}
+
+/// A driver error as an operation error: the wire code it deserves and a message without
+/// credentials.
+pub fn failure(err: &DriverError) -> OperationError {
+    let code = match err.kind.as_ref() {
+        ErrorKind::Command(command) if command.code == 50 => ErrorCode::Timeout,
+        ErrorKind::ServerSelection { .. }
+        | ErrorKind::Io(_)
+        | ErrorKind::ConnectionPoolCleared { .. }
+        | ErrorKind::Authentication { .. }
+        | ErrorKind::DnsResolve { .. } => ErrorCode::ResourceUnavailable,
+        _ => ErrorCode::QueryFailed,
+    };
+    OperationError::new(code, describe_error(err))
+}
+
+/// A short description of a driver error: the server's code and message for command errors.
+pub fn describe_error(err: &DriverError) -> String {
+    let text = match err.kind.as_ref() {
+        ErrorKind::Command(command) => format!(
+            "{} ({}): {}",
+            command.code_name, command.code, command.message
+        ),
+        other => other.to_string(),
+    };
+    options::scrub(&text)
+}
