@@ -1,4 +1,5 @@
-//! `relay`: the database relay's command line — `run` (default), `check`, `audit verify`, `version`.
+//! `relay`: the database relay's command line — `run` (default), `check`, `healthcheck`,
+//! `audit verify`, `version`.
 #![forbid(unsafe_code)]
 
 mod audit_verify;
@@ -41,6 +42,18 @@ enum Command {
     },
     /// Print the relay's version
     Version,
+    /// Exit 0 when the running relay's status file is fresh (a liveness probe without ports)
+    Healthcheck {
+        /// Also require a connection to the control plane (a readiness probe)
+        #[arg(long)]
+        ready: bool,
+        /// Seconds after which the status file counts as stale
+        #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+        max_age: u64,
+        /// The status file [default: $RELAY_STATUS_FILE, else /tmp/relay-status.json]
+        #[arg(long, value_name = "FILE")]
+        status_file: Option<PathBuf>,
+    },
     /// Work with saved audit records
     Audit {
         #[command(subcommand)]
@@ -70,9 +83,31 @@ fn main() -> ExitCode {
         Command::Audit {
             command: AuditCommand::Verify { file },
         } => audit_verify::verify_command(file.as_deref()),
+        Command::Healthcheck {
+            ready,
+            max_age,
+            status_file,
+        } => healthcheck(ready, max_age, status_file),
         Command::Version => {
             println!("relay {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
+        }
+    }
+}
+
+/// `relay healthcheck`: judges the status file the running relay keeps; prints one line.
+fn healthcheck(ready: bool, max_age: u64, status_file: Option<PathBuf>) -> ExitCode {
+    use relay_actors::status_file::{check, path_from_env, Probe};
+    let path = status_file.unwrap_or_else(path_from_env);
+    let probe = if ready { Probe::Ready } else { Probe::Live };
+    match check(&path, probe, std::time::Duration::from_secs(max_age)) {
+        Ok(summary) => {
+            println!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err(problem) => {
+            println!("unhealthy: {problem}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -58,7 +58,9 @@ fn serve(config: Config, config_path: &Path, log: &Logger) -> ExitCode {
         .unwrap_or_default();
     let source = config_path.display().to_string();
     let supervisor = match Supervisor::new(config, log.clone()) {
-        Ok(supervisor) => supervisor.with_config_source(source, digest),
+        Ok(supervisor) => supervisor
+            .with_config_source(source, digest)
+            .with_status_file(relay_actors::status_file::path_from_env()),
         Err(err) => {
             error!(log, "Cannot start relay"; "error" => err.to_string());
             return ExitCode::from(EXIT_USAGE);

@@ -1,4 +1,4 @@
-//! The command line: `version`, `check` and usage errors, with their exit codes.
+//! The command line: `version`, `check`, `healthcheck` and usage errors, with their exit codes.
 
 use crate::support::{relay_config, write_config, DevPlane, Relay, TOKEN};
 use std::net::TcpListener;
@@ -132,4 +132,50 @@ fn check_connect_reports_the_database_and_the_control_plane() {
         printed.contains("credentials rejected (HTTP 401)"),
         "{printed}"
     );
+}
+
+#[test]
+fn healthcheck_follows_the_running_relay() {
+    let devplane = DevPlane::start();
+    let running = Relay::start(&relay_config(devplane.port, ""), TOKEN);
+    running.wait_ready();
+    let file = running.status_file();
+    let file = file.to_str().unwrap();
+    let probe = |extra: &[&str]| {
+        let mut args = vec!["healthcheck", "--status-file", file];
+        args.extend_from_slice(extra);
+        relay(&args, &[])
+    };
+    let live = probe(&[]);
+    assert!(live.status.success(), "{}", text(&live));
+    assert!(text(&live).contains("connected"), "{}", text(&live));
+    let ready = relay(&["healthcheck", "--ready"], &[("RELAY_STATUS_FILE", file)]);
+    assert!(ready.status.success(), "{}", text(&ready));
+
+    // Without the control plane the relay is alive but not ready.
+    devplane.process.signal("KILL");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while probe(&["--ready"]).status.success() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let unready = probe(&["--ready"]);
+    assert_eq!(unready.status.code(), Some(1), "{}", text(&unready));
+    assert!(
+        text(&unready).contains("not connected"),
+        "{}",
+        text(&unready)
+    );
+    assert!(probe(&[]).status.success());
+
+    // A relay that stopped writing is dead once the file is older than the limit.
+    running.process.signal("KILL");
+    std::thread::sleep(Duration::from_millis(1500));
+    let stale = probe(&["--max-age", "1"]);
+    assert_eq!(stale.status.code(), Some(1), "{}", text(&stale));
+    assert!(text(&stale).contains("stale"), "{}", text(&stale));
+    let missing = relay(
+        &["healthcheck", "--status-file", "/nonexistent/status.json"],
+        &[],
+    );
+    assert_eq!(missing.status.code(), Some(1));
 }

@@ -20,6 +20,7 @@ pub mod pipeline;
 pub mod policy;
 pub mod protocol;
 pub mod resource;
+pub mod status_file;
 pub mod supervisor;
 pub mod time;
 pub mod tls;

@@ -72,6 +72,7 @@ pub struct Supervisor {
     config_source: Option<(String, String)>,
     startup: Startup,
     shutting_down: bool,
+    status_file: status_links::StatusFileSink,
 }
 
 impl Supervisor {
@@ -106,6 +107,7 @@ impl Supervisor {
             config_source: None,
             startup: Startup::default(),
             shutting_down: false,
+            status_file: Default::default(),
         })
     }
 
@@ -245,6 +247,7 @@ impl Supervisor {
         if self.startup.announced.len() == self.resources.len() {
             self.startup.ready = true;
             info!(self.log, "Relay ready");
+            self.write_status();
         }
     }
 }
@@ -264,6 +267,10 @@ impl Actor for Supervisor {
         self.ensure_children(ctx);
         ctx.run_interval(WATCHDOG_INTERVAL, |supervisor, ctx| {
             supervisor.ensure_children(ctx)
+        });
+        self.write_status();
+        ctx.run_interval(crate::status_file::REFRESH_INTERVAL, |supervisor, _ctx| {
+            supervisor.write_status()
         });
     }
 }
@@ -344,6 +351,7 @@ impl Handler<Connected> for Supervisor {
             auditor.do_send(AuditLink { connected: true });
         }
         self.announce_startup();
+        self.write_status();
     }
 }
 
@@ -353,6 +361,7 @@ impl Handler<Disconnected> for Supervisor {
     fn handle(&mut self, disconnected: Disconnected, _ctx: &mut Context<Self>) {
         debug!(self.log, "Control plane session ended"; "reason" => disconnected.reason.clone());
         self.control_plane_connected = false;
+        self.write_status();
         if let Some(auditor) = &self.auditor {
             auditor.do_send(AuditLink { connected: false });
         }
@@ -397,6 +406,8 @@ impl Handler<Shutdown> for Supervisor {
 
 #[path = "supervisor_audit.rs"]
 mod audit_links;
+#[path = "supervisor_status.rs"]
+mod status_links;
 
 #[cfg(test)]
 #[path = "supervisor_tests.rs"]
