@@ -5,6 +5,9 @@
 
 mod audit;
 mod cli;
+mod deploy;
+mod deploy_image;
+mod deploy_kubernetes;
 mod fake_control_plane;
 mod mongo_fixture;
 mod mongo_ops;
