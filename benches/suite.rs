@@ -1,10 +1,12 @@
 //! The relay's benchmark suite: one command that measures the relay beside the baselines it is
 //! compared with, in the same run, and prints a Markdown table of ratios.
 //!
-//! `cargo bench --bench suite [-- [--smoke] [SECTION...]]`; sections: `masking`.
+//! `cargo bench --bench suite [-- [--smoke] [SECTION...]]`; sections: `masking`, `footprint`.
 
 #[path = "suite/dataset.rs"]
 mod dataset;
+#[path = "suite/footprint.rs"]
+mod footprint;
 #[path = "suite/masking.rs"]
 mod masking;
 #[path = "suite/report.rs"]
@@ -13,7 +15,7 @@ mod report;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const SECTIONS: &[&str] = &["masking"];
+const SECTIONS: &[&str] = &["masking", "footprint"];
 
 struct Options {
     smoke: bool,
@@ -61,6 +63,8 @@ fn main() -> ExitCode {
         let section = match name.as_str() {
             "masking" if options.smoke => masking::run(2_000, 1),
             "masking" => masking::run(100_000, 5),
+            "footprint" if options.smoke => footprint::run(std::time::Duration::from_secs(2)),
+            "footprint" => footprint::run(std::time::Duration::from_secs(30)),
             _ => Err(format!("no benchmark named {name}")),
         };
         match section {
