@@ -1,21 +1,34 @@
 //! The relay's benchmark suite: one command that measures the relay beside the baselines it is
 //! compared with, in the same run, and prints a Markdown table of ratios.
 //!
-//! `cargo bench --bench suite [-- [--smoke] [SECTION...]]`; sections: `masking`, `footprint`.
+//! `cargo bench --bench suite [-- [--smoke] [SECTION...]]`; sections: `operations`, `masking`,
+//! `footprint`.
 
+#[path = "suite/controlplane.rs"]
+mod controlplane;
 #[path = "suite/dataset.rs"]
 mod dataset;
+#[path = "suite/direct.rs"]
+mod direct;
 #[path = "suite/footprint.rs"]
 mod footprint;
 #[path = "suite/masking.rs"]
 mod masking;
+#[path = "suite/operations.rs"]
+mod operations;
+#[path = "suite/process.rs"]
+mod process;
+#[path = "suite/relaybench.rs"]
+mod relaybench;
 #[path = "suite/report.rs"]
 mod report;
+#[path = "suite/workloads.rs"]
+mod workloads;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const SECTIONS: &[&str] = &["masking", "footprint"];
+const SECTIONS: &[&str] = &["operations", "masking", "footprint"];
 
 struct Options {
     smoke: bool,
@@ -60,15 +73,19 @@ fn main() -> ExitCode {
             "running the {name} benchmark{}",
             if options.smoke { " (smoke)" } else { "" }
         );
-        let section = match name.as_str() {
-            "masking" if options.smoke => masking::run(2_000, 1),
-            "masking" => masking::run(100_000, 5),
-            "footprint" if options.smoke => footprint::run(std::time::Duration::from_secs(2)),
-            "footprint" => footprint::run(std::time::Duration::from_secs(30)),
+        let produced = match name.as_str() {
+            "operations" if options.smoke => operations::run(&operations::SMOKE),
+            "operations" => operations::run(&operations::FULL),
+            "masking" if options.smoke => masking::run(2_000, 1).map(|s| vec![s]),
+            "masking" => masking::run(100_000, 5).map(|s| vec![s]),
+            "footprint" if options.smoke => {
+                footprint::run(std::time::Duration::from_secs(2)).map(|s| vec![s])
+            }
+            "footprint" => footprint::run(std::time::Duration::from_secs(30)).map(|s| vec![s]),
             _ => Err(format!("no benchmark named {name}")),
         };
-        match section {
-            Ok(section) => sections.push(section),
+        match produced {
+            Ok(produced) => sections.extend(produced),
             Err(message) => {
                 eprintln!("the {name} benchmark failed: {message}");
                 return ExitCode::FAILURE;

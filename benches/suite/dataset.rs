@@ -100,6 +100,44 @@ pub struct Customer {
     pub notes: String,
 }
 
+/// One row of `orders`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Order {
+    pub id: i64,
+    pub customer_id: i64,
+    /// In cents; the table stores it as `numeric(12,2)`.
+    pub amount_cents: i64,
+    pub status: &'static str,
+    /// Seconds since the Unix epoch.
+    pub created_at: i64,
+}
+
+const STATUSES: &[&str] = &[
+    "pending",
+    "paid",
+    "shipped",
+    "delivered",
+    "delivered",
+    "delivered",
+    "cancelled",
+    "refunded",
+];
+
+/// Calls `each` with `count` orders (ids 1..=count) of customers 1..=`customers`, the same for
+/// every run; streamed, as a million orders need not sit in memory at once.
+pub fn for_each_order(count: usize, customers: usize, mut each: impl FnMut(&Order)) {
+    let mut rng = Rng::with_seed(SEED ^ 0x0D0E_2526);
+    for id in 1..=count as i64 {
+        each(&Order {
+            id,
+            customer_id: rng.i64(1..=customers.max(1) as i64),
+            amount_cents: rng.i64(500..500_000),
+            status: STATUSES[rng.usize(..STATUSES.len())],
+            created_at: 1_600_000_000 + rng.i64(0..150_000_000),
+        });
+    }
+}
+
 /// `count` customers with ids 1..=count, the same for every run.
 pub fn customers(count: usize) -> Vec<Customer> {
     let mut rng = Rng::with_seed(SEED);
@@ -138,7 +176,7 @@ fn customer(rng: &mut Rng, id: i64) -> Customer {
             rng.u32(1..300),
             pick(rng, CITIES)
         ),
-        created_at: 1_600_000_000 + rng.i64(..150_000_000),
+        created_at: 1_600_000_000 + rng.i64(0..150_000_000),
         notes: notes(rng, &email),
         email,
     }

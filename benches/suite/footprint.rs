@@ -2,57 +2,14 @@
 //! ready`, resident memory and CPU while idle, and the size of the (stripped) binary. The relay runs
 //! as deployed: its own process, the development control plane, the local PostgreSQL.
 
+use crate::process::{spawn, usage, wait_for};
 use crate::report::Section;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const TOKEN: &str = "bench-relay-token";
 const TENANT: &str = "bench";
-
-/// Kills the child when dropped, so a failed run leaves nothing behind.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Spawns `command` and returns it with a channel of its stdout lines.
-fn spawn(mut command: Command) -> Result<(Running, mpsc::Receiver<String>), String> {
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|err| format!("cannot start {command:?}: {err}"))?;
-    let stdout = child.stdout.take().ok_or("no stdout")?;
-    let (send, receive) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if send.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    Ok((Running(child), receive))
-}
-
-fn wait_for(lines: &mpsc::Receiver<String>, needle: &str) -> Result<String, String> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-        match lines.recv_timeout(left) {
-            Ok(line) if line.contains(needle) => return Ok(line),
-            Ok(_) => {}
-            Err(_) => break,
-        }
-    }
-    Err(format!("no \"{needle}\" line within 30 s"))
-}
 
 fn config(port: u16, dir: &Path) -> String {
     format!(
@@ -62,31 +19,6 @@ fn config(port: u16, dir: &Path) -> String {
          audit:\n  spoolPath: {}\n",
         dir.join("spool.jsonl").display()
     )
-}
-
-/// `VmRSS`/`VmHWM` in KiB and user+system CPU ticks of `pid`.
-fn usage(pid: u32) -> Result<(u64, u64, u64), String> {
-    let status =
-        std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(|e| e.to_string())?;
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|line| line.starts_with(name))
-            .and_then(|line| line.split_whitespace().nth(1))
-            .and_then(|value| value.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).map_err(|e| e.to_string())?;
-    // Fields after the command name (which may hold spaces) start at the closing parenthesis.
-    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let tick = |index: usize| {
-        fields
-            .get(index)
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    Ok((field("VmRSS:"), field("VmHWM:"), tick(11) + tick(12)))
 }
 
 /// Runs the relay, lets it idle for `idle`, and reports what it used.
@@ -120,10 +52,11 @@ pub fn run(idle: Duration) -> Result<Section, String> {
     wait_for(&relay_lines, "\"Relay ready\"")?;
     let ready = started.elapsed();
     let pid = running.0.id();
-    let (_, _, ticks_before) = usage(pid)?;
+    let before = usage(pid)?;
     std::thread::sleep(idle);
-    let (rss, hwm, ticks_after) = usage(pid)?;
-    let cpu_seconds = (ticks_after - ticks_before) as f64 / 100.0;
+    let after = usage(pid)?;
+    let (rss, hwm) = (after.rss_kib, after.peak_kib);
+    let cpu_seconds = after.cpu_seconds - before.cpu_seconds;
     let binary = std::fs::metadata(env!("CARGO_BIN_EXE_relay")).map_or(0, |m| m.len());
     let mut section = Section::new(
         "Footprint (idle relay, one PostgreSQL resource, connected)",

@@ -8,7 +8,7 @@ use crate::protocol::{Column, ErrorCode};
 use postgres::Transaction;
 use serde_json::{json, Value};
 /// Catalog query behind `list_tables`: cheaper than information_schema, and includes size estimates.
-const LIST_TABLES_SQL: &str = "\
+pub const LIST_TABLES_SQL: &str = "\
 SELECT n.nspname::text, c.relname::text,
        CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized_view'
                       WHEN 'f' THEN 'foreign_table' ELSE 'table' END,
@@ -77,7 +77,7 @@ fn failed(err: postgres::Error) -> OperationError {
 }
 
 /// Finds a table-like relation by name, in `schema` or else on the search path.
-const FIND_RELATION_SQL: &str = "\
+pub const FIND_RELATION_SQL: &str = "\
 SELECT c.oid, n.nspname::text, c.relname::text,
        CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized_view'
                       WHEN 'f' THEN 'foreign_table' ELSE 'table' END,
@@ -88,7 +88,7 @@ SELECT c.oid, n.nspname::text, c.relname::text,
    AND (($2::text IS NULL AND pg_catalog.pg_table_is_visible(c.oid)) OR n.nspname = $2::text)
  LIMIT 1";
 
-const COLUMNS_SQL: &str = "\
+pub const COLUMNS_SQL: &str = "\
 SELECT a.attname::text, pg_catalog.format_type(a.atttypid, a.atttypmod), NOT a.attnotnull,
        pg_catalog.pg_get_expr(d.adbin, d.adrelid), a.attnum::int4,
        pg_catalog.col_description(a.attrelid, a.attnum)
@@ -97,7 +97,7 @@ SELECT a.attname::text, pg_catalog.format_type(a.atttypid, a.atttypmod), NOT a.a
  WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
  ORDER BY a.attnum";
 
-const INDEXES_SQL: &str = "\
+pub const INDEXES_SQL: &str = "\
 SELECT ic.relname::text, pg_catalog.pg_get_indexdef(i.indexrelid), i.indisunique, i.indisprimary,
        ARRAY(SELECT a.attname::text FROM unnest(i.indkey) WITH ORDINALITY k(attnum, ord)
                JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
@@ -107,7 +107,7 @@ SELECT ic.relname::text, pg_catalog.pg_get_indexdef(i.indexrelid), i.indisunique
  WHERE i.indrelid = $1
  ORDER BY 1";
 
-const FOREIGN_KEYS_SQL: &str = "\
+pub const FOREIGN_KEYS_SQL: &str = "\
 SELECT conname::text, pg_catalog.pg_get_constraintdef(oid)
   FROM pg_catalog.pg_constraint
  WHERE conrelid = $1 AND contype = 'f'
