@@ -6,10 +6,11 @@ use super::columns::ColumnRules;
 use super::scan::Scanner;
 use crate::messages::{MaskPayload, OperationOutput};
 use crate::protocol::{Column, MaskedCounts};
-use regex_automata::meta::Regex as MetaRegex;
+use regex_automata::meta::{Cache, Regex as MetaRegex};
 use relay_config::Masking;
 use serde_json::Value;
 use std::borrow::Cow;
+use std::sync::Mutex;
 use thiserror::Error;
 
 /// Strings longer than this are replaced whole: scanning them could take unbounded time with many
@@ -44,6 +45,10 @@ pub struct MaskingEngine {
     /// scan and no allocation. `None` when there is nothing to find.
     pub(super) combined: Option<MetaRegex>,
     pub(super) columns: ColumnRules,
+    /// Search caches of finished jobs. The lazy DFA inside a cache learns its states as it scans;
+    /// a fresh cache per job rebuilt them for every result and cost more than the scan itself.
+    /// Taken once per job, not per value, so workers do not contend for the lock.
+    pub(super) idle_caches: Mutex<Vec<Cache>>,
 }
 
 impl MaskingEngine {
@@ -88,6 +93,7 @@ impl MaskingEngine {
             patterns,
             combined,
             columns,
+            idle_caches: Mutex::new(Vec::new()),
         })
     }
 

@@ -1,6 +1,6 @@
 //! One masking job on one thread: walks values and rewrites their strings with the engine's
-//! combined automaton. Each job has its own search cache, so parallel workers never contend for
-//! a shared one.
+//! combined automaton. Each job holds a search cache of its own for its whole run (taken from and
+//! returned to the engine's idle caches), so parallel workers never contend for a shared one.
 
 use super::engine::{count, MaskingEngine, MAX_MASKED_VALUE_BYTES, OVERSIZED_REPLACEMENT};
 use crate::protocol::{Column, MaskedCounts};
@@ -8,6 +8,17 @@ use regex_automata::meta::{Cache, Regex as MetaRegex};
 use regex_automata::{Anchored, Input, Match, PatternID};
 use serde_json::Value;
 use std::borrow::Cow;
+
+/// Hands the warmed cache back for the next job.
+impl Drop for Scanner<'_, '_> {
+    fn drop(&mut self) {
+        if let Some((_, cache)) = self.search.take() {
+            if let Ok(mut idle) = self.engine.idle_caches.lock() {
+                idle.push(cache);
+            }
+        }
+    }
+}
 
 pub(super) struct Scanner<'e, 'c> {
     engine: &'e MaskingEngine,
@@ -18,10 +29,10 @@ pub(super) struct Scanner<'e, 'c> {
 
 impl<'e, 'c> Scanner<'e, 'c> {
     pub(super) fn new(engine: &'e MaskingEngine, counts: &'c mut MaskedCounts) -> Self {
-        let search = engine
-            .combined
-            .as_ref()
-            .map(|regex| (regex, regex.create_cache()));
+        let search = engine.combined.as_ref().map(|regex| {
+            let reused = engine.idle_caches.lock().ok().and_then(|mut idle| idle.pop());
+            (regex, reused.unwrap_or_else(|| regex.create_cache()))
+        });
         Scanner {
             engine,
             search,
