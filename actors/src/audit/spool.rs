@@ -71,11 +71,20 @@ impl Spool {
         self.compact_if_stale()
     }
 
+    /// Drops acknowledged lines from the file once they outnumber the pending ones. With nothing
+    /// pending (the usual case when the control plane acknowledges promptly) the file is emptied
+    /// in place, one call instead of a rewrite and rename per acknowledgement.
     fn compact_if_stale(&mut self) -> io::Result<()> {
-        if self.stale_lines > 0 && self.stale_lines >= self.pending.len() {
-            self.file = rewrite(&self.path, &self.pending)?;
-            self.stale_lines = 0;
+        if self.stale_lines == 0 || self.stale_lines < self.pending.len() {
+            return Ok(());
         }
+        if self.pending.is_empty() {
+            // Opened for appending: later writes go to the new end.
+            self.file.set_len(0)?;
+        } else {
+            self.file = rewrite(&self.path, &self.pending)?;
+        }
+        self.stale_lines = 0;
         Ok(())
     }
 
