@@ -40,15 +40,8 @@ pub fn read_only<T>(
         .read_only(true)
         .start()
         .map_err(|err| classify(err, cancel))?;
-    let timeout_ms = limits.timeout.as_millis().max(1).to_string();
     transaction
-        .execute(
-            "SELECT pg_catalog.set_config('statement_timeout', $1, true), \
-                    pg_catalog.set_config('idle_in_transaction_session_timeout', $1, true), \
-                    pg_catalog.set_config('search_path', \
-                        'pg_catalog, ' || pg_catalog.current_setting('search_path'), true)",
-            &[&timeout_ms],
-        )
+        .batch_execute(&transaction_settings(limits.timeout))
         .map_err(|err| classify(err, cancel))?;
     if let Some(slot) = cancel {
         slot.arm(transaction.cancel_token());
@@ -67,6 +60,20 @@ pub fn read_only<T>(
         (Ok(_), Err(err)) => Err(classify(err, cancel)),
         (Ok(value), Ok(())) => Ok(value),
     }
+}
+
+/// The transaction's own settings, in one round trip: the statement timeout, and pg_catalog first on
+/// the search path so a user's schema cannot shadow built-in functions. Sent as a simple query of
+/// fixed text and one integer the relay formats itself; statements from the control plane only ever
+/// travel over the extended protocol, as bound parameters never spliced into SQL.
+fn transaction_settings(timeout: Duration) -> String {
+    let timeout_ms = timeout.as_millis().clamp(1, i32::MAX as u128);
+    format!(
+        "SET LOCAL statement_timeout = {timeout_ms}; \
+         SET LOCAL idle_in_transaction_session_timeout = {timeout_ms}; \
+         SELECT pg_catalog.set_config('search_path', \
+             'pg_catalog, ' || pg_catalog.current_setting('search_path'), true)"
+    )
 }
 
 /// Maps a driver error to a wire error: statement timeout, cancellation, read-only refusal, or failure.

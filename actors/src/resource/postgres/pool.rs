@@ -25,7 +25,8 @@ impl ManageConnection for ResettingManager {
     }
 
     fn is_valid(&self, client: &mut Client) -> Result<(), postgres::Error> {
-        client.execute("DISCARD ALL", &[]).map(|_| ())
+        // A simple query: one round trip, where an extended-protocol execute needs two.
+        client.batch_execute("DISCARD ALL")
     }
 
     fn has_broken(&self, client: &mut Client) -> bool {
