@@ -131,7 +131,8 @@ fn rows_are(answer: &Answer, expected: u64) -> Result<(), String> {
 }
 
 /// The relay's configuration for the benchmark: the reader role, the seed's masking patterns
-/// beside the default built-ins, enough queue for 100 requests in flight.
+/// beside the default built-ins, enough queue for 100 requests in flight, and plaintext to the
+/// local server as the direct client uses.
 pub fn relay_config(port: u16, dataset: &Dataset, spool: &str) -> String {
     let (host, pg_port, database) = (relaybench::host(), relaybench::port(), &dataset.database);
     format!(
@@ -142,7 +143,7 @@ pub fn relay_config(port: u16, dataset: &Dataset, spool: &str) -> String {
 resources:
   - id: {RESOURCE}
     type: postgres
-    connection: {{host: {host}, port: {pg_port}, database: {database}, user: {READER}}}
+    connection: {{host: {host}, port: {pg_port}, database: {database}, user: {READER}, sslmode: disable}}
     allowedOperations: [query, describe_table, list_tables, explain]
     maxRowsPerQuery: {RANGE_ROWS}
     maxQueuedRequests: 128
