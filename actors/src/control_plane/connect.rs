@@ -24,6 +24,7 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// The upgrade request for one connection attempt.
 pub fn websocket_request(config: &ControlPlaneConfig, tls: Arc<ClientConfig>) -> WebsocketsRequest {
     let connector = Connector::new()
+        .connector(super::nodelay::NoDelayConnector::new())
         .rustls_0_23(tls)
         .timeout(CONNECT_TIMEOUT)
         .handshake_timeout(CONNECT_TIMEOUT);

@@ -7,6 +7,7 @@
 pub mod backoff;
 pub mod connect;
 mod inbound;
+mod nodelay;
 pub mod reassembly;
 
 use crate::messages::{

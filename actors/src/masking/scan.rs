@@ -30,7 +30,11 @@ pub(super) struct Scanner<'e, 'c> {
 impl<'e, 'c> Scanner<'e, 'c> {
     pub(super) fn new(engine: &'e MaskingEngine, counts: &'c mut MaskedCounts) -> Self {
         let search = engine.combined.as_ref().map(|regex| {
-            let reused = engine.idle_caches.lock().ok().and_then(|mut idle| idle.pop());
+            let reused = engine
+                .idle_caches
+                .lock()
+                .ok()
+                .and_then(|mut idle| idle.pop());
             (regex, reused.unwrap_or_else(|| regex.create_cache()))
         });
         Scanner {
