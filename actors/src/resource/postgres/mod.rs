@@ -21,6 +21,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Semaphore;
 
 pub use pool::{build_pool, PgPool};
 
@@ -52,6 +53,9 @@ pub struct PgBackend {
     pool: Arc<OffThreadDrop<PgPool>>,
     policy: SqlPolicy,
     cancels: CancelRegistry,
+    /// One permit per pooled connection: requests beyond the pool wait here as futures instead of
+    /// each holding a blocking thread (with its own allocator arena) while it waits for a connection.
+    connection_permits: Arc<Semaphore>,
 }
 
 impl PgBackend {
@@ -65,11 +69,13 @@ impl PgBackend {
             .map(|f| f.to_lowercase())
             .collect();
         let policy = SqlPolicy::new(&extra_functions, spec.explain_analyze);
+        let spec_pool_size = spec.pool_size.max(1) as usize;
         Ok(PgBackend {
             spec,
             pool,
             policy,
             cancels: CancelRegistry::default(),
+            connection_permits: Arc::new(Semaphore::new(spec_pool_size)),
         })
     }
 
@@ -136,19 +142,36 @@ impl PgBackend {
         let pool = Arc::clone(&self.pool);
         let cancels = self.cancels.clone();
         let request_id = request.id.clone();
-        let task = actix_rt::task::spawn_blocking(move || {
-            let slot = cancels.start(&request_id);
-            let outcome = execute(&pool, planned, &limits, &slot);
+        // Registered before waiting, so a cancel that arrives while the request waits still counts.
+        let slot = cancels.start(&request_id);
+        let permits = Arc::clone(&self.connection_permits);
+        Box::pin(async move {
+            // Waiting for a connection counts against the request's time, as r2d2's checkout did.
+            let outcome = match tokio::time::timeout(timeout, permits.acquire_owned()).await {
+                Ok(Ok(permit)) => {
+                    let task = actix_rt::task::spawn_blocking(move || {
+                        let outcome = execute(&pool, planned, &limits, &slot);
+                        drop(permit);
+                        outcome
+                    });
+                    task.await.unwrap_or_else(|err| {
+                        Err(OperationError::new(
+                            ErrorCode::Internal,
+                            format!("operation crashed: {err}"),
+                        ))
+                    })
+                }
+                Ok(Err(_)) => Err(OperationError::new(
+                    ErrorCode::ResourceUnavailable,
+                    "the resource is shutting down",
+                )),
+                Err(_) => Err(OperationError::new(
+                    ErrorCode::ResourceUnavailable,
+                    format!("no database connection within {} ms", timeout.as_millis()),
+                )),
+            };
             cancels.finish(&request_id);
             outcome
-        });
-        Box::pin(async move {
-            task.await.unwrap_or_else(|err| {
-                Err(OperationError::new(
-                    ErrorCode::Internal,
-                    format!("operation crashed: {err}"),
-                ))
-            })
         })
     }
 
