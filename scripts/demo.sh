@@ -19,25 +19,13 @@ ensure_build_deps
 ensure_postgres
 echo "==> Preparing database $PG_DATABASE and read-only role $PG_USER"
 admin_psql -d postgres -c "SELECT 1" >/dev/null
-if [ "$(admin_psql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'relay_demo'")" != "1" ]; then
-    admin_psql -d postgres -c "CREATE DATABASE relay_demo"
-fi
-admin_psql -d relay_demo -v reader="$PG_USER" -v password="$PG_PASSWORD" <<'SQL'
-DO $$ BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'relay_demo_reader') THEN
-    CREATE ROLE relay_demo_reader LOGIN;
-  END IF;
-END $$;
-ALTER ROLE :"reader" PASSWORD :'password';
+prepare_reader_database "$PG_DATABASE" "$PG_USER" "$PG_PASSWORD" <<'SQL'
 CREATE TABLE IF NOT EXISTS customers (
   id bigint PRIMARY KEY, name text NOT NULL, email text NOT NULL, cpf text, created_at timestamptz DEFAULT now());
 INSERT INTO customers (id, name, email, cpf) VALUES
   (1, 'Ana Souza', 'ana.souza@example.com', '123.456.789-09'),
   (2, 'Bruno Lima', 'bruno@example.org', '987.654.321-00')
 ON CONFLICT (id) DO NOTHING;
-REVOKE ALL ON SCHEMA public FROM PUBLIC;
-GRANT USAGE ON SCHEMA public TO :"reader";
-GRANT SELECT ON ALL TABLES IN SCHEMA public TO :"reader";
 SQL
 
 echo "==> Building the relay (release)"

@@ -29,3 +29,23 @@ ensure_postgres() {
 admin_psql() {
     PGUSER="${PGUSER:-postgres}" psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p 5432 "$@"
 }
+
+# prepare_reader_database DB ROLE PASSWORD < tables.sql — creates DB if missing and a LOGIN role that
+# may only read it; the SQL on stdin (tables and rows) runs before the grants, so they cover its tables.
+prepare_reader_database() {
+    local db="$1" role="$2" password="$3" tables
+    tables="$(cat)"
+    if [ "$(admin_psql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'")" != "1" ]; then
+        admin_psql -d postgres -c "CREATE DATABASE $db"
+    fi
+    admin_psql -d "$db" -v reader="$role" -v password="$password" <<SQL
+SET client_min_messages = warning;
+SELECT format('CREATE ROLE %I LOGIN', :'reader')
+ WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'reader') \gexec
+ALTER ROLE :"reader" PASSWORD :'password';
+$tables
+REVOKE ALL ON SCHEMA public FROM PUBLIC;
+GRANT USAGE ON SCHEMA public TO :"reader";
+GRANT SELECT ON ALL TABLES IN SCHEMA public TO :"reader";
+SQL
+}
