@@ -93,12 +93,7 @@ impl LoadClient {
                         }),
                     )
                 })
-                // Small messages go out at once, as from any latency-minded control plane.
-                .on_connect(|connection, _| {
-                    if let Some(tcp) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
-                        let _ = tcp.set_nodelay(true);
-                    }
-                })
+                .on_connect(relay::devplane::disable_nagle)
                 .workers(1)
                 .bind("127.0.0.1:0")?;
                 let _ = port_tx.send(server.addrs().first().map(|a| a.port()));

@@ -123,8 +123,8 @@ fn run_once(connection: &mut Connection, workload: Workload, first_id: i64) -> R
                 statement
             }
         };
-        let schema: Option<String> = Some("public".into());
-        let no_schema: Option<String> = None;
+        let schema = Some("public");
+        let no_schema: Option<&str> = None;
         let limit = 1001i64;
         let table = "customers";
         let params: Vec<&(dyn ToSql + Sync)> = match (workload, statement.params().len()) {

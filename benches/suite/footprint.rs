@@ -2,11 +2,11 @@
 //! ready`, resident memory and CPU while idle, and the size of the (stripped) binary. The relay runs
 //! as deployed: its own process, the development control plane, the local PostgreSQL.
 
-use crate::process::{spawn, usage, wait_for};
-use crate::report::Section;
+use crate::process::{spawn, start_relay, usage, wait_for};
+use crate::report::{mib, Section};
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const TOKEN: &str = "bench-relay-token";
 const TENANT: &str = "bench";
@@ -42,16 +42,8 @@ pub fn run(idle: Duration) -> Result<Section, String> {
         .and_then(|rest| rest.split('"').next())
         .and_then(|port| port.parse().ok())
         .ok_or_else(|| format!("no port in {listening}"))?;
-    let config_path = dir.path().join("relay-config.yaml");
-    std::fs::write(&config_path, config(port, dir.path())).map_err(|err| err.to_string())?;
-    let mut relay = Command::new(env!("CARGO_BIN_EXE_relay"));
-    relay.arg("--config").arg(&config_path).arg("run");
-    relay.env("RELAY_STATUS_FILE", dir.path().join("status.json"));
-    let started = Instant::now();
-    let (running, relay_lines) = spawn(relay)?;
-    wait_for(&relay_lines, "\"Relay ready\"")?;
-    let ready = started.elapsed();
-    let pid = running.0.id();
+    let relay = start_relay(&config(port, dir.path()), dir.path())?;
+    let (ready, pid) = (relay.ready_after, relay.running.0.id());
     let before = usage(pid)?;
     std::thread::sleep(idle);
     let after = usage(pid)?;
@@ -62,7 +54,6 @@ pub fn run(idle: Duration) -> Result<Section, String> {
         "Footprint (idle relay, one PostgreSQL resource, connected)",
         &["Measure", "Relay", "Product budget", "Target"],
     );
-    let mib = |kib: u64| format!("{:.1} MiB", kib as f64 / 1024.0);
     section.row([
         "Start to `Relay ready`".into(),
         format!("{} ms", ready.as_millis()),

@@ -4,12 +4,10 @@
 
 use crate::controlplane::{LoadClient, LoadRun};
 use crate::direct::DirectPool;
-use crate::process::{spawn, usage, wait_for, Running};
+use crate::process::{start_relay, usage, RelayProcess};
 use crate::relaybench::{self, Dataset};
-use crate::report::Section;
+use crate::report::{mib, Section};
 use crate::workloads::{self, Workload, ALL};
-use std::process::Command;
-use std::sync::mpsc;
 use std::time::Duration;
 
 /// Requests in flight for each measured run.
@@ -44,28 +42,20 @@ pub const SMOKE: Scale = Scale {
 /// The relay under test and the control plane driving it.
 struct RelayUnderTest {
     client: LoadClient,
-    process: Running,
-    _lines: mpsc::Receiver<String>,
+    process: RelayProcess,
     _dir: tempfile::TempDir,
 }
 
-fn start_relay(dataset: &Dataset) -> Result<RelayUnderTest, String> {
+fn start_under_test(dataset: &Dataset) -> Result<RelayUnderTest, String> {
     let client = LoadClient::start()?;
     let dir = tempfile::tempdir().map_err(|err| err.to_string())?;
     let spool = dir.path().join("spool.jsonl");
     let config = workloads::relay_config(client.port, dataset, &spool.display().to_string());
-    let path = dir.path().join("relay-config.yaml");
-    std::fs::write(&path, config).map_err(|err| err.to_string())?;
-    let mut relay = Command::new(env!("CARGO_BIN_EXE_relay"));
-    relay.arg("--config").arg(&path).arg("run");
-    relay.env("RELAY_STATUS_FILE", dir.path().join("status.json"));
-    let (process, lines) = spawn(relay)?;
-    wait_for(&lines, "\"Relay ready\"")?;
+    let process = start_relay(&config, dir.path())?;
     client.wait_for_relay(Duration::from_secs(10))?;
     Ok(RelayUnderTest {
         client,
         process,
-        _lines: lines,
         _dir: dir,
     })
 }
@@ -123,7 +113,7 @@ fn measure(
     workload: Workload,
     in_flight: usize,
 ) -> Result<Compared, String> {
-    let pid = relay.process.0.id();
+    let pid = relay.process.running.0.id();
     let mut rng = fastrand::Rng::with_seed(in_flight as u64);
     let customers = scale.customers as i64;
     let make =
@@ -157,7 +147,7 @@ fn measure(
 /// Builds (or reuses) the dataset, starts the relay, and measures every operation both ways.
 pub fn run(scale: &Scale) -> Result<Vec<Section>, String> {
     let dataset = relaybench::ensure(scale.database, scale.customers, scale.orders)?;
-    let relay = start_relay(&dataset)?;
+    let relay = start_under_test(&dataset)?;
     let direct = DirectPool::connect(&dataset.reader_settings(), scale.customers)?;
     let mut compared = Vec::new();
     for workload in ALL {
@@ -171,7 +161,7 @@ pub fn run(scale: &Scale) -> Result<Vec<Section>, String> {
             compared.push(measure(&relay, &direct, scale, workload, in_flight)?);
         }
     }
-    let after = usage(relay.process.0.id())?;
+    let after = usage(relay.process.running.0.id())?;
     Ok(vec![
         comparison_table(&dataset, scale, &compared),
         load_table(after, &compared),
@@ -239,7 +229,6 @@ fn comparison_table(dataset: &Dataset, scale: &Scale, compared: &[Compared]) -> 
 }
 
 fn load_table(after: crate::process::Usage, compared: &[Compared]) -> Section {
-    let mib = |kib: u64| format!("{:.1} MiB", kib as f64 / 1024.0);
     let operations: usize = compared.iter().map(|c| c.relay.operations).sum();
     let cpu: f64 = compared.iter().map(|c| c.relay_cpu_seconds).sum();
     let mut section = Section::new("Relay under load", &["Measure", "Relay", "Target"]);

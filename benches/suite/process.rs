@@ -2,6 +2,7 @@
 //! and what they use according to `/proc`.
 
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -86,5 +87,33 @@ pub fn usage(pid: u32) -> Result<Usage, String> {
         peak_kib: field("VmHWM:"),
         // Linux reports CPU time in clock ticks of 1/100 s.
         cpu_seconds: (tick(11) + tick(12)) as f64 / 100.0,
+    })
+}
+
+/// A relay process, stopped when dropped.
+pub struct RelayProcess {
+    pub running: Running,
+    /// Its stdout after `Relay ready`. Held, not read: dropping it would stop the thread draining
+    /// the pipe, and the relay would block writing its log.
+    _lines: mpsc::Receiver<String>,
+    /// From spawning the process to its `Relay ready` line.
+    pub ready_after: Duration,
+}
+
+/// Writes `config` into `dir`, runs the relay on it (its status file in `dir` too) and waits for
+/// `Relay ready`.
+pub fn start_relay(config: &str, dir: &Path) -> Result<RelayProcess, String> {
+    let path = dir.join("relay-config.yaml");
+    std::fs::write(&path, config).map_err(|err| format!("{}: {err}", path.display()))?;
+    let mut relay = Command::new(env!("CARGO_BIN_EXE_relay"));
+    relay.arg("--config").arg(&path).arg("run");
+    relay.env("RELAY_STATUS_FILE", dir.join("status.json"));
+    let started = Instant::now();
+    let (running, lines) = spawn(relay)?;
+    wait_for(&lines, "\"Relay ready\"")?;
+    Ok(RelayProcess {
+        running,
+        _lines: lines,
+        ready_after: started.elapsed(),
     })
 }

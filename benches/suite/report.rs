@@ -45,6 +45,11 @@ impl Section {
     }
 }
 
+/// KiB as `12.3 MiB`.
+pub fn mib(kib: u64) -> String {
+    format!("{:.1} MiB", kib as f64 / 1024.0)
+}
+
 /// `a / b` as a ratio like `1.93x`.
 pub fn ratio(a: Duration, b: Duration) -> String {
     format!(

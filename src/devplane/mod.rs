@@ -12,3 +12,12 @@ pub mod routes;
 
 pub use hub::{Credentials, Hub};
 pub use routes::configure;
+
+/// For `HttpServer::on_connect`: turns Nagle's algorithm off on each accepted socket, so small
+/// messages (requests, audit acknowledgements) go out at once instead of waiting for a delayed ACK.
+pub fn disable_nagle(connection: &dyn std::any::Any, _: &mut actix_web::dev::Extensions) {
+    if let Some(tcp) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
+        // Best effort: a socket that refuses the option still works, only slower.
+        let _ = tcp.set_nodelay(true);
+    }
+}

@@ -75,12 +75,7 @@ fn serve(args: Args, log: &slog::Logger) -> std::io::Result<()> {
                 .app_data(web::Data::new(Arc::clone(&hub)))
                 .configure(devplane::configure)
         })
-        // Small messages (requests, audit acknowledgements) go out at once, not after Nagle's wait.
-        .on_connect(|connection, _| {
-            if let Some(tcp) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
-                let _ = tcp.set_nodelay(true);
-            }
-        })
+        .on_connect(devplane::disable_nagle)
         .workers(2)
         .shutdown_timeout(2)
         .bind(&args.listen)?;
