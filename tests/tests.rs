@@ -15,6 +15,7 @@ mod mongo_policy;
 mod pg_fixture;
 mod postgres_ops;
 mod postgres_policy;
+mod postgres_session;
 mod private_pg;
 mod protocol_errors;
 mod session;

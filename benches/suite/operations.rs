@@ -150,7 +150,7 @@ pub fn run(scale: &Scale) -> Result<Vec<Section>, String> {
     let relay = start_under_test(&dataset)?;
     let direct = DirectPool::connect(&dataset.reader_settings(), scale.customers)?;
     let mut compared = Vec::new();
-    for workload in ALL {
+    for workload in selected_workloads()? {
         // Warm both sides up: connections opened, statements planned, caches filled.
         let warmup = Scale {
             run: scale.warmup,
@@ -166,6 +166,25 @@ pub fn run(scale: &Scale) -> Result<Vec<Section>, String> {
         comparison_table(&dataset, scale, &compared),
         load_table(after, &compared),
     ])
+}
+
+/// The workloads to measure: all, or those whose label contains `RELAY_BENCH_ONLY` (for profiling
+/// one operation at a time).
+fn selected_workloads() -> Result<Vec<Workload>, String> {
+    let Ok(only) = std::env::var("RELAY_BENCH_ONLY") else {
+        return Ok(ALL.to_vec());
+    };
+    let chosen: Vec<Workload> = ALL
+        .into_iter()
+        .filter(|w| w.label().contains(only.as_str()))
+        .collect();
+    if chosen.is_empty() {
+        let labels: Vec<&str> = ALL.iter().map(|w| w.label()).collect();
+        return Err(format!(
+            "RELAY_BENCH_ONLY={only:?} matches no operation; labels: {labels:?}"
+        ));
+    }
+    Ok(chosen)
 }
 
 fn millis(duration: Duration) -> String {

@@ -1,8 +1,9 @@
 //! Catalog operations: `list_tables` and `describe_table`, from pg_catalog (far cheaper than
 //! information_schema), in the same read-only transaction as every other operation.
 
-use super::exec::{classify, read_only, Limits};
+use super::exec::{catalog_query, read_only, Limits};
 use super::pool::PgPool;
+use super::statements::StatementCache;
 use crate::messages::{OperationError, OperationOutput};
 use crate::protocol::{Column, ErrorCode};
 use postgres::Transaction;
@@ -29,11 +30,14 @@ pub fn list_tables(
     limits: &Limits,
 ) -> Result<OperationOutput, OperationError> {
     let max_rows = limits.max_rows;
-    read_only(pool, limits, None, |transaction| {
+    read_only(pool, limits, None, |transaction, statements| {
         let fetch_limit = i64::from(max_rows) + 1;
-        let rows = transaction
-            .query(LIST_TABLES_SQL, &[&schema, &fetch_limit])
-            .map_err(|err| classify(err, None))?;
+        let rows = catalog_query(
+            transaction,
+            statements,
+            LIST_TABLES_SQL,
+            &[&schema, &fetch_limit],
+        )?;
         let truncated = rows.len() > max_rows as usize;
         let mut table = Vec::with_capacity(rows.len().min(max_rows as usize));
         for row in rows.iter().take(max_rows as usize) {
@@ -120,11 +124,14 @@ pub fn describe_table(
     schema: Option<String>,
     limits: &Limits,
 ) -> Result<OperationOutput, OperationError> {
-    read_only(pool, limits, None, |transaction| {
-        let found = transaction
-            .query_opt(FIND_RELATION_SQL, &[&table, &schema])
-            .map_err(|err| classify(err, None))?;
-        let Some(relation) = found else {
+    read_only(pool, limits, None, |transaction, statements| {
+        let found = catalog_query(
+            transaction,
+            statements,
+            FIND_RELATION_SQL,
+            &[&table, &schema],
+        )?;
+        let Some(relation) = found.first() else {
             let place = schema
                 .as_deref()
                 .map(|s| format!(" in schema \"{s}\""))
@@ -135,8 +142,8 @@ pub fn describe_table(
             ));
         };
         let oid: u32 = relation.try_get(0).map_err(failed)?;
-        let rows = column_rows(transaction, oid)?;
-        let (indexes, primary_key) = indexes(transaction, oid)?;
+        let rows = column_rows(transaction, statements, oid)?;
+        let (indexes, primary_key) = indexes(transaction, statements, oid)?;
         let details = json!({
             "schema": relation.try_get::<_, String>(1).map_err(failed)?,
             "table": relation.try_get::<_, String>(2).map_err(failed)?,
@@ -145,7 +152,7 @@ pub fn describe_table(
             "comment": relation.try_get::<_, Option<String>>(5).map_err(failed)?,
             "primaryKey": primary_key,
             "indexes": indexes,
-            "foreignKeys": foreign_keys(transaction, oid)?,
+            "foreignKeys": foreign_keys(transaction, statements, oid)?,
         });
         Ok(OperationOutput {
             columns: columns(&[
@@ -165,11 +172,10 @@ pub fn describe_table(
 
 fn column_rows(
     transaction: &mut Transaction<'_>,
+    statements: &mut StatementCache,
     oid: u32,
 ) -> Result<Vec<Vec<Value>>, OperationError> {
-    let rows = transaction
-        .query(COLUMNS_SQL, &[&oid])
-        .map_err(|err| classify(err, None))?;
+    let rows = catalog_query(transaction, statements, COLUMNS_SQL, &[&oid])?;
     rows.iter()
         .map(|row| {
             Ok(vec![
@@ -186,11 +192,10 @@ fn column_rows(
 
 fn indexes(
     transaction: &mut Transaction<'_>,
+    statements: &mut StatementCache,
     oid: u32,
 ) -> Result<(Vec<Value>, Vec<String>), OperationError> {
-    let rows = transaction
-        .query(INDEXES_SQL, &[&oid])
-        .map_err(|err| classify(err, None))?;
+    let rows = catalog_query(transaction, statements, INDEXES_SQL, &[&oid])?;
     let mut indexes = Vec::with_capacity(rows.len());
     let mut primary_key = Vec::new();
     for row in &rows {
@@ -210,10 +215,12 @@ fn indexes(
     Ok((indexes, primary_key))
 }
 
-fn foreign_keys(transaction: &mut Transaction<'_>, oid: u32) -> Result<Vec<Value>, OperationError> {
-    let rows = transaction
-        .query(FOREIGN_KEYS_SQL, &[&oid])
-        .map_err(|err| classify(err, None))?;
+fn foreign_keys(
+    transaction: &mut Transaction<'_>,
+    statements: &mut StatementCache,
+    oid: u32,
+) -> Result<Vec<Value>, OperationError> {
+    let rows = catalog_query(transaction, statements, FOREIGN_KEYS_SQL, &[&oid])?;
     rows.iter()
         .map(|row| {
             Ok(json!({

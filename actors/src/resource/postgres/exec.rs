@@ -3,7 +3,8 @@
 
 use super::cancel::CancelSlot;
 use super::params::JsonParam;
-use super::pool::PgPool;
+use super::pool::{timeout_millis, PgConnection, PgPool};
+use super::statements::{is_stale_statement, Prepared, StatementCache};
 use crate::messages::{OperationError, OperationOutput};
 use crate::protocol::{Column, ErrorCode};
 use crate::resource::pg_values::{approximate_json_size, decode, decodes_binary, RawCell};
@@ -17,62 +18,140 @@ pub struct Limits {
     pub timeout: Duration,
     pub max_rows: u32,
     pub max_bytes: u64,
+    /// Release session advisory locks after the operation: set when the resource allows functions
+    /// of its own, which might take them (the built-in allow-list has none that can).
+    pub release_advisory_locks: bool,
 }
 
-/// Rows fetched per round trip; small enough to stop soon after the row or byte limit.
-const FETCH_BATCH: u32 = 256;
+/// Rows of the first fetch: enough for most answers in one round trip, few enough to learn the row
+/// size before a wide result grows past the byte limit.
+const FIRST_BATCH: usize = 256;
 
-/// Checks out a connection, runs `work` in a READ ONLY transaction and rolls back.
+/// The most rows fetched in one round trip.
+const MAX_BATCH: usize = 4096;
+
+/// Why one attempt at an operation failed.
+enum Failure {
+    /// The connection was gone before anything ran (closed while idle, or the server restarted):
+    /// another connection may serve the operation.
+    LostConnection(OperationError),
+    /// A cached statement no longer fit the schema: the same operation runs once more, prepared
+    /// afresh.
+    StaleStatement(OperationError),
+    Final(OperationError),
+}
+
+/// Checks out a connection, runs `work` in a READ ONLY transaction and rolls back. An operation
+/// whose connection turns out to be gone is retried on another (each retry discards one dead
+/// connection); one whose cached statement went stale is retried once.
 pub fn read_only<T>(
     pool: &PgPool,
     limits: &Limits,
     cancel: Option<&CancelSlot>,
-    work: impl FnOnce(&mut Transaction<'_>) -> Result<T, OperationError>,
+    mut work: impl FnMut(&mut Transaction<'_>, &mut StatementCache) -> Result<T, OperationError>,
 ) -> Result<T, OperationError> {
-    let mut connection = pool.get_timeout(limits.timeout).map_err(|err| {
+    let mut lost_connections_left = pool.max_size();
+    let mut stale_retry_left = true;
+    let mut connection = checkout(pool, limits)?;
+    loop {
+        match in_transaction(&mut connection, limits, cancel, &mut work) {
+            Ok(value) => return Ok(value),
+            Err(Failure::LostConnection(err)) if lost_connections_left > 0 => {
+                lost_connections_left -= 1;
+                connection.broken = true;
+                drop(connection);
+                connection = checkout(pool, limits).map_err(|_| err)?;
+            }
+            Err(Failure::StaleStatement(_)) if stale_retry_left => stale_retry_left = false,
+            Err(
+                Failure::LostConnection(err) | Failure::StaleStatement(err) | Failure::Final(err),
+            ) => return Err(err),
+        }
+    }
+}
+
+fn checkout(
+    pool: &PgPool,
+    limits: &Limits,
+) -> Result<r2d2::PooledConnection<super::pool::SessionManager>, OperationError> {
+    pool.get_timeout(limits.timeout).map_err(|err| {
         OperationError::new(
             ErrorCode::ResourceUnavailable,
             format!("no database connection: {err}"),
         )
-    })?;
-    let mut transaction = connection
-        .build_transaction()
-        .read_only(true)
-        .start()
-        .map_err(|err| classify(err, cancel))?;
-    transaction
-        .batch_execute(&transaction_settings(limits.timeout))
-        .map_err(|err| classify(err, cancel))?;
+    })
+}
+
+/// One attempt: `START TRANSACTION READ ONLY`, the request's own timeouts when they differ from
+/// the session's, the work, and the rollback.
+fn in_transaction<T>(
+    connection: &mut PgConnection,
+    limits: &Limits,
+    cancel: Option<&CancelSlot>,
+    work: &mut impl FnMut(&mut Transaction<'_>, &mut StatementCache) -> Result<T, OperationError>,
+) -> Result<T, Failure> {
+    let PgConnection {
+        client,
+        session_timeout,
+        statements,
+        broken,
+    } = connection;
+    let final_error = |err| Failure::Final(classify(err, cancel));
+    let mut transaction = match client.build_transaction().read_only(true).start() {
+        Ok(transaction) => transaction,
+        Err(err) if connection_lost(&err) => {
+            return Err(Failure::LostConnection(classify(err, cancel)))
+        }
+        Err(err) => return Err(final_error(err)),
+    };
+    if limits.timeout != *session_timeout {
+        transaction
+            .batch_execute(&local_timeouts(limits.timeout))
+            .map_err(final_error)?;
+    }
     if let Some(slot) = cancel {
         slot.arm(transaction.cancel_token());
         // A cancel that arrived while the request waited for a connection had no statement to stop.
         if slot.is_cancelled() {
-            return Err(OperationError::new(
+            return Err(Failure::Final(OperationError::new(
                 ErrorCode::Cancelled,
                 "cancelled before it started",
-            ));
+            )));
         }
     }
-    let outcome = work(&mut transaction);
-    let rolled_back = transaction.rollback();
+    let outcome = work(&mut transaction, statements);
+    let mut rolled_back = transaction.rollback();
+    if rolled_back.is_ok() && limits.release_advisory_locks {
+        rolled_back = client.batch_execute("SELECT pg_catalog.pg_advisory_unlock_all()");
+    }
+    // A connection whose transaction may still be open is not handed out again.
+    *broken |= rolled_back.is_err();
     match (outcome, rolled_back) {
-        (Err(err), _) => Err(err),
-        (Ok(_), Err(err)) => Err(classify(err, cancel)),
+        (Err(err), _) if statements.take_stale() => Err(Failure::StaleStatement(err)),
+        (Err(err), _) => Err(Failure::Final(err)),
+        (Ok(_), Err(err)) => Err(final_error(err)),
         (Ok(value), Ok(())) => Ok(value),
     }
 }
 
-/// The transaction's own settings, in one round trip: the statement timeout, and pg_catalog first on
-/// the search path so a user's schema cannot shadow built-in functions. Sent as a simple query of
-/// fixed text and one integer the relay formats itself; statements from the control plane only ever
-/// travel over the extended protocol, as bound parameters never spliced into SQL.
-fn transaction_settings(timeout: Duration) -> String {
-    let timeout_ms = timeout.as_millis().clamp(1, i32::MAX as u128);
+/// Whether an error on the first statement means the connection itself is gone.
+fn connection_lost(err: &postgres::Error) -> bool {
+    match err.as_db_error() {
+        None => true,
+        // admin_shutdown, crash_shutdown, cannot_connect_now: the server is restarting.
+        Some(db) => db.code().code().starts_with("57P"),
+    }
+}
+
+/// A request's own timeouts, set for its transaction only, when they differ from the session's.
+/// A simple query of fixed text and one integer the relay formats itself; statements from the
+/// control plane only ever travel over the extended protocol, as bound parameters never spliced
+/// into SQL.
+fn local_timeouts(timeout: Duration) -> String {
+    let timeout_ms = timeout_millis(timeout);
     format!(
         "SET LOCAL statement_timeout = {timeout_ms}; \
-         SET LOCAL idle_in_transaction_session_timeout = {timeout_ms}; \
-         SELECT pg_catalog.set_config('search_path', \
-             'pg_catalog, ' || pg_catalog.current_setting('search_path'), true)"
+         SET LOCAL idle_in_transaction_session_timeout = {timeout_ms}"
     )
 }
 
@@ -99,23 +178,13 @@ pub fn classify(err: postgres::Error, cancel: Option<&CancelSlot>) -> OperationE
 /// Runs one checked statement and returns at most `max_rows` rows.
 pub fn run_statement(
     transaction: &mut Transaction<'_>,
+    statements: &mut StatementCache,
     sql: &str,
     params: &[Value],
     limits: &Limits,
     cancel: Option<&CancelSlot>,
 ) -> Result<OperationOutput, OperationError> {
-    let classify = |err| classify(err, cancel);
-    let mut statement = transaction.prepare(sql).map_err(classify)?;
-    let columns = describe_columns(&statement);
-    if statement
-        .columns()
-        .iter()
-        .any(|c| !decodes_binary(c.type_()))
-    {
-        statement = transaction
-            .prepare(&with_text_casts(sql, &statement))
-            .map_err(classify)?;
-    }
+    let Prepared { statement, columns } = prepare_query(transaction, statements, sql, cancel)?;
     if statement.params().len() != params.len() {
         return Err(OperationError::new(
             ErrorCode::InvalidRequest,
@@ -128,14 +197,16 @@ pub fn run_statement(
     }
     let params: Vec<JsonParam> = params.iter().cloned().map(JsonParam).collect();
     let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-    let portal = transaction.bind(&statement, &refs).map_err(classify)?;
+    let portal = transaction
+        .bind(&statement, &refs)
+        .map_err(|err| classify_cached(err, statements, cancel))?;
     let mut rows = Vec::new();
     let mut bytes = 0u64;
     loop {
-        let wanted = (limits.max_rows as usize + 1 - rows.len()).min(FETCH_BATCH as usize);
+        let wanted = next_batch(rows.len(), bytes, limits);
         let batch = transaction
             .query_portal(&portal, wanted as i32)
-            .map_err(classify)?;
+            .map_err(|err| classify_cached(err, statements, cancel))?;
         let exhausted = batch.len() < wanted;
         for row in &batch {
             if rows.len() == limits.max_rows as usize {
@@ -155,6 +226,83 @@ pub fn run_statement(
             return Ok(output(columns, rows, false));
         }
     }
+}
+
+/// How many rows to fetch next: one past the row limit at most (to tell `truncated`), a small
+/// first batch, then as many as the rows seen so far say will fit in the rest of the byte limit,
+/// so a large result costs few round trips and a wide one stops soon after the limit.
+fn next_batch(fetched: usize, fetched_bytes: u64, limits: &Limits) -> usize {
+    let wanted = limits.max_rows as usize + 1 - fetched;
+    if fetched == 0 {
+        return wanted.min(FIRST_BATCH);
+    }
+    let per_row = (fetched_bytes / fetched as u64).max(1);
+    let fitting = limits.max_bytes.saturating_sub(fetched_bytes) / per_row + 1;
+    wanted
+        .min(usize::try_from(fitting).unwrap_or(usize::MAX))
+        .min(MAX_BATCH)
+}
+
+/// The statement for `sql` from the connection's cache, or prepared now (wrapped so columns whose
+/// binary format the relay does not decode arrive as text) and kept.
+fn prepare_query(
+    transaction: &mut Transaction<'_>,
+    statements: &mut StatementCache,
+    sql: &str,
+    cancel: Option<&CancelSlot>,
+) -> Result<Prepared, OperationError> {
+    if let Some(prepared) = statements.query(sql) {
+        return Ok(prepared);
+    }
+    let classify = |err| classify(err, cancel);
+    let mut statement = transaction.prepare(sql).map_err(classify)?;
+    let columns = describe_columns(&statement);
+    if statement
+        .columns()
+        .iter()
+        .any(|c| !decodes_binary(c.type_()))
+    {
+        statement = transaction
+            .prepare(&with_text_casts(sql, &statement))
+            .map_err(classify)?;
+    }
+    let prepared = Prepared { statement, columns };
+    statements.keep_query(sql, prepared.clone());
+    Ok(prepared)
+}
+
+/// Runs one of the relay's own catalog queries, prepared once per connection.
+pub fn catalog_query(
+    transaction: &mut Transaction<'_>,
+    statements: &mut StatementCache,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Vec<Row>, OperationError> {
+    let statement = match statements.catalog(sql) {
+        Some(statement) => statement,
+        None => {
+            let statement = transaction
+                .prepare(sql)
+                .map_err(|err| classify(err, None))?;
+            statements.keep_catalog(sql, statement.clone());
+            statement
+        }
+    };
+    transaction
+        .query(&statement, params)
+        .map_err(|err| classify_cached(err, statements, None))
+}
+
+/// [`classify`] for an error of a cached statement: a stale one asks for a retry.
+fn classify_cached(
+    err: postgres::Error,
+    statements: &mut StatementCache,
+    cancel: Option<&CancelSlot>,
+) -> OperationError {
+    if is_stale_statement(&err) {
+        statements.mark_stale();
+    }
+    classify(err, cancel)
 }
 
 fn output(columns: Vec<Column>, rows: Vec<Vec<Value>>, truncated: bool) -> OperationOutput {
@@ -227,4 +375,36 @@ fn decode_row(row: &Row) -> Result<Vec<Value>, OperationError> {
         values.push(value);
     }
     Ok(values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(max_rows: u32, max_bytes: u64) -> Limits {
+        Limits {
+            timeout: Duration::from_secs(1),
+            max_rows,
+            max_bytes,
+            release_advisory_locks: false,
+        }
+    }
+
+    #[test]
+    fn a_small_first_batch_then_what_the_limits_leave() {
+        let wide = limits(1000, 10_000_000);
+        assert_eq!(next_batch(0, 0, &wide), FIRST_BATCH);
+        // 256 rows of 300 bytes: the other 745 rows (one past the limit) come in one round trip.
+        assert_eq!(next_batch(256, 256 * 300, &wide), 745);
+        assert_eq!(next_batch(0, 0, &limits(10, 1_000)), 11);
+    }
+
+    #[test]
+    fn wide_rows_are_fetched_in_batches_that_fit_the_byte_limit() {
+        let narrow_budget = limits(100_000, 1_000_000);
+        // 256 rows of 1000 bytes used 256 kB: about 744 more fit, plus one to cross the limit.
+        assert_eq!(next_batch(256, 256_000, &narrow_budget), 745);
+        assert_eq!(next_batch(256, 1_000_000, &narrow_budget), 1);
+        assert_eq!(next_batch(256, 256, &limits(100_000, u64::MAX)), MAX_BATCH);
+    }
 }

@@ -36,9 +36,10 @@ pub fn check(pool: &PgPool, timeout: Duration) -> Result<DatabaseHealth, String>
         timeout,
         max_rows: 1,
         max_bytes: u64::MAX,
+        release_advisory_locks: false,
     };
     let started = Instant::now();
-    let outcome = read_only(pool, &limits, None, |transaction| {
+    let outcome = read_only(pool, &limits, None, |transaction, _statements| {
         transaction
             .query_one("SELECT 1", &[])
             .map_err(|err| super::exec::classify(err, None))?;

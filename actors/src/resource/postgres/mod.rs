@@ -7,6 +7,7 @@ pub mod exec;
 pub mod health;
 mod params;
 pub mod pool;
+pub mod statements;
 
 use crate::messages::{OperationError, OperationOutput};
 use crate::policy::{PolicyViolation, SqlPolicy};
@@ -138,6 +139,7 @@ impl PgBackend {
             timeout,
             max_rows: self.spec.max_rows_per_query,
             max_bytes: self.spec.max_result_bytes,
+            release_advisory_locks: !self.spec.allowed_functions.is_empty(),
         };
         let pool = Arc::clone(&self.pool);
         let cancels = self.cancels.clone();
@@ -218,16 +220,18 @@ fn execute(
     slot: &cancel::CancelSlot,
 ) -> Result<OperationOutput, OperationError> {
     match planned {
-        PlannedOperation::Query { sql, params } => read_only(pool, limits, Some(slot), |tx| {
-            run_statement(tx, &sql, &params, limits, Some(slot))
-        }),
+        PlannedOperation::Query { sql, params } => {
+            read_only(pool, limits, Some(slot), |tx, statements| {
+                run_statement(tx, statements, &sql, &params, limits, Some(slot))
+            })
+        }
         PlannedOperation::ListTables { schema } => catalog::list_tables(pool, schema, limits),
         PlannedOperation::DescribeTable { table, schema } => {
             catalog::describe_table(pool, table, schema, limits)
         }
         PlannedOperation::Explain { sql } => {
-            let mut output = read_only(pool, limits, Some(slot), |tx| {
-                run_statement(tx, &sql, &[], limits, Some(slot))
+            let mut output = read_only(pool, limits, Some(slot), |tx, statements| {
+                run_statement(tx, statements, &sql, &[], limits, Some(slot))
             })?;
             if output
                 .columns

@@ -1,0 +1,106 @@
+//! PostgreSQL connection sessions end to end: settings pinned per connection, statements kept per
+//! connection and re-prepared when the schema changes, connections lost while idle replaced.
+
+use crate::pg_fixture::{admin, shared_db, READER};
+use crate::support::{relay_config_for, DevPlane, Relay, TOKEN};
+use serde_json::{json, Value};
+
+fn started(config_edit: impl Fn(String) -> String) -> (DevPlane, Relay) {
+    let devplane = DevPlane::start();
+    let config = config_edit(relay_config_for(
+        devplane.port,
+        "",
+        READER,
+        "    poolSize: 1\n    statementTimeoutMs: 4321\n",
+    ));
+    let relay = Relay::start(&config, TOKEN);
+    relay.wait_ready();
+    (devplane, relay)
+}
+
+fn query(devplane: &DevPlane, sql: &str, timeout_ms: Option<u64>) -> Value {
+    let mut request = json!({"resourceId": "main-pg", "operation": "query",
+        "params": {"sql": sql}});
+    if let Some(timeout_ms) = timeout_ms {
+        request["timeoutMs"] = json!(timeout_ms);
+    }
+    let (code, body) = devplane.operation(request);
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["type"], "result", "{body}");
+    body
+}
+
+fn first_cell(result: &Value) -> String {
+    result["rows"][0][0].as_str().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn session_settings_hold_and_a_request_timeout_applies_to_its_own_transaction() {
+    let (devplane, _relay) = started(|config| config);
+    let setting = |sql: &str, timeout_ms| first_cell(&query(&devplane, sql, timeout_ms));
+    assert_eq!(setting("SHOW statement_timeout", None), "4321ms");
+    assert!(setting("SHOW search_path", None).starts_with("pg_catalog, "));
+    assert_eq!(setting("SHOW default_transaction_read_only", None), "on");
+    assert_eq!(setting("SHOW transaction_read_only", None), "on");
+    assert_eq!(setting("SHOW statement_timeout", Some(1234)), "1234ms");
+    assert_eq!(
+        setting("SHOW idle_in_transaction_session_timeout", Some(1234)),
+        "1234ms"
+    );
+    // The request's own timeout ended with its transaction.
+    assert_eq!(setting("SHOW statement_timeout", None), "4321ms");
+}
+
+#[test]
+fn a_kept_statement_whose_table_changed_is_prepared_again() {
+    let mut admin = admin(shared_db());
+    admin
+        .batch_execute(&format!(
+            "DROP TABLE IF EXISTS reshaped; CREATE TABLE reshaped (id int); \
+             INSERT INTO reshaped VALUES (1); GRANT SELECT ON reshaped TO {READER}"
+        ))
+        .unwrap();
+    let (devplane, _relay) = started(|config| config);
+    let columns = |result: &Value| result["columns"].as_array().unwrap().len();
+    for _ in 0..3 {
+        assert_eq!(
+            columns(&query(&devplane, "SELECT * FROM reshaped", None)),
+            1
+        );
+    }
+    admin
+        .batch_execute("ALTER TABLE reshaped ADD COLUMN note text DEFAULT 'added'")
+        .unwrap();
+    let reshaped = query(&devplane, "SELECT * FROM reshaped", None);
+    assert_eq!(columns(&reshaped), 2, "{reshaped}");
+    assert_eq!(reshaped["rows"][0][1], "added");
+}
+
+#[test]
+fn a_connection_closed_while_idle_is_replaced_without_failing_the_request() {
+    let application = "relay-it-reconnect";
+    let (devplane, _relay) = started(|config| {
+        config.replace(
+            &format!("      user: {READER}\n"),
+            &format!("      user: {READER}\n      applicationName: {application}\n"),
+        )
+    });
+    assert_eq!(
+        first_cell(&query(&devplane, "SELECT 'before'", None)),
+        "before"
+    );
+    let terminated = admin(shared_db())
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+            &[&application],
+        )
+        .unwrap();
+    assert!(
+        !terminated.is_empty(),
+        "the relay's connection was not found"
+    );
+    assert_eq!(
+        first_cell(&query(&devplane, "SELECT 'after'", None)),
+        "after"
+    );
+}
