@@ -8,14 +8,17 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
+/// Acknowledged lines the file may hold before it is compacted (about a megabyte of records).
+pub const COMPACT_AFTER_STALE_LINES: usize = 2048;
+
 /// Records waiting for acknowledgement.
 pub struct Spool {
     path: PathBuf,
     max_records: usize,
     pending: VecDeque<Map<String, Value>>,
     file: File,
-    /// Lines in the file that are no longer pending; the file is rewritten when they outnumber
-    /// the pending ones, so acknowledging costs O(1) amortized.
+    /// Lines in the file that are no longer pending; the file is compacted when they outnumber
+    /// the pending ones and `COMPACT_AFTER_STALE_LINES`, so acknowledging costs O(1) amortized.
     stale_lines: usize,
     dropped: u64,
 }
@@ -24,7 +27,13 @@ impl Spool {
     /// Opens the spool, taking over the records a previous run left unacknowledged (the newest
     /// `max_records` of them).
     pub fn open(path: &Path, max_records: usize) -> io::Result<Self> {
-        let mut pending: VecDeque<_> = read_records(path)?.into();
+        let mut pending = VecDeque::new();
+        for line in read_records(path)? {
+            match acknowledgement(&line) {
+                Some((chain_id, seq)) => forget_acknowledged(&mut pending, chain_id, seq),
+                None => pending.push_back(line),
+            }
+        }
         let dropped = pending.len().saturating_sub(max_records);
         pending.drain(..dropped);
         let dropped = dropped as u64;
@@ -56,26 +65,27 @@ impl Spool {
     }
 
     /// Forgets the records of `chain_id` up to and including `seq` (acknowledgements are
-    /// cumulative per chain).
+    /// cumulative per chain). The file gets one acknowledgement line, so a restart before the next
+    /// compaction does not send those records again.
     pub fn acknowledge(&mut self, chain_id: &str, seq: u64) -> io::Result<()> {
         let before = self.pending.len();
-        self.pending.retain(|record| {
-            let same_chain = record.get("chainId").and_then(Value::as_str) == Some(chain_id);
-            let covered = record
-                .get("seq")
-                .and_then(Value::as_u64)
-                .is_some_and(|s| s <= seq);
-            !(same_chain && covered)
-        });
-        self.stale_lines += before - self.pending.len();
+        forget_acknowledged(&mut self.pending, chain_id, seq);
+        let forgotten = before - self.pending.len();
+        if forgotten == 0 {
+            return Ok(());
+        }
+        let line = serde_json::json!({"acknowledged": {"chainId": chain_id, "seq": seq}});
+        self.file.write_all(format!("{line}\n").as_bytes())?;
+        self.stale_lines += forgotten + 1;
         self.compact_if_stale()
     }
 
-    /// Drops acknowledged lines from the file once they outnumber the pending ones. With nothing
-    /// pending (the usual case when the control plane acknowledges promptly) the file is emptied
-    /// in place, one call instead of a rewrite and rename per acknowledgement.
+    /// Drops acknowledged lines from the file once they outnumber both the pending ones and
+    /// `COMPACT_AFTER_STALE_LINES`: a control plane that acknowledges every few records would
+    /// otherwise cost a rewrite (or a truncation, which the file system may turn into a discard
+    /// of blocks) per acknowledgement. With nothing pending the file is emptied in place.
     fn compact_if_stale(&mut self) -> io::Result<()> {
-        if self.stale_lines == 0 || self.stale_lines < self.pending.len() {
+        if self.stale_lines < self.pending.len().max(COMPACT_AFTER_STALE_LINES) {
             return Ok(());
         }
         if self.pending.is_empty() {
@@ -105,6 +115,24 @@ impl Spool {
     pub fn dropped(&self) -> u64 {
         self.dropped
     }
+}
+
+/// Drops the records of `chain_id` up to and including `seq`.
+fn forget_acknowledged(pending: &mut VecDeque<Map<String, Value>>, chain_id: &str, seq: u64) {
+    pending.retain(|record| {
+        let same_chain = record.get("chainId").and_then(Value::as_str) == Some(chain_id);
+        let covered = record
+            .get("seq")
+            .and_then(Value::as_u64)
+            .is_some_and(|s| s <= seq);
+        !(same_chain && covered)
+    });
+}
+
+/// The chain and sequence number of an acknowledgement line of the spool file.
+fn acknowledgement(line: &Map<String, Value>) -> Option<(&str, u64)> {
+    let ack = line.get("acknowledged")?;
+    Some((ack.get("chainId")?.as_str()?, ack.get("seq")?.as_u64()?))
 }
 
 /// The JSON-object lines of a file (a spool, an audit file, a control plane's store), skipping
@@ -195,6 +223,33 @@ mod tests {
         assert_eq!((seqs(&smaller), smaller.dropped()), (vec![3, 4], 1));
         smaller.acknowledge("a", 4).unwrap();
         assert!(smaller.is_empty());
+        drop(smaller);
+        assert!(Spool::open(&path, 2).unwrap().is_empty());
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
+    }
+
+    #[test]
+    fn acknowledgements_are_remembered_and_the_file_compacted_once_mostly_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("spool.jsonl");
+        let lines = || std::fs::read_to_string(&path).unwrap().lines().count();
+        let mut spool = Spool::open(&path, 10_000).unwrap();
+        for seq in 0..10 {
+            push(&mut spool, record("a", seq));
+        }
+        spool.acknowledge("a", 4).unwrap();
+        // Appended, not rewritten: ten records and one acknowledgement.
+        assert_eq!(lines(), 11);
+        drop(spool);
+        let mut spool = Spool::open(&path, 10_000).unwrap();
+        assert_eq!(seqs(&spool), vec![5, 6, 7, 8, 9]);
+        for seq in 10..(COMPACT_AFTER_STALE_LINES as u64 + 10) {
+            push(&mut spool, record("a", seq));
+            spool.acknowledge("a", seq - 3).unwrap();
+        }
+        assert_eq!(spool.len(), 3);
+        assert!(lines() < COMPACT_AFTER_STALE_LINES, "{} lines", lines());
+        drop(spool);
+        assert_eq!(Spool::open(&path, 10_000).unwrap().len(), 3);
     }
 }
