@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 /// At most `capacity` entries; inserting into a full map evicts the entry used longest ago. Keys
 /// longer than `max_key_len` are never kept (long texts are rarely repeated and would hold memory).
+#[derive(Debug)]
 pub struct Lru<V> {
     entries: HashMap<String, (V, u64)>,
     clock: u64,

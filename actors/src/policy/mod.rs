@@ -2,7 +2,9 @@
 //! control plane sent may run against the customer's database.
 //!
 //! This is layer 1 of three. Layer 2 runs the statement in a READ ONLY transaction with a
-//! `statement_timeout`, layer 3 resets the connection afterwards. A READ ONLY transaction does not
+//! `statement_timeout`, layer 3 rolls every transaction back, so nothing carries over to the next
+//! request (which holds only because this policy refuses whatever outlives a rollback:
+//! `PREPARE`, `LISTEN`, advisory locks, temporary objects). A READ ONLY transaction does not
 //! stop `pg_terminate_backend`, `set_config`, advisory locks, `lo_*`, `pg_read_file`, `pg_notify`,
 //! `nextval`, `COPY ... TO PROGRAM`, `LOCK`, `DO`, `COMMIT` and friends, hence this allow-list:
 //! exactly one SELECT / SHOW / EXPLAIN statement, no data-modifying node anywhere in it, no row
@@ -26,22 +28,31 @@ mod tests;
 use pg_query::protobuf::ParseResult;
 use pg_query::{Node, ParserOptions};
 
+use crate::lru::Lru;
 use functions::FunctionAllowList;
 use statements::Classified;
+use std::sync::{Arc, Mutex};
 
 /// The policy for one resource: the built-in function allow-list plus configured extra functions.
 #[derive(Debug, Clone)]
 pub struct SqlPolicy {
     functions: FunctionAllowList,
     allow_explain_analyze: bool,
+    /// Verdicts by statement text: a verdict depends only on the text and this policy, and a
+    /// control plane repeats its statements (with new parameters) far more often than not.
+    verdicts: Arc<Mutex<Lru<Result<StatementKind, PolicyViolation>>>>,
 }
 
-/// A statement that passed, with what it is and its fingerprint for the audit log.
+/// Verdicts remembered per resource.
+const VERDICT_CACHE_CAPACITY: usize = 256;
+
+/// Statements longer than this are checked every time rather than remembered.
+const MAX_REMEMBERED_SQL: usize = 4096;
+
+/// A statement that passed, and what it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checked {
     pub kind: StatementKind,
-    /// `pg_query` fingerprint (hex): equal for statements differing only in constants.
-    pub fingerprint: String,
 }
 
 /// The kind of statement that passed the policy.
@@ -91,19 +102,38 @@ impl SqlPolicy {
         SqlPolicy {
             functions: FunctionAllowList::new(extra_functions),
             allow_explain_analyze,
+            verdicts: Arc::new(Mutex::new(Lru::new(
+                VERDICT_CACHE_CAPACITY,
+                MAX_REMEMBERED_SQL,
+            ))),
         }
     }
 
     /// Checks one statement the control plane sent for `query`.
     pub fn check_query(&self, sql: &str) -> Result<Checked, PolicyViolation> {
+        let remembered = self.verdicts().get(sql);
+        let verdict = match remembered {
+            Some(verdict) => verdict,
+            None => {
+                let verdict = self.check_uncached(sql);
+                self.verdicts().insert(sql, verdict.clone());
+                verdict
+            }
+        };
+        verdict.map(|kind| Checked { kind })
+    }
+
+    fn verdicts(&self) -> std::sync::MutexGuard<'_, Lru<Result<StatementKind, PolicyViolation>>> {
+        // A poisoned cache still holds only complete verdicts: each is inserted whole.
+        self.verdicts.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn check_uncached(&self, sql: &str) -> Result<StatementKind, PolicyViolation> {
         let kind = self.check_parsed_as(sql, ParserOptions::DEFAULT)?;
         if sql.contains('\\') {
             self.check_as_nonstandard_strings(sql)?;
         }
-        Ok(Checked {
-            kind,
-            fingerprint: fingerprint_hex(sql)?,
-        })
+        Ok(kind)
     }
 
     /// Checks the statement given to the `explain` operation (the statement to be explained,
@@ -176,16 +206,6 @@ fn single_statement(parsed: &ParseResult) -> Result<&Node, PolicyViolation> {
         [statement] => Ok(statement),
         _ => Err(PolicyViolation::StatementCount(statements.len())),
     }
-}
-
-fn fingerprint_hex(sql: &str) -> Result<String, PolicyViolation> {
-    let fingerprint = pg_query::fingerprint(
-        sql,
-        ParserOptions::DEFAULT,
-        pg_query::FingerprintOptions::DEFAULT,
-    )
-    .map_err(syntax_violation)?;
-    Ok(fingerprint.hex)
 }
 
 fn syntax_violation(error: pg_query::Error) -> PolicyViolation {
