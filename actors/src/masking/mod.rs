@@ -1,6 +1,6 @@
 //! PII masking: the pure engine (patterns, built-in detectors, column rules) and the actor that
-//! applies it to everything leaving the relay, on a bounded pool of worker threads so masking uses
-//! every core without ever stalling the actor system.
+//! applies it to everything leaving the relay: a few small values on its own thread, anything larger
+//! on a bounded pool of worker threads so masking uses every core without stalling the actor system.
 
 mod builtins;
 mod columns;
@@ -21,9 +21,10 @@ use tokio::sync::Semaphore;
 /// it saves.
 const MIN_ROWS_PER_CHUNK: usize = 256;
 
-/// The masking actor: owns the compiled engine and masks payloads on request. The work runs on the
-/// runtime's blocking threads, at most `workers` at once; a large result is split across them. A
-/// panic there becomes an error, and with it nothing is sent (fail closed).
+/// The masking actor: owns the compiled engine and masks payloads on request. Small payloads are
+/// masked at once; the rest runs on the runtime's blocking threads, at most `workers` at once, a
+/// large result split across them. A panic either way becomes an error, and with it nothing is
+/// sent (fail closed).
 pub struct Masker {
     pool: WorkerPool,
 }
@@ -56,6 +57,10 @@ impl Handler<Mask> for Masker {
     type Result = ResponseFuture<Result<Masked, MaskingError>>;
 
     fn handle(&mut self, message: Mask, _ctx: &mut Context<Self>) -> Self::Result {
+        if is_small(&message.payload) {
+            let masked = mask_here(&self.pool.engine, message.payload);
+            return Box::pin(async move { masked });
+        }
         let pool = self.pool.clone();
         Box::pin(async move {
             match message.payload {
@@ -64,6 +69,41 @@ impl Handler<Mask> for Masker {
             }
         })
     }
+}
+
+/// Payloads of at most this many cells and about this many bytes are masked on the actor's own
+/// thread: for a few rows, handing the work to a worker thread and back costs more than the work.
+const INLINE_CELLS: usize = 256;
+const INLINE_BYTES: usize = 32 * 1024;
+
+fn is_small(payload: &MaskPayload) -> bool {
+    use crate::resource::pg_values::approximate_json_size;
+    match payload {
+        MaskPayload::Text(text) => text.len() <= INLINE_BYTES,
+        MaskPayload::Output(output) => {
+            let cells: usize = output.rows.iter().map(Vec::len).sum();
+            if cells > INLINE_CELLS {
+                return false;
+            }
+            let bytes: usize = output
+                .rows
+                .iter()
+                .flatten()
+                .chain(&output.details)
+                .map(approximate_json_size)
+                .sum();
+            bytes <= INLINE_BYTES
+        }
+    }
+}
+
+/// Masks a small payload right here. A panic becomes an error, as on a worker: nothing is sent.
+fn mask_here(engine: &MaskingEngine, mut payload: MaskPayload) -> Result<Masked, MaskingError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        let counts = engine.mask_payload(&mut payload);
+        Masked { payload, counts }
+    }))
+    .map_err(|_| MaskingError("masking failed".into()))
 }
 
 /// The engine, the permits bounding how many workers run at once, and how many there are.
@@ -175,5 +215,25 @@ mod tests {
         assert_eq!(chunks.concat(), rows);
         assert_eq!(split_rows(rows[..300].to_vec(), 4).len(), 1);
         assert_eq!(split_rows(Vec::new(), 4), vec![Vec::<Vec<Value>>::new()]);
+    }
+
+    fn output(rows: Vec<Vec<Value>>) -> MaskPayload {
+        MaskPayload::Output(OperationOutput {
+            columns: Vec::new(),
+            rows,
+            truncated: false,
+            details: None,
+        })
+    }
+
+    #[test]
+    fn only_a_few_small_cells_are_masked_on_the_actor_thread() {
+        assert!(is_small(&output(vec![vec![json!(1), json!("a@b.co")]])));
+        assert!(!is_small(&output(
+            (0..300).map(|i| vec![json!(i)]).collect()
+        )));
+        assert!(!is_small(&output(vec![vec![json!("x".repeat(40_000))]])));
+        assert!(is_small(&MaskPayload::Text("error at a@b.co".into())));
+        assert!(!is_small(&MaskPayload::Text("x".repeat(40_000))));
     }
 }
