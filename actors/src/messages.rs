@@ -77,9 +77,18 @@ pub struct Drain {
 
 /// Supervisor -> resource: run one operation.
 #[derive(Message, Debug)]
-#[rtype(result = "Result<OperationOutput, OperationError>")]
+#[rtype(result = "Result<Produced, OperationError>")]
 pub struct RunOperation {
     pub request: Request,
+}
+
+/// An operation's output with the resource's result slot it occupies: a resource keeps at most
+/// a few outputs in memory before they are masked, so a burst of large results waits for a slot
+/// instead of piling up unmasked. The slot is freed when this is dropped (after masking).
+#[derive(Debug)]
+pub struct Produced {
+    pub output: OperationOutput,
+    pub slot: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 /// What an operation produced, before masking.

@@ -3,7 +3,7 @@
 use crate::audit::{AuditRecord, Auditor, Outcome};
 use crate::masking::Masker;
 use crate::messages::{
-    AuditReady, Mask, MaskPayload, OperationError, OperationOutput, Record, RunOperation,
+    AuditReady, Mask, MaskPayload, OperationError, Produced, Record, RunOperation,
 };
 use crate::protocol::{ErrorCode, ErrorMessage, MaskedCounts, OperationResult, Outbound, Request};
 use crate::resource::Resource;
@@ -57,7 +57,7 @@ pub async fn run(route: Route, request: Request) -> Outbound {
             }),
     };
     let (message, counts, summary) = match outcome {
-        Ok(output) => mask_output(route.masker.as_ref(), &request, output, started).await,
+        Ok(produced) => mask_output(route.masker.as_ref(), &request, produced, started).await,
         Err(err) => (
             mask_error(route.masker.as_ref(), &request, err).await,
             MaskedCounts::default(),
@@ -89,9 +89,10 @@ type Summary = Option<(u64, bool)>;
 async fn mask_output(
     masker: Option<&Addr<Masker>>,
     request: &Request,
-    output: OperationOutput,
+    produced: Produced,
     started: Instant,
 ) -> (Outbound, MaskedCounts, Summary) {
+    let Produced { output, slot } = produced;
     let masked = match masker {
         Some(masker) => {
             masker
@@ -102,6 +103,8 @@ async fn mask_output(
         }
         None => return (masking_failed(request), MaskedCounts::default(), None),
     };
+    // Masked: the output no longer counts against the resource's unmasked results.
+    drop(slot);
     match masked {
         Ok(Ok(masked)) => {
             let MaskPayload::Output(output) = masked.payload else {

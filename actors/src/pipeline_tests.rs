@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::masking::MaskingEngine;
+use crate::messages::OperationOutput;
 use crate::protocol::Column;
 use actix::{Actor, ActorContext, Context, Handler, Message};
 use relay_config::Masking;
@@ -32,8 +33,8 @@ fn request() -> Request {
     }
 }
 
-fn output_with_pii() -> OperationOutput {
-    OperationOutput {
+fn output_with_pii() -> Produced {
+    let output = OperationOutput {
         columns: vec![Column {
             name: "note".into(),
             type_name: "text".into(),
@@ -43,7 +44,8 @@ fn output_with_pii() -> OperationOutput {
             .collect(),
         truncated: false,
         details: Some(json!({"hint": "owner bo@example.org"})),
-    }
+    };
+    Produced { output, slot: None }
 }
 
 fn masker() -> Addr<Masker> {

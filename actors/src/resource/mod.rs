@@ -5,9 +5,7 @@ pub mod off_thread;
 pub mod pg_values;
 pub mod postgres;
 
-use crate::messages::{
-    CancelRequest, HealthChanged, OperationError, OperationOutput, RunOperation,
-};
+use crate::messages::{CancelRequest, HealthChanged, OperationError, Produced, RunOperation};
 use crate::protocol::{ErrorCode, HealthStatus, ResourceHealth};
 use crate::time::now_rfc3339;
 use actix::fut::wrap_future;
@@ -201,7 +199,7 @@ fn parse_operation(name: &str) -> Option<Operation> {
 }
 
 impl Handler<RunOperation> for Resource {
-    type Result = ResponseActFuture<Self, Result<OperationOutput, OperationError>>;
+    type Result = ResponseActFuture<Self, Result<Produced, OperationError>>;
 
     fn handle(&mut self, message: RunOperation, _ctx: &mut Context<Self>) -> Self::Result {
         let running = match (self.plan(&message), &self.backend) {
@@ -209,7 +207,8 @@ impl Handler<RunOperation> for Resource {
                 backend.run(&message.request, planned)
             }
             (Ok(Planned::Mongo(planned)), Backend::Mongo(backend)) => {
-                backend.run(&message.request, *planned)
+                let running = backend.run(&message.request, *planned);
+                Box::pin(async move { running.await.map(|output| Produced { output, slot: None }) })
             }
             (Err(err), _) => return Box::pin(actix::fut::ready(Err(err))),
             (Ok(_), _) => {

@@ -9,7 +9,7 @@ mod params;
 pub mod pool;
 pub mod statements;
 
-use crate::messages::{OperationError, OperationOutput};
+use crate::messages::{OperationError, OperationOutput, Produced};
 use crate::policy::{PolicyViolation, SqlPolicy};
 use crate::protocol::{ErrorCode, Request};
 use crate::resource::off_thread::OffThreadDrop;
@@ -57,6 +57,9 @@ pub struct PgBackend {
     /// One permit per pooled connection: requests beyond the pool wait here as futures instead of
     /// each holding a blocking thread (with its own allocator arena) while it waits for a connection.
     connection_permits: Arc<Semaphore>,
+    /// Outputs of this resource that may be in memory before they are masked (see [`Produced`]):
+    /// two per connection, so fetching the next result overlaps masking the last one.
+    result_slots: Arc<Semaphore>,
 }
 
 impl PgBackend {
@@ -77,6 +80,7 @@ impl PgBackend {
             policy,
             cancels: CancelRegistry::default(),
             connection_permits: Arc::new(Semaphore::new(spec_pool_size)),
+            result_slots: Arc::new(Semaphore::new(spec_pool_size * 2)),
         })
     }
 
@@ -132,7 +136,7 @@ impl PgBackend {
         &self,
         request: &Request,
         planned: PlannedOperation,
-    ) -> LocalFuture<Result<OperationOutput, OperationError>> {
+    ) -> LocalFuture<Result<Produced, OperationError>> {
         let timeout =
             Duration::from_millis(request.timeout_ms.unwrap_or(self.spec.statement_timeout_ms));
         let limits = Limits {
@@ -147,20 +151,30 @@ impl PgBackend {
         // Registered before waiting, so a cancel that arrives while the request waits still counts.
         let slot = cancels.start(&request_id);
         let permits = Arc::clone(&self.connection_permits);
+        let result_slots = Arc::clone(&self.result_slots);
         Box::pin(async move {
+            let wait = async {
+                let result_slot = result_slots.acquire_owned().await?;
+                let connection = permits.acquire_owned().await?;
+                Ok::<_, tokio::sync::AcquireError>((result_slot, connection))
+            };
             // Waiting for a connection counts against the request's time, as r2d2's checkout did.
-            let outcome = match tokio::time::timeout(timeout, permits.acquire_owned()).await {
-                Ok(Ok(permit)) => {
+            let outcome = match tokio::time::timeout(timeout, wait).await {
+                Ok(Ok((result_slot, permit))) => {
                     let task = actix_rt::task::spawn_blocking(move || {
                         let outcome = execute(&pool, planned, &limits, &slot);
                         drop(permit);
                         outcome
                     });
-                    task.await.unwrap_or_else(|err| {
+                    let outcome = task.await.unwrap_or_else(|err| {
                         Err(OperationError::new(
                             ErrorCode::Internal,
                             format!("operation crashed: {err}"),
                         ))
+                    });
+                    outcome.map(|output| Produced {
+                        output,
+                        slot: Some(result_slot),
                     })
                 }
                 Ok(Err(_)) => Err(OperationError::new(
