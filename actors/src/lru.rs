@@ -51,10 +51,6 @@ impl<V: Clone> Lru<V> {
         self.entries.insert(key.to_owned(), (value, self.clock));
     }
 
-    pub fn remove(&mut self, key: &str) {
-        self.entries.remove(key);
-    }
-
     pub fn clear(&mut self) {
         self.entries.clear();
     }
@@ -94,8 +90,7 @@ mod tests {
         lru.insert("long", 1);
         assert!(lru.is_empty());
         lru.insert("abc", 2);
-        lru.remove("abc");
-        assert_eq!(lru.get("abc"), None);
+        assert_eq!(lru.get("abc"), Some(2));
         lru.insert("x", 3);
         lru.clear();
         assert!(lru.is_empty());

@@ -91,6 +91,14 @@ pub struct Produced {
     pub slot: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
+impl Produced {
+    /// A resource's result slots: two per pooled connection, so fetching the next result overlaps
+    /// masking the last one.
+    pub fn slots_for(pool_size: u32) -> std::sync::Arc<tokio::sync::Semaphore> {
+        std::sync::Arc::new(tokio::sync::Semaphore::new(pool_size.max(1) as usize * 2))
+    }
+}
+
 /// What an operation produced, before masking.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OperationOutput {

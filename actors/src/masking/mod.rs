@@ -98,12 +98,15 @@ fn is_small(payload: &MaskPayload) -> bool {
 }
 
 /// Masks a small payload right here. A panic becomes an error, as on a worker: nothing is sent.
-fn mask_here(engine: &MaskingEngine, mut payload: MaskPayload) -> Result<Masked, MaskingError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-        let counts = engine.mask_payload(&mut payload);
-        Masked { payload, counts }
-    }))
-    .map_err(|_| MaskingError("masking failed".into()))
+fn mask_here(engine: &MaskingEngine, payload: MaskPayload) -> Result<Masked, MaskingError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| mask_whole(engine, payload)))
+        .map_err(|_| MaskingError("masking failed".into()))
+}
+
+/// Masks a payload in one piece.
+fn mask_whole(engine: &MaskingEngine, mut payload: MaskPayload) -> Masked {
+    let counts = engine.mask_payload(&mut payload);
+    Masked { payload, counts }
 }
 
 /// The engine, the permits bounding how many workers run at once, and how many there are.
@@ -135,12 +138,8 @@ impl WorkerPool {
     }
 
     async fn mask_text(&self, text: String) -> Result<Masked, MaskingError> {
-        self.run(move |engine| {
-            let mut payload = MaskPayload::Text(text);
-            let counts = engine.mask_payload(&mut payload);
-            Masked { payload, counts }
-        })
-        .await
+        self.run(move |engine| mask_whole(engine, MaskPayload::Text(text)))
+            .await
     }
 
     async fn mask_output(&self, output: OperationOutput) -> Result<Masked, MaskingError> {

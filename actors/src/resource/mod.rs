@@ -207,8 +207,7 @@ impl Handler<RunOperation> for Resource {
                 backend.run(&message.request, planned)
             }
             (Ok(Planned::Mongo(planned)), Backend::Mongo(backend)) => {
-                let running = backend.run(&message.request, *planned);
-                Box::pin(async move { running.await.map(|output| Produced { output, slot: None }) })
+                backend.run(&message.request, *planned)
             }
             (Err(err), _) => return Box::pin(actix::fut::ready(Err(err))),
             (Ok(_), _) => {

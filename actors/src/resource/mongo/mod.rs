@@ -9,7 +9,7 @@ pub mod health;
 pub mod options;
 pub mod params;
 
-use crate::messages::{OperationError, OperationOutput};
+use crate::messages::{OperationError, OperationOutput, Produced};
 use crate::protocol::{ErrorCode, Request};
 use crate::resource::postgres::LocalFuture;
 use crate::resource::DatabaseHealth;
@@ -43,11 +43,14 @@ pub struct MongoBackend {
     spec: Arc<Resource>,
     client: Rc<OnceCell<Client>>,
     running: Rc<RefCell<HashMap<String, AbortHandle>>>,
+    /// Outputs of this resource that may be in memory before they are masked (see [`Produced`]).
+    result_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl MongoBackend {
     pub fn new(spec: Arc<Resource>) -> Self {
         MongoBackend {
+            result_slots: Produced::slots_for(spec.pool_size),
             spec,
             client: Rc::new(OnceCell::new()),
             running: Rc::new(RefCell::new(HashMap::new())),
@@ -64,7 +67,7 @@ impl MongoBackend {
         &self,
         request: &Request,
         plan: MongoPlan,
-    ) -> LocalFuture<Result<OperationOutput, OperationError>> {
+    ) -> LocalFuture<Result<Produced, OperationError>> {
         let limits = Limits {
             timeout: Duration::from_millis(
                 request.timeout_ms.unwrap_or(self.spec.statement_timeout_ms),
@@ -74,9 +77,13 @@ impl MongoBackend {
         };
         let client = Rc::clone(&self.client);
         let spec = Arc::clone(&self.spec);
+        let result_slots = Arc::clone(&self.result_slots);
         let (work, handle) = abortable(async move {
+            // Waiting for a slot counts against the request's time like the rest of its work.
+            let slot = result_slots.acquire_owned().await.ok();
             let database = database(&client, &spec).await?;
-            execute(&database, plan, &limits).await
+            let output = execute(&database, plan, &limits).await?;
+            Ok(Produced { output, slot })
         });
         let request_id = request.id.clone();
         self.running.borrow_mut().insert(request_id.clone(), handle);

@@ -57,8 +57,7 @@ pub struct PgBackend {
     /// One permit per pooled connection: requests beyond the pool wait here as futures instead of
     /// each holding a blocking thread (with its own allocator arena) while it waits for a connection.
     connection_permits: Arc<Semaphore>,
-    /// Outputs of this resource that may be in memory before they are masked (see [`Produced`]):
-    /// two per connection, so fetching the next result overlaps masking the last one.
+    /// Outputs of this resource that may be in memory before they are masked (see [`Produced`]).
     result_slots: Arc<Semaphore>,
 }
 
@@ -74,13 +73,14 @@ impl PgBackend {
             .collect();
         let policy = SqlPolicy::new(&extra_functions, spec.explain_analyze);
         let spec_pool_size = spec.pool_size.max(1) as usize;
+        let result_slots = Produced::slots_for(spec.pool_size);
         Ok(PgBackend {
             spec,
             pool,
             policy,
             cancels: CancelRegistry::default(),
             connection_permits: Arc::new(Semaphore::new(spec_pool_size)),
-            result_slots: Arc::new(Semaphore::new(spec_pool_size * 2)),
+            result_slots,
         })
     }
 
