@@ -4,7 +4,14 @@ use crate::support::pg;
 use postgres::{Client, NoTls};
 use std::sync::OnceLock;
 
-pub const SHARED_DB: &str = "relay_it";
+/// The shared database's name: `RELAY_TEST_SHARED_DB`, else `relay_it`. Two checkouts testing at
+/// once on one server each set their own, since every run drops and re-creates it.
+pub fn shared_db_name() -> &'static str {
+    static NAME: OnceLock<String> = OnceLock::new();
+    NAME.get_or_init(|| {
+        std::env::var("RELAY_TEST_SHARED_DB").unwrap_or_else(|_| "relay_it".to_owned())
+    })
+}
 pub const READER: &str = "relay_it_reader";
 pub const WRITER: &str = "relay_it_writer";
 
@@ -34,7 +41,7 @@ pub fn reader() -> Client {
 pub fn shared_db() -> &'static str {
     static SEEDED: OnceLock<()> = OnceLock::new();
     SEEDED.get_or_init(create_shared_db);
-    SHARED_DB
+    shared_db_name()
 }
 
 const ROLES_SQL: &str = "
@@ -64,7 +71,6 @@ CREATE TABLE orders (id int PRIMARY KEY, customer_id int NOT NULL REFERENCES cus
 CREATE INDEX orders_customer_idx ON orders (customer_id);
 CREATE VIEW big_view AS SELECT id FROM big;
 INSERT INTO customers VALUES (1, 'Ana', 'ana@example.com');
-GRANT CONNECT ON DATABASE relay_it TO relay_it_reader, relay_it_writer;
 GRANT USAGE ON SCHEMA public TO relay_it_reader, relay_it_writer;
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO relay_it_reader, relay_it_writer;
 GRANT USAGE ON SEQUENCE sentinel_id_seq TO relay_it_reader;
@@ -72,15 +78,20 @@ GRANT INSERT ON sentinel TO relay_it_writer;
 "#;
 
 fn create_shared_db() {
+    let name = shared_db_name();
     let mut postgres = admin("postgres");
     postgres.batch_execute(ROLES_SQL).expect("create roles");
     postgres
-        .batch_execute("DROP DATABASE IF EXISTS relay_it WITH (FORCE)")
+        .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
         .expect("drop the previous shared database");
     postgres
-        .batch_execute("CREATE DATABASE relay_it")
+        .batch_execute(&format!("CREATE DATABASE \"{name}\""))
         .expect("create the shared database");
-    admin(SHARED_DB)
-        .batch_execute(SEED_SQL)
+    let mut db = admin(name);
+    db.batch_execute(SEED_SQL)
         .expect("seed the shared database");
+    db.batch_execute(&format!(
+        "GRANT CONNECT ON DATABASE \"{name}\" TO {READER}, {WRITER}"
+    ))
+    .expect("grant connect on the shared database");
 }
