@@ -1,24 +1,35 @@
-//! The read-only SQL policy: decides, from PostgreSQL's own parse tree, whether a statement the
-//! control plane sent may run against the customer's database.
+//! The read-only SQL policy: decides, from PostgreSQL's own parse tree and the database's catalog,
+//! whether a statement the control plane sent may run against the customer's database.
 //!
 //! This is layer 1 of three. Layer 2 runs the statement in a READ ONLY transaction with a
 //! `statement_timeout`, layer 3 rolls every transaction back, so nothing carries over to the next
 //! request (which holds only because this policy refuses whatever outlives a rollback:
 //! `PREPARE`, `LISTEN`, advisory locks, temporary objects). A READ ONLY transaction does not
 //! stop `pg_terminate_backend`, `set_config`, advisory locks, `lo_*`, `pg_read_file`, `pg_notify`,
-//! `nextval`, `COPY ... TO PROGRAM`, `LOCK`, `DO`, `COMMIT` and friends, hence this allow-list:
-//! exactly one SELECT / SHOW / EXPLAIN statement, no data-modifying node anywhere in it, no row
-//! locks, no `INTO`, and only functions known to be side-effect free (plus configured extras).
+//! `nextval`, `COPY ... TO PROGRAM`, `LOCK`, `DO`, `COMMIT`, nor anything a `SECURITY DEFINER`
+//! function does through dblink or COPY, hence: exactly one SELECT / SHOW / EXPLAIN statement, no
+//! data-modifying node anywhere in it, no row locks, no `INTO`, and no way to reach code that is
+//! not a side-effect-free built-in or vouched for by the operator.
 //!
-//! What a parser cannot see, and the lower layers must cover: functions called inside views or
-//! rules the query reads from, user functions reached through attribute notation (`t.f` means
-//! `f(t)`), type input functions of user-defined types, and built-ins shadowed by same-named
-//! functions in a schema placed before `pg_catalog` on the `search_path`.
+//! PostgreSQL runs what name resolution picks, not what the text names, so names are judged with
+//! the catalog ([`catalog::CatalogSnapshot`]): a function or operator name is allowed only when no
+//! overload outside the built-ins could be chosen; `t.f` may be a call `f(t)`; a type name may run
+//! the type's input function, a domain's CHECK or a user cast; and a relation may run its view
+//! definition, row-level security policies or foreign-data wrapper. Map of the module:
+//! `statements.rs` classifies the top-level statement, `tree*.rs` walk the parse tree (typed, every
+//! field, within a node budget), `judge.rs` judges what the walk reports, `builtins.rs` holds the
+//! reviewed lists of `pg_catalog` functions, `patterns.rs` the configuration's name patterns, and
+//! `mongo.rs` is MongoDB's policy.
 
-mod functions;
+mod builtins;
+pub mod catalog;
+mod judge;
 pub mod mongo;
+pub mod patterns;
 mod statements;
-mod walk;
+mod tree;
+mod tree_expr;
+mod tree_json;
 
 #[cfg(test)]
 mod hostile_tests;
@@ -29,18 +40,31 @@ use pg_query::protobuf::ParseResult;
 use pg_query::{Node, ParserOptions};
 
 use crate::lru::Lru;
-use functions::FunctionAllowList;
+pub use builtins::{classified_names, classify as classify_builtin, Builtin};
+use catalog::CatalogSnapshot;
+use judge::Judge;
+pub use judge::Rules;
 use statements::Classified;
 use std::sync::{Arc, Mutex};
 
-/// The policy for one resource: the built-in function allow-list plus configured extra functions.
+/// The policy for one resource: its rules, the catalog they are judged against, and the verdicts
+/// already reached.
 #[derive(Debug, Clone)]
 pub struct SqlPolicy {
-    functions: FunctionAllowList,
+    rules: Arc<Rules>,
     allow_explain_analyze: bool,
-    /// Verdicts by statement text: a verdict depends only on the text and this policy, and a
-    /// control plane repeats its statements (with new parameters) far more often than not.
-    verdicts: Arc<Mutex<Lru<Result<StatementKind, PolicyViolation>>>>,
+    state: Arc<Mutex<PolicyState>>,
+}
+
+#[derive(Debug)]
+struct PolicyState {
+    /// The catalog as last read, or why it could not be read.
+    catalog: Result<Arc<CatalogSnapshot>, String>,
+    /// Bumped whenever the catalog changes, so no verdict outlives the catalog it was reached on.
+    generation: u64,
+    /// Verdicts by statement text: a verdict depends only on the text, the rules and the catalog,
+    /// and a control plane repeats its statements (with new parameters) far more often than not.
+    verdicts: Lru<Result<StatementKind, PolicyViolation>>,
 }
 
 /// Verdicts remembered per resource.
@@ -79,59 +103,139 @@ pub enum PolicyViolation {
     DataModifying(String),
     #[error("SELECT ... {0} is not allowed")]
     Clause(String),
-    #[error("function {0} is not allowed")]
+    #[error("function {0} is not allowed: {reason}", reason = function_reason(.0))]
     Function(String),
+    /// A name or object PostgreSQL could resolve to code the policy does not allow.
+    #[error("{what} could run {object}, which is not allowed ({why}); vouch for it in allowedFunctions or allowedRelations if it is safe")]
+    Reaches {
+        what: String,
+        object: String,
+        why: String,
+    },
+    #[error("relation {0} is outside this resource's table scope")]
+    NotAllowedRelation(String),
     #[error("EXPLAIN ANALYZE is not allowed on this resource")]
     ExplainAnalyze,
+    #[error("the statement has more than {0} parse nodes, too many to check")]
+    TooComplex(usize),
+    #[error("the database's catalog could not be read, so no statement can be checked: {0}")]
+    CatalogUnavailable(String),
     #[error("{0} is not allowed")]
     Other(String),
+}
+
+/// Why a function is refused, from its name as the statement wrote it.
+fn function_reason(written: &str) -> String {
+    let name = written.rsplit('.').next().unwrap_or(written);
+    let builtin = !written.contains('.') || written.starts_with("pg_catalog.");
+    match builtins::classify(name) {
+        Some(Builtin::Refused(reason)) if builtin => format!("it {reason}"),
+        Some(Builtin::Revealing) if builtin => {
+            "it reveals relations outside this resource's table scope".to_owned()
+        }
+        _ => "it is not a built-in function the policy allows; vouch for it in allowedFunctions if it is safe".to_owned(),
+    }
 }
 
 impl PolicyViolation {
     /// True when the statement was not valid SQL at all (an invalid request rather than a
     /// refused one).
     pub fn is_syntax(&self) -> bool {
-        matches!(self, PolicyViolation::Syntax(_))
+        matches!(
+            self,
+            PolicyViolation::Syntax(_) | PolicyViolation::TooComplex(_)
+        )
     }
 }
 
 impl SqlPolicy {
-    /// `extra_functions`: lowercase `name` or `schema.name` entries from config (`allowedFunctions`).
-    /// An unqualified entry allows only the unqualified call, a qualified one only the qualified call.
+    /// A policy with `allowedFunctions` entries (`name` or `schema.name`, `*` wildcards) judged
+    /// against a database without user-defined objects.
     pub fn new(extra_functions: &[String], allow_explain_analyze: bool) -> Self {
-        SqlPolicy {
-            functions: FunctionAllowList::new(extra_functions),
+        let policy = Self::with_rules(
+            Rules::new(extra_functions, &[], None),
             allow_explain_analyze,
-            verdicts: Arc::new(Mutex::new(Lru::new(
-                VERDICT_CACHE_CAPACITY,
-                MAX_REMEMBERED_SQL,
-            ))),
+        );
+        policy.set_catalog(Ok(Arc::new(CatalogSnapshot::builtin_only())));
+        policy
+    }
+
+    /// A policy that refuses every statement until [`Self::set_catalog`] gives it a catalog.
+    pub fn with_rules(rules: Rules, allow_explain_analyze: bool) -> Self {
+        SqlPolicy {
+            rules: Arc::new(rules),
+            allow_explain_analyze,
+            state: Arc::new(Mutex::new(PolicyState {
+                catalog: Err("it has not been read yet".to_owned()),
+                generation: 0,
+                verdicts: Lru::new(VERDICT_CACHE_CAPACITY, MAX_REMEMBERED_SQL),
+            })),
         }
+    }
+
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    /// Replaces the catalog; verdicts reached on another one are forgotten.
+    pub fn set_catalog(&self, catalog: Result<Arc<CatalogSnapshot>, String>) {
+        let mut state = self.state();
+        let same = match (&state.catalog, &catalog) {
+            (Ok(old), Ok(new)) => old == new,
+            (Err(old), Err(new)) => old == new,
+            _ => false,
+        };
+        if !same {
+            state.catalog = catalog;
+            state.generation += 1;
+            state.verdicts.clear();
+        }
+    }
+
+    /// The catalog the policy judges against, if it could be read.
+    pub fn catalog(&self) -> Result<Arc<CatalogSnapshot>, String> {
+        self.state().catalog.clone()
+    }
+
+    /// The verdict on `sql` if one was already reached on the current catalog: cheap, no parse.
+    pub fn remembered(&self, sql: &str) -> Option<Result<Checked, PolicyViolation>> {
+        let verdict = self.state().verdicts.get(sql)?;
+        Some(verdict.map(|kind| Checked { kind }))
     }
 
     /// Checks one statement the control plane sent for `query`.
     pub fn check_query(&self, sql: &str) -> Result<Checked, PolicyViolation> {
-        let remembered = self.verdicts().get(sql);
-        let verdict = match remembered {
-            Some(verdict) => verdict,
-            None => {
-                let verdict = self.check_uncached(sql);
-                self.verdicts().insert(sql, verdict.clone());
-                verdict
-            }
+        if let Some(verdict) = self.remembered(sql) {
+            return verdict;
+        }
+        let (catalog, generation) = {
+            let state = self.state();
+            (state.catalog.clone(), state.generation)
         };
+        let verdict = match catalog {
+            Ok(catalog) => self.check_uncached(sql, &catalog),
+            Err(reason) => return Err(PolicyViolation::CatalogUnavailable(reason)),
+        };
+        let mut state = self.state();
+        if state.generation == generation {
+            state.verdicts.insert(sql, verdict.clone());
+        }
         verdict.map(|kind| Checked { kind })
     }
 
-    fn verdicts(&self) -> std::sync::MutexGuard<'_, Lru<Result<StatementKind, PolicyViolation>>> {
-        // A poisoned cache still holds only complete verdicts: each is inserted whole.
-        self.verdicts.lock().unwrap_or_else(|p| p.into_inner())
+    fn state(&self) -> std::sync::MutexGuard<'_, PolicyState> {
+        // A poisoned state still holds only complete values: each is replaced whole.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn check_uncached(&self, sql: &str) -> Result<StatementKind, PolicyViolation> {
-        let kind = self.check_parsed_as(sql, ParserOptions::DEFAULT)?;
+    fn check_uncached(
+        &self,
+        sql: &str,
+        catalog: &CatalogSnapshot,
+    ) -> Result<StatementKind, PolicyViolation> {
+        let kind = self.check_parsed_as(sql, ParserOptions::DEFAULT, catalog)?;
         if sql.contains('\\') {
-            self.check_as_nonstandard_strings(sql)?;
+            self.check_as_nonstandard_strings(sql, catalog)?;
         }
         Ok(kind)
     }
@@ -157,8 +261,13 @@ impl SqlPolicy {
     /// the default grammar and a SELECT followed by a DELETE to such a server. When the text holds
     /// a backslash it must therefore also pass when read that way. If it does not even parse that
     /// way, a server reading it so would reject it too, which is harmless.
-    fn check_as_nonstandard_strings(&self, sql: &str) -> Result<(), PolicyViolation> {
-        match self.check_parsed_as(sql, ParserOptions::DISABLE_STANDARD_CONFORMING_STRINGS) {
+    fn check_as_nonstandard_strings(
+        &self,
+        sql: &str,
+        catalog: &CatalogSnapshot,
+    ) -> Result<(), PolicyViolation> {
+        let options = ParserOptions::DISABLE_STANDARD_CONFORMING_STRINGS;
+        match self.check_parsed_as(sql, options, catalog) {
             Err(PolicyViolation::Syntax(_)) | Ok(_) => Ok(()),
             Err(violation) => Err(violation),
         }
@@ -168,17 +277,18 @@ impl SqlPolicy {
         &self,
         sql: &str,
         options: ParserOptions,
+        catalog: &CatalogSnapshot,
     ) -> Result<StatementKind, PolicyViolation> {
         let parsed = pg_query::parse(sql, options).map_err(syntax_violation)?;
         let statement = single_statement(&parsed.protobuf)?;
         match statements::classify(statement)? {
             Classified::Select(query) => {
-                self.check_read(query)?;
+                self.check_read(query, catalog)?;
                 Ok(StatementKind::Select)
             }
             Classified::Show => Ok(StatementKind::Show),
             Classified::Explain { analyze, query } => {
-                self.check_read(query)?;
+                self.check_read(query, catalog)?;
                 if analyze && !self.allow_explain_analyze {
                     return Err(PolicyViolation::ExplainAnalyze);
                 }
@@ -187,11 +297,32 @@ impl SqlPolicy {
         }
     }
 
-    fn check_read(&self, query: &Node) -> Result<(), PolicyViolation> {
-        let tree = serde_json::to_value(query).map_err(|error| {
-            PolicyViolation::Other(format!("a statement that cannot be inspected ({error})"))
-        })?;
-        walk::check_read_tree(&tree, &self.functions)
+    fn check_read(&self, query: &Node, catalog: &CatalogSnapshot) -> Result<(), PolicyViolation> {
+        let mut judge = Judge::new(catalog, &self.rules);
+        tree::Walker::new(&mut judge).walk(query);
+        judge.worst.map_or(Ok(()), Err)
+    }
+}
+
+/// Keeps the most severe of the problems found, so the answer does not depend on walk order.
+fn keep_most_severe(worst: &mut Option<PolicyViolation>, found: PolicyViolation) {
+    if worst
+        .as_ref()
+        .is_none_or(|current| severity(&found) < severity(current))
+    {
+        *worst = Some(found);
+    }
+}
+
+/// Lower is worse: a write beats a row lock beats running code beats anything else, and reading
+/// outside the table scope comes last.
+fn severity(violation: &PolicyViolation) -> u8 {
+    match violation {
+        PolicyViolation::DataModifying(_) => 0,
+        PolicyViolation::Clause(_) => 1,
+        PolicyViolation::Function(_) | PolicyViolation::Reaches { .. } => 2,
+        PolicyViolation::NotAllowedRelation(_) => 4,
+        _ => 3,
     }
 }
 

@@ -4,7 +4,7 @@
 use pg_query::protobuf::{ObjectType, TransactionStmtKind, VariableSetKind};
 use pg_query::{Node, NodeEnum};
 
-use super::walk::node_kind;
+use super::tree::kind_name;
 use super::PolicyViolation;
 
 /// What the top-level statement turned out to be, with the read whose tree still needs walking.
@@ -72,15 +72,10 @@ fn statement_name(statement: &Node, refused: &NodeEnum) -> String {
     if let Some(name) = name_from_fields(refused) {
         return name.to_owned();
     }
-    let kind = serde_json::to_value(statement)
-        .ok()
-        .and_then(|tree| match tree {
-            serde_json::Value::Object(fields) => {
-                node_kind(&fields).map(|(kind, _)| kind.to_owned())
-            }
-            _ => None,
-        });
-    kind.map_or_else(|| "unrecognised".to_owned(), |kind| name_for_kind(&kind))
+    match statement.node.as_ref() {
+        Some(node) => name_for_kind(&kind_name(node)),
+        None => "unrecognised".to_owned(),
+    }
 }
 
 /// Statements whose SQL name depends on a field rather than on the node type alone.
