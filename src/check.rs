@@ -5,8 +5,9 @@ use relay_actors::control_plane::connect::{self, classify, redact_url, ConnectFa
 use relay_actors::protocol::PROBE_HEADER;
 use relay_actors::resource::mongo::MongoBackend;
 use relay_actors::resource::off_thread::OffThreadDrop;
-use relay_actors::resource::postgres::{build_pool, database_tls, health};
-use relay_actors::resource::DatabaseHealth;
+use relay_actors::resource::postgres::health::{self, CatalogUpdate};
+use relay_actors::resource::postgres::{build_pool, database_tls};
+use relay_actors::resource::{verdict, DatabaseHealth, Verdict};
 use relay_config::{Config, ConfigError, ResourceType};
 use std::path::Path;
 use std::process::ExitCode;
@@ -52,42 +53,52 @@ fn check_resource(resource: &relay_config::Resource) -> bool {
         ResourceType::Postgres => check_postgres(resource),
         ResourceType::Mongodb => check_mongodb(resource),
     };
-    match outcome {
-        Ok(summary) => {
-            println!("resource {}: {summary}", resource.id);
+    // Judged exactly as `relay run` judges it.
+    let judged = verdict(resource, &outcome);
+    match (judged, outcome) {
+        (Verdict::Healthy { write_warning }, Ok(found)) => {
+            println!(
+                "resource {}: {}",
+                resource.id,
+                summarize(&found, write_warning)
+            );
+            for note in &found.notes {
+                println!("resource {}: note: {note}", resource.id);
+            }
             true
         }
-        Err(reason) => {
+        (Verdict::Unhealthy(reason), _) | (Verdict::Healthy { .. }, Err(reason)) => {
             println!("resource {}: {reason}", resource.id);
             false
         }
     }
 }
 
-fn check_postgres(resource: &relay_config::Resource) -> Result<String, String> {
+fn check_postgres(resource: &relay_config::Resource) -> Result<DatabaseHealth, String> {
     let tls = database_tls(resource).map_err(|err| err.to_string())?;
     let pool = OffThreadDrop::new(build_pool(resource, tls));
     let timeout = Duration::from_secs(resource.connection.connect_timeout_seconds.max(5));
-    health::check(&pool, timeout).map(|found| summarize(&found))
+    let (mut found, update) = health::check(&pool, timeout, None)?;
+    if let CatalogUpdate::Changed(_, snapshot) = update {
+        found.notes = health::function_notes(&snapshot);
+    }
+    Ok(found)
 }
 
-fn check_mongodb(resource: &relay_config::Resource) -> Result<String, String> {
+fn check_mongodb(resource: &relay_config::Resource) -> Result<DatabaseHealth, String> {
     let backend = MongoBackend::new(Arc::new(resource.clone()));
     let system = actix::System::new();
-    system
-        .block_on(backend.check_health())
-        .map(|found| summarize(&found))
+    system.block_on(backend.check_health())
 }
 
-fn summarize(found: &DatabaseHealth) -> String {
+fn summarize(found: &DatabaseHealth, write_warning: Option<String>) -> String {
     let mut summary = format!("ok ({} ms)", found.latency.as_millis());
-    match found.write_reasons.as_deref() {
-        Some([]) => {}
-        Some(reasons) => summary.push_str(&format!(
-            "; warning: the user could write: {}",
-            reasons.join("; ")
-        )),
-        None => summary.push_str("; the server did not say whether the user could write"),
+    match (write_warning, &found.write_reasons) {
+        (Some(reasons), _) => {
+            summary.push_str(&format!("; warning: the user could write: {reasons}"))
+        }
+        (None, Some(_)) => {}
+        (None, None) => summary.push_str("; the server did not say whether the user could write"),
     }
     summary
 }

@@ -73,7 +73,7 @@ CREATE VIEW big_view AS SELECT id FROM big;
 INSERT INTO customers VALUES (1, 'Ana', 'ana@example.com');
 GRANT USAGE ON SCHEMA public TO relay_it_reader, relay_it_writer;
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO relay_it_reader, relay_it_writer;
-GRANT USAGE ON SEQUENCE sentinel_id_seq TO relay_it_reader;
+GRANT USAGE ON SEQUENCE sentinel_id_seq TO relay_it_writer;
 GRANT INSERT ON sentinel TO relay_it_writer;
 "#;
 
@@ -91,7 +91,8 @@ fn create_shared_db() {
     db.batch_execute(SEED_SQL)
         .expect("seed the shared database");
     db.batch_execute(&format!(
-        "GRANT CONNECT ON DATABASE \"{name}\" TO {READER}, {WRITER}"
+        "GRANT CONNECT ON DATABASE \"{name}\" TO {READER}, {WRITER}; \
+         REVOKE TEMPORARY ON DATABASE \"{name}\" FROM PUBLIC"
     ))
     .expect("grant connect on the shared database");
 }

@@ -187,6 +187,7 @@ fn audit_record(
         Some(
             ErrorCode::OperationNotAllowed
             | ErrorCode::NotReadOnly
+            | ErrorCode::NotAllowedRelation
             | ErrorCode::InvalidRequest
             | ErrorCode::UnknownResource
             | ErrorCode::Busy,

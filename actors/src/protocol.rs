@@ -264,6 +264,8 @@ pub enum ErrorCode {
     OperationNotAllowed,
     /// The statement or command is not a plain read.
     NotReadOnly,
+    /// The statement reads a relation (or collection) outside the resource's table scope.
+    NotAllowedRelation,
     /// The operation ran past its time limit.
     Timeout,
     /// The resource's queue is full; retry later.
@@ -296,6 +298,7 @@ impl ErrorCode {
             ErrorCode::UnknownResource => "unknown_resource",
             ErrorCode::OperationNotAllowed => "operation_not_allowed",
             ErrorCode::NotReadOnly => "not_read_only",
+            ErrorCode::NotAllowedRelation => "not_allowed_relation",
             ErrorCode::Timeout => "timeout",
             ErrorCode::Busy => "busy",
             ErrorCode::ResourceUnavailable => "resource_unavailable",

@@ -8,7 +8,7 @@ use crate::workloads::Workload;
 use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row, Statement};
 use relay_actors::resource::pg_values::RawCell;
-use relay_actors::resource::postgres::catalog::FIND_RELATION_SQL;
+use relay_actors::resource::postgres::catalog::find_relation_sql;
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -127,9 +127,20 @@ fn run_once(connection: &mut Connection, workload: Workload, first_id: i64) -> R
         let no_schema: Option<&str> = None;
         let limit = 1001i64;
         let table = "customers";
+        let no_patterns: Vec<String> = Vec::new();
+        let no_allow: Option<Vec<String>> = None;
         let params: Vec<&(dyn ToSql + Sync)> = match (workload, statement.params().len()) {
             (Workload::PointLookup | Workload::Range, _) => vec![&first_id],
-            (Workload::ListTables, _) => vec![&schema, &limit],
+            (Workload::ListTables, _) => {
+                vec![
+                    &schema,
+                    &limit,
+                    &no_patterns,
+                    &no_patterns,
+                    &no_allow,
+                    &no_allow,
+                ]
+            }
             (Workload::DescribeTable, 2) => vec![&table, &no_schema],
             (Workload::DescribeTable, _) => vec![&oid],
             (Workload::Explain, _) => vec![],
@@ -138,7 +149,7 @@ fn run_once(connection: &mut Connection, workload: Workload, first_id: i64) -> R
             .client
             .query(&statement, &params)
             .map_err(|e| describe(&e))?;
-        if sql == FIND_RELATION_SQL {
+        if sql == find_relation_sql() {
             oid = rows.first().map_or(0, |row| row.get(0));
         }
         read_every_value(&rows)?;

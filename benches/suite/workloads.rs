@@ -4,7 +4,7 @@
 use crate::controlplane::Answer;
 use crate::relaybench::{self, Dataset, READER};
 use relay_actors::resource::postgres::catalog::{
-    COLUMNS_SQL, FIND_RELATION_SQL, FOREIGN_KEYS_SQL, INDEXES_SQL, LIST_TABLES_SQL,
+    find_relation_sql, list_tables_sql, COLUMNS_SQL, FOREIGN_KEYS_SQL, INDEXES_SQL,
 };
 use serde_json::json;
 
@@ -108,11 +108,11 @@ impl Workload {
         match self {
             Workload::PointLookup => vec![POINT_SQL],
             Workload::Range => vec![RANGE_SQL],
-            Workload::ListTables => vec![LIST_TABLES_SQL],
+            Workload::ListTables => vec![list_tables_sql()],
             // Found by name, then its columns, indexes and foreign keys, as the relay does.
             Workload::DescribeTable => {
                 vec![
-                    FIND_RELATION_SQL,
+                    find_relation_sql(),
                     COLUMNS_SQL,
                     INDEXES_SQL,
                     FOREIGN_KEYS_SQL,

@@ -7,8 +7,8 @@
 //! - `schema.rs`: known, required and enumerated keys, checked before typing.
 //! - `model.rs`, `resource.rs`: the typed structs, with defaults.
 //! - `lenient.rs`: numbers and bools that may arrive as strings (from placeholders).
-//! - `validate.rs`, `validate_resource.rs`, `validate_postgres.rs`, `validate_mongodb.rs`:
-//!   ranges, formats and cross-key rules.
+//! - `validate.rs`, `validate_resource.rs`, `validate_postgres.rs`, `validate_mongodb.rs`,
+//!   `validate_scope.rs`: ranges, formats, name patterns and cross-key rules.
 //! - `ws_url.rs`: the control-plane URL rule.
 //! - `secret.rs`: [`Secret`], a string that prints as `[redacted]`.
 //! - `error.rs`: [`ConfigError`] and [`Problem`].
@@ -33,6 +33,7 @@ mod validate_masking;
 mod validate_mongodb;
 mod validate_postgres;
 mod validate_resource;
+mod validate_scope;
 mod ws_url;
 
 #[cfg(test)]
@@ -44,7 +45,9 @@ pub use audit::{Audit, AuditLevel};
 pub use error::{ConfigError, Problem};
 pub use masking::{Builtins, ColumnRule, MaskStrategy};
 pub use model::{Config, ControlPlane, MaskPattern, Masking};
-pub use resource::{Connection, Operation, ReadPreference, Resource, ResourceType, SslMode};
+pub use resource::{
+    Connection, Operation, ReadPreference, Resource, ResourceType, SslMode, Tables,
+};
 pub use secret::Secret;
 
 /// Where the config is read from when neither `--config` nor `RELAY_CONFIG` says otherwise

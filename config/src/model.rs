@@ -230,6 +230,9 @@ resources:
     maxQueuedRequests: 65
     maxResultBytes: 2048
     allowedFunctions: [my_fn]
+    allowedRelations: [public.v]
+    tables: {{allow: [public.orders], deny: [public.secret]}}
+    maxStatementBytes: 4096
     explainAnalyze: true
     allowPrivilegedUser: true
   - id: mongo
@@ -314,6 +317,12 @@ audit:
             max_queued_requests: 65,
             max_result_bytes: 2048,
             allowed_functions: vec!["my_fn".into()],
+            allowed_relations: vec!["public.v".into()],
+            tables: crate::Tables {
+                allow: Some(vec!["public.orders".into()]),
+                deny: vec!["public.secret".into()],
+            },
+            max_statement_bytes: 4096,
             explain_analyze: true,
             allow_privileged_user: true,
         }

@@ -50,10 +50,28 @@ pub struct Resource {
         deserialize_with = "lenient::number"
     )]
     pub max_result_bytes: u64,
-    /// `allowedFunctions`: SQL functions the read-only policy allows beyond its built-in list,
-    /// each `name` or `schema.name`, compared ignoring case. Default empty. Postgres only.
+    /// `allowedFunctions`: functions the operator vouches for, so the read-only policy lets a
+    /// statement reach them (called by name, or through an operator, cast, type, domain, view or
+    /// policy): `name` or `schema.name`, where `*` matches within a part; unquoted parts fold to
+    /// lower case like SQL identifiers. Default empty. Postgres only.
     #[serde(default)]
     pub allowed_functions: Vec<String>,
+    /// `allowedRelations`: relations whose definitions the operator vouches for (the functions a
+    /// view, its row-level security policies or its foreign-data wrapper run, and the relations a
+    /// view reads), `schema.name` patterns. Default empty. Postgres only.
+    #[serde(default)]
+    pub allowed_relations: Vec<String>,
+    /// `tables`: which relations (postgres, `schema.table`) or collections (mongodb,
+    /// `database.collection`) the resource may read. Default: everything the user can read.
+    #[serde(default)]
+    pub tables: Tables,
+    /// `maxStatementBytes`: bytes; a longer statement is refused before it is parsed. Default
+    /// 262144 (256 KiB), range 1024..=16777216.
+    #[serde(
+        default = "default_max_statement_bytes",
+        deserialize_with = "lenient::number"
+    )]
+    pub max_statement_bytes: u64,
     /// `explainAnalyze`: allow `EXPLAIN ANALYZE` of pure reads. Default false.
     #[serde(default, deserialize_with = "lenient::boolean")]
     pub explain_analyze: bool,
@@ -87,11 +105,27 @@ fn default_max_queued() -> u32 {
 fn default_max_result_bytes() -> u64 {
     16 * 1024 * 1024
 }
+fn default_max_statement_bytes() -> u64 {
+    256 * 1024
+}
 fn default_connect_timeout() -> u64 {
     10
 }
 fn default_application_name() -> String {
     "relay".to_owned()
+}
+
+/// `resources[i].tables`: a resource's table scope. Deny wins; without `allow`, everything the
+/// user can read and no pattern denies is in scope.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Tables {
+    /// `allow`: patterns of what may be read; omitted, everything may. Non-empty when given.
+    #[serde(default)]
+    pub allow: Option<Vec<String>>,
+    /// `deny`: patterns of what may not be read, even when `allow` names it.
+    #[serde(default)]
+    pub deny: Vec<String>,
 }
 
 /// `resources[i].type`: which database engine.

@@ -95,9 +95,14 @@ const RESOURCE: Shape = Shape::Map(&[
     optional("maxQueuedRequests", Shape::Any),
     optional("maxResultBytes", Shape::Any),
     optional("allowedFunctions", Shape::Any),
+    optional("allowedRelations", Shape::Any),
+    optional("tables", TABLES),
+    optional("maxStatementBytes", Shape::Any),
     optional("explainAnalyze", Shape::Any),
     optional("allowPrivilegedUser", Shape::Any),
 ]);
+
+const TABLES: Shape = Shape::Map(&[optional("allow", Shape::Any), optional("deny", Shape::Any)]);
 
 const MASK_PATTERN: Shape = Shape::Map(&[
     required("name", Shape::Any),
@@ -322,7 +327,8 @@ mod tests {
                 "resources[0].connection.portt: unknown key \"portt\" (did you mean \"port\"?)",
                 "resources[0].colour: unknown key \"colour\" (known keys: id, type, name, \
                  connection, allowedOperations, maxRowsPerQuery, poolSize, \
-                 statementTimeoutMs, maxQueuedRequests, maxResultBytes, allowedFunctions, explainAnalyze, \
+                 statementTimeoutMs, maxQueuedRequests, maxResultBytes, allowedFunctions, allowedRelations, tables, \
+                 maxStatementBytes, explainAnalyze, \
                  allowPrivilegedUser)",
             ]
         );

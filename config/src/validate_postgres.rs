@@ -1,29 +1,24 @@
 //! Validation of the keys that shape how a resource reads: result size, extra SQL functions,
 //! TLS to the database. Every problem is collected.
 
-use crate::error::{index_path, key_path};
+use crate::error::key_path;
 use crate::resource::{Resource, ResourceType, SslMode};
 use crate::validate::Checker;
 
-/// Checks `maxResultBytes`, `allowedFunctions`, `connection.sslmode` and `connection.caFile`.
+/// Checks `maxResultBytes`, `maxStatementBytes`, the name patterns, `connection.sslmode` and
+/// `connection.caFile`.
 pub(crate) fn check(check: &mut Checker, resource: &Resource, at: &str) {
     check.range(
         key_path(at, "maxResultBytes"),
         resource.max_result_bytes,
         1024..=268_435_456,
     );
-    let functions_at = key_path(at, "allowedFunctions");
-    if resource.kind != ResourceType::Postgres && !resource.allowed_functions.is_empty() {
-        check.push(&functions_at, "applies to postgres resources only");
-    }
-    for (index, name) in resource.allowed_functions.iter().enumerate() {
-        if !is_function_name(name) {
-            check.push(
-                index_path(&functions_at, index),
-                format!("invalid function \"{name}\": expected name or schema.name"),
-            );
-        }
-    }
+    check.range(
+        key_path(at, "maxStatementBytes"),
+        resource.max_statement_bytes,
+        1024..=16_777_216,
+    );
+    crate::validate_scope::check(check, resource, at);
     let connection_at = key_path(at, "connection");
     if resource.kind != ResourceType::Postgres && resource.connection.sslmode != SslMode::Prefer {
         check.push(
@@ -39,20 +34,6 @@ pub(crate) fn check(check: &mut Checker, resource: &Resource, at: &str) {
             );
         }
     }
-}
-
-/// `name` or `schema.name`, each an SQL identifier.
-fn is_function_name(name: &str) -> bool {
-    let parts: Vec<&str> = name.split('.').collect();
-    parts.len() <= 2 && parts.iter().all(|part| is_identifier(part))
-}
-
-fn is_identifier(part: &str) -> bool {
-    let mut chars = part.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
 }
 
 #[cfg(test)]

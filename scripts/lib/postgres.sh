@@ -38,13 +38,14 @@ prepare_reader_database() {
     if [ "$(admin_psql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'")" != "1" ]; then
         admin_psql -d postgres -c "CREATE DATABASE $db"
     fi
-    admin_psql -d "$db" -v reader="$role" -v password="$password" <<SQL
+    admin_psql -d "$db" -v db="$db" -v reader="$role" -v password="$password" <<SQL
 SET client_min_messages = warning;
 SELECT format('CREATE ROLE %I LOGIN', :'reader')
  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'reader') \gexec
 ALTER ROLE :"reader" PASSWORD :'password';
 $tables
 REVOKE ALL ON SCHEMA public FROM PUBLIC;
+REVOKE TEMPORARY ON DATABASE :"db" FROM PUBLIC;
 GRANT USAGE ON SCHEMA public TO :"reader";
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO :"reader";
 SQL

@@ -44,6 +44,18 @@ pub fn is_builtin_type(name: &str) -> bool {
         .contains(name)
 }
 
+/// The names of the built-in functions a query may call, for catalog queries that skip them.
+pub fn allowed_names() -> &'static [&'static str] {
+    static NAMES: OnceLock<Vec<&'static str>> = OnceLock::new();
+    NAMES.get_or_init(|| {
+        classes()
+            .iter()
+            .filter(|(_, class)| matches!(class, Builtin::Allowed | Builtin::Revealing))
+            .map(|(name, _)| *name)
+            .collect()
+    })
+}
+
 /// Every classified name, for the tests that compare the lists with a live server.
 pub fn classified_names() -> impl Iterator<Item = (&'static str, Builtin)> {
     classes().iter().map(|(name, class)| (*name, *class))

@@ -167,12 +167,17 @@ impl<'a> Judge<'a> {
             true => self.vouched_qualified(name),
             false => self.vouched(name),
         };
+        let name = written.rsplit('.').next().unwrap_or(written);
+        let why = match !qualified && builtins::classify(name).is_some() {
+            true => format!("it is not built in; write pg_catalog.{name}(...) for the built-in"),
+            false => "it is not built in".to_owned(),
+        };
         candidates
             .filter(|f| !f.system && !vouched(&f.code.function))
             .map(|f| PolicyViolation::Reaches {
                 what: format!("function {written}"),
                 object: f.code.to_string(),
-                why: "it is not built in".to_owned(),
+                why: why.clone(),
             })
             .collect()
     }

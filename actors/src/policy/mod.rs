@@ -32,6 +32,8 @@ mod tree_expr;
 mod tree_json;
 
 #[cfg(test)]
+mod catalog_tests;
+#[cfg(test)]
 mod hostile_tests;
 #[cfg(test)]
 mod tests;
@@ -40,7 +42,9 @@ use pg_query::protobuf::ParseResult;
 use pg_query::{Node, ParserOptions};
 
 use crate::lru::Lru;
-pub use builtins::{classified_names, classify as classify_builtin, Builtin};
+pub use builtins::{
+    allowed_names as allowed_builtin_names, classified_names, classify as classify_builtin, Builtin,
+};
 use catalog::CatalogSnapshot;
 use judge::Judge;
 pub use judge::Rules;

@@ -7,7 +7,7 @@ use pg_query::protobuf::{
     a_const, AArrayExpr, AConst, AExpr, AExprKind, AIndices, AIndirection, BoolExpr, BooleanTest,
     CaseExpr, CaseWhen, CoalesceExpr, CollateClause, ColumnDef, ColumnRef, FuncCall, GroupingFunc,
     GroupingSet, List, MinMaxExpr, NamedArgExpr, NullTest, ResTarget, RowExpr, SortBy, SubLink,
-    TypeCast, TypeName, WindowDef, XmlExpr, XmlSerialize,
+    SubLinkType, TypeCast, TypeName, WindowDef, XmlExpr, XmlSerialize,
 };
 use pg_query::{Node, NodeEnum};
 
@@ -336,6 +336,9 @@ impl<I: Inspector> Walker<'_, I> {
         } = link;
         if !oper_name.is_empty() {
             self.inspector.operator(oper_name);
+        } else if link.sub_link_type() == SubLinkType::AnySublink {
+            // `x IN (SELECT ...)` leaves the operator out: it is `=`, found by name.
+            self.inspector.implied_operator("=");
         }
         self.boxed(xpr);
         self.boxed(testexpr);

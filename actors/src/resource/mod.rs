@@ -25,6 +25,34 @@ pub struct DatabaseHealth {
     pub superuser: bool,
     /// Why the user could write: empty for a read-only user, `None` when the server would not say.
     pub write_reasons: Option<Vec<String>>,
+    /// What else an operator should know (`relay check --connect` prints it).
+    pub notes: Vec<String>,
+}
+
+/// How a resource stands after a health check, as both `relay run` and `relay check --connect`
+/// judge it: unhealthy with a reason, or healthy (possibly with a warning that the user could
+/// write).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    Healthy { write_warning: Option<String> },
+    Unhealthy(String),
+}
+
+/// The verdict on what a health check found for `spec`.
+pub fn verdict(spec: &relay_config::Resource, outcome: &Result<DatabaseHealth, String>) -> Verdict {
+    match outcome {
+        Err(reason) => Verdict::Unhealthy(reason.clone()),
+        Ok(found) if found.superuser && !spec.allow_privileged_user => Verdict::Unhealthy(
+            "database user is a superuser (holds every privilege); use a read-only role or set allowPrivilegedUser: true".into(),
+        ),
+        Ok(found) => Verdict::Healthy {
+            write_warning: found
+                .write_reasons
+                .as_ref()
+                .filter(|reasons| !reasons.is_empty())
+                .map(|reasons| reasons.join("; ")),
+        },
+    }
 }
 
 /// What the actor talks to.
@@ -98,28 +126,26 @@ impl Resource {
     fn record_health(&mut self, outcome: Result<DatabaseHealth, String>) {
         let previous = self.health.clone();
         self.health.last_checked_at = Some(now_rfc3339());
-        match outcome {
+        match &outcome {
             Ok(found) => {
                 self.health.latency_ms = Some(found.latency.as_millis() as u64);
                 self.health.can_write = found.write_reasons.as_ref().map(|r| !r.is_empty());
-                let reasons = found.write_reasons.unwrap_or_default();
-                if previous.can_write != self.health.can_write && !reasons.is_empty() {
-                    warn!(self.log, "Database user could write; grant it read-only access";
-                        "reasons" => reasons.join("; "));
-                }
-                if found.superuser && !self.spec.allow_privileged_user {
-                    self.health.status = HealthStatus::Unhealthy;
-                    self.health.error = Some(
-                        "database user is a superuser (holds every privilege); use a read-only role or set allowPrivilegedUser: true".into(),
-                    );
-                } else {
-                    self.health.status = HealthStatus::Healthy;
-                    self.health.error = None;
-                }
             }
-            Err(reason) => {
+            Err(_) => self.health.latency_ms = None,
+        }
+        match verdict(&self.spec, &outcome) {
+            Verdict::Healthy { write_warning } => {
+                if previous.can_write != self.health.can_write {
+                    if let Some(reasons) = write_warning {
+                        warn!(self.log, "Database user could write; grant it read-only access";
+                            "reasons" => reasons);
+                    }
+                }
+                self.health.status = HealthStatus::Healthy;
+                self.health.error = None;
+            }
+            Verdict::Unhealthy(reason) => {
                 self.health.status = HealthStatus::Unhealthy;
-                self.health.latency_ms = None;
                 self.health.error = Some(reason);
             }
         }

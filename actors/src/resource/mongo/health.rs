@@ -70,6 +70,7 @@ pub async fn check(database: &Database) -> Result<DatabaseHealth, String> {
         latency,
         superuser,
         write_reasons,
+        notes: Vec::new(),
     })
 }
 

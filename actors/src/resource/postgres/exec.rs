@@ -155,6 +155,15 @@ fn local_timeouts(timeout: Duration) -> String {
     )
 }
 
+/// A driver error in words: the database's own message and SQLSTATE when it sent one (the
+/// driver's `Display` says only "db error" then).
+pub fn describe(err: &postgres::Error) -> String {
+    match err.as_db_error() {
+        Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
+        None => err.to_string(),
+    }
+}
+
 /// Maps a driver error to a wire error: statement timeout, cancellation, read-only refusal, or failure.
 pub fn classify(err: postgres::Error, cancel: Option<&CancelSlot>) -> OperationError {
     let Some(db) = err.as_db_error() else {
@@ -333,7 +342,10 @@ fn describe_columns(statement: &Statement) -> Vec<Column> {
 }
 
 /// Wraps a statement so columns whose binary format the relay does not decode arrive as text.
-/// The statement was checked by the policy on its own; the wrapper adds only column references.
+/// The statement was checked by the policy on its own; the wrapper adds only column references,
+/// turned into text by the type's own output function (`format('%s', ...)`) rather than a cast,
+/// which a user-defined cast to `text` could take over. `num_nulls` keeps SQL NULL apart from a
+/// row whose fields are all NULL (which `IS NULL` would confuse).
 pub fn with_text_casts(sql: &str, statement: &Statement) -> String {
     let aliases: Vec<String> = (1..=statement.columns().len())
         .map(|i| format!("\"c{i}\""))
@@ -346,7 +358,10 @@ pub fn with_text_casts(sql: &str, statement: &Statement) -> String {
             if decodes_binary(column.type_()) {
                 format!("relay_q.{alias}")
             } else {
-                format!("relay_q.{alias}::text")
+                format!(
+                    "CASE WHEN pg_catalog.num_nulls(relay_q.{alias}) OPERATOR(pg_catalog.=) 0 \
+                     THEN pg_catalog.format('%s'::pg_catalog.text, relay_q.{alias}) END"
+                )
             }
         })
         .collect();

@@ -1,37 +1,29 @@
-//! Health of a PostgreSQL resource: a `SELECT 1` round trip, and whether the database user could write.
+//! Health of a PostgreSQL resource, in one read-only transaction: a `SELECT 1` round trip, the
+//! privilege self-check, and the catalog snapshot (read again only when its fingerprint changed).
 
 use super::exec::{read_only, Limits};
 use super::pool::PgPool;
+use super::{privileges, snapshot};
 use crate::messages::OperationError;
+use crate::policy::catalog::CatalogSnapshot;
 use crate::resource::DatabaseHealth;
-use postgres::Row;
 use std::time::{Duration, Instant};
 
-/// Everything that would let the relay's user change the database, in one catalog query.
-const PRIVILEGES_SQL: &str = "\
-SELECT r.rolsuper, r.rolcreaterole, r.rolcreatedb,
-       pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE'),
-       ARRAY(SELECT b.rolname::text FROM pg_catalog.pg_roles b
-              WHERE b.rolsuper AND b.rolname <> r.rolname
-                AND pg_catalog.pg_has_role(r.oid, b.oid, 'MEMBER')
-              ORDER BY 1 LIMIT 5),
-       ARRAY(SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
-               FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-              WHERE c.relkind IN ('r', 'p', 'f')
-                AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-                AND n.nspname NOT LIKE 'pg\\_toast%'
-                AND pg_catalog.has_table_privilege(c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE')
-              ORDER BY 1 LIMIT 5),
-       ARRAY(SELECT n.nspname::text FROM pg_catalog.pg_namespace n
-              WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
-                AND n.nspname NOT LIKE 'pg\\_%'
-                AND pg_catalog.has_schema_privilege(n.oid, 'CREATE')
-              ORDER BY 1 LIMIT 5)
-  FROM pg_catalog.pg_roles r
- WHERE r.rolname = current_user";
+/// What a health check found about the catalog.
+pub enum CatalogUpdate {
+    /// The fingerprint is the one given: the snapshot the caller holds is current.
+    Unchanged,
+    /// The catalog changed (or was never read): its new fingerprint and snapshot.
+    Changed(String, Box<CatalogSnapshot>),
+}
 
-/// Runs the round trip and the privilege check.
-pub fn check(pool: &PgPool, timeout: Duration) -> Result<DatabaseHealth, String> {
+/// Runs the round trip, the privilege check and, unless `known_fingerprint` is still current, a
+/// new catalog snapshot. Any failure, the snapshot's included, makes the resource unhealthy.
+pub fn check(
+    pool: &PgPool,
+    timeout: Duration,
+    known_fingerprint: Option<&str>,
+) -> Result<(DatabaseHealth, CatalogUpdate), String> {
     let limits = Limits {
         timeout,
         max_rows: 1,
@@ -39,55 +31,54 @@ pub fn check(pool: &PgPool, timeout: Duration) -> Result<DatabaseHealth, String>
         release_advisory_locks: false,
     };
     let started = Instant::now();
-    let outcome = read_only(pool, &limits, None, |transaction, _statements| {
+    let outcome = read_only(pool, &limits, None, |transaction, statements| {
         transaction
             .query_one("SELECT 1", &[])
             .map_err(|err| super::exec::classify(err, None))?;
         let latency = started.elapsed();
-        let row = transaction
-            .query_one(PRIVILEGES_SQL, &[])
-            .map_err(|err| super::exec::classify(err, None))?;
-        privileges(&row, latency)
+        let (superuser, reasons) = privileges::check(transaction, statements)?;
+        let fingerprint = snapshot::fingerprint(transaction, statements)?;
+        let update = if known_fingerprint == Some(fingerprint.as_str()) {
+            CatalogUpdate::Unchanged
+        } else {
+            let loaded = snapshot::load(transaction, statements)?;
+            CatalogUpdate::Changed(fingerprint, Box::new(loaded))
+        };
+        let health = DatabaseHealth {
+            latency,
+            superuser,
+            write_reasons: Some(reasons),
+            notes: Vec::new(),
+        };
+        Ok((health, update))
     });
     outcome.map_err(|err: OperationError| err.message)
 }
 
-fn privileges(row: &Row, latency: Duration) -> Result<DatabaseHealth, OperationError> {
-    let get_bool = |index| row.try_get::<_, bool>(index).map_err(unexpected);
-    let get_list = |index| row.try_get::<_, Vec<String>>(index).map_err(unexpected);
-    let superuser = get_bool(0)?;
-    let mut reasons = Vec::new();
-    if superuser {
-        reasons.push("is a superuser".to_owned());
-    }
-    if get_bool(1)? {
-        reasons.push("has CREATEROLE".to_owned());
-    }
-    if get_bool(2)? {
-        reasons.push("has CREATEDB".to_owned());
-    }
-    if get_bool(3)? {
-        reasons.push("may create schemas in the database".to_owned());
-    }
-    for role in get_list(4)? {
-        reasons.push(format!("is a member of superuser role {role}"));
-    }
-    for table in get_list(5)? {
-        reasons.push(format!("may INSERT, UPDATE, DELETE or TRUNCATE {table}"));
-    }
-    for schema in get_list(6)? {
-        reasons.push(format!("may create objects in schema {schema}"));
-    }
-    Ok(DatabaseHealth {
-        latency,
-        superuser,
-        write_reasons: Some(reasons),
-    })
-}
-
-fn unexpected(err: postgres::Error) -> OperationError {
-    OperationError::new(
-        crate::protocol::ErrorCode::Internal,
-        format!("privilege check: {err}"),
-    )
+/// What an operator should know about the functions the role may execute: those that are
+/// `SECURITY DEFINER` (they run with their owner's rights) or volatile (they may change state).
+pub fn function_notes(snapshot: &CatalogSnapshot) -> Vec<String> {
+    let mut notes: Vec<String> = snapshot
+        .functions
+        .values()
+        .flatten()
+        .filter(|f| !f.system && (f.security_definer || f.volatility == 'v'))
+        .map(|f| {
+            let mut traits = Vec::new();
+            if f.security_definer {
+                traits.push(format!("SECURITY DEFINER, owned by {}", f.owner));
+            }
+            if f.volatility == 'v' {
+                traits.push("volatile".to_owned());
+            }
+            format!(
+                "may execute {} ({}, {})",
+                f.code,
+                f.language,
+                traits.join(", ")
+            )
+        })
+        .collect();
+    notes.sort();
+    notes
 }

@@ -6,47 +6,36 @@ pub mod catalog;
 pub mod exec;
 pub mod health;
 mod params;
+pub mod plan;
 pub mod pool;
+pub mod privileges;
+pub mod snapshot;
+mod snapshot_sql;
 pub mod statements;
 
 use crate::messages::{OperationError, OperationOutput, Produced};
-use crate::policy::{PolicyViolation, SqlPolicy};
+use crate::policy::patterns::TableScope;
+use crate::policy::{Rules, SqlPolicy};
 use crate::protocol::{ErrorCode, Request};
 use crate::resource::off_thread::OffThreadDrop;
 use crate::tls::{self, TlsSetupError};
 use cancel::CancelRegistry;
 use exec::{read_only, run_statement, Limits};
+use health::CatalogUpdate;
+pub use plan::PlannedOperation;
+use plan::{refusal, PendingCheck};
 use relay_config::{Operation, Resource, SslMode};
 use serde_json::Value;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::time::Duration;
-use tokio::sync::Semaphore;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{watch, Semaphore};
 
 pub use pool::{build_pool, PgPool};
 
 /// A boxed future of the actor's thread.
 pub type LocalFuture<T> = Pin<Box<dyn Future<Output = T>>>;
-
-/// An operation whose parameters were parsed and whose SQL passed the policy.
-#[derive(Debug, Clone, PartialEq)]
-pub enum PlannedOperation {
-    Query {
-        sql: String,
-        params: Vec<Value>,
-    },
-    ListTables {
-        schema: Option<String>,
-    },
-    DescribeTable {
-        table: String,
-        schema: Option<String>,
-    },
-    Explain {
-        sql: String,
-    },
-}
 
 /// The PostgreSQL side of a resource.
 pub struct PgBackend {
@@ -59,6 +48,30 @@ pub struct PgBackend {
     connection_permits: Arc<Semaphore>,
     /// Outputs of this resource that may be in memory before they are masked (see [`Produced`]).
     result_slots: Arc<Semaphore>,
+    catalog: Arc<CatalogState>,
+}
+
+/// What the backend knows about its catalog snapshot beyond the policy's copy.
+struct CatalogState {
+    /// The fingerprint of the snapshot the policy holds.
+    fingerprint: Mutex<Option<String>>,
+    /// Health checks finished so far: a request that finds no snapshot before the first one waits
+    /// for it instead of failing.
+    checks: watch::Sender<u64>,
+}
+
+/// The policy a resource's configuration asks for, waiting for its first catalog snapshot.
+pub fn policy_for(spec: &Resource) -> SqlPolicy {
+    let scope = TableScope::new(
+        spec.tables.allow.as_deref().unwrap_or_default(),
+        &spec.tables.deny,
+    );
+    let rules = Rules::new(
+        &spec.allowed_functions,
+        &spec.allowed_relations,
+        Some(scope),
+    );
+    SqlPolicy::with_rules(rules, spec.explain_analyze)
 }
 
 impl PgBackend {
@@ -66,12 +79,7 @@ impl PgBackend {
     pub fn new(spec: Arc<Resource>) -> Result<Self, TlsSetupError> {
         let tls = database_tls(&spec)?;
         let pool = Arc::new(OffThreadDrop::new(build_pool(&spec, tls)));
-        let extra_functions: Vec<String> = spec
-            .allowed_functions
-            .iter()
-            .map(|f| f.to_lowercase())
-            .collect();
-        let policy = SqlPolicy::new(&extra_functions, spec.explain_analyze);
+        let policy = policy_for(&spec);
         let spec_pool_size = spec.pool_size.max(1) as usize;
         let result_slots = Produced::slots_for(spec.pool_size);
         Ok(PgBackend {
@@ -81,69 +89,45 @@ impl PgBackend {
             cancels: CancelRegistry::default(),
             connection_permits: Arc::new(Semaphore::new(spec_pool_size)),
             result_slots,
+            catalog: Arc::new(CatalogState {
+                fingerprint: Mutex::new(None),
+                checks: watch::channel(0).0,
+            }),
         })
     }
 
-    /// Parses the request's params and checks its SQL. Pure: no database access.
+    /// Parses the request's params and judges its SQL when the verdict is remembered. Pure: no
+    /// database access, no parse on the actor thread.
     pub fn plan(
         &self,
         operation: Operation,
         params: &Value,
     ) -> Result<PlannedOperation, OperationError> {
-        match operation {
-            Operation::Query => {
-                let sql = required_string(params, "sql")?;
-                self.policy.check_query(&sql).map_err(refusal)?;
-                let params = match params.get("params") {
-                    None | Some(Value::Null) => Vec::new(),
-                    Some(Value::Array(values)) => values.clone(),
-                    Some(_) => return Err(invalid("params.params must be an array")),
-                };
-                Ok(PlannedOperation::Query { sql, params })
-            }
-            Operation::ListTables => Ok(PlannedOperation::ListTables {
-                schema: optional_string(params, "schema")?,
-            }),
-            Operation::DescribeTable => Ok(PlannedOperation::DescribeTable {
-                table: required_string(params, "table")?,
-                schema: optional_string(params, "schema")?,
-            }),
-            Operation::Explain => self.plan_explain(params),
-        }
+        plan::plan(
+            &self.policy,
+            self.spec.max_statement_bytes,
+            operation,
+            params,
+        )
     }
 
-    fn plan_explain(&self, params: &Value) -> Result<PlannedOperation, OperationError> {
-        let sql = required_string(params, "sql")?;
-        let format = optional_string(params, "format")?.unwrap_or_else(|| "json".to_owned());
-        if !matches!(format.as_str(), "json" | "text") {
-            return Err(invalid("params.format must be \"json\" or \"text\""));
-        }
-        let analyze = match params.get("analyze") {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(flag)) => *flag,
-            Some(_) => return Err(invalid("params.analyze must be a boolean")),
-        };
-        self.policy.check_explainable(&sql).map_err(refusal)?;
-        let options = if analyze { ", ANALYZE" } else { "" };
-        let explain = format!("EXPLAIN (FORMAT {}{options})\n{sql}", format.to_uppercase());
-        // The full EXPLAIN is checked too: this is where ANALYZE is refused unless allowed.
-        self.policy.check_query(&explain).map_err(refusal)?;
-        Ok(PlannedOperation::Explain { sql: explain })
-    }
-
-    /// Runs a planned operation on a blocking thread.
+    /// Runs a planned operation: the policy check still pending (off the actor thread), then the
+    /// operation on a blocking thread over the pool.
     pub fn run(
         &self,
         request: &Request,
         planned: PlannedOperation,
     ) -> LocalFuture<Result<Produced, OperationError>> {
-        let timeout =
-            Duration::from_millis(request.timeout_ms.unwrap_or(self.spec.statement_timeout_ms));
+        let statement_timeout = Duration::from_millis(self.spec.statement_timeout_ms);
+        // A request may shorten the resource's statement timeout, never lengthen it.
+        let timeout = request.timeout_ms.map_or(statement_timeout, |ms| {
+            Duration::from_millis(ms).min(statement_timeout)
+        });
         let limits = Limits {
             timeout,
             max_rows: self.spec.max_rows_per_query,
             max_bytes: self.spec.max_result_bytes,
-            release_advisory_locks: !self.spec.allowed_functions.is_empty(),
+            release_advisory_locks: self.policy.rules().vouches_for_anything(),
         };
         let pool = Arc::clone(&self.pool);
         let cancels = self.cancels.clone();
@@ -152,39 +136,53 @@ impl PgBackend {
         let slot = cancels.start(&request_id);
         let permits = Arc::clone(&self.connection_permits);
         let result_slots = Arc::clone(&self.result_slots);
+        let policy = self.policy.clone();
+        let catalog = Arc::clone(&self.catalog);
         Box::pin(async move {
-            let wait = async {
-                let result_slot = result_slots.acquire_owned().await?;
-                let connection = permits.acquire_owned().await?;
-                Ok::<_, tokio::sync::AcquireError>((result_slot, connection))
+            let deadline = Instant::now() + timeout;
+            let outcome = match planned.pending_check() {
+                Some(check) => check_off_thread(&policy, &catalog, check.clone(), deadline).await,
+                None => Ok(()),
             };
-            // Waiting for a connection counts against the request's time, as r2d2's checkout did.
-            let outcome = match tokio::time::timeout(timeout, wait).await {
-                Ok(Ok((result_slot, permit))) => {
-                    let task = actix_rt::task::spawn_blocking(move || {
-                        let outcome = execute(&pool, planned, &limits, &slot);
-                        drop(permit);
-                        outcome
-                    });
-                    let outcome = task.await.unwrap_or_else(|err| {
-                        Err(OperationError::new(
-                            ErrorCode::Internal,
-                            format!("operation crashed: {err}"),
-                        ))
-                    });
-                    outcome.map(|output| Produced {
-                        output,
-                        slot: Some(result_slot),
-                    })
+            let outcome = match outcome {
+                Ok(()) => {
+                    let wait = async {
+                        let result_slot = result_slots.acquire_owned().await?;
+                        let connection = permits.acquire_owned().await?;
+                        Ok::<_, tokio::sync::AcquireError>((result_slot, connection))
+                    };
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    // Waiting for a connection counts against the request's time.
+                    match tokio::time::timeout(left, wait).await {
+                        Ok(Ok((result_slot, permit))) => {
+                            let task = actix_rt::task::spawn_blocking(move || {
+                                let scope = policy.rules().scope.as_ref();
+                                let outcome = execute(&pool, planned, &limits, scope, &slot);
+                                drop(permit);
+                                outcome
+                            });
+                            let outcome = task.await.unwrap_or_else(|err| {
+                                Err(OperationError::new(
+                                    ErrorCode::Internal,
+                                    format!("operation crashed: {err}"),
+                                ))
+                            });
+                            outcome.map(|output| Produced {
+                                output,
+                                slot: Some(result_slot),
+                            })
+                        }
+                        Ok(Err(_)) => Err(OperationError::new(
+                            ErrorCode::ResourceUnavailable,
+                            "the resource is shutting down",
+                        )),
+                        Err(_) => Err(OperationError::new(
+                            ErrorCode::ResourceUnavailable,
+                            format!("no database connection within {} ms", timeout.as_millis()),
+                        )),
+                    }
                 }
-                Ok(Err(_)) => Err(OperationError::new(
-                    ErrorCode::ResourceUnavailable,
-                    "the resource is shutting down",
-                )),
-                Err(_) => Err(OperationError::new(
-                    ErrorCode::ResourceUnavailable,
-                    format!("no database connection within {} ms", timeout.as_millis()),
-                )),
+                Err(err) => Err(err),
             };
             cancels.finish(&request_id);
             outcome
@@ -202,16 +200,65 @@ impl PgBackend {
         }
     }
 
-    /// A health check on a blocking thread.
+    /// A health check on a blocking thread; it also brings the policy's catalog snapshot up to
+    /// date, or takes it away (refusing every statement) when it cannot be read.
     pub fn check_health(&self) -> LocalFuture<Result<crate::resource::DatabaseHealth, String>> {
         let pool = Arc::clone(&self.pool);
         let timeout = Duration::from_secs(self.spec.connection.connect_timeout_seconds.max(5));
-        let task = actix_rt::task::spawn_blocking(move || health::check(&pool, timeout));
+        let policy = self.policy.clone();
+        let catalog = Arc::clone(&self.catalog);
+        let known = catalog.fingerprint().clone();
+        let task =
+            actix_rt::task::spawn_blocking(move || health::check(&pool, timeout, known.as_deref()));
         Box::pin(async move {
-            task.await
-                .unwrap_or_else(|err| Err(format!("health check crashed: {err}")))
+            let outcome = task
+                .await
+                .unwrap_or_else(|err| Err(format!("health check crashed: {err}")));
+            let outcome = match outcome {
+                Ok((found, CatalogUpdate::Unchanged)) => Ok(found),
+                Ok((found, CatalogUpdate::Changed(fingerprint, snapshot))) => {
+                    policy.set_catalog(Ok(Arc::new(*snapshot)));
+                    *catalog.fingerprint() = Some(fingerprint);
+                    Ok(found)
+                }
+                Err(reason) => {
+                    policy.set_catalog(Err(reason.clone()));
+                    *catalog.fingerprint() = None;
+                    Err(reason)
+                }
+            };
+            catalog.checks.send_modify(|checks| *checks += 1);
+            outcome
         })
     }
+}
+
+impl CatalogState {
+    fn fingerprint(&self) -> std::sync::MutexGuard<'_, Option<String>> {
+        self.fingerprint.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Runs a policy check on a blocking thread. Before the first health check there is no catalog
+/// snapshot to judge against, so the check waits for it (within the request's time) once.
+async fn check_off_thread(
+    policy: &SqlPolicy,
+    catalog: &CatalogState,
+    check: PendingCheck,
+    deadline: Instant,
+) -> Result<(), OperationError> {
+    let mut checks = catalog.checks.subscribe();
+    if *checks.borrow_and_update() == 0 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let _ = tokio::time::timeout(left, checks.changed()).await;
+    }
+    let policy = policy.clone();
+    let verdict = actix_rt::task::spawn_blocking(move || check.run(&policy))
+        .await
+        .map_err(|err| {
+            OperationError::new(ErrorCode::Internal, format!("policy check crashed: {err}"))
+        })?;
+    verdict.map_err(refusal)
 }
 
 /// TLS to the database as `sslmode` says: certificates are verified with `verify-full` or when a
@@ -231,19 +278,22 @@ fn execute(
     pool: &PgPool,
     planned: PlannedOperation,
     limits: &Limits,
+    scope: Option<&TableScope>,
     slot: &cancel::CancelSlot,
 ) -> Result<OperationOutput, OperationError> {
     match planned {
-        PlannedOperation::Query { sql, params } => {
+        PlannedOperation::Query { sql, params, .. } => {
             read_only(pool, limits, Some(slot), |tx, statements| {
                 run_statement(tx, statements, &sql, &params, limits, Some(slot))
             })
         }
-        PlannedOperation::ListTables { schema } => catalog::list_tables(pool, schema, limits),
-        PlannedOperation::DescribeTable { table, schema } => {
-            catalog::describe_table(pool, table, schema, limits)
+        PlannedOperation::ListTables { schema } => {
+            catalog::list_tables(pool, schema, scope, limits)
         }
-        PlannedOperation::Explain { sql } => {
+        PlannedOperation::DescribeTable { table, schema } => {
+            catalog::describe_table(pool, table, schema, scope, limits)
+        }
+        PlannedOperation::Explain { sql, .. } => {
             let mut output = read_only(pool, limits, Some(slot), |tx, statements| {
                 run_statement(tx, statements, &sql, &[], limits, Some(slot))
             })?;
@@ -257,36 +307,5 @@ fn execute(
             }
             Ok(output)
         }
-    }
-}
-
-fn refusal(violation: PolicyViolation) -> OperationError {
-    let code = if violation.is_syntax() {
-        ErrorCode::InvalidRequest
-    } else {
-        ErrorCode::NotReadOnly
-    };
-    OperationError::new(code, violation.to_string())
-}
-
-fn invalid(message: &str) -> OperationError {
-    OperationError::new(ErrorCode::InvalidRequest, message)
-}
-
-fn required_string(params: &Value, key: &str) -> Result<String, OperationError> {
-    optional_string(params, key)?
-        .filter(|s| !s.trim().is_empty())
-        .ok_or_else(|| {
-            invalid(&format!(
-                "params.{key} is required and must be a non-empty string"
-            ))
-        })
-}
-
-fn optional_string(params: &Value, key: &str) -> Result<Option<String>, OperationError> {
-    match params.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) => Ok(Some(text.clone())),
-        Some(_) => Err(invalid(&format!("params.{key} must be a string"))),
     }
 }

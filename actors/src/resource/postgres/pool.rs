@@ -71,8 +71,10 @@ pub fn session_settings(timeout: Duration) -> String {
         "SET statement_timeout = {timeout_ms}; \
          SET idle_in_transaction_session_timeout = {timeout_ms}; \
          SET default_transaction_read_only = on; \
-         SELECT pg_catalog.set_config('search_path', \
-             'pg_catalog, ' || pg_catalog.current_setting('search_path'), false)"
+         SELECT pg_catalog.set_config('search_path'::pg_catalog.text, \
+             pg_catalog.concat('pg_catalog, '::pg_catalog.text, \
+                               pg_catalog.current_setting('search_path'::pg_catalog.text)), \
+             false)"
     )
 }
 

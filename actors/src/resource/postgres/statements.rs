@@ -9,7 +9,7 @@ use postgres::Statement;
 pub const CACHE_CAPACITY: usize = 64;
 
 /// The relay's own catalog statements (a handful, all fixed text).
-pub const CATALOG_CAPACITY: usize = 8;
+pub const CATALOG_CAPACITY: usize = 16;
 
 /// Statements longer than this are not kept: they are rarely repeated and would hold memory.
 pub const MAX_CACHED_SQL: usize = 8 * 1024;
