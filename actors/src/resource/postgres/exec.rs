@@ -122,7 +122,7 @@ fn in_transaction<T>(
     let outcome = work(&mut transaction, statements);
     let mut rolled_back = transaction.rollback();
     if rolled_back.is_ok() && limits.release_advisory_locks {
-        rolled_back = client.batch_execute("SELECT pg_catalog.pg_advisory_unlock_all()");
+        rolled_back = client.batch_execute(RELEASE_ADVISORY_LOCKS_SQL);
     }
     // A connection whose transaction may still be open is not handed out again.
     *broken |= rolled_back.is_err();
@@ -133,6 +133,9 @@ fn in_transaction<T>(
         (Ok(value), Ok(())) => Ok(value),
     }
 }
+
+/// Sent after an operation that may have reached vouched-for code: no session lock may outlive it.
+pub const RELEASE_ADVISORY_LOCKS_SQL: &str = "SELECT pg_catalog.pg_advisory_unlock_all()";
 
 /// Whether an error on the first statement means the connection itself is gone.
 fn connection_lost(err: &postgres::Error) -> bool {
@@ -147,7 +150,7 @@ fn connection_lost(err: &postgres::Error) -> bool {
 /// A simple query of fixed text and one integer the relay formats itself; statements from the
 /// control plane only ever travel over the extended protocol, as bound parameters never spliced
 /// into SQL.
-fn local_timeouts(timeout: Duration) -> String {
+pub fn local_timeouts(timeout: Duration) -> String {
     let timeout_ms = timeout_millis(timeout);
     format!(
         "SET LOCAL statement_timeout = {timeout_ms}; \
@@ -347,15 +350,22 @@ fn describe_columns(statement: &Statement) -> Vec<Column> {
 /// which a user-defined cast to `text` could take over. `num_nulls` keeps SQL NULL apart from a
 /// row whose fields are all NULL (which `IS NULL` would confuse).
 pub fn with_text_casts(sql: &str, statement: &Statement) -> String {
-    let aliases: Vec<String> = (1..=statement.columns().len())
-        .map(|i| format!("\"c{i}\""))
-        .collect();
-    let select_list: Vec<String> = statement
+    let binary: Vec<bool> = statement
         .columns()
         .iter()
+        .map(|column| decodes_binary(column.type_()))
+        .collect();
+    text_cast_wrapper(sql, &binary)
+}
+
+/// [`with_text_casts`] for columns that are (`true`) or are not decoded in binary.
+pub fn text_cast_wrapper(sql: &str, binary: &[bool]) -> String {
+    let aliases: Vec<String> = (1..=binary.len()).map(|i| format!("\"c{i}\"")).collect();
+    let select_list: Vec<String> = binary
+        .iter()
         .zip(&aliases)
-        .map(|(column, alias)| {
-            if decodes_binary(column.type_()) {
+        .map(|(binary, alias)| {
+            if *binary {
                 format!("relay_q.{alias}")
             } else {
                 format!(

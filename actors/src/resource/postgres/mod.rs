@@ -10,7 +10,7 @@ pub mod plan;
 pub mod pool;
 pub mod privileges;
 pub mod snapshot;
-mod snapshot_sql;
+pub mod snapshot_sql;
 pub mod statements;
 
 use crate::messages::{OperationError, OperationOutput, Produced};
@@ -259,6 +259,40 @@ async fn check_off_thread(
             OperationError::new(ErrorCode::Internal, format!("policy check crashed: {err}"))
         })?;
     verdict.map_err(refusal)
+}
+
+/// Every statement text a PostgreSQL resource sends of its own (a request's timeouts and the text
+/// wrapper shown for one value each), for the test that runs them among hostile overloads.
+pub fn own_statements() -> Vec<String> {
+    use snapshot_sql::*;
+    let timeout = Duration::from_millis(1234);
+    let mut texts: Vec<String> = [
+        FINGERPRINT_SQL,
+        SEARCH_PATH_SQL,
+        FUNCTIONS_SQL,
+        OPERATORS_SQL,
+        TYPE_CODE_SQL,
+        CONTAINING_TYPES_SQL,
+        RELATIONS_SQL,
+        RELATION_CODE_SQL,
+        privileges::SUPERUSER_SQL,
+        privileges::VERSION_SQL,
+        catalog::list_tables_sql(),
+        catalog::find_relation_sql(),
+        catalog::COLUMNS_SQL,
+        catalog::INDEXES_SQL,
+        catalog::FOREIGN_KEYS_SQL,
+        exec::RELEASE_ADVISORY_LOCKS_SQL,
+    ]
+    .iter()
+    .map(|text| (*text).to_owned())
+    .collect();
+    texts.push(privileges::reasons_sql(150_000));
+    texts.push(privileges::reasons_sql(170_000));
+    texts.push(pool::session_settings(timeout));
+    texts.push(exec::local_timeouts(timeout));
+    texts.push(exec::text_cast_wrapper("SELECT 1", &[false]));
+    texts
 }
 
 /// TLS to the database as `sslmode` says: certificates are verified with `verify-full` or when a
