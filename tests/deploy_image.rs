@@ -181,12 +181,22 @@ fn containerfile_builds_a_static_binary_into_a_non_root_scratch_image() {
             .any(|i| i.starts_with("COPY ") && i.contains("--chown=10001:10001")),
         "/tmp must be copied owned by 10001"
     );
+    // The build stage lays out the final filesystem with scripts/lib/image-rootfs.sh, the script
+    // scripts/check-image.sh uses too: what it writes is part of the build stage.
     assert!(
-        build_text.contains("install -d -m 1777"),
+        build_stage.iter().any(|i| i.starts_with("RUN ")
+            && i.contains(
+                "sh scripts/lib/image-rootfs.sh target/x86_64-unknown-linux-musl/release/relay /"
+            )),
+        "the build stage lays out /rootfs with scripts/lib/image-rootfs.sh"
+    );
+    let layout = format!("{build_text}\n{}", read("scripts/lib/image-rootfs.sh"));
+    assert!(
+        layout.contains("install -d -m 1777 \"$out/rootfs-tmp/tmp\""),
         "/tmp must be mode 1777"
     );
-    assert!(build_text.contains("ca-certificates.crt"));
-    assert!(build_text.contains("relay:x:10001:10001:"));
+    assert!(layout.contains("ca-certificates.crt"));
+    assert!(layout.contains("relay:x:10001:10001:"));
 
     for instruction in &instructions {
         let lower = instruction.to_lowercase();
