@@ -18,6 +18,8 @@ mod postgres_hostile;
 mod postgres_ops;
 mod postgres_own_sql;
 mod postgres_policy;
+mod postgres_privileges;
+mod postgres_scope;
 mod postgres_session;
 mod private_pg;
 mod protocol_errors;

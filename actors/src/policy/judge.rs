@@ -338,6 +338,17 @@ impl Inspector for Judge<'_> {
     }
 
     fn field_selection(&mut self, name: &str) {
+        // `(x).pg_stat_file` calls pg_stat_file(x) whatever x's type, so a refused built-in's
+        // name is refused as a field too (no column of a plain read needs such a name).
+        match builtins::classify(name) {
+            Some(Builtin::Refused(_)) if !self.vouched_name(name) => {
+                self.refuse(PolicyViolation::Function(name.to_owned()))
+            }
+            Some(Builtin::Revealing) if self.rules.scope.is_some() && !self.vouched_name(name) => {
+                self.refuse(PolicyViolation::Function(name.to_owned()))
+            }
+            _ => {}
+        }
         let candidates: Vec<_> = self
             .snapshot
             .visible_functions(name)
