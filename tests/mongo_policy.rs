@@ -151,3 +151,65 @@ fn a_user_that_could_write_is_reported() {
     let warning = warning.unwrap_or_else(|| panic!("{}", relay.process.output()));
     assert!(warning.contains("may insert on shop.*"), "{warning}");
 }
+
+#[test]
+fn table_scoping_covers_collections_and_every_lookup_source() {
+    let mongo = Mongo::start();
+    let database = mongo.database.clone();
+    let (devplane, _relay) = started(
+        &mongo,
+        &format!(
+            "    tables:\n      allow: ['{database}.*']\n      deny: ['{database}.customers']\n"
+        ),
+    );
+    let before = mongo.commands().len();
+    let outside = [
+        ("query", json!({"collection": "customers"})),
+        ("query", json!({"collection": "customers", "count": true})),
+        ("explain", json!({"collection": "customers", "filter": {}})),
+        (
+            "query",
+            json!({"collection": "orders", "pipeline": [{"$lookup": {"from": "customers",
+            "localField": "customer_id", "foreignField": "_id", "as": "c"}}]}),
+        ),
+        (
+            "query",
+            json!({"collection": "orders", "pipeline": [{"$facet": {"f": [{"$unionWith": "customers"}]}}]}),
+        ),
+        (
+            "query",
+            json!({"collection": "orders", "pipeline": [{"$graphLookup": {"from": "customers",
+            "startWith": "$customer_id", "connectFromField": "_id", "connectToField": "_id", "as": "g"}}]}),
+        ),
+        ("describe_table", json!({"table": "customers"})),
+    ];
+    for (op, params) in &outside {
+        let refused = operation(&devplane, op, params.clone());
+        assert_eq!(
+            refused["code"], "not_allowed_relation",
+            "{op} {params}: {refused}"
+        );
+    }
+    let sent: Vec<Value> = mongo.commands().split_off(before);
+    assert!(
+        !sent.iter().any(|c| c.to_string().contains("customers")),
+        "a refused request reached the server: {sent:?}"
+    );
+    let orders = operation(
+        &devplane,
+        "query",
+        json!({"collection": "orders", "limit": 1}),
+    );
+    assert_eq!(orders["type"], "result", "{orders}");
+    let listed = operation(&devplane, "list_tables", json!({}));
+    let names: Vec<&str> = listed["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[0].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"orders") && !names.contains(&"customers"),
+        "{names:?}"
+    );
+}

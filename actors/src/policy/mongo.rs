@@ -193,6 +193,36 @@ fn check_value(what: &str, value: &Bson, depth: usize) -> Result<(), MongoViolat
     }
 }
 
+/// Every collection a pipeline reads besides its own: the `from` of each `$lookup` and
+/// `$graphLookup` and the `coll` of each `$unionWith`, at any depth (for the table scope).
+pub fn pipeline_sources(pipeline: &[Document]) -> Vec<String> {
+    let mut sources = Vec::new();
+    let mut pending: Vec<&Document> = pipeline.iter().collect();
+    while let Some(stage) = pending.pop() {
+        for (name, body) in stage {
+            match (name.as_str(), body) {
+                ("$unionWith", Bson::String(collection)) => sources.push(collection.clone()),
+                ("$lookup" | "$graphLookup" | "$unionWith", Bson::Document(spec)) => {
+                    for key in ["from", "coll"] {
+                        if let Ok(collection) = spec.get_str(key) {
+                            sources.push(collection.to_owned());
+                        }
+                    }
+                    if let Ok(inner) = spec.get_array("pipeline") {
+                        pending.extend(inner.iter().filter_map(Bson::as_document));
+                    }
+                }
+                ("$facet", Bson::Document(facets)) => {
+                    let inner = facets.values().filter_map(Bson::as_array).flatten();
+                    pending.extend(inner.filter_map(Bson::as_document));
+                }
+                _ => {}
+            }
+        }
+    }
+    sources
+}
+
 fn invalid(message: &str) -> MongoViolation {
     MongoViolation::Invalid(message.to_owned())
 }
@@ -301,6 +331,19 @@ mod tests {
             Err(MongoViolation::Invalid(_))
         ));
         pipeline(vec![doc! {"$unionWith": "archive"}]).unwrap();
+    }
+
+    #[test]
+    fn pipeline_sources_are_found_at_any_depth() {
+        let pipeline = vec![
+            doc! {"$lookup": {"from": "a", "localField": "x", "foreignField": "y", "as": "z"}},
+            doc! {"$facet": {"f": [{"$unionWith": "b"}, {"$unionWith": {"coll": "c", "pipeline": [
+            {"$graphLookup": {"from": "d", "startWith": "$x", "connectFromField": "x",
+                              "connectToField": "y", "as": "g"}}]}}]}},
+        ];
+        let mut sources = pipeline_sources(&pipeline);
+        sources.sort();
+        assert_eq!(sources, ["a", "b", "c", "d"]);
     }
 
     #[test]

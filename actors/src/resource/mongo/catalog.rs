@@ -5,6 +5,8 @@ use super::exec::{collect, column, max_time_ms, whole_number};
 use super::fields::summarize;
 use super::{failure, Limits};
 use crate::messages::{OperationError, OperationOutput};
+use crate::policy::catalog::QualifiedName;
+use crate::policy::patterns::TableScope;
 use crate::protocol::ErrorCode;
 use mongodb::bson::{doc, Bson, Document};
 use mongodb::Database;
@@ -19,13 +21,12 @@ const MAX_PATHS: usize = 500;
 pub async fn list_tables(
     database: &Database,
     limits: &Limits,
+    scope: &TableScope,
 ) -> Result<OperationOutput, OperationError> {
     let mut entries = list_collections(database, doc! {}).await?;
     entries.retain(|entry| {
-        !entry
-            .get_str("name")
-            .unwrap_or("system.")
-            .starts_with("system.")
+        let name = entry.get_str("name").unwrap_or("system.");
+        !name.starts_with("system.") && scope.permits(&QualifiedName::new(database.name(), name))
     });
     entries.sort_by(|a, b| a.get_str("name").ok().cmp(&b.get_str("name").ok()));
     let truncated = entries.len() > limits.max_rows as usize;

@@ -10,6 +10,9 @@ pub mod options;
 pub mod params;
 
 use crate::messages::{OperationError, OperationOutput, Produced};
+use crate::policy::catalog::QualifiedName;
+use crate::policy::mongo::pipeline_sources;
+use crate::policy::patterns::TableScope;
 use crate::protocol::{ErrorCode, Request};
 use crate::resource::postgres::LocalFuture;
 use crate::resource::DatabaseHealth;
@@ -45,11 +48,18 @@ pub struct MongoBackend {
     running: Rc<RefCell<HashMap<String, AbortHandle>>>,
     /// Outputs of this resource that may be in memory before they are masked (see [`Produced`]).
     result_slots: Arc<tokio::sync::Semaphore>,
+    /// `tables`: which collections may be read, as `database.collection`.
+    scope: Arc<TableScope>,
 }
 
 impl MongoBackend {
     pub fn new(spec: Arc<Resource>) -> Self {
+        let scope = TableScope::new(
+            spec.tables.allow.as_deref().unwrap_or_default(),
+            &spec.tables.deny,
+        );
         MongoBackend {
+            scope: Arc::new(scope),
             result_slots: Produced::slots_for(spec.pool_size),
             spec,
             client: Rc::new(OnceCell::new()),
@@ -69,8 +79,13 @@ impl MongoBackend {
         plan: MongoPlan,
     ) -> LocalFuture<Result<Produced, OperationError>> {
         let limits = Limits {
+            // A request may shorten the resource's statement timeout, never lengthen it.
             timeout: Duration::from_millis(
-                request.timeout_ms.unwrap_or(self.spec.statement_timeout_ms),
+                request
+                    .timeout_ms
+                    .map_or(self.spec.statement_timeout_ms, |ms| {
+                        ms.min(self.spec.statement_timeout_ms)
+                    }),
             ),
             max_rows: self.spec.max_rows_per_query,
             max_bytes: self.spec.max_result_bytes,
@@ -78,11 +93,13 @@ impl MongoBackend {
         let client = Rc::clone(&self.client);
         let spec = Arc::clone(&self.spec);
         let result_slots = Arc::clone(&self.result_slots);
+        let scope = Arc::clone(&self.scope);
         let (work, handle) = abortable(async move {
             // Waiting for a slot counts against the request's time like the rest of its work.
             let slot = result_slots.acquire_owned().await.ok();
             let database = database(&client, &spec).await?;
-            let output = execute(&database, plan, &limits).await?;
+            check_scope(&scope, database.name(), &plan)?;
+            let output = execute(&database, plan, &limits, &scope).await?;
             Ok(Produced { output, slot })
         });
         let request_id = request.id.clone();
@@ -129,14 +146,51 @@ impl MongoBackend {
     }
 }
 
+/// Every collection the plan reads must be in the resource's table scope.
+fn check_scope(scope: &TableScope, database: &str, plan: &MongoPlan) -> Result<(), OperationError> {
+    let read = match plan {
+        MongoPlan::Query(read) | MongoPlan::Explain { read, .. } => read,
+        MongoPlan::DescribeTable { collection } => {
+            return in_scope(scope, database, collection);
+        }
+        MongoPlan::ListTables => return Ok(()),
+    };
+    let (collection, pipeline) = match read {
+        params::Read::Find { collection, .. } | params::Read::Count { collection, .. } => {
+            (collection, &[][..])
+        }
+        params::Read::Aggregate {
+            collection,
+            pipeline,
+        } => (collection, pipeline.as_slice()),
+    };
+    in_scope(scope, database, collection)?;
+    for source in pipeline_sources(pipeline) {
+        in_scope(scope, database, &source)?;
+    }
+    Ok(())
+}
+
+fn in_scope(scope: &TableScope, database: &str, collection: &str) -> Result<(), OperationError> {
+    let name = QualifiedName::new(database, collection);
+    if scope.permits(&name) {
+        return Ok(());
+    }
+    Err(OperationError::new(
+        ErrorCode::NotAllowedRelation,
+        format!("collection {name} is outside this resource's table scope"),
+    ))
+}
+
 async fn execute(
     database: &Database,
     plan: MongoPlan,
     limits: &Limits,
+    scope: &TableScope,
 ) -> Result<OperationOutput, OperationError> {
     match plan {
         MongoPlan::Query(read) => exec::run_read(database, read, limits).await,
-        MongoPlan::ListTables => catalog::list_tables(database, limits).await,
+        MongoPlan::ListTables => catalog::list_tables(database, limits, scope).await,
         MongoPlan::DescribeTable { collection } => {
             catalog::describe_table(database, &collection, limits).await
         }
