@@ -2,7 +2,7 @@
 //! compared with, in the same run, and prints a Markdown table of ratios.
 //!
 //! `cargo bench --bench suite [-- [--smoke] [SECTION...]]`; sections: `operations`, `masking`,
-//! `footprint`.
+//! `policy`, `footprint`.
 
 #[path = "suite/controlplane.rs"]
 mod controlplane;
@@ -16,6 +16,8 @@ mod footprint;
 mod masking;
 #[path = "suite/operations.rs"]
 mod operations;
+#[path = "suite/policy.rs"]
+mod policy;
 #[path = "suite/process.rs"]
 mod process;
 #[path = "suite/relaybench.rs"]
@@ -28,7 +30,7 @@ mod workloads;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const SECTIONS: &[&str] = &["operations", "masking", "footprint"];
+const SECTIONS: &[&str] = &["operations", "masking", "policy", "footprint"];
 
 struct Options {
     smoke: bool,
@@ -78,6 +80,8 @@ fn main() -> ExitCode {
             "operations" => operations::run(&operations::FULL),
             "masking" if options.smoke => masking::run(2_000, 1).map(|s| vec![s]),
             "masking" => masking::run(100_000, 5).map(|s| vec![s]),
+            "policy" if options.smoke => policy::run(100).map(|s| vec![s]),
+            "policy" => policy::run(20_000).map(|s| vec![s]),
             "footprint" if options.smoke => {
                 footprint::run(std::time::Duration::from_secs(2)).map(|s| vec![s])
             }
