@@ -47,6 +47,9 @@ impl Config {
             origin: origin.to_owned(),
             problems,
         };
+        // Editors on Windows start UTF-8 files with a byte order mark; YAML allows it at the
+        // start, but the parser would take it for the start of a second document.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut tree = parse_tree(text).map_err(|problem| invalid(vec![problem]))?;
         let sections = section_order(&tree);
         let mut problems = env::expand_tree(&mut tree, env);
@@ -307,6 +310,12 @@ mod tests {
         let found = problems("controlPlane:\n  url: [unclosed\nresources: []\n");
         assert_eq!(found.len(), 1);
         assert!(found[0].starts_with("line 3, column"), "{found:?}");
+    }
+
+    #[test]
+    fn a_byte_order_mark_at_the_start_is_accepted() {
+        let config = load(&format!("\u{feff}{MINIMAL}"));
+        assert_eq!(config.resources[0].id, "main-pg");
     }
 
     #[test]

@@ -250,6 +250,8 @@ audit:
   controlPlane: false
   spoolPath: /tmp/spool.jsonl
   spoolMaxRecords: 500
+  maxSpoolBytes: 2097152
+  maxStatementBytes: 4096
 "
         )
     }
@@ -389,8 +391,10 @@ audit:
             redact_statements: true,
             file: Some("/var/log/relay/audit.jsonl".into()),
             control_plane: false,
-            spool_path: "/tmp/spool.jsonl".into(),
+            spool_path: Some("/tmp/spool.jsonl".into()),
             spool_max_records: 500,
+            max_spool_bytes: 2 << 20,
+            max_statement_bytes: 4096,
         };
         assert_eq!(config.audit, audit);
     }
