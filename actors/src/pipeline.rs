@@ -204,7 +204,7 @@ fn audit_record(
             .map(|(kind, _)| kind.clone())
             .unwrap_or_default(),
         operation: request.operation.clone(),
-        statement: crate::audit::record::statement_of(&request.params),
+        statement: crate::audit::statement::Statement::of_params(&request.params),
         outcome,
         code: code.map(|code| code.as_str().to_owned()),
         row_count,

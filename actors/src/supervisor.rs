@@ -221,7 +221,8 @@ impl Supervisor {
         }
     }
 
-    /// Prints `Resource healthy` per resource and then `Relay ready`, once, after the first connect.
+    /// Prints `Resource healthy` per resource and then `Relay ready`, once, after the first connect
+    /// and once the audit trail can record (until then every operation would be refused).
     fn announce_startup(&mut self) {
         if self.startup.ready || !self.startup.connected {
             return;
@@ -244,7 +245,8 @@ impl Supervisor {
             }
             self.startup.announced.insert(id.clone());
         }
-        if self.startup.announced.len() == self.resources.len() {
+        let audit_ready = self.audit_status.as_ref().is_some_and(|a| a.available);
+        if self.startup.announced.len() == self.resources.len() && audit_ready {
             self.startup.ready = true;
             info!(self.log, "Relay ready");
             self.write_status();

@@ -328,7 +328,8 @@ mod tests {
             "audit.maxStatementBytes: must be between 1024 and 1048576 (got 1048577)",
         ];
         assert_eq!(problems(&text), expected);
-        let text = format!("{MINIMAL}audit:\n  maxSpoolBytes: 1048576\n  maxStatementBytes: 262144\n");
+        let text =
+            format!("{MINIMAL}audit:\n  maxSpoolBytes: 1048576\n  maxStatementBytes: 262144\n");
         let expected = "audit.maxSpoolBytes: must be at least 8 times maxStatementBytes \
                         (2097152) (got 1048576)";
         assert_eq!(problems(&text), [expected]);

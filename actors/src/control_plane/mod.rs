@@ -29,7 +29,7 @@ use connect::{classify, redact_url, ConnectFailure};
 use futures_util::stream::{once, SplitSink, StreamExt};
 use reassembly::Reassembler;
 use relay_config::ControlPlane as ControlPlaneConfig;
-use slog::{error, info, warn, Logger};
+use slog::{debug, error, info, warn, Logger};
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -107,6 +107,8 @@ impl ControlPlane {
         }
         self.generation += 1;
         let generation = self.generation;
+        debug!(self.log, "Connecting to control plane"; "url" => self.url_for_logs(),
+            "attempt" => generation, "timeoutMs" => connect::CONNECT_TIMEOUT.as_millis() as u64);
         let request = connect::websocket_request(&self.config, Arc::clone(&self.tls));
         let attempt = async move {
             actix_rt::time::timeout(connect::CONNECT_TIMEOUT, request.connect()).await
@@ -117,8 +119,16 @@ impl ControlPlane {
                     return;
                 }
                 match outcome {
-                    Ok(Ok((_response, framed))) => actor.open_session(framed, ctx),
-                    Ok(Err(err)) => actor.connect_failed(classify(&err), ctx),
+                    Ok(Ok((response, framed))) => {
+                        debug!(actor.log, "Control plane accepted the WebSocket upgrade";
+                            "status" => response.status().as_u16());
+                        actor.open_session(framed, ctx)
+                    }
+                    Ok(Err(err)) => {
+                        debug!(actor.log, "Control plane connection attempt failed";
+                            "url" => actor.url_for_logs(), "error" => connect::error_chain(&err));
+                        actor.connect_failed(classify(&err), ctx)
+                    }
                     Err(_elapsed) => actor.connect_failed(
                         ConnectFailure::Transient("connection attempt timed out".into()),
                         ctx,
