@@ -185,6 +185,11 @@ impl DevPlane {
 
     /// Starts on `port` with extra arguments (such as `--audit-file`).
     pub fn start_with(port: u16, extra: &[&str]) -> DevPlane {
+        Self::start_for(port, extra, TENANT)
+    }
+
+    /// Starts on `port` for `tenant`, with extra arguments.
+    pub fn start_for(port: u16, extra: &[&str], tenant: &str) -> DevPlane {
         let mut command = Command::new(env!("CARGO_BIN_EXE_relay-devplane"));
         command.args(extra);
         command
@@ -193,7 +198,7 @@ impl DevPlane {
                 "--token",
                 TOKEN,
                 "--tenant-id",
-                TENANT,
+                tenant,
                 "--api-key",
                 API_KEY,
             ]);
@@ -377,6 +382,12 @@ pub struct Relay {
 
 impl Relay {
     pub fn start(config: &str, token: &str) -> Relay {
+        Self::start_env(config, token, &[], true)
+    }
+
+    /// Starts with extra environment variables; without `own_paths` the relay gets no
+    /// `RELAY_AUDIT_SPOOL` or `RELAY_STATUS_FILE`, so it uses its defaults (or what `env` says).
+    pub fn start_env(config: &str, token: &str, env: &[(&str, String)], own_paths: bool) -> Relay {
         let (dir, path) = write_config(config);
         let mut command = Command::new(env!("CARGO_BIN_EXE_relay"));
         command
@@ -384,12 +395,26 @@ impl Relay {
             .arg(&path)
             .arg("run")
             .env("RELAY_TOKEN", token)
-            .env("RELAY_AUDIT_SPOOL", dir.path().join("audit-spool.jsonl"))
-            .env("RELAY_STATUS_FILE", dir.path().join("status.json"));
+            .env_remove("RELAY_AUDIT_SPOOL")
+            .env_remove("RELAY_STATUS_FILE")
+            .env_remove("RELAY_LOG_LEVEL");
+        if own_paths {
+            command
+                .env("RELAY_AUDIT_SPOOL", dir.path().join("audit-spool.jsonl"))
+                .env("RELAY_STATUS_FILE", dir.path().join("status.json"));
+        }
+        for (key, value) in env {
+            command.env(key, value);
+        }
         Relay {
             process: Process::spawn(command),
             _dir: dir,
         }
+    }
+
+    /// The directory holding this relay's configuration (and, by default, its own paths).
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir.path()
     }
 
     /// The liveness status file this relay keeps.

@@ -68,6 +68,13 @@ pub async fn run(route: Route, request: Request) -> Outbound {
     match actix_rt::time::timeout(AUDIT_WAIT, auditor.send(Record { record })).await {
         Ok(Ok(Ok(_seq))) => message,
         // The operation ran but its record was not written: its answer is withheld.
+        Ok(Ok(Err(unavailable))) => audit_unavailable(
+            &request,
+            &format!(
+                "the operation's audit record could not be written ({})",
+                unavailable.0
+            ),
+        ),
         _ => audit_unavailable(
             &request,
             "the operation's audit record could not be written",
