@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod audit;
+mod audit_statements;
 mod cli;
 mod deploy;
 mod deploy_image;
@@ -21,4 +22,5 @@ mod private_pg;
 mod protocol_errors;
 mod session;
 mod spool_full;
+mod startup;
 mod support;
