@@ -77,7 +77,11 @@ fn a_statement_over_4_mib_and_refused_messages_are_recorded_truthfully() {
     assert_eq!(plane.next_reply(WAIT)["code"], "unknown_resource");
     let record = record_of(&relay, "huge-1");
     let statement = record["statement"].as_str().unwrap();
-    assert!(statement.starts_with("SELECT email FROM customers WHERE id IN (1,1,1,"), "{}", &statement[..60]);
+    assert!(
+        statement.starts_with("SELECT email FROM customers WHERE id IN (1,1,1,"),
+        "{}",
+        &statement[..60]
+    );
     assert!(statement.len() <= 16 << 10, "{}", statement.len());
     assert_eq!(record["statementTruncated"], true);
     assert_eq!(record["statementBytes"], sql.len() as u64);
@@ -87,7 +91,10 @@ fn a_statement_over_4_mib_and_refused_messages_are_recorded_truthfully() {
     plane.send_text(ill_typed);
     assert_eq!(plane.next_reply(WAIT)["code"], "invalid_request");
     let record = record_of(&relay, "typed-1");
-    assert_eq!((record["outcome"].as_str(), record["code"].as_str()), (Some("refused"), Some("invalid_request")));
+    assert_eq!(
+        (record["outcome"].as_str(), record["code"].as_str()),
+        (Some("refused"), Some("invalid_request"))
+    );
     assert_eq!(record["resourceId"], "main-pg");
     assert_eq!(record["statement"], "SELECT '***@***.***'");
     assert_eq!(record["statementSha256"], sha256(ill_typed).as_str());
@@ -97,9 +104,16 @@ fn a_statement_over_4_mib_and_refused_messages_are_recorded_truthfully() {
     plane.send_text(&slow.to_string());
     plane.send_text(&slow.to_string());
     let first = plane.next_reply(WAIT);
-    assert_eq!(first["code"], "invalid_request", "the duplicate is refused at once: {first}");
+    assert_eq!(
+        first["code"], "invalid_request",
+        "the duplicate is refused at once: {first}"
+    );
     let ran = plane.next_reply(WAIT);
-    assert_eq!((ran["type"].as_str(), ran["id"].as_str()), (Some("result"), Some("dup-1")), "{ran}");
+    assert_eq!(
+        (ran["type"].as_str(), ran["id"].as_str()),
+        (Some("result"), Some("dup-1")),
+        "{ran}"
+    );
     let mut dup: Vec<Value> = Vec::new();
     let deadline = Instant::now() + WAIT;
     while dup.len() < 2 {
@@ -128,7 +142,10 @@ fn a_statement_over_4_mib_and_refused_messages_are_recorded_truthfully() {
     };
     assert_eq!(garbage["requestId"], Value::Null);
     assert!(garbage.get("statement").is_none(), "{garbage}");
-    assert_eq!(garbage["statementSha256"], sha256("{not json 'ana@example.com'").as_str());
+    assert_eq!(
+        garbage["statementSha256"],
+        sha256("{not json 'ana@example.com'").as_str()
+    );
     assert!(!relay.process.output().contains("ana@example.com"));
     // Drain what the fake control plane saw so it does not hold the relay's writes.
     while let Some(Seen::Text(_)) = plane.next(Duration::from_millis(10)) {}

@@ -23,12 +23,20 @@ fn sighup_is_logged_and_the_relay_keeps_serving() {
             WAIT,
         )
         .unwrap();
-    assert_eq!((line["level"].as_str(), line["signal"].as_str()), (Some("warn"), Some("SIGHUP")));
+    assert_eq!(
+        (line["level"].as_str(), line["signal"].as_str()),
+        (Some("warn"), Some("SIGHUP"))
+    );
     let (_, answer) = plane.operation(json!({"resourceId": "main-pg", "operation": "query",
         "params": {"sql": "SELECT 1"}}));
     assert!(answer["rows"].is_array(), "{answer}");
     relay.process.signal("TERM");
-    assert_eq!(relay.process.wait_exit(WAIT), Some(0), "{}", relay.process.output());
+    assert_eq!(
+        relay.process.wait_exit(WAIT),
+        Some(0),
+        "{}",
+        relay.process.output()
+    );
 }
 
 #[test]
@@ -37,10 +45,28 @@ fn an_unknown_log_level_is_a_usage_error_for_run_and_check() {
     let config = relay_config(port, "");
     let env = [("RELAY_LOG_LEVEL", "verbose".to_owned())];
     let mut relay = Relay::start_env(&config, TOKEN, &env, true);
-    assert_eq!(relay.process.wait_exit(WAIT), Some(64), "{}", relay.process.output());
-    let line = relay.process.stdout.wait_for_msg("Invalid log level", WAIT).unwrap();
-    assert!(line["problem"].as_str().unwrap().contains("unknown log level \"verbose\""), "{line}");
-    assert_eq!(relay.process.stdout.count_msg("Connected to control plane"), 0);
+    assert_eq!(
+        relay.process.wait_exit(WAIT),
+        Some(64),
+        "{}",
+        relay.process.output()
+    );
+    let line = relay
+        .process
+        .stdout
+        .wait_for_msg("Invalid log level", WAIT)
+        .unwrap();
+    assert!(
+        line["problem"]
+            .as_str()
+            .unwrap()
+            .contains("unknown log level \"verbose\""),
+        "{line}"
+    );
+    assert_eq!(
+        relay.process.stdout.count_msg("Connected to control plane"),
+        0
+    );
     let (_dir, path) = write_config(&config);
     let output = Command::new(env!("CARGO_BIN_EXE_relay"))
         .args(["check", "--config"])
@@ -52,7 +78,10 @@ fn an_unknown_log_level_is_a_usage_error_for_run_and_check() {
         .unwrap();
     assert_eq!(output.status.code(), Some(64));
     let printed = String::from_utf8_lossy(&output.stdout);
-    assert!(printed.contains("RELAY_LOG_LEVEL: unknown log level \"verbose\""), "{printed}");
+    assert!(
+        printed.contains("RELAY_LOG_LEVEL: unknown log level \"verbose\""),
+        "{printed}"
+    );
 }
 
 #[test]
@@ -66,7 +95,10 @@ fn debug_logging_explains_control_plane_connection_attempts() {
         .wait_for_msg("Connecting to control plane", WAIT)
         .unwrap();
     assert_eq!(attempt["level"], "debug");
-    assert_eq!(attempt["url"], format!("ws://127.0.0.1:{port}/v1/relay/connect").as_str());
+    assert_eq!(
+        attempt["url"],
+        format!("ws://127.0.0.1:{port}/v1/relay/connect").as_str()
+    );
     let failed = relay
         .process
         .stdout
@@ -110,7 +142,10 @@ fn readiness_waits_for_the_audit_trail_which_heals_by_itself() {
     let plane = DevPlane::start();
     let config = relay_config(plane.port, "").replace(
         "audit:\n  enabled: true\n",
-        &format!("audit:\n  enabled: true\n  file: {}/audit.jsonl\n", later.display()),
+        &format!(
+            "audit:\n  enabled: true\n  file: {}/audit.jsonl\n",
+            later.display()
+        ),
     );
     let relay = Relay::start(&config, TOKEN);
     relay
@@ -129,17 +164,28 @@ fn readiness_waits_for_the_audit_trail_which_heals_by_itself() {
         std::thread::sleep(Duration::from_millis(100));
     };
     assert_eq!(code, 1, "{said}");
-    assert!(said.contains("the audit trail is unavailable") && said.contains("cannot open audit file"), "{said}");
+    assert!(
+        said.contains("the audit trail is unavailable") && said.contains("cannot open audit file"),
+        "{said}"
+    );
     assert_eq!(healthcheck(&status, false).0, 0, "alive, so not restarted");
     assert_eq!(relay.process.stdout.count_msg("Relay ready"), 0);
 
     std::fs::create_dir(&later).unwrap();
     relay.wait_ready();
-    let healed = relay.process.stdout.wait_for_msg("Audit trail available again", WAIT).unwrap();
+    let healed = relay
+        .process
+        .stdout
+        .wait_for_msg("Audit trail available again", WAIT)
+        .unwrap();
     assert_eq!(healed["level"], "info");
     let deadline = Instant::now() + WAIT;
     while healthcheck(&status, true).0 != 0 {
-        assert!(Instant::now() < deadline, "{}", healthcheck(&status, true).1);
+        assert!(
+            Instant::now() < deadline,
+            "{}",
+            healthcheck(&status, true).1
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     let (_, answer) = plane.operation(json!({"resourceId": "main-pg", "operation": "query",

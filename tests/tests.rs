@@ -24,3 +24,4 @@ mod session;
 mod spool_full;
 mod startup;
 mod support;
+mod troubleshooting;
