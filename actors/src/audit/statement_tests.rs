@@ -79,6 +79,15 @@ fn each_constant_is_masked_on_its_own() {
 }
 
 #[test]
+fn empty_and_blank_statements_render_as_nothing() {
+    for text in ["", "   ", "\n\t", "  'unterminated", "\0"] {
+        let rendered = sql(text);
+        assert_eq!(rendered.text.as_deref(), Some(""), "{text:?}");
+        assert_eq!(rendered.sha256, sha(text));
+    }
+}
+
+#[test]
 fn what_does_not_scan_is_cut_before_it() {
     let rendered = sql("SELECT 1 /* hidden ana@example.com and the rest");
     assert_eq!(rendered.text.as_deref(), Some("SELECT 1"));
