@@ -20,6 +20,7 @@ mod postgres_policy;
 mod postgres_session;
 mod private_pg;
 mod protocol_errors;
+mod relay_process;
 mod session;
 mod spool_full;
 mod startup;

@@ -1,9 +1,11 @@
-//! The supervisor's side of the liveness status file: what it writes and when a write failed.
+//! The supervisor's side of readiness: the startup lines up to `Relay ready`, and the liveness
+//! status file (what it writes, and when a write failed).
 
 use super::Supervisor;
 use crate::local_state::StatePath;
+use crate::protocol::HealthStatus;
 use crate::status_file::{self, AuditStatus, ResourceStatus, Status};
-use slog::warn;
+use slog::{info, warn};
 
 /// Where the status file goes, and whether the last write failed (logged once per failure run).
 #[derive(Default)]
@@ -13,6 +15,38 @@ pub(super) struct StatusFileSink {
 }
 
 impl Supervisor {
+    /// Prints `Resource healthy` per resource and then `Relay ready`, once, after the first connect
+    /// and once the audit trail can record (until then every operation would be refused).
+    pub(super) fn announce_startup(&mut self) {
+        if self.startup.ready || !self.startup.connected {
+            return;
+        }
+        for (id, health) in &self.health {
+            if health.status == HealthStatus::Unknown || self.startup.announced.contains(id) {
+                continue;
+            }
+            let kind = self
+                .resources
+                .get(id)
+                .map(|c| c.spec.kind.to_string())
+                .unwrap_or_default();
+            if health.status == HealthStatus::Healthy {
+                // slog emits a record's fields in reverse, so this prints resourceId, then type.
+                info!(self.log, "Resource healthy"; "type" => kind, "resourceId" => id.clone());
+            } else {
+                warn!(self.log, "Resource unhealthy"; "resourceId" => id.clone(), "type" => kind,
+                    "error" => health.error.clone().unwrap_or_default());
+            }
+            self.startup.announced.insert(id.clone());
+        }
+        let audit_ready = self.audit_status.as_ref().is_some_and(|a| a.available);
+        if self.startup.announced.len() == self.resources.len() && audit_ready {
+            self.startup.ready = true;
+            info!(self.log, "Relay ready");
+            self.write_status();
+        }
+    }
+
     /// Keeps the liveness status file at `path` up to date (see [`crate::status_file`]).
     pub fn with_status_file(mut self, path: StatePath) -> Self {
         self.status_file.path = Some(path);
