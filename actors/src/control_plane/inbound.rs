@@ -73,9 +73,13 @@ impl ControlPlane {
     fn reject(&mut self, rejection: Rejection, text: Option<&str>) {
         warn!(self.log, "Rejected message from control plane";
             "code" => rejection.code.as_str(), "reason" => rejection.message.clone());
+        // Read once more only when it is JSON at all; the id is already in the rejection.
+        let parsed: Option<serde_json::Value> = text
+            .filter(|text| text.trim_start().starts_with('{'))
+            .and_then(|text| serde_json::from_str(text).ok());
         let field = |name: &str| {
-            let value: serde_json::Value = serde_json::from_str(text?).ok()?;
-            value.get(name)?.as_str().map(str::to_owned)
+            let value = parsed.as_ref()?.get(name)?;
+            value.as_str().map(str::to_owned)
         };
         self.supervisor.do_send(RequestRefused {
             request_id: rejection.id.clone(),
