@@ -1,26 +1,46 @@
-//! `relay check`: validate the configuration, and with `--connect` try every database and the control plane.
+//! `relay check`: validate the configuration and every local condition `relay run` would refuse
+//! or degrade on (the log level, CA files, the audit trail's files, the status file), and with
+//! `--connect` try every database and the control plane. Problems are printed with the words
+//! `relay run` logs, and the log message it would write.
 
 use crate::{EXIT_UNAVAILABLE, EXIT_USAGE};
+use relay::logging;
+use relay_actors::audit::sinks::check_paths;
 use relay_actors::control_plane::connect::{self, classify, redact_url, ConnectFailure};
+use relay_actors::local_state;
 use relay_actors::protocol::PROBE_HEADER;
 use relay_actors::resource::mongo::MongoBackend;
 use relay_actors::resource::off_thread::OffThreadDrop;
 use relay_actors::resource::postgres::health::{self, CatalogUpdate};
 use relay_actors::resource::postgres::{build_pool, database_tls};
 use relay_actors::resource::{verdict, DatabaseHealth, Verdict};
+use relay_actors::status_file;
 use relay_config::{Config, ConfigError, ResourceType};
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Prints every configuration problem (exit 64) or a summary (exit 0); with `connect`, also the
-/// reachability of each database and the control plane (exit 69 if any is unreachable).
+/// What `relay run` logs for each kind of local problem.
+const CANNOT_START: &str = "Cannot start relay";
+const AUDIT_UNAVAILABLE: &str = "Audit trail unavailable: operations are refused";
+const STATUS_UNWRITABLE: &str =
+    "Cannot write the status file; `relay healthcheck` will report unhealthy";
+const RESOURCE_UNHEALTHY: &str = "Resource unhealthy";
+const CONTROL_PLANE_UNREACHABLE: &str = "Cannot connect to control plane";
+const CONTROL_PLANE_REJECTED: &str = "Control plane rejected the relay token or tenant id";
+
+/// Prints every configuration and local problem (exit 64) or a summary (exit 0); with `connect`,
+/// also the reachability of each database and the control plane (exit 69 if any is unreachable).
 pub fn check(config_path: &Path, connect: bool) -> ExitCode {
+    let level = logging::level_from_env();
     let config = match Config::load(config_path) {
         Ok(config) => config,
         Err(err) => {
             report_config_error(&err);
+            if let Err(problem) = level {
+                eprintln!("{problem}");
+            }
             return ExitCode::from(EXIT_USAGE);
         }
     };
@@ -30,6 +50,17 @@ pub fn check(config_path: &Path, connect: bool) -> ExitCode {
         config.resources.len(),
         if config.resources.len() == 1 { "" } else { "s" }
     );
+    let mut local_ok = match level {
+        Ok(_) => true,
+        Err(problem) => {
+            println!("{problem} (relay run exits 64: \"Invalid log level\")");
+            false
+        }
+    };
+    local_ok &= check_local_state(&config);
+    if !local_ok {
+        return ExitCode::from(EXIT_USAGE);
+    }
     if !connect {
         return ExitCode::SUCCESS;
     }
@@ -46,6 +77,65 @@ pub fn check(config_path: &Path, connect: bool) -> ExitCode {
 
 fn report_config_error(err: &ConfigError) {
     eprintln!("{err}");
+}
+
+/// Prints one problem with the message `relay run` would log for it.
+fn problem(subject: &str, error: &str, run_logs: &str) {
+    println!("{subject}: {error} (relay run logs \"{run_logs}\")");
+}
+
+/// CA files, the audit trail's files and the status file; true when `relay run` would neither
+/// refuse to start nor refuse operations for any of them.
+fn check_local_state(config: &Config) -> bool {
+    let mut ok = true;
+    let plane = &config.control_plane;
+    if let Err(err) = connect::tls_config(plane.ca_file.as_deref()) {
+        problem("control plane", &err.to_string(), CANNOT_START);
+        ok = false;
+    }
+    for resource in &config.resources {
+        if let Err(err) = resource_tls(resource) {
+            problem(
+                &format!("resource {}", resource.id),
+                &err,
+                RESOURCE_UNHEALTHY,
+            );
+            ok = false;
+        }
+    }
+    let report = check_paths(&config.audit, &plane.tenant_id);
+    for error in &report.problems {
+        problem("audit", error, AUDIT_UNAVAILABLE);
+        ok = false;
+    }
+    for note in &report.notes {
+        println!("note: {note}");
+    }
+    let status = local_state::status_path(&plane.tenant_id);
+    if let Err(error) = status_file::probe(&status) {
+        problem(
+            &format!("status file {}", status.path.display()),
+            &error,
+            STATUS_UNWRITABLE,
+        );
+        ok = false;
+    }
+    ok
+}
+
+/// A resource's CA bundle, read as the relay reads it.
+fn resource_tls(resource: &relay_config::Resource) -> Result<(), String> {
+    match resource.kind {
+        ResourceType::Postgres => database_tls(resource).map(drop),
+        ResourceType::Mongodb => match resource.connection.ca_file.as_deref() {
+            Some(path) => {
+                let key = format!("resources[{}].connection.caFile", resource.id);
+                relay_actors::tls::client_config(Some(path), &key, Vec::new()).map(drop)
+            }
+            None => Ok(()),
+        },
+    }
+    .map_err(|err| err.to_string())
 }
 
 fn check_resource(resource: &relay_config::Resource) -> bool {
@@ -105,12 +195,9 @@ fn summarize(found: &DatabaseHealth, write_warning: Option<String>) -> String {
 
 fn check_control_plane(config: &Config) -> bool {
     let url = redact_url(&config.control_plane.url);
-    let tls = match connect::tls_config(config.control_plane.ca_file.as_deref()) {
-        Ok(tls) => tls,
-        Err(err) => {
-            println!("control plane {url}: {err}");
-            return false;
-        }
+    // The CA file was checked with the local state; here it only has to load again.
+    let Ok(tls) = connect::tls_config(config.control_plane.ca_file.as_deref()) else {
+        return false;
     };
     let request =
         connect::websocket_request(&config.control_plane, tls).set_header(PROBE_HEADER, "1");
@@ -119,12 +206,18 @@ fn check_control_plane(config: &Config) -> bool {
         match actix_rt::time::timeout(connect::CONNECT_TIMEOUT, request.connect()).await {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(err)) => Err(match classify(&err) {
-                ConnectFailure::Rejected { status } => {
-                    format!("credentials rejected (HTTP {status}): check the relay token and tenant id")
-                }
-                ConnectFailure::Transient(reason) => reason,
+                ConnectFailure::Rejected { status } => (
+                    format!(
+                        "credentials rejected (HTTP {status}): check the relay token and tenant id"
+                    ),
+                    CONTROL_PLANE_REJECTED,
+                ),
+                ConnectFailure::Transient(reason) => (reason, CONTROL_PLANE_UNREACHABLE),
             }),
-            Err(_) => Err("connection attempt timed out".to_owned()),
+            Err(_) => Err((
+                "connection attempt timed out".to_owned(),
+                CONTROL_PLANE_UNREACHABLE,
+            )),
         }
     });
     match outcome {
@@ -132,8 +225,8 @@ fn check_control_plane(config: &Config) -> bool {
             println!("control plane {url}: ok");
             true
         }
-        Err(reason) => {
-            println!("control plane {url}: {reason}");
+        Err((reason, run_logs)) => {
+            problem(&format!("control plane {url}"), &reason, run_logs);
             false
         }
     }

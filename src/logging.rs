@@ -9,14 +9,33 @@ pub struct LogGuard {
     _guard: AsyncGuard,
 }
 
-/// The log level from `RELAY_LOG_LEVEL` (`trace`, `debug`, `info`, `warn`, `error`), default `info`.
-pub fn level_from_env() -> Level {
-    match std::env::var("RELAY_LOG_LEVEL").ok().as_deref() {
-        Some("trace") => Level::Trace,
-        Some("debug") => Level::Debug,
-        Some("warn") => Level::Warning,
-        Some("error") => Level::Error,
-        _ => Level::Info,
+/// The variable that sets the log level.
+pub const LEVEL_VARIABLE: &str = "RELAY_LOG_LEVEL";
+
+/// The log level from `RELAY_LOG_LEVEL` (`trace`, `debug`, `info`, `warn`, `error`, in any case),
+/// `info` when unset or empty; any other value is a usage error, described.
+pub fn level_from_env() -> Result<Level, String> {
+    parse_level(std::env::var(LEVEL_VARIABLE).ok().as_deref())
+}
+
+/// [`level_from_env`] for a given value.
+pub fn parse_level(value: Option<&str>) -> Result<Level, String> {
+    let Some(value) = value.map(str::trim).filter(|value| !value.is_empty()) else {
+        return Ok(Level::Info);
+    };
+    match value.to_ascii_lowercase().as_str() {
+        "trace" => Ok(Level::Trace),
+        "debug" => Ok(Level::Debug),
+        "info" => Ok(Level::Info),
+        "warn" | "warning" => Ok(Level::Warning),
+        "error" => Ok(Level::Error),
+        _ => {
+            let shown: String = value.chars().take(32).collect();
+            Err(format!(
+                "{LEVEL_VARIABLE}: unknown log level \"{shown}\" (known: trace, debug, info, \
+                 warn, error)"
+            ))
+        }
     }
 }
 
@@ -72,4 +91,23 @@ pub fn log_panics(log: Logger) {
             .unwrap_or("(formatted message withheld)");
         slog::crit!(log, "Panic"; "location" => location, "message" => message);
     }));
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn levels_are_known_words_and_anything_else_is_an_error() {
+        assert_eq!(parse_level(None), Ok(Level::Info));
+        assert_eq!(parse_level(Some(" ")), Ok(Level::Info));
+        assert_eq!(parse_level(Some("DEBUG")), Ok(Level::Debug));
+        assert_eq!(parse_level(Some("warning")), Ok(Level::Warning));
+        let err = parse_level(Some("verbose")).unwrap_err();
+        assert_eq!(
+            err,
+            "RELAY_LOG_LEVEL: unknown log level \"verbose\" (known: trace, debug, info, warn, error)"
+        );
+    }
 }

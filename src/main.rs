@@ -50,7 +50,7 @@ enum Command {
         /// Seconds after which the status file counts as stale
         #[arg(long, value_name = "SECONDS", default_value_t = 30)]
         max_age: u64,
-        /// The status file [default: $RELAY_STATUS_FILE, else /tmp/relay-status.json]
+        /// The status file [default: $RELAY_STATUS_FILE, else the only relay's in /tmp/relay/*/]
         #[arg(long, value_name = "FILE")]
         status_file: Option<PathBuf>,
     },
@@ -95,12 +95,17 @@ fn main() -> ExitCode {
     }
 }
 
-/// `relay healthcheck`: judges the status file the running relay keeps; prints one line.
+/// `relay healthcheck`: judges the status file the running relay keeps; prints one line. The
+/// file is `--status-file`, else `RELAY_STATUS_FILE`, else found in the instance directories.
 fn healthcheck(ready: bool, max_age: u64, status_file: Option<PathBuf>) -> ExitCode {
-    use relay_actors::status_file::{check, path_from_env, Probe};
-    let path = status_file.unwrap_or_else(path_from_env);
+    use relay_actors::local_state::{find_status_file, status_file_from_env};
+    use relay_actors::status_file::{check, Probe};
+    let max_age = std::time::Duration::from_secs(max_age);
     let probe = if ready { Probe::Ready } else { Probe::Live };
-    match check(&path, probe, std::time::Duration::from_secs(max_age)) {
+    let path = status_file
+        .or_else(status_file_from_env)
+        .map_or_else(|| find_status_file(max_age), Ok);
+    match path.and_then(|path| check(&path, probe, max_age)) {
         Ok(summary) => {
             println!("{summary}");
             ExitCode::SUCCESS

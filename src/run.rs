@@ -1,30 +1,44 @@
 //! `relay run`: load the configuration, start the actor system, serve until SIGTERM or SIGINT.
+//! SIGHUP is logged and otherwise ignored: the configuration is read only at start.
 
 use crate::EXIT_USAGE;
 use actix::{Actor, System};
 use relay::logging;
+use relay_actors::local_state::{self, FileLock};
 use relay_actors::messages::Shutdown;
 use relay_actors::Supervisor;
 use relay_config::{Config, ConfigError};
-use slog::{error, info, warn, Logger};
+use slog::{debug, error, info, warn, Logger};
 use std::path::Path;
 use std::process::ExitCode;
 
 /// Runs the relay; returns 0 after a clean shutdown.
 pub fn run(config_path: &Path) -> ExitCode {
-    let (log, guard) = logging::stdout_logger(logging::level_from_env());
+    let level = logging::level_from_env();
+    let (log, guard) = logging::stdout_logger(*level.as_ref().unwrap_or(&slog::Level::Info));
     logging::log_panics(log.clone());
     info!(log, "Relay starting"; "version" => env!("CARGO_PKG_VERSION"));
-    let code = match Config::load(config_path) {
-        Ok(config) => serve(config, config_path, &log),
-        Err(err) => {
-            log_config_error(&log, &err);
+    let code = match level {
+        Err(problem) => {
+            error!(log, "Invalid log level"; "variable" => logging::LEVEL_VARIABLE, "problem" => problem);
             ExitCode::from(EXIT_USAGE)
         }
+        Ok(_) => load_and_serve(config_path, &log),
     };
     drop(log);
     drop(guard);
     code
+}
+
+fn load_and_serve(config_path: &Path, log: &Logger) -> ExitCode {
+    debug!(log, "Reading configuration"; "file" => config_path.display().to_string());
+    match Config::load(config_path) {
+        Ok(config) => serve(config, config_path, log),
+        Err(err) => {
+            log_config_error(log, &err);
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
 }
 
 fn log_config_error(log: &Logger, err: &ConfigError) {
@@ -37,6 +51,22 @@ fn log_config_error(log: &Logger, err: &ConfigError) {
         }
         other => error!(log, "Cannot read configuration"; "error" => other.to_string()),
     }
+}
+
+/// A second relay on the same spool refuses to start: they would send each other's records.
+fn spool_in_use(config: &Config) -> Option<String> {
+    if !config.audit.enabled || !config.audit.control_plane {
+        return None;
+    }
+    let tenant = &config.control_plane.tenant_id;
+    let spool = local_state::spool_path(config.audit.spool_path.as_deref(), tenant);
+    let busy = FileLock::held_by_other(&spool.path)?;
+    Some(format!(
+        "cannot open audit spool {}: {busy}; give each relay its own audit.spoolPath \
+         (or {})",
+        spool.path.display(),
+        local_state::INSTANCE_ID_VARIABLE
+    ))
 }
 
 fn serve(config: Config, config_path: &Path, log: &Logger) -> ExitCode {
@@ -52,24 +82,33 @@ fn serve(config: Config, config_path: &Path, log: &Logger) -> ExitCode {
             "Audit is disabled by configuration: operations are not recorded"
         );
     }
+    if let Some(reason) = spool_in_use(&config) {
+        error!(log, "Cannot start relay"; "error" => reason);
+        return ExitCode::from(EXIT_USAGE);
+    }
     // The file was just read whole; a failure to read it again only leaves the digest empty.
     let digest = std::fs::read(config_path)
         .map(|bytes| relay_actors::audit::chain::sha256_hex(&bytes))
         .unwrap_or_default();
     let source = config_path.display().to_string();
+    let tenant = config.control_plane.tenant_id.clone();
+    let status_path = local_state::status_path(&tenant);
+    debug!(log, "Local state"; "instanceDir" => local_state::instance_dir(&tenant).display().to_string(),
+        "statusFile" => status_path.path.display().to_string(), "resources" => config.resources.len());
     let supervisor = match Supervisor::new(config, log.clone()) {
         Ok(supervisor) => supervisor
             .with_config_source(source, digest)
-            .with_status_file(relay_actors::status_file::path_from_env()),
+            .with_status_file(status_path),
         Err(err) => {
             error!(log, "Cannot start relay"; "error" => err.to_string());
             return ExitCode::from(EXIT_USAGE);
         }
     };
     let system = System::new();
+    let signal_log = log.clone();
     let outcome = system.block_on(async move {
         let supervisor = supervisor.start();
-        let signal = wait_for_signal().await;
+        let signal = wait_for_signal(&signal_log).await;
         signal.map(|name| (name, supervisor))
     });
     match outcome {
@@ -89,12 +128,19 @@ fn serve(config: Config, config_path: &Path, log: &Logger) -> ExitCode {
     }
 }
 
-async fn wait_for_signal() -> std::io::Result<&'static str> {
+/// Waits for SIGTERM or SIGINT; SIGHUP, which would end the process by default, is logged.
+async fn wait_for_signal(log: &Logger) -> std::io::Result<&'static str> {
     use actix_rt::signal::unix::{signal, SignalKind};
     let mut terminate = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
-    tokio::select! {
-        _ = terminate.recv() => Ok("SIGTERM"),
-        _ = interrupt.recv() => Ok("SIGINT"),
+    let mut hangup = signal(SignalKind::hangup())?;
+    loop {
+        tokio::select! {
+            _ = terminate.recv() => return Ok("SIGTERM"),
+            _ = interrupt.recv() => return Ok("SIGINT"),
+            _ = hangup.recv() => warn!(log,
+                "Configuration reload is not supported: restart the relay to apply a changed configuration";
+                "signal" => "SIGHUP"),
+        }
     }
 }

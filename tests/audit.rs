@@ -223,7 +223,13 @@ fn without_a_writable_audit_trail_no_operation_runs() {
         "audit:\n  enabled: true\n  file: /nonexistent-dir/audit.jsonl\n",
     );
     let relay = Relay::start(&config, TOKEN);
-    relay.wait_ready();
+    // `Relay ready` is not logged while every operation would be refused.
+    relay
+        .process
+        .stdout
+        .wait_for_msg("Audit trail unavailable: operations are refused", WAIT)
+        .unwrap();
+    devplane.wait_status(WAIT, |s| s["status"] == "connected");
     let answer = op(&devplane, "r1", "SELECT 1", None);
     assert_eq!(answer["code"], "audit_unavailable", "{answer}");
     let status = devplane.wait_status(WAIT, |s| s["audit"]["available"] == false);

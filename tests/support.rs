@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub use crate::relay_process::Relay;
+
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
@@ -185,6 +187,11 @@ impl DevPlane {
 
     /// Starts on `port` with extra arguments (such as `--audit-file`).
     pub fn start_with(port: u16, extra: &[&str]) -> DevPlane {
+        Self::start_for(port, extra, TENANT)
+    }
+
+    /// Starts on `port` for `tenant`, with extra arguments.
+    pub fn start_for(port: u16, extra: &[&str], tenant: &str) -> DevPlane {
         let mut command = Command::new(env!("CARGO_BIN_EXE_relay-devplane"));
         command.args(extra);
         command
@@ -193,7 +200,7 @@ impl DevPlane {
                 "--token",
                 TOKEN,
                 "--tenant-id",
-                TENANT,
+                tenant,
                 "--api-key",
                 API_KEY,
             ]);
@@ -367,44 +374,4 @@ pub fn write_config(text: &str) -> (tempfile::TempDir, PathBuf) {
         .write_all(text.as_bytes())
         .unwrap();
     (dir, path)
-}
-
-/// A running relay.
-pub struct Relay {
-    pub process: Process,
-    _dir: tempfile::TempDir,
-}
-
-impl Relay {
-    pub fn start(config: &str, token: &str) -> Relay {
-        let (dir, path) = write_config(config);
-        let mut command = Command::new(env!("CARGO_BIN_EXE_relay"));
-        command
-            .arg("--config")
-            .arg(&path)
-            .arg("run")
-            .env("RELAY_TOKEN", token)
-            .env("RELAY_AUDIT_SPOOL", dir.path().join("audit-spool.jsonl"))
-            .env("RELAY_STATUS_FILE", dir.path().join("status.json"));
-        Relay {
-            process: Process::spawn(command),
-            _dir: dir,
-        }
-    }
-
-    /// The liveness status file this relay keeps.
-    pub fn status_file(&self) -> PathBuf {
-        self._dir.path().join("status.json")
-    }
-
-    pub fn wait_ready(&self) {
-        if self
-            .process
-            .stdout
-            .wait_for_msg("Relay ready", Duration::from_secs(30))
-            .is_none()
-        {
-            panic!("relay not ready:\n{}", self.process.output());
-        }
-    }
 }

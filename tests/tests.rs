@@ -4,12 +4,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod audit;
+mod audit_statements;
 mod cli;
 mod deploy;
 mod deploy_image;
 mod deploy_kubernetes;
 mod fake_control_plane;
 mod hostile_fixture;
+mod local_state;
 mod mongo_fixture;
 mod mongo_ops;
 mod mongo_policy;
@@ -23,5 +25,9 @@ mod postgres_scope;
 mod postgres_session;
 mod private_pg;
 mod protocol_errors;
+mod relay_process;
 mod session;
+mod spool_full;
+mod startup;
 mod support;
+mod troubleshooting;

@@ -159,6 +159,19 @@ pub struct Record {
     pub record: crate::audit::AuditRecord,
 }
 
+/// Control plane -> supervisor: a request or message refused before it reached a resource
+/// (malformed, a duplicate id, ill-typed fields, the relay shutting down); it is recorded like
+/// any refused operation.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct RequestRefused {
+    pub request_id: Option<String>,
+    pub resource_id: Option<String>,
+    pub operation: Option<String>,
+    pub code: crate::protocol::ErrorCode,
+    pub statement: Option<crate::audit::statement::Statement>,
+}
+
 /// Pipeline -> auditor: can an operation be recorded now? Asked before an operation runs, so no
 /// operation runs unaudited; waiting in the auditor's bounded mailbox is the backpressure.
 #[derive(Message, Debug)]

@@ -68,6 +68,13 @@ pub async fn run(route: Route, request: Request) -> Outbound {
     match actix_rt::time::timeout(AUDIT_WAIT, auditor.send(Record { record })).await {
         Ok(Ok(Ok(_seq))) => message,
         // The operation ran but its record was not written: its answer is withheld.
+        Ok(Ok(Err(unavailable))) => audit_unavailable(
+            &request,
+            &format!(
+                "the operation's audit record could not be written ({})",
+                unavailable.0
+            ),
+        ),
         _ => audit_unavailable(
             &request,
             "the operation's audit record could not be written",
@@ -205,7 +212,7 @@ fn audit_record(
             .map(|(kind, _)| kind.clone())
             .unwrap_or_default(),
         operation: request.operation.clone(),
-        statement: crate::audit::record::statement_of(&request.params),
+        statement: crate::audit::statement::Statement::of_params(&request.params),
         outcome,
         code: code.map(|code| code.as_str().to_owned()),
         row_count,

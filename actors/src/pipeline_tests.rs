@@ -137,7 +137,7 @@ impl Handler<StopAuditorForTest> for crate::audit::Auditor {
 async fn without_the_audit_trail_nothing_runs() {
     let dir = tempfile::tempdir().unwrap();
     let settings = relay_config::Audit {
-        spool_path: dir.path().join("spool").display().to_string(),
+        spool_path: Some(dir.path().join("spool").display().to_string()),
         ..relay_config::Audit::default()
     };
     let engine = Arc::new(MaskingEngine::from_config(&Masking::default()).unwrap());

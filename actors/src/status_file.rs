@@ -1,28 +1,19 @@
-//! The liveness status file: the running relay rewrites a small JSON document under `/tmp` every
-//! few seconds (connected?, each resource's health, when), and `relay healthcheck` judges it. This
-//! gives container platforms an exec probe without opening a port. Pure apart from the file I/O.
+//! The liveness status file: the running relay rewrites a small JSON document in its instance
+//! directory (see [`crate::local_state`]) every few seconds (connected?, the audit trail, each
+//! resource's health, when), and `relay healthcheck` judges it. This gives container platforms an
+//! exec probe without opening a port. Pure apart from the file I/O.
 
+use crate::local_state;
 use serde::{Deserialize, Serialize};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::io::{Read, Write};
+use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-/// Where the file lives unless `RELAY_STATUS_FILE` says otherwise (`/tmp` is the one writable place
-/// in the hardened container).
-pub const DEFAULT_PATH: &str = "/tmp/relay-status.json";
 
 /// How often the running relay rewrites the file.
 pub const REFRESH_INTERVAL: Duration = Duration::from_secs(10);
 
 /// How old the file may be before `relay healthcheck` calls the relay dead: three refreshes.
 pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(30);
-
-/// The file's path: `RELAY_STATUS_FILE`, else [`DEFAULT_PATH`].
-pub fn path_from_env() -> PathBuf {
-    std::env::var_os("RELAY_STATUS_FILE")
-        .filter(|value| !value.is_empty())
-        .map_or_else(|| PathBuf::from(DEFAULT_PATH), PathBuf::from)
-}
 
 /// What the file holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -36,7 +27,31 @@ pub struct Status {
     pub connected: bool,
     /// `Relay ready` was reached (connected once, every resource checked once).
     pub ready: bool,
+    /// The tenant, to tell relays apart.
+    #[serde(default)]
+    pub tenant_id: String,
+    /// Whether the audit trail can record (operations are refused while it cannot).
+    #[serde(default)]
+    pub audit: AuditStatus,
     pub resources: Vec<ResourceStatus>,
+}
+
+/// The audit trail as of the write.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditStatus {
+    pub available: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl Default for AuditStatus {
+    fn default() -> Self {
+        AuditStatus {
+            available: true,
+            error: None,
+        }
+    }
 }
 
 /// One resource's health as of the write.
@@ -56,17 +71,37 @@ pub fn now_ms() -> u64 {
         })
 }
 
-/// Writes the file whole: a sibling temporary file renamed over it, so a probe never reads half.
+/// Writes the file whole: a sibling temporary file (created with `O_EXCL`, never through a link)
+/// renamed over it, so a probe never reads half.
 pub fn write(path: &Path, status: &Status) -> std::io::Result<()> {
     let text = serde_json::to_vec(status).map_err(std::io::Error::other)?;
-    let mut temporary = path.as_os_str().to_owned();
-    temporary.push(".tmp");
-    let temporary = PathBuf::from(temporary);
-    let mut file = std::fs::File::create(&temporary)?;
-    file.write_all(&text)?;
-    file.write_all(b"\n")?;
-    drop(file);
-    std::fs::rename(&temporary, path)
+    local_state::replace_file(path, |file| {
+        file.write_all(&text)?;
+        file.write_all(b"\n")
+    })
+}
+
+/// Whether the relay could write its status file at `path`, as [`write`] does (creating the
+/// private directory when it is the default one); leaves no file behind. The error is worded as
+/// the relay logs it.
+pub fn probe(path: &local_state::StatePath) -> Result<(), String> {
+    path.prepare().map_err(|err| err.to_string())?;
+    let mut probe = path.path.as_os_str().to_owned();
+    probe.push(".check");
+    let probe = std::path::PathBuf::from(probe);
+    let _ = std::fs::remove_file(&probe);
+    local_state::create_new(&probe).map_err(|err| err.to_string())?;
+    std::fs::remove_file(&probe).map_err(|err| err.to_string())
+}
+
+/// Reads a status file (not through a symbolic link, at most [`local_state::READ_LIMIT`] bytes).
+pub fn read(path: &Path) -> Result<Status, String> {
+    let mut text = String::new();
+    local_state::open_read(path)
+        .and_then(|file| file.take(local_state::READ_LIMIT).read_to_string(&mut text))
+        .map_err(|err| format!("cannot read status file {}: {err}", path.display()))?;
+    serde_json::from_str(&text)
+        .map_err(|err| format!("status file {} is not valid: {err}", path.display()))
 }
 
 /// What the probe asks.
@@ -80,11 +115,7 @@ pub enum Probe {
 
 /// Reads and judges the file: `Ok` with a one-line summary, or `Err` saying what is wrong.
 pub fn check(path: &Path, probe: Probe, max_age: Duration) -> Result<String, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|err| format!("cannot read status file {}: {err}", path.display()))?;
-    let status: Status = serde_json::from_str(&text)
-        .map_err(|err| format!("status file {} is not valid: {err}", path.display()))?;
-    judge(&status, probe, now_ms(), max_age)
+    judge(&read(path)?, probe, now_ms(), max_age)
 }
 
 /// The verdict on a status read at `now_ms`.
@@ -106,6 +137,12 @@ pub fn judge(
     if probe == Probe::Ready && !status.connected {
         return Err("not connected to the control plane".to_owned());
     }
+    if probe == Probe::Ready && !status.audit.available {
+        let why = status.audit.error.as_deref().unwrap_or("no reason given");
+        return Err(format!(
+            "the audit trail is unavailable, so operations are refused: {why}"
+        ));
+    }
     let unhealthy: Vec<&str> = status
         .resources
         .iter()
@@ -122,8 +159,18 @@ pub fn judge(
     } else {
         format!("not healthy: {}", unhealthy.join(", "))
     };
+    let audit = if status.audit.available {
+        ""
+    } else {
+        ", audit trail unavailable"
+    };
+    let tenant = if status.tenant_id.is_empty() {
+        String::new()
+    } else {
+        format!(", tenant {}", status.tenant_id)
+    };
     Ok(format!(
-        "ok: relay {} (pid {}), {connection}, {resources}, updated {} s ago",
+        "ok: relay {} (pid {}{tenant}), {connection}{audit}, {resources}, updated {} s ago",
         status.version,
         status.pid,
         age_ms / 1000
@@ -142,6 +189,8 @@ mod tests {
             updated_at_ms,
             connected,
             ready: connected,
+            tenant_id: "acme".into(),
+            audit: AuditStatus::default(),
             resources: vec![
                 ResourceStatus {
                     id: "pg".into(),
@@ -179,6 +228,30 @@ mod tests {
     }
 
     #[test]
+    fn ready_needs_the_audit_trail_and_liveness_does_not() {
+        let max = Duration::from_secs(30);
+        let mut broken = status(true, 1_000);
+        broken.audit = AuditStatus {
+            available: false,
+            error: Some("cannot open audit file /x/a.jsonl: No such file or directory".into()),
+        };
+        let err = judge(&broken, Probe::Ready, 2_000, max).unwrap_err();
+        assert!(
+            err.contains("audit trail is unavailable") && err.contains("/x/a.jsonl"),
+            "{err}"
+        );
+        let alive = judge(&broken, Probe::Live, 2_000, max).unwrap();
+        assert!(
+            alive.contains("audit trail unavailable") && alive.contains("tenant acme"),
+            "{alive}"
+        );
+        // A file written before the audit field existed reads as available.
+        let old = r#"{"version":"0.1.0","pid":1,"updatedAtMs":1000,"connected":true,"ready":true,"resources":[]}"#;
+        let old: Status = serde_json::from_str(old).unwrap();
+        judge(&old, Probe::Ready, 2_000, max).unwrap();
+    }
+
+    #[test]
     fn written_files_read_back_and_missing_ones_fail() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("status.json");
@@ -188,5 +261,23 @@ mod tests {
         check(&path, Probe::Ready, DEFAULT_MAX_AGE).unwrap();
         std::fs::write(&path, "{not json").unwrap();
         assert!(check(&path, Probe::Live, DEFAULT_MAX_AGE).is_err());
+    }
+
+    #[test]
+    fn links_are_never_followed_for_the_file_or_its_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("victim");
+        std::fs::write(&target, "precious").unwrap();
+        let path = dir.path().join("status.json");
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+        let err = check(&path, Probe::Live, DEFAULT_MAX_AGE).unwrap_err();
+        assert!(err.contains("symbolic links"), "{err}");
+        // A planted temporary is removed, not written through; the link itself is replaced.
+        let temporary = dir.path().join("status.json.tmp");
+        std::os::unix::fs::symlink(&target, &temporary).unwrap();
+        write(&path, &status(true, now_ms())).unwrap();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "precious");
+        check(&path, Probe::Live, DEFAULT_MAX_AGE).unwrap();
+        assert!(!temporary.exists());
     }
 }

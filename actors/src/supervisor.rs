@@ -14,8 +14,7 @@ use crate::messages::{
 };
 use crate::pipeline::{self, Route};
 use crate::protocol::{
-    AuditHealth, Health, HealthStatus, Hello, Outbound, ResourceHealth, ResourceInfo,
-    PROTOCOL_VERSION,
+    AuditHealth, Health, Hello, Outbound, ResourceHealth, ResourceInfo, PROTOCOL_VERSION,
 };
 use crate::resource::Resource;
 use actix::{
@@ -218,36 +217,6 @@ impl Supervisor {
             }),
             masker: self.masker.clone(),
             auditor: self.auditor.clone(),
-        }
-    }
-
-    /// Prints `Resource healthy` per resource and then `Relay ready`, once, after the first connect.
-    fn announce_startup(&mut self) {
-        if self.startup.ready || !self.startup.connected {
-            return;
-        }
-        for (id, health) in &self.health {
-            if health.status == HealthStatus::Unknown || self.startup.announced.contains(id) {
-                continue;
-            }
-            let kind = self
-                .resources
-                .get(id)
-                .map(|c| c.spec.kind.to_string())
-                .unwrap_or_default();
-            if health.status == HealthStatus::Healthy {
-                // slog emits a record's fields in reverse, so this prints resourceId, then type.
-                info!(self.log, "Resource healthy"; "type" => kind, "resourceId" => id.clone());
-            } else {
-                warn!(self.log, "Resource unhealthy"; "resourceId" => id.clone(), "type" => kind,
-                    "error" => health.error.clone().unwrap_or_default());
-            }
-            self.startup.announced.insert(id.clone());
-        }
-        if self.startup.announced.len() == self.resources.len() {
-            self.startup.ready = true;
-            info!(self.log, "Relay ready");
-            self.write_status();
         }
     }
 }

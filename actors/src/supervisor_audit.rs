@@ -3,11 +3,12 @@
 //! the control plane.
 
 use super::Supervisor;
-use crate::audit::{AuditOutbox, Auditor, SecurityEvent, SecurityKind};
+use crate::audit::{AuditOutbox, AuditRecord, Auditor, Outcome, SecurityEvent, SecurityKind};
 use crate::messages::{
-    AuditAcked, AuditLink, AuditStatusChanged, AuthRejected, ForwardAudit, Security,
-    SendToControlPlane,
+    AuditAcked, AuditLink, AuditStatusChanged, AuthRejected, ForwardAudit, Record, RequestRefused,
+    Security, SendToControlPlane,
 };
+use crate::protocol::MaskedCounts;
 use crate::protocol::{AuditMessage, Outbound};
 use actix::{Actor, AsyncContext, Context, Handler};
 use std::sync::Arc;
@@ -93,12 +94,52 @@ impl Handler<AuditStatusChanged> for Supervisor {
     type Result = ();
 
     fn handle(&mut self, changed: AuditStatusChanged, _ctx: &mut Context<Self>) {
-        let worth_reporting = self.audit_status.as_ref().is_none_or(|old| {
-            old.available != changed.status.available || old.dropped != changed.status.dropped
+        let availability_changed = self.audit_status.as_ref().is_none_or(|old| {
+            old.available != changed.status.available || old.error != changed.status.error
         });
+        let worth_reporting = availability_changed
+            || self
+                .audit_status
+                .as_ref()
+                .is_some_and(|old| old.dropped != changed.status.dropped);
         self.audit_status = Some(changed.status);
         if worth_reporting {
             self.report_health();
+        }
+        if availability_changed {
+            // `Relay ready` waits for the audit trail; the probe reads its state from the file.
+            self.announce_startup();
+            self.write_status();
+        }
+    }
+}
+
+impl Handler<RequestRefused> for Supervisor {
+    type Result = ();
+
+    fn handle(&mut self, refused: RequestRefused, _ctx: &mut Context<Self>) {
+        let resource_id = refused.resource_id.unwrap_or_default();
+        let resource_type = self
+            .resources
+            .get(&resource_id)
+            .map(|child| child.spec.kind.to_string())
+            .unwrap_or_default();
+        let record = AuditRecord {
+            request_id: refused.request_id.unwrap_or_default(),
+            tenant_id: self.config.control_plane.tenant_id.clone(),
+            resource_id,
+            resource_type,
+            operation: refused.operation.unwrap_or_default(),
+            statement: refused.statement,
+            outcome: Outcome::Refused,
+            code: Some(refused.code.as_str().to_owned()),
+            row_count: 0,
+            truncated: false,
+            masked: MaskedCounts::default(),
+            duration_ms: 0,
+        };
+        if let Some(auditor) = &self.auditor {
+            auditor.do_send(Record { record });
         }
     }
 }

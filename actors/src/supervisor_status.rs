@@ -1,20 +1,54 @@
-//! The supervisor's side of the liveness status file: what it writes and when a write failed.
+//! The supervisor's side of readiness: the startup lines up to `Relay ready`, and the liveness
+//! status file (what it writes, and when a write failed).
 
 use super::Supervisor;
-use crate::status_file::{self, ResourceStatus, Status};
-use slog::warn;
-use std::path::PathBuf;
+use crate::local_state::StatePath;
+use crate::protocol::HealthStatus;
+use crate::status_file::{self, AuditStatus, ResourceStatus, Status};
+use slog::{info, warn};
 
 /// Where the status file goes, and whether the last write failed (logged once per failure run).
 #[derive(Default)]
 pub(super) struct StatusFileSink {
-    path: Option<PathBuf>,
+    path: Option<StatePath>,
     failing: bool,
 }
 
 impl Supervisor {
+    /// Prints `Resource healthy` per resource and then `Relay ready`, once, after the first connect
+    /// and once the audit trail can record (until then every operation would be refused).
+    pub(super) fn announce_startup(&mut self) {
+        if self.startup.ready || !self.startup.connected {
+            return;
+        }
+        for (id, health) in &self.health {
+            if health.status == HealthStatus::Unknown || self.startup.announced.contains(id) {
+                continue;
+            }
+            let kind = self
+                .resources
+                .get(id)
+                .map(|c| c.spec.kind.to_string())
+                .unwrap_or_default();
+            if health.status == HealthStatus::Healthy {
+                // slog emits a record's fields in reverse, so this prints resourceId, then type.
+                info!(self.log, "Resource healthy"; "type" => kind, "resourceId" => id.clone());
+            } else {
+                warn!(self.log, "Resource unhealthy"; "resourceId" => id.clone(), "type" => kind,
+                    "error" => health.error.clone().unwrap_or_default());
+            }
+            self.startup.announced.insert(id.clone());
+        }
+        let audit_ready = self.audit_status.as_ref().is_some_and(|a| a.available);
+        if self.startup.announced.len() == self.resources.len() && audit_ready {
+            self.startup.ready = true;
+            info!(self.log, "Relay ready");
+            self.write_status();
+        }
+    }
+
     /// Keeps the liveness status file at `path` up to date (see [`crate::status_file`]).
-    pub fn with_status_file(mut self, path: PathBuf) -> Self {
+    pub fn with_status_file(mut self, path: StatePath) -> Self {
         self.status_file.path = Some(path);
         self
     }
@@ -24,12 +58,24 @@ impl Supervisor {
         let Some(path) = self.status_file.path.clone() else {
             return;
         };
+        let audit = match &self.audit_status {
+            Some(audit) => AuditStatus {
+                available: audit.available,
+                error: audit.error.clone(),
+            },
+            None => AuditStatus {
+                available: false,
+                error: Some("the audit trail is starting".into()),
+            },
+        };
         let status = Status {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             pid: std::process::id(),
             updated_at_ms: status_file::now_ms(),
             connected: self.control_plane_connected,
             ready: self.startup.ready,
+            tenant_id: self.config.control_plane.tenant_id.clone(),
+            audit,
             resources: self
                 .health
                 .values()
@@ -39,12 +85,17 @@ impl Supervisor {
                 })
                 .collect(),
         };
-        match status_file::write(&path, &status) {
+        // The private directory is (re)created when missing, as the spool's is.
+        let written = path
+            .prepare()
+            .map_err(|err| err.to_string())
+            .and_then(|()| status_file::write(&path.path, &status).map_err(|err| err.to_string()));
+        match written {
             Ok(()) => self.status_file.failing = false,
             Err(err) if !self.status_file.failing => {
                 self.status_file.failing = true;
                 warn!(self.log, "Cannot write the status file; `relay healthcheck` will report unhealthy";
-                    "path" => path.display().to_string(), "error" => err.to_string());
+                    "path" => path.path.display().to_string(), "error" => err);
             }
             Err(_) => {}
         }

@@ -9,12 +9,22 @@ fn default_true() -> bool {
     true
 }
 
-fn default_spool_path() -> String {
-    "/tmp/relay-audit-spool.jsonl".to_owned()
-}
-
 fn default_spool_max_records() -> u32 {
     10_000
+}
+
+/// 32 MiB: half of the 64 MiB `/tmp` the deployment examples give the relay.
+pub const DEFAULT_MAX_SPOOL_BYTES: u64 = 32 << 20;
+
+/// 16 KiB of statement per record.
+pub const DEFAULT_MAX_STATEMENT_BYTES: u32 = 16 << 10;
+
+fn default_max_spool_bytes() -> u64 {
+    DEFAULT_MAX_SPOOL_BYTES
+}
+
+fn default_max_statement_bytes() -> u32 {
+    DEFAULT_MAX_STATEMENT_BYTES
 }
 
 /// `audit`: the audit log of every operation the relay serves and of its security events.
@@ -39,9 +49,10 @@ pub struct Audit {
     /// acknowledged. Default: true.
     #[serde(default = "default_true", deserialize_with = "lenient::boolean")]
     pub control_plane: bool,
-    /// `spoolPath`: where unacknowledged records wait. Default: `/tmp/relay-audit-spool.jsonl`.
-    #[serde(default = "default_spool_path")]
-    pub spool_path: String,
+    /// `spoolPath`: where unacknowledged records wait. Default: none, meaning
+    /// `audit-spool.jsonl` in the relay's private instance directory under `/tmp/relay/`.
+    #[serde(default)]
+    pub spool_path: Option<String>,
     /// `spoolMaxRecords`: at most this many records wait; beyond, the oldest are dropped (and
     /// that is audited). Default: 10000, range 100..=1000000.
     #[serde(
@@ -49,6 +60,22 @@ pub struct Audit {
         deserialize_with = "lenient::number"
     )]
     pub spool_max_records: u32,
+    /// `maxSpoolBytes`: bytes the spool file may hold; when records waiting for acknowledgement
+    /// fill it, operations are refused with `audit_unavailable`. Default: 33554432 (32 MiB),
+    /// range 1048576..=1073741824, and at least 8 times `maxStatementBytes`.
+    #[serde(
+        default = "default_max_spool_bytes",
+        deserialize_with = "lenient::number"
+    )]
+    pub max_spool_bytes: u64,
+    /// `maxStatementBytes`: bytes of statement kept in a record; a longer one is cut and marked
+    /// `statementTruncated` (its `statementSha256` covers the whole text). Default: 16384
+    /// (16 KiB), range 1024..=1048576.
+    #[serde(
+        default = "default_max_statement_bytes",
+        deserialize_with = "lenient::number"
+    )]
+    pub max_statement_bytes: u32,
 }
 
 impl Default for Audit {
@@ -59,8 +86,10 @@ impl Default for Audit {
             redact_statements: false,
             file: None,
             control_plane: true,
-            spool_path: default_spool_path(),
+            spool_path: None,
             spool_max_records: default_spool_max_records(),
+            max_spool_bytes: DEFAULT_MAX_SPOOL_BYTES,
+            max_statement_bytes: DEFAULT_MAX_STATEMENT_BYTES,
         }
     }
 }

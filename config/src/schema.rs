@@ -152,6 +152,8 @@ const AUDIT: Shape = Shape::Map(&[
     optional("controlPlane", Shape::Any),
     optional("spoolPath", Shape::Any),
     optional("spoolMaxRecords", Shape::Any),
+    optional("maxSpoolBytes", Shape::Any),
+    optional("maxStatementBytes", Shape::Any),
 ]);
 
 /// The whole document.

@@ -139,22 +139,50 @@ pub(crate) fn masking(masking: &Masking, path: &str) -> Vec<Problem> {
     check.problems
 }
 
-/// Checks `audit` (at path `path`): file paths are absolute, the spool bound is in range.
+/// Checks `audit` (at path `path`): file paths are absolute, the bounds are in range and the
+/// spool holds several records of the largest size.
 pub(crate) fn audit(audit: &crate::audit::Audit, path: &str) -> Vec<Problem> {
     let mut check = Checker::default();
-    if let Some(file) = &audit.file {
-        if !file.starts_with('/') {
-            check.push(key_path(path, "file"), "must be an absolute path");
+    for (key, file) in [("file", &audit.file), ("spoolPath", &audit.spool_path)] {
+        match file.as_deref() {
+            Some(file) if !file.starts_with('/') => {
+                check.push(key_path(path, key), "must be an absolute path")
+            }
+            Some(file) if file.ends_with('/') => {
+                check.push(key_path(path, key), "must name a file, not a directory")
+            }
+            _ => {}
         }
-    }
-    if !audit.spool_path.starts_with('/') {
-        check.push(key_path(path, "spoolPath"), "must be an absolute path");
     }
     check.range(
         key_path(path, "spoolMaxRecords"),
         audit.spool_max_records,
         100..=1_000_000,
     );
+    let spool_range = 1_u64 << 20..=1_u64 << 30;
+    let spool_in_range = spool_range.contains(&audit.max_spool_bytes);
+    check.range(
+        key_path(path, "maxSpoolBytes"),
+        audit.max_spool_bytes,
+        spool_range,
+    );
+    let statement_range = 1024..=1_u32 << 20;
+    let statement_in_range = statement_range.contains(&audit.max_statement_bytes);
+    check.range(
+        key_path(path, "maxStatementBytes"),
+        audit.max_statement_bytes,
+        statement_range,
+    );
+    let least = u64::from(audit.max_statement_bytes) * 8;
+    if spool_in_range && statement_in_range && audit.max_spool_bytes < least {
+        check.push(
+            key_path(path, "maxSpoolBytes"),
+            format!(
+                "must be at least 8 times maxStatementBytes ({least}) (got {})",
+                audit.max_spool_bytes
+            ),
+        );
+    }
     check.problems
 }
 
@@ -284,6 +312,33 @@ mod tests {
         let text = with_after("  tenantId: acme\n", "  heartbeatTimeoutSeconds: 3601\n");
         let expected = "controlPlane.heartbeatTimeoutSeconds: must be at most 3600 (got 3601)";
         assert_eq!(problems(&text), [expected]);
+    }
+
+    #[test]
+    fn audit_paths_and_bounds_are_checked() {
+        let text = format!(
+            "{MINIMAL}audit:\n  file: audit.jsonl\n  spoolPath: /tmp/spool/\n  \
+             spoolMaxRecords: 99\n  maxSpoolBytes: 1048575\n  maxStatementBytes: 1048577\n"
+        );
+        let expected = [
+            "audit.file: must be an absolute path",
+            "audit.spoolPath: must name a file, not a directory",
+            "audit.spoolMaxRecords: must be between 100 and 1000000 (got 99)",
+            "audit.maxSpoolBytes: must be between 1048576 and 1073741824 (got 1048575)",
+            "audit.maxStatementBytes: must be between 1024 and 1048576 (got 1048577)",
+        ];
+        assert_eq!(problems(&text), expected);
+        let text =
+            format!("{MINIMAL}audit:\n  maxSpoolBytes: 1048576\n  maxStatementBytes: 262144\n");
+        let expected = "audit.maxSpoolBytes: must be at least 8 times maxStatementBytes \
+                        (2097152) (got 1048576)";
+        assert_eq!(problems(&text), [expected]);
+        let defaults = crate::test_support::load(MINIMAL).audit;
+        assert_eq!(defaults.spool_path, None);
+        assert_eq!(
+            (defaults.max_spool_bytes, defaults.max_statement_bytes),
+            (32 << 20, 16 << 10)
+        );
     }
 
     #[test]

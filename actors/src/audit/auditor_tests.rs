@@ -5,7 +5,9 @@
 
 use super::chain::{verify, Verdict};
 use super::*;
+use crate::messages::{AuditAcked, AuditLink, AuditReady, Record, Security};
 use actix::{Actor, Addr, Context, Handler};
+use sha2::Digest;
 use std::sync::Mutex;
 
 /// Records the auditor forwarded to the control plane, shared with the test.
@@ -35,7 +37,7 @@ impl Handler<AuditStatusChanged> for Collector {
 fn settings(dir: &tempfile::TempDir) -> Audit {
     Audit {
         file: Some(dir.path().join("audit.jsonl").display().to_string()),
-        spool_path: dir.path().join("spool.jsonl").display().to_string(),
+        spool_path: Some(dir.path().join("spool.jsonl").display().to_string()),
         ..Audit::default()
     }
 }
@@ -170,8 +172,8 @@ async fn spooled_records_are_sent_on_connect_and_forgotten_when_acknowledged() {
         .to_owned();
     auditor.send(AuditAcked { chain_id, seq: 1 }).await.unwrap();
     // What a restart would take over: only the record not acknowledged.
-    let spool = crate::audit::spool::Spool::open(&dir.path().join("spool.jsonl"), 100).unwrap();
-    let left: Vec<&Value> = spool.pending().map(|r| &r["seq"]).collect();
+    let spool = crate::audit::spool::peek(&dir.path().join("spool.jsonl"), "acme").unwrap();
+    let left: Vec<&Value> = spool.iter().map(|r| &r["seq"]).collect();
     assert_eq!(left, [&Value::from(2)]);
 }
 
@@ -190,4 +192,138 @@ async fn an_unwritable_trail_refuses_operations() {
         .await
         .unwrap()
         .is_err());
+}
+
+/// Asks until the trail is ready; false if it is not within 20 s (ten retries).
+async fn becomes_ready(auditor: &Addr<Auditor>) -> bool {
+    for _ in 0..200 {
+        if auditor.send(AuditReady).await.unwrap().is_ok() {
+            return true;
+        }
+        actix_rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+#[actix_rt::test]
+async fn a_directory_created_later_heals_the_trail_and_nothing_waits_forever() {
+    let dir = tempfile::tempdir().unwrap();
+    let later = dir.path().join("later");
+    let settings = Audit {
+        file: Some(later.join("audit.jsonl").display().to_string()),
+        ..settings(&dir)
+    };
+    let (auditor, _) = start(settings);
+    let refused = auditor.send(AuditReady).await.unwrap().unwrap_err();
+    assert!(
+        refused.0.contains("No such file or directory"),
+        "{}",
+        refused.0
+    );
+    auditor
+        .send(Security {
+            event: SecurityEvent {
+                kind: SecurityKind::ConfigLoaded,
+                details: serde_json::json!({"file": "relay-config.yaml"}),
+                alarming: false,
+            },
+        })
+        .await
+        .unwrap();
+    std::fs::create_dir(&later).unwrap();
+    assert!(becomes_ready(&auditor).await, "the trail did not heal");
+    auditor
+        .send(operation(Outcome::Ok, "SELECT 1"))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = std::fs::read_to_string(later.join("audit.jsonl")).unwrap();
+    assert!(
+        matches!(verify(text.lines()), Verdict::Intact { .. }),
+        "{text}"
+    );
+    let records: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<&str> = records
+        .iter()
+        .map(|r| r["event"].as_str().unwrap_or(r["kind"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        ["genesis", "config_loaded", "audit_recovered", "operation"]
+    );
+    assert!(records[2]["details"]["error"]
+        .as_str()
+        .unwrap()
+        .contains("cannot open audit file"));
+}
+
+#[actix_rt::test]
+async fn a_full_spool_refuses_operations_until_acknowledgements_make_room() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = Audit {
+        file: None,
+        max_spool_bytes: 1 << 20,
+        max_statement_bytes: 64 << 10,
+        ..settings(&dir)
+    };
+    let (auditor, forwarded) = start(small);
+    auditor.send(AuditLink { connected: true }).await.unwrap();
+    let big = format!("SELECT '{}'", "x".repeat(60 << 10));
+    let mut accepted = 0;
+    while auditor.send(AuditReady).await.unwrap().is_ok() {
+        auditor
+            .send(operation(Outcome::Ok, &big))
+            .await
+            .unwrap()
+            .unwrap();
+        accepted += 1;
+        assert!(accepted < 100, "the spool never filled");
+    }
+    let refused = auditor.send(AuditReady).await.unwrap().unwrap_err();
+    assert!(
+        refused.0.contains("the audit spool is full"),
+        "{}",
+        refused.0
+    );
+    let on_disk = std::fs::metadata(dir.path().join("spool.jsonl"))
+        .unwrap()
+        .len();
+    assert!(on_disk <= 1 << 20, "{on_disk}");
+    let last = forwarded.lock().unwrap().last().cloned().unwrap();
+    let chain_id = last["chainId"].as_str().unwrap().to_owned();
+    let seq = last["seq"].as_u64().unwrap();
+    auditor.send(AuditAcked { chain_id, seq }).await.unwrap();
+    auditor.send(AuditReady).await.unwrap().unwrap();
+}
+
+#[actix_rt::test]
+async fn a_huge_statement_is_recorded_cut_with_the_hash_of_all_of_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (auditor, _) = start(settings(&dir));
+    let mut sql =
+        String::from("SELECT /*-----BEGIN PRIVATE KEY-----*/ password FROM t WHERE 1 IN (");
+    while sql.len() < 5 << 20 {
+        sql.push_str("1,");
+    }
+    sql.push_str("1) /*-----END PRIVATE KEY-----*/");
+    auditor
+        .send(operation(Outcome::Ok, &sql))
+        .await
+        .unwrap()
+        .unwrap();
+    let record = file_records(&dir).pop().unwrap();
+    let statement = record["statement"].as_str().unwrap();
+    assert!(
+        statement.starts_with("SELECT password FROM t WHERE 1 IN (1,1,"),
+        "{}",
+        &statement[..60]
+    );
+    assert!(statement.len() <= 16 << 10);
+    assert_eq!(record["statementTruncated"], true);
+    assert_eq!(record["statementBytes"], sql.len() as u64);
+    let sha = super::chain::hex(&sha2::Sha256::digest(sql.as_bytes()));
+    assert_eq!(record["statementSha256"], sha.as_str());
 }

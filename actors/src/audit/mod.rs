@@ -1,34 +1,45 @@
 //! The audit trail: one tamper-evident record per operation and per security event, written in
 //! order to stdout (marked `"log":"audit"`), to an optional file, and to the control plane, with
 //! what it has not acknowledged spooled so an outage loses nothing.
+//!
+//! While a sink cannot be opened or written, or the spool is full, the trail is unavailable:
+//! operations are refused, security events wait (a bounded number of them), and the sinks are
+//! retried every [`RETRY_INTERVAL`], so a directory created later or an acknowledgement that
+//! makes room heals it without a restart.
 
 pub mod chain;
 pub mod record;
+pub mod sinks;
 pub mod spool;
+pub mod statement;
 
 use crate::masking::MaskingEngine;
-use crate::messages::{
-    AuditAcked, AuditLink, AuditReady, AuditStatusChanged, AuditUnavailable, ForwardAudit, Record,
-    Security,
-};
+use crate::messages::{AuditStatusChanged, AuditUnavailable, ForwardAudit};
 use crate::protocol::{AuditHealth, MaskedCounts};
 use crate::time::now_rfc3339;
-use actix::{Actor, Context, Handler, Recipient};
+use actix::{Actor, AsyncContext, Context, Recipient};
 use chain::Chain;
-use record::{fingerprint, genesis_body, operation_body, security_body, StatementField};
+use record::{genesis_body, operation_body, security_body, RecordedStatement};
 pub use record::{AuditRecord, Outcome, SecurityEvent, SecurityKind};
 use relay_config::{Audit, AuditLevel};
 use serde_json::{Map, Value};
+use sinks::{Opened, Sinks};
 use slog::{error, info, warn, Logger};
-use spool::Spool;
-use std::fs::{File, OpenOptions};
-use std::io::Write;
-use std::path::Path;
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// `records_dropped` is recorded at most this often while the spool overflows.
 const DROP_REPORT_INTERVAL: Duration = Duration::from_secs(60);
+
+/// How often an unavailable trail tries its sinks again.
+pub const RETRY_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Security events kept while the trail is unavailable; older ones are lost beyond (and counted).
+const WAITING_EVENTS: usize = 256;
+
+/// SQL up to this long is rendered on the actor; longer statements on a blocking thread.
+const INLINE_STATEMENT_BYTES: usize = 16 << 10;
 
 /// Where the auditor sends records for the control plane and reports its state.
 pub struct AuditOutbox {
@@ -44,11 +55,14 @@ pub struct Auditor {
     log: Logger,
     outbox: Option<AuditOutbox>,
     chain: Chain,
-    file: Option<File>,
-    spool: Option<Spool>,
+    genesis_written: bool,
+    sinks: Sinks,
     connected: bool,
     /// Why records cannot be written; while set, operations are refused.
     failure: Option<String>,
+    unavailable_since: Option<String>,
+    waiting: VecDeque<SecurityEvent>,
+    events_lost: u64,
     dropped_reported: u64,
     last_drop_report: Option<Instant>,
 }
@@ -62,6 +76,7 @@ impl Auditor {
         outbox: Option<AuditOutbox>,
     ) -> Self {
         let chain_id = format!("{}-{:016x}", now_rfc3339(), fastrand::u64(..));
+        let sinks = Sinks::new(&settings, &tenant_id);
         Auditor {
             settings,
             tenant_id,
@@ -69,39 +84,91 @@ impl Auditor {
             log,
             outbox,
             chain: Chain::new(chain_id),
-            file: None,
-            spool: None,
+            genesis_written: false,
+            sinks,
             connected: false,
             failure: None,
+            unavailable_since: None,
+            waiting: VecDeque::new(),
+            events_lost: 0,
             dropped_reported: 0,
             last_drop_report: None,
         }
     }
 
-    /// Opens the file sink and the spool; a failure refuses operations until the relay restarts.
-    fn open_sinks(&mut self) {
-        if !self.settings.enabled {
+    fn log_opened(&self, notes: Vec<Opened>) {
+        for note in notes {
+            let Opened::ForeignRecords { path, records } = note;
+            warn!(self.log, "Audit spool held records of another tenant; they are not sent";
+                "path" => path, "records" => records);
+        }
+    }
+
+    /// Re-evaluates whether records can be written, logs and reports a change, and writes what
+    /// waited once they can.
+    fn refresh(&mut self) {
+        self.update_failure();
+        if self.failure.is_none() {
+            self.flush_waiting();
+        }
+    }
+
+    fn update_failure(&mut self) {
+        let now = if self.settings.enabled {
+            self.sinks.problem()
+        } else {
+            None
+        };
+        if now == self.failure {
             return;
         }
-        if let Some(path) = self.settings.file.clone() {
-            match OpenOptions::new().create(true).append(true).open(&path) {
-                Ok(file) => self.file = Some(file),
-                Err(err) => self.fail(format!("cannot open audit file {path}: {err}")),
+        match (&now, self.failure.take()) {
+            (Some(reason), _) => {
+                error!(self.log, "Audit trail unavailable: operations are refused"; "error" => reason.clone());
+                self.unavailable_since.get_or_insert_with(now_rfc3339);
             }
+            (None, Some(previous)) => {
+                info!(self.log, "Audit trail available again"; "previousError" => previous.clone());
+                let since = self.unavailable_since.take();
+                let details = serde_json::json!({"error": previous, "since": since,
+                    "eventsLost": self.events_lost});
+                self.events_lost = 0;
+                self.wait(SecurityEvent {
+                    kind: SecurityKind::AuditRecovered,
+                    details,
+                    alarming: true,
+                });
+            }
+            (None, None) => {}
         }
-        if self.settings.control_plane {
-            let path = self.settings.spool_path.clone();
-            match Spool::open(Path::new(&path), self.settings.spool_max_records as usize) {
-                Ok(spool) => self.spool = Some(spool),
-                Err(err) => self.fail(format!("cannot open audit spool {path}: {err}")),
+        self.failure = now;
+        self.report_status();
+    }
+
+    /// Writes the genesis record (when the chain has none yet) and the events that waited.
+    fn flush_waiting(&mut self) {
+        if !self.genesis_written {
+            if self
+                .write(genesis_body(&now_rfc3339(), &self.tenant_id), false)
+                .is_err()
+            {
+                return;
+            }
+            self.genesis_written = true;
+        }
+        while let Some(event) = self.waiting.pop_front() {
+            if self.write_event(&event).is_err() {
+                break;
             }
         }
     }
 
-    fn fail(&mut self, reason: String) {
-        error!(self.log, "Audit trail unavailable: operations are refused"; "error" => reason.clone());
-        self.failure = Some(reason);
-        self.report_status();
+    fn wait(&mut self, event: SecurityEvent) {
+        if self.waiting.len() >= WAITING_EVENTS {
+            self.waiting.pop_front();
+            self.events_lost += 1;
+        }
+        self.waiting.push_back(event);
     }
 
     fn wanted(&self, outcome: Option<Outcome>) -> bool {
@@ -127,40 +194,29 @@ impl Auditor {
         } else {
             info!(self.log, #"audit", "Audit record"; "record" => logged, "log" => "audit");
         }
-        if let Some(file) = self.file.as_mut() {
-            let written = file.write_all(format!("{line}\n").as_bytes());
-            if let Err(err) = written.and_then(|()| file.flush()) {
-                self.fail(format!("cannot write the audit file: {err}"));
-                return Err(AuditUnavailable("the audit file cannot be written".into()));
+        let forward = (self.connected && self.outbox.is_some()).then(|| record.clone());
+        let written = self
+            .sinks
+            .write_file(&line)
+            .and_then(|()| self.sinks.push_spool(record, &line));
+        match written {
+            Err(reason) => {
+                self.update_failure();
+                Err(AuditUnavailable(reason))
+            }
+            Ok(spooled) => {
+                if let (Some(record), Some(outbox), Some(_)) = (forward, &self.outbox, spooled) {
+                    outbox.forward.do_send(ForwardAudit { record });
+                }
+                self.report_drops();
+                Ok(seq)
             }
         }
-        self.spool_and_send(record, &line)?;
-        Ok(seq)
-    }
-
-    fn spool_and_send(
-        &mut self,
-        record: Map<String, Value>,
-        line: &str,
-    ) -> Result<(), AuditUnavailable> {
-        let Some(spool) = self.spool.as_mut() else {
-            return Ok(());
-        };
-        let forward = (self.connected && self.outbox.is_some()).then(|| record.clone());
-        if let Err(err) = spool.push(record, line) {
-            self.fail(format!("cannot write the audit spool: {err}"));
-            return Err(AuditUnavailable("the audit spool cannot be written".into()));
-        }
-        if let (Some(record), Some(outbox)) = (forward, &self.outbox) {
-            outbox.forward.do_send(ForwardAudit { record });
-        }
-        self.report_drops();
-        Ok(())
     }
 
     /// Records (at most once a minute) that a full spool dropped records, and says so in health.
     fn report_drops(&mut self) {
-        let dropped = self.spool.as_ref().map_or(0, Spool::dropped);
+        let dropped = self.sinks.spool().map_or(0, spool::Spool::dropped);
         if dropped == self.dropped_reported {
             return;
         }
@@ -191,21 +247,25 @@ impl Auditor {
         // Details can quote what a peer sent (a close reason, an error): they leave masked.
         self.masking
             .mask_value(&mut event.details, &mut MaskedCounts::default());
-        let body = security_body(&event, &now_rfc3339(), &self.tenant_id);
-        let _ = self.write(body, event.alarming);
+        if self.failure.is_some() || !self.genesis_written {
+            self.wait(event);
+            return;
+        }
+        let _ = self.write_event(&event);
     }
 
-    fn statement_field(&self, statement: Option<&str>) -> Option<StatementField> {
-        let statement = statement?;
-        let mask = |text: &str| {
-            let mut counts = MaskedCounts::default();
-            self.masking.mask_str(text, &mut counts).into_owned()
-        };
-        Some(if self.settings.redact_statements {
-            StatementField::Fingerprint(fingerprint(statement, mask))
-        } else {
-            StatementField::Masked(mask(statement))
-        })
+    fn write_event(&mut self, event: &SecurityEvent) -> Result<u64, AuditUnavailable> {
+        let body = security_body(event, &now_rfc3339(), &self.tenant_id);
+        self.write(body, event.alarming)
+    }
+
+    fn write_operation(
+        &mut self,
+        record: &AuditRecord,
+        statement: Option<RecordedStatement>,
+    ) -> Result<u64, AuditUnavailable> {
+        let body = operation_body(record, statement, &now_rfc3339());
+        self.write(body, record.outcome != Outcome::Ok)
     }
 
     fn report_status(&self) {
@@ -217,12 +277,13 @@ impl Auditor {
     }
 
     fn status(&self) -> AuditHealth {
+        let spool = self.sinks.spool();
         AuditHealth {
             enabled: self.settings.enabled,
             available: self.failure.is_none(),
             chain_id: self.chain.id().to_owned(),
-            pending: self.spool.as_ref().map_or(0, |s| s.len() as u64),
-            dropped: self.spool.as_ref().map_or(0, Spool::dropped),
+            pending: spool.map_or(0, |s| s.len() as u64),
+            dropped: spool.map_or(0, spool::Spool::dropped),
             error: self.failure.clone(),
         }
     }
@@ -231,86 +292,25 @@ impl Auditor {
 impl Actor for Auditor {
     type Context = Context<Self>;
 
-    fn started(&mut self, _ctx: &mut Context<Self>) {
-        self.open_sinks();
+    fn started(&mut self, ctx: &mut Context<Self>) {
         if self.settings.enabled {
-            let _ = self.write(genesis_body(&now_rfc3339(), &self.tenant_id), false);
+            let notes = self.sinks.open_missing();
+            self.log_opened(notes);
+            ctx.run_interval(RETRY_INTERVAL, |auditor, _ctx| {
+                if auditor.failure.is_some() {
+                    let notes = auditor.sinks.retry();
+                    auditor.log_opened(notes);
+                    auditor.refresh();
+                }
+            });
         }
+        self.refresh();
         self.report_status();
     }
 }
 
-impl Handler<AuditReady> for Auditor {
-    type Result = Result<(), AuditUnavailable>;
-
-    fn handle(&mut self, _: AuditReady, _ctx: &mut Context<Self>) -> Self::Result {
-        match &self.failure {
-            Some(reason) => Err(AuditUnavailable(reason.clone())),
-            None => Ok(()),
-        }
-    }
-}
-
-impl Handler<Record> for Auditor {
-    type Result = Result<u64, AuditUnavailable>;
-
-    fn handle(&mut self, message: Record, _ctx: &mut Context<Self>) -> Self::Result {
-        let record = message.record;
-        if !self.wanted(Some(record.outcome)) {
-            return match &self.failure {
-                Some(reason) => Err(AuditUnavailable(reason.clone())),
-                None => Ok(0),
-            };
-        }
-        let statement = self.statement_field(record.statement.as_deref());
-        let body = operation_body(&record, statement, &now_rfc3339());
-        self.write(body, record.outcome != Outcome::Ok)
-    }
-}
-
-impl Handler<Security> for Auditor {
-    type Result = ();
-
-    fn handle(&mut self, message: Security, _ctx: &mut Context<Self>) {
-        self.security(message.event);
-    }
-}
-
-impl Handler<AuditLink> for Auditor {
-    type Result = ();
-
-    fn handle(&mut self, link: AuditLink, _ctx: &mut Context<Self>) {
-        self.connected = link.connected;
-        if !link.connected {
-            return;
-        }
-        if let (Some(spool), Some(outbox)) = (&self.spool, &self.outbox) {
-            for record in spool.pending() {
-                outbox.forward.do_send(ForwardAudit {
-                    record: record.clone(),
-                });
-            }
-        }
-    }
-}
-
-impl Handler<AuditAcked> for Auditor {
-    type Result = ();
-
-    fn handle(&mut self, ack: AuditAcked, _ctx: &mut Context<Self>) {
-        let Some(spool) = self.spool.as_mut() else {
-            return;
-        };
-        let before = spool.len();
-        if let Err(err) = spool.acknowledge(&ack.chain_id, ack.seq) {
-            self.fail(format!("cannot write the audit spool: {err}"));
-            return;
-        }
-        if spool.len() != before {
-            self.report_status();
-        }
-    }
-}
+#[path = "handlers.rs"]
+mod handlers;
 
 #[cfg(test)]
 #[path = "auditor_tests.rs"]

@@ -1,7 +1,10 @@
-//! What an audit record says: operations (with their statement masked or fingerprinted) and
-//! security events, as JSON bodies ready to be sealed into the chain. Pure.
+//! What an audit record says: operations (with their statement rendered or fingerprinted, see
+//! [`super::statement`]) and security events, as JSON bodies ready to be sealed into the chain.
+//! Pure.
 
 use super::chain::{hex, GENESIS_KIND};
+use super::statement::{render, Rendered, Statement};
+use crate::masking::MaskingEngine;
 use crate::protocol::MaskedCounts;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -30,8 +33,9 @@ impl Outcome {
     }
 }
 
-/// One operation, as the pipeline saw it. `statement` is the raw text the control plane sent; the
-/// auditor masks or fingerprints it before it is written anywhere.
+/// One operation, as the pipeline saw it (or a request refused before it reached a resource).
+/// `statement` is what the control plane sent; the auditor renders or fingerprints it before it
+/// is written anywhere. Empty ids are recorded as `null`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditRecord {
     pub request_id: String,
@@ -39,7 +43,7 @@ pub struct AuditRecord {
     pub resource_id: String,
     pub resource_type: String,
     pub operation: String,
-    pub statement: Option<String>,
+    pub statement: Option<Statement>,
     pub outcome: Outcome,
     pub code: Option<String>,
     pub row_count: u64,
@@ -49,17 +53,53 @@ pub struct AuditRecord {
 }
 
 /// How the statement appears in a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StatementField {
-    /// The statement with every value masked.
+    /// The statement rendered with every constant masked.
     Masked(String),
     /// Only a fingerprint (`audit.redactStatements: true`).
     Fingerprint(String),
+}
+
+/// A statement ready for a record: what is shown of it, and its hash, length and cut.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedStatement {
+    pub field: Option<StatementField>,
+    pub rendered: Rendered,
+}
+
+/// SQL longer than this is fingerprinted from its rendering, not parsed whole.
+const FINGERPRINT_PARSE_LIMIT: usize = 256 << 10;
+
+/// Renders a statement for a record (and fingerprints it when `redact`). Costs time in
+/// proportion to the statement's length (its hash), so large ones are prepared off the actor.
+pub fn record_statement(
+    statement: &Statement,
+    max_bytes: usize,
+    redact: bool,
+    engine: &MaskingEngine,
+) -> RecordedStatement {
+    let rendered = render(statement, max_bytes, engine);
+    let field = rendered.text.clone().map(|text| {
+        if !redact {
+            return StatementField::Masked(text);
+        }
+        let print = match statement {
+            Statement::Sql(sql) if sql.len() <= FINGERPRINT_PARSE_LIMIT => {
+                fingerprint(sql, |_| text.clone())
+            }
+            _ => format!("sha256:{}", hex(&Sha256::digest(text.as_bytes())[..16])),
+        };
+        StatementField::Fingerprint(print)
+    });
+    RecordedStatement { field, rendered }
 }
 
 /// Security events; each is recorded whatever `audit.level` says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SecurityKind {
     ConfigLoaded,
+    AuditRecovered,
     Connected,
     Disconnected,
     AuthFailed,
@@ -71,6 +111,7 @@ impl SecurityKind {
     pub fn as_str(self) -> &'static str {
         match self {
             SecurityKind::ConfigLoaded => "config_loaded",
+            SecurityKind::AuditRecovered => "audit_recovered",
             SecurityKind::Connected => "connection_established",
             SecurityKind::Disconnected => "connection_lost",
             SecurityKind::AuthFailed => "auth_failure",
@@ -107,21 +148,28 @@ pub fn genesis_body(time: &str, tenant_id: &str) -> Map<String, Value> {
 /// The body of an operation record.
 pub fn operation_body(
     record: &AuditRecord,
-    statement: Option<StatementField>,
+    statement: Option<RecordedStatement>,
     time: &str,
 ) -> Map<String, Value> {
     let mut body = common("operation", time, &record.tenant_id);
-    body.insert("requestId".into(), json!(record.request_id));
-    body.insert("resourceId".into(), json!(record.resource_id));
-    body.insert("resourceType".into(), json!(record.resource_type));
-    body.insert("operation".into(), json!(record.operation));
-    match statement {
-        Some(StatementField::Masked(text)) => body.insert("statement".into(), json!(text)),
-        Some(StatementField::Fingerprint(print)) => {
-            body.insert("statementFingerprint".into(), json!(print))
-        }
-        None => None,
-    };
+    let or_null = |text: &str| (!text.is_empty()).then(|| text.to_owned());
+    body.insert("requestId".into(), json!(or_null(&record.request_id)));
+    body.insert("resourceId".into(), json!(or_null(&record.resource_id)));
+    body.insert("resourceType".into(), json!(or_null(&record.resource_type)));
+    body.insert("operation".into(), json!(or_null(&record.operation)));
+    if let Some(statement) = statement {
+        match statement.field {
+            Some(StatementField::Masked(text)) => body.insert("statement".into(), json!(text)),
+            Some(StatementField::Fingerprint(print)) => {
+                body.insert("statementFingerprint".into(), json!(print))
+            }
+            None => None,
+        };
+        let rendered = statement.rendered;
+        body.insert("statementTruncated".into(), json!(rendered.truncated));
+        body.insert("statementSha256".into(), json!(rendered.sha256));
+        body.insert("statementBytes".into(), json!(rendered.bytes));
+    }
     body.insert("outcome".into(), json!(record.outcome.as_str()));
     body.insert("code".into(), json!(record.code));
     body.insert("rowCount".into(), json!(record.row_count));

@@ -65,6 +65,22 @@ pub fn classify(error: &WsClientError) -> ConnectFailure {
     }
 }
 
+/// An error and every cause under it, `: `-separated (the debug log's view of a failed attempt:
+/// the top level alone often says only "failed to connect").
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        let part = inner.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        cause = inner.source();
+    }
+    text
+}
+
 /// The URL without credentials, query or fragment, fit for logs.
 pub fn redact_url(url: &str) -> String {
     let without_fragment = url.split('#').next().unwrap_or_default();

@@ -2,7 +2,8 @@
 
 use super::reassembly::Assembled;
 use super::ControlPlane;
-use crate::messages::{AuditAcked, CancelRequest, Dispatch};
+use crate::audit::statement::Statement;
+use crate::messages::{AuditAcked, CancelRequest, Dispatch, RequestRefused};
 use crate::protocol::{
     decode_inbound, ErrorCode, ErrorMessage, Inbound, Outbound, Rejection, Request,
 };
@@ -26,17 +27,23 @@ impl ControlPlane {
             Frame::Close(reason) => self.on_close_frame(reason, ctx),
             data => match session.reassembler.push(data) {
                 Ok(Some(Assembled::Text(text))) => self.on_text(&text, ctx),
-                Ok(Some(Assembled::Binary(_))) => self.reject(Rejection {
-                    id: None,
-                    code: ErrorCode::InvalidMessage,
-                    message: "binary messages are not supported; send JSON text".into(),
-                }),
+                Ok(Some(Assembled::Binary(_))) => self.reject(
+                    Rejection {
+                        id: None,
+                        code: ErrorCode::InvalidMessage,
+                        message: "binary messages are not supported; send JSON text".into(),
+                    },
+                    None,
+                ),
                 Ok(None) => {}
-                Err(err) => self.reject(Rejection {
-                    id: None,
-                    code: ErrorCode::InvalidMessage,
-                    message: err.to_string(),
-                }),
+                Err(err) => self.reject(
+                    Rejection {
+                        id: None,
+                        code: ErrorCode::InvalidMessage,
+                        message: err.to_string(),
+                    },
+                    None,
+                ),
             },
         }
     }
@@ -57,31 +64,55 @@ impl ControlPlane {
                 chain_id: ack.chain_id,
                 seq: ack.seq,
             }),
-            Err(rejection) => self.reject(rejection),
+            Err(rejection) => self.reject(rejection, Some(text)),
         }
     }
 
-    /// Answers a message the relay cannot accept with an `error`; the session carries on.
-    fn reject(&mut self, rejection: Rejection) {
+    /// Answers a message the relay cannot accept with an `error`, after asking for its audit
+    /// record (`text` is the message, when it was text); the session carries on.
+    fn reject(&mut self, rejection: Rejection, text: Option<&str>) {
         warn!(self.log, "Rejected message from control plane";
             "code" => rejection.code.as_str(), "reason" => rejection.message.clone());
+        // Read once more only when it is JSON at all; the id is already in the rejection.
+        let parsed: Option<serde_json::Value> = text
+            .filter(|text| text.trim_start().starts_with('{'))
+            .and_then(|text| serde_json::from_str(text).ok());
+        let field = |name: &str| {
+            let value = parsed.as_ref()?.get(name)?;
+            value.as_str().map(str::to_owned)
+        };
+        self.supervisor.do_send(RequestRefused {
+            request_id: rejection.id.clone(),
+            resource_id: field("resourceId"),
+            operation: field("operation"),
+            code: rejection.code,
+            statement: text.map(|text| Statement::Message(text.to_owned())),
+        });
         self.send(rejection.into_message());
+    }
+
+    /// Refuses a request that decoded but cannot run; it is audited like any refusal.
+    fn refuse(&mut self, request: &Request, code: ErrorCode, message: &str) {
+        self.supervisor.do_send(RequestRefused {
+            request_id: Some(request.id.clone()),
+            resource_id: Some(request.resource_id.clone()),
+            operation: Some(request.operation.clone()),
+            code,
+            statement: Statement::of_params(&request.params),
+        });
+        self.send(error_for(request, code, message));
     }
 
     fn on_request(&mut self, request: Request, ctx: &mut Context<Self>) {
         if self.draining {
-            return self.send(error_for(
-                &request,
-                ErrorCode::ShuttingDown,
-                "relay is shutting down",
-            ));
+            return self.refuse(&request, ErrorCode::ShuttingDown, "relay is shutting down");
         }
         if self.in_flight.contains_key(&request.id) {
-            return self.send(error_for(
+            return self.refuse(
                 &request,
                 ErrorCode::InvalidRequest,
                 "a request with this id is already running",
-            ));
+            );
         }
         self.in_flight
             .insert(request.id.clone(), request.resource_id.clone());

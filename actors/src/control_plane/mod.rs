@@ -4,6 +4,7 @@
 //! supervisor and writes their answers back. A lost session is re-established with capped, jittered
 //! backoff; credentials the control plane refuses back off to the cap.
 
+mod attempt;
 pub mod backoff;
 pub mod connect;
 mod inbound;
@@ -25,7 +26,7 @@ use awc::error::WsProtocolError;
 use awc::ws::{CloseCode, CloseReason, Codec, Frame, Message};
 use awc::BoxedSocket;
 use backoff::{Backoff, STABLE_CONNECTION};
-use connect::{classify, redact_url, ConnectFailure};
+use connect::redact_url;
 use futures_util::stream::{once, SplitSink, StreamExt};
 use reassembly::Reassembler;
 use relay_config::ControlPlane as ControlPlaneConfig;
@@ -99,68 +100,6 @@ impl ControlPlane {
 
     fn url_for_logs(&self) -> String {
         redact_url(&self.config.url)
-    }
-
-    fn connect(&mut self, ctx: &mut Context<Self>) {
-        if self.draining {
-            return;
-        }
-        self.generation += 1;
-        let generation = self.generation;
-        let request = connect::websocket_request(&self.config, Arc::clone(&self.tls));
-        let attempt = async move {
-            actix_rt::time::timeout(connect::CONNECT_TIMEOUT, request.connect()).await
-        };
-        ctx.spawn(
-            wrap_future::<_, Self>(attempt).map(move |outcome, actor, ctx| {
-                if generation != actor.generation {
-                    return;
-                }
-                match outcome {
-                    Ok(Ok((_response, framed))) => actor.open_session(framed, ctx),
-                    Ok(Err(err)) => actor.connect_failed(classify(&err), ctx),
-                    Err(_elapsed) => actor.connect_failed(
-                        ConnectFailure::Transient("connection attempt timed out".into()),
-                        ctx,
-                    ),
-                }
-            }),
-        );
-    }
-
-    fn connect_failed(&mut self, failure: ConnectFailure, ctx: &mut Context<Self>) {
-        let delay = match failure {
-            ConnectFailure::Rejected { status } => {
-                let delay = self.backoff.delay_at_cap();
-                error!(self.log, "Control plane rejected the relay token or tenant id";
-                    "url" => self.url_for_logs(), "status" => status,
-                    "retryInMs" => delay.as_millis() as u64);
-                self.supervisor.do_send(AuthRejected {
-                    detail: format!("upgrade refused with HTTP status {status}"),
-                });
-                delay
-            }
-            ConnectFailure::Transient(reason) => {
-                let delay = self.backoff.next_delay();
-                warn!(self.log, "Cannot connect to control plane";
-                    "url" => self.url_for_logs(), "error" => reason,
-                    "retryInMs" => delay.as_millis() as u64);
-                delay
-            }
-        };
-        self.schedule_reconnect(delay, ctx);
-    }
-
-    fn schedule_reconnect(&mut self, delay: Duration, ctx: &mut Context<Self>) {
-        if self.draining {
-            return;
-        }
-        let generation = self.generation;
-        ctx.run_later(delay, move |actor, ctx| {
-            if actor.generation == generation && actor.session.is_none() {
-                actor.connect(ctx);
-            }
-        });
     }
 
     fn open_session(&mut self, framed: Framed, ctx: &mut Context<Self>) {

@@ -46,7 +46,14 @@ fn main() -> ExitCode {
         Ok(args) => args,
         Err(err) => return relay::usage_exit(&err),
     };
-    let (log, guard) = logging::stdout_logger(logging::level_from_env());
+    let level = match logging::level_from_env() {
+        Ok(level) => level,
+        Err(problem) => {
+            eprintln!("{problem}");
+            return ExitCode::from(relay::EXIT_USAGE);
+        }
+    };
+    let (log, guard) = logging::stdout_logger(level);
     let code = match serve(args, &log) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

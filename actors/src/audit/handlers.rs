@@ -1,0 +1,114 @@
+//! The auditor's messages: readiness, operation records (rendered off the actor when large),
+//! security events, the control-plane link and acknowledgements.
+
+use super::record::record_statement;
+use super::statement::Statement;
+use super::{Auditor, INLINE_STATEMENT_BYTES};
+use crate::messages::{
+    AuditAcked, AuditLink, AuditReady, AuditUnavailable, ForwardAudit, Record, Security,
+};
+use actix::{fut, ActorFutureExt, Context, Handler, ResponseActFuture, WrapFuture};
+use slog::warn;
+use std::sync::Arc;
+
+impl Handler<AuditReady> for Auditor {
+    type Result = Result<(), AuditUnavailable>;
+
+    fn handle(&mut self, _: AuditReady, _ctx: &mut Context<Self>) -> Self::Result {
+        self.refresh();
+        match &self.failure {
+            Some(reason) => Err(AuditUnavailable(reason.clone())),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Whether rendering a statement may take long enough to belong on a blocking thread.
+fn large(statement: &Statement) -> bool {
+    match statement {
+        Statement::Sql(text) | Statement::Message(text) => text.len() > INLINE_STATEMENT_BYTES,
+        Statement::Json(_) => true,
+    }
+}
+
+impl Handler<Record> for Auditor {
+    type Result = ResponseActFuture<Self, Result<u64, AuditUnavailable>>;
+
+    fn handle(&mut self, message: Record, _ctx: &mut Context<Self>) -> Self::Result {
+        let mut record = message.record;
+        if !self.wanted(Some(record.outcome)) {
+            let answer = match &self.failure {
+                Some(reason) => Err(AuditUnavailable(reason.clone())),
+                None => Ok(0),
+            };
+            return Box::pin(fut::ready(answer));
+        }
+        let statement = record.statement.take();
+        let in_background = statement.as_ref().is_some_and(large);
+        let max_bytes = self.settings.max_statement_bytes as usize;
+        let redact = self.settings.redact_statements;
+        let engine = Arc::clone(&self.masking);
+        let prepare = move || {
+            statement.map(|statement| record_statement(&statement, max_bytes, redact, &engine))
+        };
+        if !in_background {
+            let recorded = prepare();
+            return Box::pin(fut::ready(self.write_operation(&record, recorded)));
+        }
+        let prepared = actix_rt::task::spawn_blocking(prepare);
+        Box::pin(
+            prepared
+                .into_actor(self)
+                .map(move |prepared, auditor, _ctx| match prepared {
+                    Ok(recorded) => auditor.write_operation(&record, recorded),
+                    Err(_) => Err(AuditUnavailable(
+                        "the statement could not be prepared for its record".into(),
+                    )),
+                }),
+        )
+    }
+}
+
+impl Handler<Security> for Auditor {
+    type Result = ();
+
+    fn handle(&mut self, message: Security, _ctx: &mut Context<Self>) {
+        self.security(message.event);
+    }
+}
+
+impl Handler<AuditLink> for Auditor {
+    type Result = ();
+
+    fn handle(&mut self, link: AuditLink, _ctx: &mut Context<Self>) {
+        self.connected = link.connected;
+        if !link.connected {
+            return;
+        }
+        if let (Some(spool), Some(outbox)) = (self.sinks.spool(), &self.outbox) {
+            for record in spool.pending() {
+                outbox.forward.do_send(ForwardAudit { record });
+            }
+        }
+    }
+}
+
+impl Handler<AuditAcked> for Auditor {
+    type Result = ();
+
+    fn handle(&mut self, ack: AuditAcked, _ctx: &mut Context<Self>) {
+        let Some(spool) = self.sinks.spool_mut() else {
+            return;
+        };
+        let before = spool.len();
+        if let Err(err) = spool.acknowledge(&ack.chain_id, ack.seq) {
+            // The records are forgotten all the same; a restart may send them again.
+            warn!(self.log, "Cannot record an acknowledgement in the audit spool"; "error" => err.to_string());
+        }
+        let changed = spool.len() != before;
+        self.refresh();
+        if changed {
+            self.report_status();
+        }
+    }
+}
