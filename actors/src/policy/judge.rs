@@ -4,7 +4,7 @@
 //! and a relation only when it is in the resource's table scope.
 
 use super::builtins::{self, Builtin, BUILTIN_SCHEMA};
-use super::catalog::{CatalogSnapshot, Code, QualifiedName, Reach, Relation};
+use super::catalog::{CatalogSnapshot, Code, QualifiedName, Reach};
 use super::patterns::{NamePattern, TableScope};
 use super::tree::Inspector;
 use super::{keep_most_severe, PolicyViolation};
@@ -48,7 +48,7 @@ const RECORD_FILLERS: &[&str] = &[
 ];
 
 /// Views nested deeper than this are refused rather than followed.
-const MAX_VIEW_DEPTH: usize = 32;
+pub(super) const MAX_VIEW_DEPTH: usize = 32;
 
 pub(super) struct Judge<'a> {
     pub(super) snapshot: &'a CatalogSnapshot,
@@ -116,7 +116,7 @@ impl<'a> Judge<'a> {
             }
     }
 
-    fn judge_reach(&mut self, what: impl Fn() -> String, reach: &Reach) {
+    pub(super) fn judge_reach(&mut self, what: impl Fn() -> String, reach: &Reach) {
         if !self.code_allowed(&reach.code) {
             self.reaches(what(), reach);
         }
@@ -227,61 +227,6 @@ impl<'a> Judge<'a> {
             if !self.code_allowed(&reach.code) {
                 self.reaches(format!("operator {written}"), &reach);
             }
-        }
-    }
-
-    fn check_relation(&mut self, name: &QualifiedName, relation: &Relation, depth: usize) {
-        if let Some(scope) = &self.rules.scope {
-            if !scope.permits(name) {
-                self.refuse(PolicyViolation::NotAllowedRelation(name.to_string()));
-            }
-        }
-        let vouched = self
-            .rules
-            .relations
-            .iter()
-            .any(|p| p.matches_qualified(name));
-        if relation.system || vouched {
-            return;
-        }
-        for reach in &relation.runs {
-            self.judge_reach(|| format!("relation {name}"), reach);
-        }
-        if depth >= MAX_VIEW_DEPTH {
-            self.refuse(PolicyViolation::Other(format!(
-                "views nested deeper than {MAX_VIEW_DEPTH} levels under {name}"
-            )));
-            return;
-        }
-        for read in &relation.reads {
-            match self.snapshot.relations.get(read) {
-                Some(inner) => self.check_relation(read, inner, depth + 1),
-                None if self.rules.scope.is_some() => self.unknown_relation(read.to_string()),
-                None => {}
-            }
-        }
-    }
-
-    fn unknown_relation(&mut self, name: String) {
-        self.refuse(PolicyViolation::NotAllowedRelation(format!(
-            "{name} (not in the relay's catalog snapshot; it may be newer)"
-        )));
-    }
-
-    /// `'name'::regclass` names a relation, which with table scoping must be in scope.
-    fn regclass_literal(&mut self, literal: &str) {
-        let parts = split_identifier(literal);
-        let (schema, name) = match parts.as_slice() {
-            [name] => (None, name.as_str()),
-            [schema, name] => (Some(schema.as_str()), name.as_str()),
-            _ => return self.unknown_relation(literal.to_owned()),
-        };
-        match self.snapshot.resolve_relation(schema, name) {
-            Some((qualified, relation)) => {
-                let relation = relation.clone();
-                self.check_relation(&qualified, &relation, 0);
-            }
-            None => self.unknown_relation(literal.to_owned()),
         }
     }
 }
@@ -408,26 +353,4 @@ pub(super) fn string_parts(list: &[Node]) -> Option<Vec<&str>> {
             _ => None,
         })
         .collect()
-}
-
-/// `schema.name` as `regclass` reads it: unquoted parts folded to lower case, `"..."` kept.
-fn split_identifier(text: &str) -> Vec<String> {
-    let mut parts = Vec::new();
-    let mut current = String::new();
-    let mut chars = text.trim().chars().peekable();
-    let mut quoted = false;
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                current.push('"');
-                chars.next();
-            }
-            '"' => quoted = !quoted,
-            '.' if !quoted => parts.push(std::mem::take(&mut current)),
-            c if quoted => current.push(c),
-            c => current.push(c.to_ascii_lowercase()),
-        }
-    }
-    parts.push(current);
-    parts
 }

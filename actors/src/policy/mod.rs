@@ -24,12 +24,15 @@
 mod builtins;
 pub mod catalog;
 mod judge;
+mod judge_relations;
 pub mod mongo;
 pub mod patterns;
 mod statements;
 mod tree;
 mod tree_expr;
+mod tree_from;
 mod tree_json;
+mod tree_types;
 
 #[cfg(test)]
 mod catalog_tests;

@@ -9,9 +9,8 @@
 
 use super::PolicyViolation;
 use pg_query::protobuf::{
-    Alias, CommonTableExpr, CteCycleClause, CteSearchClause, JoinExpr, LockClauseStrength,
-    RangeFunction, RangeSubselect, RangeTableFunc, RangeTableFuncCol, RangeTableSample, RangeVar,
-    SelectStmt, WithClause,
+    CommonTableExpr, CteCycleClause, CteSearchClause, LockClauseStrength, RangeVar, SelectStmt,
+    WithClause,
 };
 use pg_query::{Node, NodeEnum};
 
@@ -41,7 +40,7 @@ pub(super) const MAX_NODES: usize = 200_000;
 pub(super) struct Walker<'i, I: Inspector> {
     pub(super) inspector: &'i mut I,
     /// Names of the common table expressions in scope, innermost last.
-    ctes: Vec<String>,
+    pub(super) ctes: Vec<String>,
     nodes_left: usize,
 }
 
@@ -263,136 +262,6 @@ impl<'i, I: Inspector> Walker<'i, I> {
         self.boxed(cycle_mark_default);
         self.inspector.implied_operator("=");
         self.inspector.implied_operator("<>");
-    }
-
-    fn range_var(&mut self, relation: &RangeVar) {
-        let RangeVar {
-            catalogname: _,
-            schemaname,
-            relname,
-            inh: _,
-            relpersistence: _,
-            alias,
-            location: _,
-        } = relation;
-        if let Some(alias) = alias {
-            self.alias(alias);
-        }
-        let is_cte = schemaname.is_empty() && self.ctes.iter().any(|name| name == relname);
-        if !is_cte {
-            self.inspector.relation(relation);
-        }
-    }
-
-    pub(super) fn alias(&mut self, alias: &Alias) {
-        let Alias {
-            aliasname: _,
-            colnames,
-        } = alias;
-        self.nodes(colnames);
-    }
-
-    fn join(&mut self, join: &JoinExpr) {
-        let JoinExpr {
-            jointype: _,
-            is_natural,
-            larg,
-            rarg,
-            using_clause,
-            join_using_alias,
-            quals,
-            alias,
-            rtindex: _,
-        } = join;
-        self.boxed(larg);
-        self.boxed(rarg);
-        self.nodes(using_clause);
-        self.boxed(quals);
-        for alias in [join_using_alias, alias].into_iter().flatten() {
-            self.alias(alias);
-        }
-        // NATURAL and USING compare the joined columns with `=` found by name.
-        if *is_natural || !using_clause.is_empty() {
-            self.inspector.implied_operator("=");
-        }
-    }
-
-    fn range_subselect(&mut self, subselect: &RangeSubselect) {
-        let RangeSubselect {
-            lateral: _,
-            subquery,
-            alias,
-        } = subselect;
-        self.boxed(subquery);
-        if let Some(alias) = alias {
-            self.alias(alias);
-        }
-    }
-
-    fn range_function(&mut self, function: &RangeFunction) {
-        let RangeFunction {
-            lateral: _,
-            ordinality: _,
-            is_rowsfrom: _,
-            functions,
-            alias,
-            coldeflist,
-        } = function;
-        self.nodes(functions);
-        self.nodes(coldeflist);
-        if let Some(alias) = alias {
-            self.alias(alias);
-        }
-    }
-
-    fn range_table_func(&mut self, table: &RangeTableFunc) {
-        let RangeTableFunc {
-            lateral: _,
-            docexpr,
-            rowexpr,
-            namespaces,
-            columns,
-            alias,
-            location: _,
-        } = table;
-        self.boxed(docexpr);
-        self.boxed(rowexpr);
-        self.nodes(namespaces);
-        self.nodes(columns);
-        if let Some(alias) = alias {
-            self.alias(alias);
-        }
-    }
-
-    fn range_table_func_col(&mut self, column: &RangeTableFuncCol) {
-        let RangeTableFuncCol {
-            colname: _,
-            type_name,
-            for_ordinality: _,
-            is_not_null: _,
-            colexpr,
-            coldefexpr,
-            location: _,
-        } = column;
-        if let Some(type_name) = type_name {
-            self.type_name(type_name);
-        }
-        self.boxed(colexpr);
-        self.boxed(coldefexpr);
-    }
-
-    fn range_table_sample(&mut self, sample: &RangeTableSample) {
-        let RangeTableSample {
-            relation,
-            method,
-            args,
-            repeatable,
-            location: _,
-        } = sample;
-        self.boxed(relation);
-        self.inspector.sample_method(method);
-        self.nodes(args);
-        self.boxed(repeatable);
     }
 }
 

@@ -12,6 +12,7 @@ pub mod privileges;
 pub mod snapshot;
 pub mod snapshot_sql;
 pub mod statements;
+mod text_casts;
 
 use crate::messages::{OperationError, OperationOutput, Produced};
 use crate::policy::patterns::TableScope;
