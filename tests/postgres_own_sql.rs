@@ -178,5 +178,12 @@ fn the_relays_own_statements_run_nothing_user_defined() {
         .unwrap();
     let printed = String::from_utf8_lossy(&checked.stdout);
     assert!(printed.contains("resource main-pg: ok"), "{printed}");
+    // The operator learns which functions outside the built-ins the role could execute.
+    assert!(
+        printed.contains(
+            "note: may execute public.leave_trace(what text) (plpgsql, SECURITY DEFINER, owned by postgres, volatile)"
+        ),
+        "{printed}"
+    );
     assert_eq!(traces(&mut db, &database), untouched());
 }

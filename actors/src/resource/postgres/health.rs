@@ -58,11 +58,16 @@ pub fn check(
 /// What an operator should know about the functions the role may execute: those that are
 /// `SECURITY DEFINER` (they run with their owner's rights) or volatile (they may change state).
 pub fn function_notes(snapshot: &CatalogSnapshot) -> Vec<String> {
-    let mut notes: Vec<String> = snapshot
+    let mut functions: Vec<&crate::policy::catalog::Function> = snapshot
         .functions
         .values()
         .flatten()
         .filter(|f| !f.system && (f.security_definer || f.volatility == 'v'))
+        .collect();
+    // SECURITY DEFINER ones first: they run with their owner's rights.
+    functions.sort_by_key(|f| (!f.security_definer, f.code.to_string()));
+    let mut notes: Vec<String> = functions
+        .into_iter()
         .map(|f| {
             let mut traits = Vec::new();
             if f.security_definer {
@@ -79,6 +84,15 @@ pub fn function_notes(snapshot: &CatalogSnapshot) -> Vec<String> {
             )
         })
         .collect();
-    notes.sort();
+    if notes.len() > MAX_FUNCTION_NOTES {
+        let more = notes.len() - MAX_FUNCTION_NOTES;
+        notes.truncate(MAX_FUNCTION_NOTES);
+        notes.push(format!(
+            "... and {more} more such functions (pg_proc lists them all)"
+        ));
+    }
     notes
 }
+
+/// Functions named one by one before the rest are only counted.
+const MAX_FUNCTION_NOTES: usize = 50;
