@@ -4,9 +4,7 @@
 
 use crate::report::Section;
 use crate::workloads::{POINT_SQL, RANGE_SQL};
-use relay_actors::policy::catalog::{
-    CatalogSnapshot, Code, Function, QualifiedName, Relation, RelationKind,
-};
+use relay_actors::policy::catalog::{CatalogSnapshot, Code, Function, QualifiedName, Relation};
 use relay_actors::policy::{Rules, SqlPolicy};
 use std::sync::Arc;
 use std::time::Instant;
@@ -45,10 +43,7 @@ fn busy_catalog() -> CatalogSnapshot {
         catalog.relations.insert(
             QualifiedName::new("public", format!("table_{i}")),
             Relation {
-                kind: RelationKind::Table,
-                system: false,
-                runs: Vec::new(),
-                reads: Vec::new(),
+                ..Relation::default()
             },
         );
     }
@@ -56,10 +51,7 @@ fn busy_catalog() -> CatalogSnapshot {
         catalog.relations.insert(
             QualifiedName::new("public", name),
             Relation {
-                kind: RelationKind::Table,
-                system: false,
-                runs: Vec::new(),
-                reads: Vec::new(),
+                ..Relation::default()
             },
         );
     }

@@ -87,8 +87,9 @@ pub struct TypeCode {
 }
 
 /// The kind of a relation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum RelationKind {
+    #[default]
     Table,
     PartitionedTable,
     View,
@@ -96,9 +97,18 @@ pub enum RelationKind {
     ForeignTable,
 }
 
-/// A relation a statement may name.
+/// A column a masking column rule protects, and which rule (its index in `masking.columns`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtectedColumn {
+    pub name: String,
+    pub attnum: i16,
+    pub rule: usize,
+}
+
+/// A relation a statement may name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Relation {
+    pub oid: u32,
     pub kind: RelationKind,
     /// Created with the database (a catalog or `information_schema` relation).
     pub system: bool,
@@ -106,6 +116,8 @@ pub struct Relation {
     pub runs: Vec<Reach>,
     /// Relations reading it reads as well: a view's base relations, a parent's partitions.
     pub reads: Vec<QualifiedName>,
+    /// Its columns a column rule protects (for a view, those derived from protected columns).
+    pub protected: Vec<ProtectedColumn>,
 }
 
 /// The catalog as one resource last read it.
@@ -127,6 +139,8 @@ pub struct CatalogSnapshot {
     /// Whether `relations` holds every relation of the searched schemas, so an unqualified name
     /// resolves exactly.
     pub relations_complete: bool,
+    /// Relations by oid, as a result's row description names them.
+    pub oids: HashMap<u32, QualifiedName>,
 }
 
 impl CatalogSnapshot {
@@ -215,6 +229,21 @@ impl CatalogSnapshot {
             let key = QualifiedName::new(schema, name);
             self.relations.get(&key).map(|relation| (key, relation))
         })
+    }
+
+    /// The rule protecting a table column a result column comes straight from.
+    pub fn protected_column(
+        &self,
+        table_oid: u32,
+        attnum: i16,
+    ) -> Option<(&QualifiedName, &ProtectedColumn)> {
+        let name = self.oids.get(&table_oid)?;
+        let relation = self.relations.get(name)?;
+        relation
+            .protected
+            .iter()
+            .find(|column| column.attnum == attnum)
+            .map(|column| (name, column))
     }
 
     fn is_searched(&self, schema: &str) -> bool {

@@ -46,6 +46,7 @@ fn relation(kind: RelationKind, runs: Vec<Reach>, reads: &[(&str, &str)]) -> Rel
             .iter()
             .map(|(schema, name)| QualifiedName::new(*schema, *name))
             .collect(),
+        ..Relation::default()
     }
 }
 

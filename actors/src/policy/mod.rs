@@ -25,6 +25,7 @@ mod builtins;
 pub mod catalog;
 mod judge;
 mod judge_relations;
+pub mod lineage;
 pub mod mongo;
 pub mod patterns;
 mod statements;
@@ -38,6 +39,8 @@ mod tree_types;
 mod catalog_tests;
 #[cfg(test)]
 mod hostile_tests;
+#[cfg(test)]
+mod lineage_tests;
 #[cfg(test)]
 mod tests;
 
@@ -71,8 +74,11 @@ struct PolicyState {
     generation: u64,
     /// Verdicts by statement text: a verdict depends only on the text, the rules and the catalog,
     /// and a control plane repeats its statements (with new parameters) far more often than not.
-    verdicts: Lru<Result<StatementKind, PolicyViolation>>,
+    verdicts: Lru<Verdict>,
 }
+
+/// A statement's kind and the lineage of its outputs, or why it is refused.
+type Verdict = Result<(StatementKind, Arc<Vec<lineage::Target>>), PolicyViolation>;
 
 /// Verdicts remembered per resource.
 const VERDICT_CACHE_CAPACITY: usize = 256;
@@ -84,6 +90,9 @@ const MAX_REMEMBERED_SQL: usize = 4096;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checked {
     pub kind: StatementKind,
+    /// What each entry of the select list reads of the protected columns (empty for SHOW and
+    /// EXPLAIN, whose answers hold no table data).
+    pub targets: Arc<Vec<lineage::Target>>,
 }
 
 /// The kind of statement that passed the policy.
@@ -207,7 +216,7 @@ impl SqlPolicy {
     /// The verdict on `sql` if one was already reached on the current catalog: cheap, no parse.
     pub fn remembered(&self, sql: &str) -> Option<Result<Checked, PolicyViolation>> {
         let verdict = self.state().verdicts.get(sql)?;
-        Some(verdict.map(|kind| Checked { kind }))
+        Some(verdict.map(|(kind, targets)| Checked { kind, targets }))
     }
 
     /// Checks one statement the control plane sent for `query`.
@@ -227,7 +236,7 @@ impl SqlPolicy {
         if state.generation == generation {
             state.verdicts.insert(sql, verdict.clone());
         }
-        verdict.map(|kind| Checked { kind })
+        verdict.map(|(kind, targets)| Checked { kind, targets })
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, PolicyState> {
@@ -235,16 +244,12 @@ impl SqlPolicy {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn check_uncached(
-        &self,
-        sql: &str,
-        catalog: &CatalogSnapshot,
-    ) -> Result<StatementKind, PolicyViolation> {
-        let kind = self.check_parsed_as(sql, ParserOptions::DEFAULT, catalog)?;
+    fn check_uncached(&self, sql: &str, catalog: &CatalogSnapshot) -> Verdict {
+        let checked = self.check_parsed_as(sql, ParserOptions::DEFAULT, catalog)?;
         if sql.contains('\\') {
             self.check_as_nonstandard_strings(sql, catalog)?;
         }
-        Ok(kind)
+        Ok(checked)
     }
 
     /// Checks the statement given to the `explain` operation (the statement to be explained,
@@ -285,21 +290,22 @@ impl SqlPolicy {
         sql: &str,
         options: ParserOptions,
         catalog: &CatalogSnapshot,
-    ) -> Result<StatementKind, PolicyViolation> {
+    ) -> Verdict {
         let parsed = pg_query::parse(sql, options).map_err(syntax_violation)?;
         let statement = single_statement(&parsed.protobuf)?;
         match statements::classify(statement)? {
             Classified::Select(query) => {
                 self.check_read(query, catalog)?;
-                Ok(StatementKind::Select)
+                let targets = lineage::targets(query, catalog);
+                Ok((StatementKind::Select, Arc::new(targets)))
             }
-            Classified::Show => Ok(StatementKind::Show),
+            Classified::Show => Ok((StatementKind::Show, Arc::default())),
             Classified::Explain { analyze, query } => {
                 self.check_read(query, catalog)?;
                 if analyze && !self.allow_explain_analyze {
                     return Err(PolicyViolation::ExplainAnalyze);
                 }
-                Ok(StatementKind::Explain { analyze })
+                Ok((StatementKind::Explain { analyze }, Arc::default()))
             }
         }
     }

@@ -14,23 +14,32 @@ use pg_query::protobuf::{
 };
 use pg_query::{Node, NodeEnum};
 
-/// What the walk reports; the policy's judgement lives in the implementor.
+/// What the walk reports; the policy's judgement lives in the implementor. Every hook does
+/// nothing unless implemented, so an inspector that needs only some of them (lineage) implements
+/// those.
 pub(super) trait Inspector {
-    fn function_call(&mut self, call: &pg_query::protobuf::FuncCall);
+    fn function_call(&mut self, _call: &pg_query::protobuf::FuncCall) {}
     /// An operator by its name as written (`["="]`, `["s", "==="]`).
-    fn operator(&mut self, name: &[Node]);
+    fn operator(&mut self, _name: &[Node]) {}
     /// An operator a construct looks up by name without spelling it (`CASE x WHEN`, `USING`).
-    fn implied_operator(&mut self, name: &'static str);
-    fn type_name(&mut self, type_name: &pg_query::protobuf::TypeName);
+    fn implied_operator(&mut self, _name: &'static str) {}
+    fn type_name(&mut self, _type_name: &pg_query::protobuf::TypeName) {}
     /// A string constant cast to a type (`'orders'::regclass`).
-    fn literal_cast(&mut self, literal: &str, type_name: &pg_query::protobuf::TypeName);
+    fn literal_cast(&mut self, _literal: &str, _type_name: &pg_query::protobuf::TypeName) {}
     /// A name selected from a value (`t.name`, `(expr).name`): a column or field, or a call of a
     /// function `name(t)` in attribute notation.
-    fn field_selection(&mut self, name: &str);
+    fn field_selection(&mut self, _name: &str) {}
+    /// A column reference, whole (`a`, `t.a`, `t.*`).
+    fn column_ref(&mut self, _fields: &[Node]) {}
+    /// A nested SELECT (a sub-link or derived table); true when the inspector handled it itself
+    /// and the walk should not descend into it.
+    fn nested_select(&mut self, _select: &SelectStmt) -> bool {
+        false
+    }
     /// The table-sample method of `TABLESAMPLE method(...)`, a function found by name.
-    fn sample_method(&mut self, name: &[Node]);
+    fn sample_method(&mut self, _name: &[Node]) {}
     /// A relation the statement reads (not a common table expression).
-    fn relation(&mut self, relation: &RangeVar);
+    fn relation(&mut self, _relation: &RangeVar) {}
     fn refuse(&mut self, violation: PolicyViolation);
 }
 
@@ -95,7 +104,11 @@ impl<'i, I: Inspector> Walker<'i, I> {
             return;
         };
         match inner {
-            NodeEnum::SelectStmt(select) => self.select(select),
+            NodeEnum::SelectStmt(select) => {
+                if !self.inspector.nested_select(select) {
+                    self.select(select);
+                }
+            }
             NodeEnum::InsertStmt(_) => self.writes("INSERT"),
             NodeEnum::UpdateStmt(_) => self.writes("UPDATE"),
             NodeEnum::DeleteStmt(_) => self.writes("DELETE"),

@@ -218,6 +218,7 @@ impl<I: Inspector> Walker<'_, I> {
             fields,
             location: _,
         } = column;
+        self.inspector.column_ref(fields);
         for field in fields.iter().skip(1) {
             if let Some(NodeEnum::String(name)) = field.node.as_ref() {
                 self.inspector.field_selection(&name.sval);

@@ -10,6 +10,7 @@ pub mod plan;
 pub mod pool;
 pub mod privileges;
 pub mod snapshot;
+mod snapshot_protect;
 pub mod snapshot_sql;
 pub mod statements;
 mod text_casts;
@@ -276,6 +277,10 @@ pub fn own_statements() -> Vec<String> {
         CONTAINING_TYPES_SQL,
         RELATIONS_SQL,
         RELATION_CODE_SQL,
+        COLUMN_NAMES_SQL,
+        NAMED_COLUMNS_SQL,
+        DERIVED_VIEWS_SQL,
+        VIEW_COLUMNS_SQL,
         privileges::SUPERUSER_SQL,
         privileges::VERSION_SQL,
         catalog::list_tables_sql(),

@@ -74,6 +74,11 @@ pub fn load(
     relations.add_column_types(&types);
     snapshot.guarded_domains = types.guarded_domains();
     snapshot.types = types.into_named();
+    snapshot.oids = relations
+        .by_oid
+        .iter()
+        .map(|(oid, (name, _))| (*oid, name.clone()))
+        .collect();
     snapshot.relations = relations.into_named();
     snapshot.relations_complete = true;
     Ok(snapshot)
@@ -242,14 +247,15 @@ fn relations(
             "f" => RelationKind::ForeignTable,
             _ => RelationKind::Table,
         };
+        let oid: u32 = row.try_get(0).map_err(failed)?;
         let relation = Relation {
+            oid,
             kind,
             system: row.try_get(4).map_err(failed)?,
-            runs: Vec::new(),
-            reads: Vec::new(),
+            ..Relation::default()
         };
         let name = QualifiedName::new(text(&row, 1)?, text(&row, 2)?);
-        by_oid.insert(row.try_get(0).map_err(failed)?, (name, relation));
+        by_oid.insert(oid, (name, relation));
     }
     Ok(by_oid)
 }

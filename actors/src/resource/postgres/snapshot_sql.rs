@@ -263,3 +263,39 @@ SELECT i.inhparent, 'its partitions and child tables'::pg_catalog.text, NULL::pg
   FROM pg_catalog.pg_inherits i
  WHERE i.inhparent OPERATOR(pg_catalog.>=) 16384::pg_catalog.oid"
 );
+
+/// The distinct column names of the relations `$1`, for matching against the column rules.
+pub const COLUMN_NAMES_SQL: &str = "\
+SELECT DISTINCT a.attname::pg_catalog.text
+  FROM pg_catalog.pg_attribute a
+ WHERE a.attrelid OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.oid[])
+   AND a.attnum OPERATOR(pg_catalog.>) 0::pg_catalog.int2 AND NOT a.attisdropped";
+
+/// The columns named `$2` of the relations `$1`: relation, position, name.
+pub const NAMED_COLUMNS_SQL: &str = "\
+SELECT a.attrelid, a.attnum, a.attname::pg_catalog.text
+  FROM pg_catalog.pg_attribute a
+ WHERE a.attrelid OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.oid[])
+   AND a.attname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[])
+   AND a.attnum OPERATOR(pg_catalog.>) 0::pg_catalog.int2 AND NOT a.attisdropped";
+
+/// Views and materialized views reading a column of the relations `$1`: the view, and its
+/// definition.
+pub const DERIVED_VIEWS_SQL: &str = "\
+SELECT DISTINCT r.ev_class, pg_catalog.pg_get_viewdef(r.ev_class, false)
+  FROM pg_catalog.pg_rewrite r
+  JOIN pg_catalog.pg_class v ON v.oid OPERATOR(pg_catalog.=) r.ev_class
+  JOIN pg_catalog.pg_depend d ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass::pg_catalog.oid
+                             AND d.objid OPERATOR(pg_catalog.=) r.oid
+ WHERE v.relkind OPERATOR(pg_catalog.=) ANY ('{v,m}'::pg_catalog.\"char\"[])
+   AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid
+   AND d.refobjid OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.oid[])
+   AND d.refobjid OPERATOR(pg_catalog.<>) r.ev_class";
+
+/// The columns of the views `$1`: view, position, name.
+pub const VIEW_COLUMNS_SQL: &str = "\
+SELECT a.attrelid, a.attnum, a.attname::pg_catalog.text
+  FROM pg_catalog.pg_attribute a
+ WHERE a.attrelid OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.oid[])
+   AND a.attnum OPERATOR(pg_catalog.>) 0::pg_catalog.int2 AND NOT a.attisdropped
+ ORDER BY a.attrelid, a.attnum";
