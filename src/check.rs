@@ -168,7 +168,12 @@ fn check_postgres(resource: &relay_config::Resource) -> Result<DatabaseHealth, S
     let tls = database_tls(resource).map_err(|err| err.to_string())?;
     let pool = OffThreadDrop::new(build_pool(resource, tls));
     let timeout = Duration::from_secs(resource.connection.connect_timeout_seconds.max(5));
-    let (mut found, update) = health::check(&pool, timeout, None)?;
+    let (mut found, update) = health::check(
+        &pool,
+        timeout,
+        None,
+        &relay_actors::policy::lineage::Unprotected,
+    )?;
     if let CatalogUpdate::Changed(_, snapshot) = update {
         found.notes = health::function_notes(&snapshot);
     }

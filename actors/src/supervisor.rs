@@ -183,6 +183,7 @@ impl Supervisor {
                     health_interval,
                     me.clone().recipient(),
                     &self.log,
+                    Arc::new(crate::policy::lineage::Unprotected),
                 );
                 child.addr = Some(resource.start());
             }

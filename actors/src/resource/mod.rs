@@ -6,6 +6,7 @@ pub mod pg_values;
 pub mod postgres;
 
 use crate::messages::{CancelRequest, HealthChanged, OperationError, Produced, RunOperation};
+use crate::policy::lineage::ColumnProtection;
 use crate::protocol::{ErrorCode, HealthStatus, ResourceHealth};
 use crate::time::now_rfc3339;
 use actix::fut::wrap_future;
@@ -87,9 +88,10 @@ impl Resource {
         health_interval: Duration,
         supervisor: Recipient<HealthChanged>,
         log: &Logger,
+        protection: Arc<dyn ColumnProtection>,
     ) -> Self {
         let backend = match spec.kind {
-            ResourceType::Postgres => match PgBackend::new(Arc::clone(&spec)) {
+            ResourceType::Postgres => match PgBackend::new(Arc::clone(&spec), protection) {
                 Ok(backend) => Backend::Postgres(backend),
                 Err(err) => Backend::Unavailable(err.to_string()),
             },

@@ -6,6 +6,7 @@ use super::pool::PgPool;
 use super::{privileges, snapshot};
 use crate::messages::OperationError;
 use crate::policy::catalog::CatalogSnapshot;
+use crate::policy::lineage::ColumnProtection;
 use crate::resource::DatabaseHealth;
 use std::time::{Duration, Instant};
 
@@ -23,6 +24,7 @@ pub fn check(
     pool: &PgPool,
     timeout: Duration,
     known_fingerprint: Option<&str>,
+    protection: &dyn ColumnProtection,
 ) -> Result<(DatabaseHealth, CatalogUpdate), String> {
     let limits = Limits {
         timeout,
@@ -41,7 +43,7 @@ pub fn check(
         let update = if known_fingerprint == Some(fingerprint.as_str()) {
             CatalogUpdate::Unchanged
         } else {
-            let loaded = snapshot::load(transaction, statements)?;
+            let loaded = snapshot::load(transaction, statements, protection)?;
             CatalogUpdate::Changed(fingerprint, Box::new(loaded))
         };
         let health = DatabaseHealth {

@@ -16,6 +16,7 @@ pub mod statements;
 mod text_casts;
 
 use crate::messages::{OperationError, OperationOutput, Produced};
+use crate::policy::lineage::ColumnProtection;
 use crate::policy::patterns::TableScope;
 use crate::policy::{Rules, SqlPolicy};
 use crate::protocol::{ErrorCode, Request};
@@ -51,6 +52,8 @@ pub struct PgBackend {
     /// Outputs of this resource that may be in memory before they are masked (see [`Produced`]).
     result_slots: Arc<Semaphore>,
     catalog: Arc<CatalogState>,
+    /// Which table columns the masking column rules protect, for the catalog snapshot.
+    protection: Arc<dyn ColumnProtection>,
 }
 
 /// What the backend knows about its catalog snapshot beyond the policy's copy.
@@ -78,7 +81,10 @@ pub fn policy_for(spec: &Resource) -> SqlPolicy {
 
 impl PgBackend {
     /// Builds the pool (without connecting) and the policy.
-    pub fn new(spec: Arc<Resource>) -> Result<Self, TlsSetupError> {
+    pub fn new(
+        spec: Arc<Resource>,
+        protection: Arc<dyn ColumnProtection>,
+    ) -> Result<Self, TlsSetupError> {
         let tls = database_tls(&spec)?;
         let pool = Arc::new(OffThreadDrop::new(build_pool(&spec, tls)));
         let policy = policy_for(&spec);
@@ -95,6 +101,7 @@ impl PgBackend {
                 fingerprint: Mutex::new(None),
                 checks: watch::channel(0).0,
             }),
+            protection,
         })
     }
 
@@ -210,8 +217,10 @@ impl PgBackend {
         let policy = self.policy.clone();
         let catalog = Arc::clone(&self.catalog);
         let known = catalog.fingerprint().clone();
-        let task =
-            actix_rt::task::spawn_blocking(move || health::check(&pool, timeout, known.as_deref()));
+        let protection = Arc::clone(&self.protection);
+        let task = actix_rt::task::spawn_blocking(move || {
+            health::check(&pool, timeout, known.as_deref(), protection.as_ref())
+        });
         Box::pin(async move {
             let outcome = task
                 .await

@@ -11,6 +11,7 @@ use crate::policy::catalog::{
     CatalogSnapshot, Code, Function, Operator, QualifiedName, Reach, Relation, RelationKind,
     TypeCode,
 };
+use crate::policy::lineage::ColumnProtection;
 use crate::protocol::ErrorCode;
 use postgres::{Row, Transaction};
 use std::collections::HashMap;
@@ -34,6 +35,7 @@ pub fn fingerprint(
 pub fn load(
     transaction: &mut Transaction<'_>,
     statements: &mut StatementCache,
+    protection: &dyn ColumnProtection,
 ) -> Result<CatalogSnapshot, OperationError> {
     let allowed: Vec<String> = allowed_builtin_names()
         .iter()
@@ -81,6 +83,7 @@ pub fn load(
         .collect();
     snapshot.relations = relations.into_named();
     snapshot.relations_complete = true;
+    super::snapshot_protect::add_protected(transaction, statements, &mut snapshot, protection)?;
     Ok(snapshot)
 }
 
