@@ -68,11 +68,19 @@ impl Item {
     }
 }
 
+/// A common table expression's outputs by name, and what its unnamed outputs read.
+#[derive(Debug, Clone)]
+struct Cte {
+    name: String,
+    columns: Vec<(String, Sources)>,
+    rest: Sources,
+}
+
 /// The names in scope, innermost last, and the common table expressions.
 #[derive(Debug, Clone, Default)]
 struct Env {
     scopes: Vec<Vec<Item>>,
-    ctes: Vec<(String, Vec<(String, Sources)>, Sources)>,
+    ctes: Vec<Cte>,
     depth: usize,
 }
 
@@ -108,7 +116,7 @@ impl Analyzer<'_> {
         }
         env.scopes.push(Vec::new());
         for item in &select.from_clause {
-            let items = self.from_item(item, &env);
+            let items = self.items_of(item, &env);
             if let Some(scope) = env.scopes.last_mut() {
                 scope.extend(items);
             }
@@ -140,8 +148,12 @@ impl Analyzer<'_> {
                 };
                 let names = string_values(&cte.aliascolnames);
                 let (columns, rest) = named_outputs(&targets, names, query);
-                env.ctes.retain(|(name, _, _)| *name != cte.ctename);
-                env.ctes.push((cte.ctename.clone(), columns, rest));
+                env.ctes.retain(|known| known.name != cte.ctename);
+                env.ctes.push(Cte {
+                    name: cte.ctename.clone(),
+                    columns,
+                    rest,
+                });
             }
         }
     }
@@ -189,7 +201,7 @@ impl Analyzer<'_> {
         collector.sources
     }
 
-    fn from_item(&self, node: &Node, env: &Env) -> Vec<Item> {
+    fn items_of(&self, node: &Node, env: &Env) -> Vec<Item> {
         match node.node.as_ref() {
             Some(NodeEnum::RangeVar(relation)) => vec![self.relation(relation, env)],
             Some(NodeEnum::RangeSubselect(subselect)) => {
@@ -213,7 +225,7 @@ impl Analyzer<'_> {
                 let mut items: Vec<Item> = [&join.larg, &join.rarg]
                     .into_iter()
                     .flatten()
-                    .flat_map(|side| self.from_item(side, env))
+                    .flat_map(|side| self.items_of(side, env))
                     .collect();
                 if let Some(alias) = &join.alias {
                     let all = items.iter().flat_map(Item::all).collect();
@@ -228,7 +240,7 @@ impl Analyzer<'_> {
             Some(NodeEnum::RangeTableSample(sample)) => sample
                 .relation
                 .as_deref()
-                .map(|relation| self.from_item(relation, env))
+                .map(|relation| self.items_of(relation, env))
                 .unwrap_or_default(),
             // A function, XMLTABLE or JSON_TABLE: every output reads what its arguments read.
             Some(other) => {
@@ -392,9 +404,9 @@ fn star_sources(fields: &[Node], env: &Env) -> Option<Sources> {
 
 fn everything(env: &Env) -> Sources {
     let mut all: Sources = env.scopes.iter().flatten().flat_map(Item::all).collect();
-    for (_, columns, rest) in &env.ctes {
-        all.extend(rest.iter().cloned());
-        all.extend(columns.iter().flat_map(|(_, s)| s.iter().cloned()));
+    for cte in &env.ctes {
+        all.extend(cte.rest.iter().cloned());
+        all.extend(cte.columns.iter().flat_map(|(_, s)| s.iter().cloned()));
     }
     all
 }
