@@ -264,16 +264,16 @@ impl Analyzer<'_> {
     fn relation(&self, relation: &pg_query::protobuf::RangeVar, env: &Env) -> Item {
         let (alias, names) = alias_of(relation.alias.as_ref(), &relation.relname);
         if relation.schemaname.is_empty() {
-            if let Some((_, columns, rest)) = env
+            if let Some(cte) = env
                 .ctes
                 .iter()
                 .rev()
-                .find(|(name, _, _)| *name == relation.relname)
+                .find(|cte| cte.name == relation.relname)
             {
                 return Item {
                     alias,
-                    columns: renamed(columns, &names, rest),
-                    rest: rest.clone(),
+                    columns: renamed(&cte.columns, &names, &cte.rest),
+                    rest: cte.rest.clone(),
                 };
             }
         }
