@@ -27,6 +27,7 @@ mod judge;
 mod judge_relations;
 pub mod lineage;
 pub mod mongo;
+pub mod mongo_lineage;
 pub mod patterns;
 mod statements;
 mod tree;
