@@ -13,16 +13,18 @@ fn yes() -> bool {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Builtins {
-    /// `email`: e-mail addresses. Default on.
+    /// `email`: e-mail addresses, Unicode local parts and internationalized domains included; the
+    /// whole address is replaced. Default on.
     #[serde(default = "yes", deserialize_with = "lenient::boolean")]
     pub email: bool,
-    /// `cpf`: Brazilian CPF, formatted or bare, check digits verified. Default on.
+    /// `cpf`: Brazilian CPF, formatted, spaced or bare, check digits verified. Default on.
     #[serde(default = "yes", deserialize_with = "lenient::boolean")]
     pub cpf: bool,
-    /// `cnpj`: Brazilian CNPJ, formatted or bare, check digits verified. Default on.
+    /// `cnpj`: Brazilian CNPJ, formatted, spaced or bare, check digits verified. Default on.
     #[serde(default = "yes", deserialize_with = "lenient::boolean")]
     pub cnpj: bool,
-    /// `creditCard`: card numbers (13-19 digits, spaces or dashes), Luhn-checked. Default on.
+    /// `creditCard`: card numbers (13-19 digits, bare or grouped by spaces, dashes or dots) in an
+    /// issuer range, Luhn-checked. Default on.
     #[serde(default = "yes", deserialize_with = "lenient::boolean")]
     pub credit_card: bool,
     /// `phone`: E.164 and Brazilian phone numbers. Default on.
@@ -37,7 +39,7 @@ pub struct Builtins {
     /// `ipv6`: IPv6 addresses. Default off.
     #[serde(default, deserialize_with = "lenient::boolean")]
     pub ipv6: bool,
-    /// `jwt`: JSON Web Tokens. Default on.
+    /// `jwt`: JSON Web Tokens, short and unsigned ones included (the header is decoded). Default on.
     #[serde(default = "yes", deserialize_with = "lenient::boolean")]
     pub jwt: bool,
     /// `awsAccessKey`: AWS access key ids. Default on.
@@ -50,6 +52,12 @@ pub struct Builtins {
     /// connection strings. Default on.
     #[serde(default = "yes", deserialize_with = "lenient::boolean")]
     pub url_secret: bool,
+    /// `bearerToken`: `Bearer <token>` credentials and `Authorization:` header values. Default on.
+    #[serde(default = "yes", deserialize_with = "lenient::boolean")]
+    pub bearer_token: bool,
+    /// `sqlPassword`: SQL `PASSWORD '...'` and `IDENTIFIED BY '...'` literals. Default on.
+    #[serde(default = "yes", deserialize_with = "lenient::boolean")]
+    pub sql_password: bool,
 }
 
 impl Default for Builtins {
@@ -67,6 +75,8 @@ impl Default for Builtins {
             aws_access_key: true,
             private_key: true,
             url_secret: true,
+            bearer_token: true,
+            sql_password: true,
         }
     }
 }
@@ -87,6 +97,8 @@ impl Builtins {
             aws_access_key: false,
             private_key: false,
             url_secret: false,
+            bearer_token: false,
+            sql_password: false,
         }
     }
 
@@ -105,6 +117,8 @@ impl Builtins {
             ("awsAccessKey", self.aws_access_key),
             ("privateKey", self.private_key),
             ("urlSecret", self.url_secret),
+            ("bearerToken", self.bearer_token),
+            ("sqlPassword", self.sql_password),
         ]
         .into_iter()
         .filter_map(|(name, on)| on.then_some(name))

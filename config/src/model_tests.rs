@@ -83,7 +83,8 @@ masking:
   enabled: false
   patterns: [{{name: n, regex: x, replacement: y}}]
   builtins: {{email: false, cpf: false, cnpj: false, creditCard: false, phone: false, iban: false,
-             ipv4: true, ipv6: true, jwt: false, awsAccessKey: false, privateKey: false, urlSecret: false}}
+             ipv4: true, ipv6: true, jwt: false, awsAccessKey: false, privateKey: false, urlSecret: false,
+             bearerToken: false, sqlPassword: false}}
   columns: [{{name: pw, regex: null, strategy: hash, replacement: r, keep: 2}}]
   hashKey: hash-key-of-16-chars
 audit:

@@ -123,6 +123,8 @@ const BUILTINS: Shape = Shape::Map(&[
     optional("awsAccessKey", Shape::Any),
     optional("privateKey", Shape::Any),
     optional("urlSecret", Shape::Any),
+    optional("bearerToken", Shape::Any),
+    optional("sqlPassword", Shape::Any),
 ]);
 
 const COLUMN_RULE: Shape = Shape::Map(&[

@@ -1,11 +1,13 @@
 //! The masking engine: configured patterns, built-in detectors and column rules applied to every
-//! string that leaves the relay. Pure, no actix.
+//! value that leaves the relay (strings, numbers, binaries, object keys). Pure, no actix.
 
-use super::builtins::BUILTINS;
+use super::builtins::{Kind, BUILTINS, HEX_BYTES};
 use super::columns::ColumnRules;
 use super::scan::Scanner;
+use super::values::ColumnPlan;
 use crate::messages::{MaskPayload, OperationOutput};
 use crate::protocol::{Column, MaskedCounts};
+use regex_automata::hybrid::dfa::{Cache as LazyCache, DFA as LazyDfa};
 use regex_automata::meta::{Cache, Regex as MetaRegex};
 use relay_config::Masking;
 use serde_json::Value;
@@ -35,6 +37,16 @@ pub(super) struct Pattern {
     /// Built-ins may use `$1` groups; configured replacements are literal text.
     pub(super) expand: bool,
     pub(super) validator: Option<fn(&str) -> bool>,
+    pub(super) kind: Kind,
+    /// From `masking.patterns` (judged against numbers' whole text; widened to whole addresses).
+    pub(super) configured: bool,
+}
+
+/// One job's search caches: of the combined automaton and of the configured patterns anchored
+/// to whole numbers.
+pub(super) struct Caches {
+    pub(super) text: Cache,
+    pub(super) numbers: Option<LazyCache>,
 }
 
 /// Compiled masking rules.
@@ -44,41 +56,34 @@ pub struct MaskingEngine {
     /// match of every pattern and says which pattern it is, and a clean value costs that one
     /// scan and no allocation. `None` when there is nothing to find.
     pub(super) combined: Option<MetaRegex>,
+    /// The configured patterns, each anchored to match a number's whole decimal text; pattern
+    /// ids are the same as in `patterns`. `None` without configured patterns.
+    /// A lazy DFA rather than a meta regex: numbers are short, and the meta regex's setup per
+    /// search cost more than the search.
+    pub(super) whole_number: Option<LazyDfa>,
     pub(super) columns: ColumnRules,
     /// Search caches of finished jobs. The lazy DFA inside a cache learns its states as it scans;
     /// a fresh cache per job rebuilt them for every result and cost more than the scan itself.
     /// Taken once per job, not per value, so workers do not contend for the lock.
-    pub(super) idle_caches: Mutex<Vec<Cache>>,
+    pub(super) idle_caches: Mutex<Vec<Caches>>,
 }
 
 impl MaskingEngine {
     /// Compiles the configured patterns, the enabled built-ins and the column rules; with masking
     /// disabled the engine masks nothing.
     pub fn from_config(masking: &Masking) -> Result<Self, PatternError> {
-        let mut patterns = Vec::new();
-        let mut sources = Vec::new();
-        if masking.enabled {
-            for pattern in &masking.patterns {
-                sources.push(pattern.regex.as_str());
-                patterns.push(Pattern {
-                    name: pattern.name.clone(),
-                    replacement: pattern.replacement.clone(),
-                    expand: false,
-                    validator: None,
-                });
-            }
-            let enabled = masking.builtins.enabled();
-            for builtin in BUILTINS.iter().filter(|b| enabled.contains(&b.name)) {
-                sources.push(builtin.regex);
-                patterns.push(Pattern {
-                    name: builtin.name.to_owned(),
-                    replacement: builtin.replacement.to_owned(),
-                    expand: builtin.replacement.contains('$'),
-                    validator: builtin.validator,
-                });
-            }
-        }
+        let (patterns, sources) = if masking.enabled {
+            collect_patterns(masking)
+        } else {
+            (Vec::new(), Vec::new())
+        };
         let combined = compile_combined(&sources, &patterns)?;
+        let configured = patterns.iter().take_while(|p| p.configured).count();
+        let whole: Vec<String> = sources[..configured]
+            .iter()
+            .map(|source| format!("^(?:{source})$"))
+            .collect();
+        let whole_number = compile_whole_number(&whole, &patterns)?;
         let rules = if masking.enabled {
             masking.columns.as_slice()
         } else {
@@ -92,6 +97,7 @@ impl MaskingEngine {
         Ok(MaskingEngine {
             patterns,
             combined,
+            whole_number,
             columns,
             idle_caches: Mutex::new(Vec::new()),
         })
@@ -102,26 +108,48 @@ impl MaskingEngine {
         Scanner::new(self, counts).mask_str(text)
     }
 
-    /// Masks every string inside a JSON value, at any depth; fields named by a column rule are
-    /// replaced whole. Object keys themselves are left as they are.
+    /// Masks every string, number, binary and object key inside a JSON value, at any depth;
+    /// fields named by a column rule are replaced whole.
     pub fn mask_value(&self, value: &mut Value, counts: &mut MaskedCounts) {
         Scanner::new(self, counts).mask_value(value);
     }
 
-    /// Masks rows of a result; `columns` names their cells, so column rules apply.
+    /// Masks rows of a result; `columns` names their cells and gives their types, so column
+    /// rules apply and binary columns are scanned as bytes.
     pub fn mask_rows(
         &self,
         columns: &[Column],
         rows: &mut [Vec<Value>],
         counts: &mut MaskedCounts,
     ) {
-        Scanner::new(self, counts).mask_rows(columns, rows);
+        let plans = self.plan_columns(columns);
+        self.mask_planned_rows(&plans, rows, counts);
+    }
+
+    /// How each column's cells would be masked, by the column's name and type. A caller that
+    /// knows a column's source may set its `rule` before [`Self::mask_planned_rows`].
+    pub fn plan_columns(&self, columns: &[Column]) -> Vec<ColumnPlan<'_>> {
+        columns
+            .iter()
+            .map(|column| ColumnPlan::for_column(self.columns.rule_for(&column.name), column))
+            .collect()
+    }
+
+    /// Masks rows by their columns' plans; cells past the last plan are scanned as values.
+    pub fn mask_planned_rows(
+        &self,
+        plans: &[ColumnPlan<'_>],
+        rows: &mut [Vec<Value>],
+        counts: &mut MaskedCounts,
+    ) {
+        Scanner::new(self, counts).mask_rows(plans, rows);
     }
 
     /// Masks rows and details of an operation's output.
     pub fn mask_output(&self, output: &mut OperationOutput, counts: &mut MaskedCounts) {
+        let plans = self.plan_columns(&output.columns);
         let mut scanner = Scanner::new(self, counts);
-        scanner.mask_rows(&output.columns, &mut output.rows);
+        scanner.mask_rows(&plans, &mut output.rows);
         if let Some(details) = output.details.as_mut() {
             scanner.mask_value(details);
         }
@@ -142,9 +170,51 @@ impl MaskingEngine {
     }
 }
 
+/// The configured patterns, then the enabled built-ins, then hex-escaped bytes (when there is
+/// anything to find in them), with their regexes.
+fn collect_patterns(masking: &Masking) -> (Vec<Pattern>, Vec<&str>) {
+    let mut patterns = Vec::new();
+    let mut sources = Vec::new();
+    for pattern in &masking.patterns {
+        sources.push(pattern.regex.as_str());
+        patterns.push(Pattern {
+            name: pattern.name.clone(),
+            replacement: pattern.replacement.clone(),
+            expand: false,
+            validator: None,
+            kind: Kind::Text,
+            configured: true,
+        });
+    }
+    let enabled = masking.builtins.enabled();
+    for builtin in BUILTINS.iter().filter(|b| enabled.contains(&b.name)) {
+        sources.push(builtin.regex);
+        patterns.push(Pattern {
+            name: builtin.name.to_owned(),
+            replacement: builtin.replacement.to_owned(),
+            expand: builtin.replacement.contains('$'),
+            validator: builtin.validator,
+            kind: builtin.kind,
+            configured: false,
+        });
+    }
+    if !patterns.is_empty() {
+        sources.push(HEX_BYTES);
+        patterns.push(Pattern {
+            name: "bytes".to_owned(),
+            replacement: String::new(),
+            expand: false,
+            validator: None,
+            kind: Kind::HexBytes,
+            configured: false,
+        });
+    }
+    (patterns, sources)
+}
+
 /// One automaton for all patterns, in order: the configured ones first, then the built-ins.
-fn compile_combined(
-    sources: &[&str],
+fn compile_combined<S: AsRef<str>>(
+    sources: &[S],
     patterns: &[Pattern],
 ) -> Result<Option<MetaRegex>, PatternError> {
     if sources.is_empty() {
@@ -159,6 +229,27 @@ fn compile_combined(
                 .map_or_else(|| "(combined)".to_owned(), |p| p.name.clone()),
             message: err.to_string(),
         })
+}
+
+/// The configured patterns anchored to whole numbers, as one lazy DFA (Unicode word boundaries
+/// are fine: numbers are ASCII); `None` when no number can match any of them.
+fn compile_whole_number(
+    sources: &[String],
+    patterns: &[Pattern],
+) -> Result<Option<LazyDfa>, PatternError> {
+    if sources.is_empty() {
+        return Ok(None);
+    }
+    let dfa = LazyDfa::builder()
+        .configure(LazyDfa::config().unicode_word_boundary(true))
+        .build_many(sources)
+        .map_err(|err| PatternError {
+            name: patterns
+                .first()
+                .map_or_else(|| "(numbers)".to_owned(), |p| p.name.clone()),
+            message: format!("as a number matcher: {err}"),
+        })?;
+    Ok(super::numbers::can_match_a_number(&dfa).then_some(dfa))
 }
 
 /// Adds the counts of one part of a result to those of the whole.

@@ -363,3 +363,10 @@ fn secrets_in_urls_and_connection_strings_keep_their_shape() {
     );
     assert_eq!(counts.by_pattern.get("urlSecret"), Some(&2));
 }
+
+#[path = "detector_tests.rs"]
+mod detectors;
+#[path = "property_tests.rs"]
+mod properties;
+#[path = "value_tests.rs"]
+mod values;

@@ -3,10 +3,13 @@
 //! on a bounded pool of worker threads so masking uses every core without stalling the actor system.
 
 mod builtins;
+mod bytes;
 mod columns;
 pub mod engine;
+mod numbers;
 mod scan;
 mod validators;
+mod values;
 
 use crate::messages::{Mask, MaskPayload, Masked, MaskingError, OperationOutput};
 use crate::protocol::{Column, MaskedCounts};
@@ -16,6 +19,7 @@ use futures_util::future::join_all;
 use serde_json::Value;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
+pub use values::ColumnPlan;
 
 /// Below this many rows per worker a result is masked in one piece: splitting would cost more than
 /// it saves.

@@ -59,13 +59,13 @@ pub fn is_cnpj(text: &str) -> bool {
     d[12] == first && d[13] == second
 }
 
-/// A payment card number: 13 to 19 digits passing the Luhn check.
+/// A payment card number: 13 to 19 digits in an issuer's range, passing the Luhn check.
 pub fn is_card_number(text: &str) -> bool {
     let Some((found, len)) = digits(text) else {
         return false;
     };
     let d = &found[..len];
-    if !(13..=19).contains(&d.len()) || all_same(d) {
+    if !(13..=19).contains(&d.len()) || all_same(d) || !in_issuer_range(d) {
         return false;
     }
     let sum: u32 = d
@@ -86,6 +86,71 @@ pub fn is_card_number(text: &str) -> bool {
         })
         .sum();
     sum % 10 == 0
+}
+
+/// Whether 13 to 19 digits start like a card of a network that issues that length: Visa (and
+/// Elo) 4; Mastercard 51-55 and 2221-2720 (16); Mir 2200-2204; Maestro, Elo and Hipercard 50 and
+/// 56-59; Discover, UnionPay, Maestro, Elo, Hipercard and RuPay 6; Amex 34, 37 (15); JCB
+/// 3528-3589; Diners 30, 36, 38-39 (14+); UnionPay and RuPay 81-82; Troy 9792. Epoch times in
+/// milliseconds or microseconds (13 or 16 digits from 1) and snowflake ids fall outside.
+fn in_issuer_range(d: &[u32]) -> bool {
+    let prefix = |n: usize| d.iter().take(n).fold(0, |acc, digit| acc * 10 + digit);
+    let len = d.len();
+    match d.first() {
+        Some(4 | 6) => true,
+        Some(5) => !(51..=55).contains(&prefix(2)) || len == 16,
+        Some(2) => {
+            let four = prefix(4);
+            ((2221..=2720).contains(&four) && len == 16) || (2200..=2204).contains(&four)
+        }
+        Some(3) => match prefix(2) {
+            34 | 37 => len == 15,
+            35 => (3528..=3589).contains(&prefix(4)),
+            30 | 36 | 38 | 39 => len >= 14,
+            _ => false,
+        },
+        Some(8) => matches!(prefix(2), 81 | 82),
+        Some(9) => prefix(4) == 9792,
+        _ => false,
+    }
+}
+
+/// A `Bearer ...` or `Authorization: ...` credential that is not a JWT (those are reported as
+/// JWTs: the `jwt` detector finds them next).
+pub fn is_bearer_credential(text: &str) -> bool {
+    let credential = text
+        .rsplit(|c: char| c.is_ascii_whitespace())
+        .next()
+        .unwrap_or_default();
+    !(credential.starts_with("eyJ") && is_jwt(credential))
+}
+
+/// Base64url as JWTs write it: no padding, trailing bits tolerated.
+const BASE64URL: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::URL_SAFE,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
+
+/// Headers longer than this (in base64) are not decoded: a token with such a header is long
+/// enough that `eyJ` and three dotted parts say it all.
+const MAX_DECODED_HEADER: usize = 512;
+
+/// A JSON Web Token: its header (`eyJ...`, base64url of `{"`) decodes to JSON naming an `alg`.
+/// Decoded on the stack, like the digit validators.
+pub fn is_jwt(text: &str) -> bool {
+    let header = text.split('.').next().unwrap_or_default();
+    if header.len() > MAX_DECODED_HEADER / 3 * 4 {
+        return true;
+    }
+    let mut decoded = [0u8; MAX_DECODED_HEADER];
+    let Ok(len) = base64::Engine::decode_slice(&BASE64URL, header, &mut decoded) else {
+        return false;
+    };
+    let json = &decoded[..len];
+    json.starts_with(b"{") && json.windows(5).any(|window| window == b"\"alg\"")
 }
 
 /// An IBAN: country code, check digits and account, 15 to 34 characters, mod-97 equal to 1.
@@ -151,6 +216,69 @@ mod tests {
         assert!(is_card_number("5500-0000-0000-0004"));
         assert!(!is_card_number("4111 1111 1111 1112"));
         assert!(!is_card_number("1234"));
+    }
+
+    #[test]
+    fn cards_must_fall_in_an_issuer_range() {
+        for card in [
+            "4111111111111111",
+            "4222222222222",
+            "5555555555554444",
+            "2223003122003222",
+            "378282246310005",
+            "30569309025904",
+            "3530111333300000",
+            "6011111111111117",
+            "6362970000457013",
+        ] {
+            assert!(is_card_number(card), "{card}");
+        }
+        // Luhn-valid, but no network issues them: epoch milliseconds and microseconds, a
+        // snowflake id, a 15-digit Mastercard, a 16-digit Amex, a 7 prefix.
+        for prefix in [
+            "170000000000",
+            "170000000000000",
+            "154181560360603648",
+            "55555555555555",
+            "378282246310005",
+            "700000000000000",
+        ] {
+            let look_alike = with_luhn_digit(prefix);
+            assert!(!is_card_number(&look_alike), "{look_alike}");
+        }
+        assert!(is_card_number(&with_luhn_digit("411111111111111")));
+    }
+
+    /// `prefix` and the check digit that makes it pass Luhn.
+    fn with_luhn_digit(prefix: &str) -> String {
+        let sum: u32 = prefix
+            .chars()
+            .rev()
+            .filter_map(|c| c.to_digit(10))
+            .enumerate()
+            .map(|(i, d)| {
+                if i % 2 == 0 {
+                    if d * 2 > 9 {
+                        d * 2 - 9
+                    } else {
+                        d * 2
+                    }
+                } else {
+                    d
+                }
+            })
+            .sum();
+        format!("{prefix}{}", (10 - sum % 10) % 10)
+    }
+
+    #[test]
+    fn jwt_headers_must_decode_to_json_with_an_alg() {
+        assert!(is_jwt("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"));
+        // Unsigned (alg none), with an empty payload object and no signature.
+        assert!(is_jwt("eyJhbGciOiJub25lIn0.e30."));
+        assert!(!is_jwt("eyJfoo.bar.baz"));
+        assert!(!is_jwt("eyJ0eXAiOiJ4In0.e30.x"));
+        assert!(!is_jwt("eyJ!!.e30."));
     }
 
     #[test]

@@ -1,0 +1,190 @@
+//! Masking of every value that leaves, end to end against real PostgreSQL: identifiers stored as
+//! numbers, jsonb keys, bytea, records and arrays sent as text, the formats people store, SQL
+//! password literals seen through `pg_stat_activity`, and ordinary numeric, float, interval,
+//! time, uuid and network results that must come back unchanged.
+
+use crate::pg_fixture::{admin, shared_db, READER};
+use crate::support::{relay_config_for, DevPlane, Relay, TOKEN};
+use serde_json::{json, Value};
+use std::sync::OnceLock;
+
+const SECRETS: &[&str] = &[
+    "52998224725",
+    "4111111111111111",
+    "ana@example.com",
+    "616e61406578616d706c652e636f6d",
+    "YW5hQGV4YW1wbGUuY29t",
+];
+
+/// A table of PII stored the ways the text scan used to miss, created once per run.
+fn pii_table() {
+    static CREATED: OnceLock<()> = OnceLock::new();
+    CREATED.get_or_init(|| {
+        admin(shared_db())
+            .batch_execute(
+                "CREATE TABLE pii_values (id int PRIMARY KEY, cpf bigint, card bigint, \
+                   cpf_float float8, cpf_numeric numeric, doc jsonb, blob bytea);
+                 INSERT INTO pii_values VALUES (1, 52998224725, 4111111111111111, 52998224725,
+                   52998224725, '{\"contact\": {\"ana@example.com\": \"primary\"}}',
+                   convert_to('ana@example.com', 'UTF8'));
+                 GRANT SELECT ON pii_values TO relay_it_reader;",
+            )
+            .expect("create pii_values");
+    });
+}
+
+fn started_as(user: &str) -> (DevPlane, Relay) {
+    pii_table();
+    let devplane = DevPlane::start();
+    let relay = Relay::start(&relay_config_for(devplane.port, "", user, ""), TOKEN);
+    relay.wait_ready();
+    (devplane, relay)
+}
+
+fn query(devplane: &DevPlane, sql: &str) -> Value {
+    let (code, body) = devplane
+        .operation(json!({"resourceId": "main-pg", "operation": "query", "params": {"sql": sql}}));
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["type"], "result", "{sql}: {body}");
+    body
+}
+
+fn assert_no_secret(result: &Value) {
+    let text = result["rows"].to_string();
+    for secret in SECRETS {
+        assert!(!text.contains(secret), "{secret} left in {text}");
+    }
+}
+
+#[test]
+fn numbers_keys_and_bytes_are_masked() {
+    let (devplane, _relay) = started_as(READER);
+    let result = query(
+        &devplane,
+        "SELECT cpf, card, cpf_float, cpf_numeric, doc, blob FROM pii_values",
+    );
+    assert_eq!(
+        result["rows"][0],
+        json!([
+            "***.***.***-**",
+            "[card]",
+            "***.***.***-**",
+            "***.***.***-**",
+            {"contact": {"***@***.***": "primary"}},
+            "***@***.***"
+        ])
+    );
+    let counts = &result["masked"]["byPattern"];
+    assert_eq!(
+        (&counts["cpf"], &counts["creditCard"]),
+        (&json!(3), &json!(1))
+    );
+    assert_eq!(counts["email"], 2, "{result}");
+    assert_no_secret(&result);
+}
+
+#[test]
+fn records_arrays_and_json_of_a_row_are_scanned() {
+    let (devplane, _relay) = started_as(READER);
+    for sql in [
+        "SELECT p FROM pii_values p",
+        "SELECT row_to_json(p) AS j FROM pii_values p",
+        "SELECT to_jsonb(p) AS j FROM pii_values p",
+        "SELECT ARRAY[p] AS a FROM pii_values p",
+        "SELECT array_agg(cpf) AS cpfs, array_agg(blob) AS blobs FROM pii_values",
+        "SELECT int8range(cpf, cpf + 1) AS r FROM pii_values",
+        "SELECT (SELECT p FROM pii_values p) AS sub",
+        "SELECT ROW(cpf, card, blob, doc) AS r FROM pii_values",
+    ] {
+        let result = query(&devplane, sql);
+        assert!(
+            result["masked"]["total"].as_u64().unwrap() > 0,
+            "{sql}: {result}"
+        );
+        assert_no_secret(&result);
+    }
+}
+
+#[test]
+fn ordinary_numbers_times_and_addresses_are_not_masked() {
+    let (devplane, _relay) = started_as(READER);
+    let result = query(
+        &devplane,
+        "SELECT exp(1.0) AS e, 3.789 ^ 21 AS power, \
+           sqrt(12345678901234567890123456789::numeric) AS root, \
+           exp(35::float8) AS big_float, pi() AS pi, 4111111111111111.5 AS fraction, \
+           1700000000000000::bigint AS micros, 9007199254740993::bigint AS big, \
+           interval '1 year 2 months 3.529982247 seconds' AS iv, \
+           timestamp '2024-01-15 10:30:00.123456' AS ts, \
+           '41111111-1111-4111-8111-111111111111'::uuid AS u, \
+           '192.168.10.1'::inet AS ip, '2001:db8::1'::inet AS ip6, \
+           (1409343026052.8716016316022141, 52998224726)::text AS rec",
+    );
+    assert_eq!(result["masked"]["total"], 0, "{result}");
+    let row = &result["rows"][0];
+    assert_eq!(row[0], "2.7182818284590452");
+    assert_eq!(row[1], "1409343026052.8716016316022141");
+    assert_eq!(row[5], "4111111111111111.5");
+    assert_eq!(row[6], 1700000000000000u64);
+    assert_eq!(row[10], "41111111-1111-4111-8111-111111111111");
+}
+
+#[test]
+fn stored_formats_are_masked_whole() {
+    let (devplane, _relay) = started_as(READER);
+    let result = query(
+        &devplane,
+        "SELECT 'joão.silva@gmail.com' AS a, 'para josé@exemplo.com.br' AS b, \
+           '529 982 247 25' AS c, '4111.1111.1111.1111' AS d, \
+           'Authorization: Bearer abc123def456' AS e, 'eyJhbGciOiJub25lIn0.e30.' AS f, \
+           $$ALTER ROLE app PASSWORD 'hunter2'$$ AS g",
+    );
+    assert_eq!(
+        result["rows"][0],
+        json!([
+            "***@***.***",
+            "para ***@***.***",
+            "***.***.***-**",
+            "[card]",
+            "Authorization: Bearer [token]",
+            "[jwt]",
+            "ALTER ROLE app PASSWORD '***'"
+        ]),
+        "{result}"
+    );
+}
+
+#[test]
+fn password_literals_seen_in_pg_stat_activity_are_masked() {
+    pii_table();
+    const STATS_READER: &str = "relay_it_mask_stats_reader";
+    let mut setup = admin(shared_db());
+    setup
+        .batch_execute(&format!(
+            "DO $$ BEGIN
+               IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{STATS_READER}')
+               THEN CREATE ROLE {STATS_READER} LOGIN; END IF;
+             END $$;
+             GRANT pg_read_all_stats TO {STATS_READER};
+             GRANT CONNECT ON DATABASE \"{}\" TO {STATS_READER};",
+            shared_db()
+        ))
+        .unwrap();
+    // This session stays idle with the statement as its last query.
+    let mut other = admin(shared_db());
+    other
+        .batch_execute(&format!(
+            "ALTER ROLE {STATS_READER} PASSWORD 'Sup3r-Secret-Literal'"
+        ))
+        .unwrap();
+    let (devplane, _relay) = started_as(STATS_READER);
+    let result = query(
+        &devplane,
+        "SELECT query FROM pg_stat_activity WHERE query LIKE 'ALTER ROLE%'",
+    );
+    let text = result["rows"].to_string();
+    assert!(text.contains("PASSWORD '***'"), "{result}");
+    assert!(!text.contains("Sup3r-Secret-Literal"), "{text}");
+    assert_eq!(result["masked"]["byPattern"]["sqlPassword"], 1, "{result}");
+    drop(other);
+}
