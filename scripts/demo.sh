@@ -26,6 +26,8 @@ INSERT INTO customers (id, name, email, cpf) VALUES
   (1, 'Ana Souza', 'ana.souza@example.com', '123.456.789-09'),
   (2, 'Bruno Lima', 'bruno@example.org', '987.654.321-00')
 ON CONFLICT (id) DO NOTHING;
+ALTER TABLE customers ADD COLUMN IF NOT EXISTS api_token text;
+UPDATE customers SET api_token = 'tok-' || md5(id::text) WHERE api_token IS NULL;
 SQL
 
 echo "==> Building the relay (release)"
@@ -74,6 +76,11 @@ echo
 echo "==> POST /v1/relay/operations  query: SELECT id, name, email, cpf FROM customers  (note the masking)"
 api -X POST "http://127.0.0.1:$port/v1/relay/operations" \
     -d '{"resourceId":"main-pg","operation":"query","params":{"sql":"SELECT id, name, email, cpf FROM customers ORDER BY id"}}' \
+    | python3 -m json.tool
+echo
+echo "==> query: SELECT name, upper(api_token) AS shown FROM customers  (a column rule follows api_token under another name)"
+api -X POST "http://127.0.0.1:$port/v1/relay/operations" \
+    -d '{"resourceId":"main-pg","operation":"query","params":{"sql":"SELECT name, upper(api_token) AS shown FROM customers ORDER BY id"}}' \
     | python3 -m json.tool
 echo
 echo "==> POST /v1/relay/operations  query: DELETE FROM customers  (refused: the relay is read-only)"

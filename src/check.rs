@@ -181,7 +181,10 @@ fn check_postgres(resource: &relay_config::Resource) -> Result<DatabaseHealth, S
 }
 
 fn check_mongodb(resource: &relay_config::Resource) -> Result<DatabaseHealth, String> {
-    let backend = MongoBackend::new(Arc::new(resource.clone()));
+    let backend = MongoBackend::new(
+        Arc::new(resource.clone()),
+        Arc::new(relay_actors::policy::lineage::Unprotected),
+    );
     let system = actix::System::new();
     system.block_on(backend.check_health())
 }

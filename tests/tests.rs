@@ -12,6 +12,7 @@ mod deploy_kubernetes;
 mod fake_control_plane;
 mod hostile_fixture;
 mod local_state;
+mod masking_lineage;
 mod masking_values;
 mod mongo_fixture;
 mod mongo_masking;

@@ -1,5 +1,6 @@
 //! Every message exchanged between the relay's actors: named fields, typed results.
 
+use crate::policy::lineage::Source;
 use crate::protocol::{Column, ErrorCode, MaskedCounts, Outbound, Request, ResourceHealth};
 use actix::Message;
 use serde_json::Value;
@@ -106,6 +107,21 @@ pub struct OperationOutput {
     pub rows: Vec<Vec<Value>>,
     pub truncated: bool,
     pub details: Option<Value>,
+    pub lineage: OutputLineage,
+}
+
+/// Where an output's values come from, as far as the resource traced them, so that a column rule
+/// follows its column under any name.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OutputLineage {
+    /// Per result column, the protected column its values derive from (the strictest rule's);
+    /// shorter than the columns, or empty, where nothing was traced.
+    pub columns: Vec<Option<Source>>,
+    /// Top-level document fields (MongoDB) computed from protected fields, with their source.
+    pub fields: Vec<(String, Source)>,
+    /// Column rules with a `table` scope that matches the relation read: they apply to its
+    /// fields by name, as rules without a scope apply everywhere.
+    pub scoped_rules: Vec<usize>,
 }
 
 /// Why an operation did not produce output; becomes an `error` message at the edge.

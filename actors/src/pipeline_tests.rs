@@ -44,6 +44,7 @@ fn output_with_pii() -> Produced {
             .collect(),
         truncated: false,
         details: Some(json!({"hint": "owner bo@example.org"})),
+        lineage: Default::default(),
     };
     Produced { output, slot: None }
 }

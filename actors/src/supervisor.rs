@@ -183,7 +183,7 @@ impl Supervisor {
                     health_interval,
                     me.clone().recipient(),
                     &self.log,
-                    Arc::new(crate::policy::lineage::Unprotected),
+                    Arc::clone(&self.masking) as Arc<dyn crate::policy::lineage::ColumnProtection>,
                 );
                 child.addr = Some(resource.start());
             }

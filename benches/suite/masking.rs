@@ -122,6 +122,7 @@ fn customer_output(customers: &[Customer]) -> OperationOutput {
         rows,
         truncated: false,
         details: None,
+        lineage: Default::default(),
     }
 }
 

@@ -149,6 +149,11 @@ pub struct ColumnRule {
     /// `regex`: column or field names matching this (case-insensitive). This or `name`.
     #[serde(default)]
     pub regex: Option<String>,
+    /// `table`: the rule applies only to columns of relations (or fields of collections) matching
+    /// this `name` or `schema.name` (`database.collection`) pattern, `*` matching within a part.
+    /// Default: columns of that name in every relation.
+    #[serde(default)]
+    pub table: Option<String>,
     /// `strategy`: `redact`, `partial` or `hash`. Default `redact`.
     #[serde(default)]
     pub strategy: MaskStrategy,

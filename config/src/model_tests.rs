@@ -85,7 +85,7 @@ masking:
   builtins: {{email: false, cpf: false, cnpj: false, creditCard: false, phone: false, iban: false,
              ipv4: true, ipv6: true, jwt: false, awsAccessKey: false, privateKey: false, urlSecret: false,
              bearerToken: false, sqlPassword: false}}
-  columns: [{{name: pw, regex: null, strategy: hash, replacement: r, keep: 2}}]
+  columns: [{{name: pw, regex: null, table: public.users, strategy: hash, replacement: r, keep: 2}}]
   hashKey: hash-key-of-16-chars
 audit:
   enabled: false
@@ -229,6 +229,7 @@ fn schema_and_structs_know_the_same_keys() {
         columns: vec![crate::masking::ColumnRule {
             name: Some("pw".into()),
             regex: None,
+            table: Some("public.users".into()),
             strategy: crate::masking::MaskStrategy::Hash,
             replacement: "r".into(),
             keep: 2,

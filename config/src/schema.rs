@@ -130,6 +130,7 @@ const BUILTINS: Shape = Shape::Map(&[
 const COLUMN_RULE: Shape = Shape::Map(&[
     optional("name", Shape::Any),
     optional("regex", Shape::Any),
+    optional("table", Shape::Any),
     optional(
         "strategy",
         Shape::OneOf("strategy", &["redact", "partial", "hash"]),

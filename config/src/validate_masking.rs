@@ -24,6 +24,11 @@ pub(crate) fn columns(check: &mut Checker, masking: &Masking, path: &str) {
             }
             _ => {}
         }
+        if let Some(table) = &rule.table {
+            if let Err(problem) = crate::validate_scope::table_pattern(table) {
+                check.push(key_path(&at, "table"), problem);
+            }
+        }
         check.range(key_path(&at, "keep"), rule.keep, 0..=64);
         if rule.strategy == MaskStrategy::Hash && masking.hash_key.is_none() {
             check.push(key_path(&at, "strategy"), "hash needs masking.hashKey");
@@ -77,7 +82,8 @@ resources:\n  - id: pg\n    type: postgres\n    connection: {host: db, database:
     fn column_problems_are_reported_with_their_paths() {
         let text = format!(
             "{BASE}masking:\n  builtins: {{phonee: true}}\n  columns:\n    - {{}}\n    - {{name: a, regex: b}}\n    \
-- {{regex: '('}}\n    - {{name: x, strategy: hash, keep: 99}}\n"
+- {{regex: '('}}\n    - {{name: x, strategy: hash, keep: 99}}\n    - {{name: y, table: 'a.b c'}}\n    \
+- {{name: z, table: 'public.cust*'}}\n    - {{name: z, table: 'app.events.2026'}}\n"
         );
         let err = Config::from_yaml_str(&text, "t.yaml", &|_| None)
             .unwrap_err()
@@ -93,8 +99,10 @@ resources:\n  - id: pg\n    type: postgres\n    connection: {host: db, database:
             "masking.columns[2].regex: invalid regex",
             "masking.columns[3].keep",
             "masking.columns[3].strategy: hash needs masking.hashKey",
+            "masking.columns[4].table: invalid pattern \"a.b c\"",
         ] {
             assert!(err.contains(expected), "missing {expected} in:\n{err}");
         }
+        assert!(!err.contains("masking.columns[5]") && !err.contains("masking.columns[6]"));
     }
 }

@@ -67,6 +67,19 @@ fn pattern(entry: &str, qualified_only: bool, kind: ResourceType) -> Result<(), 
     well_formed.then_some(()).ok_or_else(invalid)
 }
 
+/// A column rule's `table`: a PostgreSQL `name` or `schema.name`, or a MongoDB
+/// `database.collection`.
+pub(crate) fn table_pattern(entry: &str) -> Result<(), String> {
+    pattern(entry, false, ResourceType::Postgres)
+        .or_else(|_| pattern(entry, true, ResourceType::Mongodb))
+        .map_err(|_| {
+            format!(
+                "invalid pattern \"{entry}\": expected name, schema.name or database.collection, \
+                 where * matches within a name"
+            )
+        })
+}
+
 /// Splits at dots outside double quotes; a MongoDB collection keeps the dots after the first.
 fn split_parts(entry: &str) -> Option<Vec<&str>> {
     let mut parts = Vec::new();

@@ -1,5 +1,7 @@
 //! Column rules: columns and JSON fields whose whole value is replaced, by name or name pattern.
 
+use crate::policy::catalog::QualifiedName;
+use crate::policy::patterns::NamePattern;
 use hmac::{Hmac, KeyInit, Mac};
 use regex::RegexSet;
 use relay_config::{ColumnRule, MaskStrategy};
@@ -9,20 +11,31 @@ use sha2::Sha256;
 /// Compiled `masking.columns`.
 pub struct ColumnRules {
     rules: Vec<ColumnRule>,
+    /// Each rule's `table` scope; `None` for a rule of every relation.
+    tables: Vec<Option<NamePattern>>,
+    /// Every rule by column name.
+    all: NameIndex,
+    /// The rules without a `table`: they apply to any column or field of their name, wherever it
+    /// comes from. A scoped rule applies where the column's source is known to be its table's.
+    unscoped: NameIndex,
+    hash_key: Vec<u8>,
+}
+
+/// Rules by the column names they match.
+struct NameIndex {
     /// Exact names, lowercased, with their rule index.
     exact: Vec<(String, usize)>,
     /// Name patterns (case-insensitive), with their rule indexes.
     patterns: RegexSet,
     pattern_rules: Vec<usize>,
-    hash_key: Vec<u8>,
 }
 
-impl ColumnRules {
-    pub fn new(rules: &[ColumnRule], hash_key: Option<&str>) -> Result<Self, regex::Error> {
+impl NameIndex {
+    fn new<'r>(rules: impl Iterator<Item = (usize, &'r ColumnRule)>) -> Result<Self, regex::Error> {
         let mut exact = Vec::new();
         let mut sources = Vec::new();
         let mut pattern_rules = Vec::new();
-        for (index, rule) in rules.iter().enumerate() {
+        for (index, rule) in rules {
             if let Some(name) = &rule.name {
                 exact.push((name.to_lowercase(), index));
             }
@@ -31,18 +44,16 @@ impl ColumnRules {
                 pattern_rules.push(index);
             }
         }
-        Ok(ColumnRules {
-            rules: rules.to_vec(),
+        Ok(NameIndex {
             exact,
             patterns: RegexSet::new(sources)?,
             pattern_rules,
-            hash_key: hash_key.unwrap_or_default().as_bytes().to_vec(),
         })
     }
 
-    /// The rule for a column or field name, if any; the first configured rule wins.
-    pub fn rule_for(&self, name: &str) -> Option<&ColumnRule> {
-        if self.rules.is_empty() {
+    /// The first rule matching `name`.
+    fn first(&self, name: &str) -> Option<usize> {
+        if self.exact.is_empty() && self.pattern_rules.is_empty() {
             return None;
         }
         // Called for every cell and field: ASCII names (nearly all) compare without allocating.
@@ -58,11 +69,114 @@ impl ColumnRules {
             .iter()
             .map(|m| self.pattern_rules[m])
             .min();
-        let index = match (exact, pattern) {
-            (Some(a), Some(b)) => a.min(b),
-            (a, b) => a.or(b)?,
-        };
+        match (exact, pattern) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Every rule matching `name`, in configured order.
+    fn all(&self, name: &str) -> Vec<usize> {
+        let lower = name.to_lowercase();
+        let mut found: Vec<usize> = self
+            .exact
+            .iter()
+            .filter(|(n, _)| *n == lower)
+            .map(|(_, i)| *i)
+            .chain(
+                self.patterns
+                    .matches(name)
+                    .iter()
+                    .map(|m| self.pattern_rules[m]),
+            )
+            .collect();
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
+}
+
+impl ColumnRules {
+    pub fn new(rules: &[ColumnRule], hash_key: Option<&str>) -> Result<Self, regex::Error> {
+        let tables = rules
+            .iter()
+            .map(|rule| rule.table.as_deref().map(NamePattern::parse))
+            .collect();
+        Ok(ColumnRules {
+            rules: rules.to_vec(),
+            tables,
+            all: NameIndex::new(rules.iter().enumerate())?,
+            unscoped: NameIndex::new(
+                rules
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, rule)| rule.table.is_none()),
+            )?,
+            hash_key: hash_key.unwrap_or_default().as_bytes().to_vec(),
+        })
+    }
+
+    /// The rule for a column or field name wherever it comes from, if any (its index): the first
+    /// configured rule without a `table` wins.
+    pub fn index_for(&self, name: &str) -> Option<usize> {
+        self.unscoped.first(name)
+    }
+
+    /// The rule at `index`.
+    pub fn rule(&self, index: usize) -> Option<&ColumnRule> {
         self.rules.get(index)
+    }
+
+    /// Whether some rule, of some table, names `column`.
+    pub fn may_protect(&self, column: &str) -> bool {
+        self.all.first(column).is_some()
+    }
+
+    /// The first rule protecting `column` of `relation` (`schema.table`, `database.collection`).
+    pub fn rule_of(&self, relation: &QualifiedName, column: &str) -> Option<usize> {
+        self.all
+            .all(column)
+            .into_iter()
+            .find(|index| self.covers(*index, relation))
+    }
+
+    /// The rules scoped to `relation` (for a MongoDB collection's fields by name).
+    pub fn scoped_to(&self, relation: &QualifiedName) -> Vec<usize> {
+        (0..self.rules.len())
+            .filter(|index| self.tables[*index].is_some() && self.covers(*index, relation))
+            .collect()
+    }
+
+    /// The first of `scoped` naming `name`.
+    pub fn scoped_for(&self, scoped: &[usize], name: &str) -> Option<usize> {
+        let lower = name.to_lowercase();
+        scoped.iter().copied().find(|index| {
+            let rule = &self.rules[*index];
+            rule.name
+                .as_ref()
+                .is_some_and(|n| n.to_lowercase() == lower)
+                || rule.regex.as_ref().is_some_and(|regex| {
+                    regex::Regex::new(&format!("(?i){regex}")).is_ok_and(|r| r.is_match(name))
+                })
+        })
+    }
+
+    /// The strictest of several rules: `redact` before `partial` and `hash`, then the first
+    /// configured.
+    pub fn strictest(&self, rules: &mut dyn Iterator<Item = usize>) -> Option<usize> {
+        rules
+            .filter(|index| *index < self.rules.len())
+            .min_by_key(|index| (self.rules[*index].strategy != MaskStrategy::Redact, *index))
+    }
+
+    fn covers(&self, index: usize, relation: &QualifiedName) -> bool {
+        match &self.tables[index] {
+            None => true,
+            Some(pattern) => match &pattern.schema {
+                Some(_) => pattern.matches_qualified(relation),
+                None => pattern.name.matches(&relation.name),
+            },
+        }
     }
 
     /// Replaces a whole value by the rule's strategy; `null` stays `null`.
@@ -108,10 +222,17 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    impl ColumnRules {
+        fn rule_for_test(&self, name: &str) -> Option<&ColumnRule> {
+            self.index_for(name).and_then(|index| self.rule(index))
+        }
+    }
+
     fn rule(name: Option<&str>, regex: Option<&str>, strategy: MaskStrategy) -> ColumnRule {
         ColumnRule {
             name: name.map(str::to_owned),
             regex: regex.map(str::to_owned),
+            table: None,
             strategy,
             replacement: "[redacted]".into(),
             keep: 4,
@@ -128,13 +249,13 @@ mod tests {
             None,
         )
         .unwrap();
-        assert!(rules.rule_for("PassWord").is_some());
+        assert!(rules.rule_for_test("PassWord").is_some());
         assert_eq!(
-            rules.rule_for("api_TOKEN").unwrap().strategy,
+            rules.rule_for_test("api_TOKEN").unwrap().strategy,
             MaskStrategy::Partial
         );
-        assert!(rules.rule_for("tokens").is_none());
-        assert!(rules.rule_for("password_hint").is_none());
+        assert!(rules.rule_for_test("tokens").is_none());
+        assert!(rules.rule_for_test("password_hint").is_none());
     }
 
     #[test]
@@ -157,5 +278,38 @@ mod tests {
         rules.apply(&rule(None, None, MaskStrategy::Redact), &mut null);
         assert_eq!(null, Value::Null);
         assert_eq!(partial("ab", 4), "**");
+    }
+
+    #[test]
+    fn a_table_scoped_rule_protects_only_its_tables_columns() {
+        let scoped = ColumnRule {
+            table: Some("public.cust*".into()),
+            ..rule(Some("note"), None, MaskStrategy::Partial)
+        };
+        let rules = ColumnRules::new(
+            &[scoped, rule(None, Some("^pass"), MaskStrategy::Redact)],
+            None,
+        )
+        .unwrap();
+        let customers = QualifiedName::new("public", "customers");
+        let orders = QualifiedName::new("public", "orders");
+        assert_eq!(rules.rule_of(&customers, "NOTE"), Some(0));
+        assert_eq!(rules.rule_of(&orders, "note"), None);
+        assert_eq!(rules.rule_of(&orders, "password"), Some(1));
+        assert!(rules.may_protect("note") && !rules.may_protect("notes"));
+        // By name alone (no known source), a scoped rule does not apply.
+        assert_eq!(rules.index_for("note"), None);
+        assert_eq!(rules.scoped_to(&customers), vec![0]);
+        assert_eq!(rules.scoped_for(&[0], "Note"), Some(0));
+        assert_eq!(
+            rules.strictest(&mut [0, 1].into_iter()),
+            Some(1),
+            "redact first"
+        );
+        assert_eq!(
+            rules.strictest(&mut [0, 7].into_iter()),
+            Some(0),
+            "unknown ignored"
+        );
     }
 }

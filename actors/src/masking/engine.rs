@@ -5,7 +5,8 @@ use super::builtins::{Kind, BUILTINS, HEX_BYTES};
 use super::columns::ColumnRules;
 use super::scan::Scanner;
 use super::values::ColumnPlan;
-use crate::messages::{MaskPayload, OperationOutput};
+use crate::messages::{MaskPayload, OperationOutput, OutputLineage};
+use crate::policy::lineage::Source;
 use crate::protocol::{Column, MaskedCounts};
 use regex_automata::hybrid::dfa::{Cache as LazyCache, DFA as LazyDfa};
 use regex_automata::meta::{Cache, Regex as MetaRegex};
@@ -122,17 +123,53 @@ impl MaskingEngine {
         rows: &mut [Vec<Value>],
         counts: &mut MaskedCounts,
     ) {
-        let plans = self.plan_columns(columns);
-        self.mask_planned_rows(&plans, rows, counts);
+        self.mask_traced_rows(columns, &OutputLineage::default(), rows, counts);
     }
 
-    /// How each column's cells would be masked, by the column's name and type. A caller that
-    /// knows a column's source may set its `rule` before [`Self::mask_planned_rows`].
-    pub fn plan_columns(&self, columns: &[Column]) -> Vec<ColumnPlan<'_>> {
+    /// [`Self::mask_rows`] with what the resource traced of the values' sources: a column or
+    /// field derived from a protected column gets that column's rule, under any name.
+    pub fn mask_traced_rows(
+        &self,
+        columns: &[Column],
+        lineage: &OutputLineage,
+        rows: &mut [Vec<Value>],
+        counts: &mut MaskedCounts,
+    ) {
+        let plans = self.plan_columns(columns, lineage);
+        let mut scanner = Scanner::new(self, counts).scoped(&lineage.scoped_rules);
+        scanner.mask_derived_fields(&lineage.fields, rows);
+        scanner.mask_rows(&plans, rows);
+    }
+
+    /// How each column's cells are masked: by the strictest of the rule its name has and the
+    /// rule of the protected column it derives from, and by its type.
+    pub fn plan_columns(&self, columns: &[Column], lineage: &OutputLineage) -> Vec<ColumnPlan<'_>> {
         columns
             .iter()
-            .map(|column| ColumnPlan::for_column(self.columns.rule_for(&column.name), column))
+            .enumerate()
+            .map(|(index, column)| {
+                let by_name = self.columns.index_for(&column.name);
+                let source = lineage.columns.get(index).and_then(Option::as_ref);
+                self.plan_column(column, by_name, source)
+            })
             .collect()
+    }
+
+    fn plan_column(
+        &self,
+        column: &Column,
+        by_name: Option<usize>,
+        source: Option<&Source>,
+    ) -> ColumnPlan<'_> {
+        let by_source = source.map(|source| source.rule);
+        let rule = self
+            .columns
+            .strictest(&mut by_name.into_iter().chain(by_source));
+        let mut plan = ColumnPlan::for_column(rule.and_then(|i| self.columns.rule(i)), column);
+        if let Some(source) = source.filter(|_| rule.is_some() && rule != by_name) {
+            plan.counted_as = format!("column:{}", source.column.to_lowercase());
+        }
+        plan
     }
 
     /// Masks rows by their columns' plans; cells past the last plan are scanned as values.
@@ -147,11 +184,9 @@ impl MaskingEngine {
 
     /// Masks rows and details of an operation's output.
     pub fn mask_output(&self, output: &mut OperationOutput, counts: &mut MaskedCounts) {
-        let plans = self.plan_columns(&output.columns);
-        let mut scanner = Scanner::new(self, counts);
-        scanner.mask_rows(&plans, &mut output.rows);
+        self.mask_traced_rows(&output.columns, &output.lineage, &mut output.rows, counts);
         if let Some(details) = output.details.as_mut() {
-            scanner.mask_value(details);
+            Scanner::new(self, counts).mask_value(details);
         }
     }
 

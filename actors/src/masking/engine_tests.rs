@@ -198,6 +198,7 @@ fn nested_json_and_column_rules() {
         ColumnRule {
             name: Some("password".into()),
             regex: None,
+            table: None,
             strategy: MaskStrategy::Redact,
             replacement: "***".into(),
             keep: 4,
@@ -205,6 +206,7 @@ fn nested_json_and_column_rules() {
         ColumnRule {
             name: None,
             regex: Some("^card".into()),
+            table: None,
             strategy: MaskStrategy::Partial,
             replacement: "***".into(),
             keep: 4,
@@ -212,6 +214,7 @@ fn nested_json_and_column_rules() {
         ColumnRule {
             name: Some("cpf".into()),
             regex: None,
+            table: None,
             strategy: MaskStrategy::Hash,
             replacement: "***".into(),
             keep: 4,

@@ -7,7 +7,10 @@ mod bytes;
 mod columns;
 pub mod engine;
 mod numbers;
+mod protection;
 mod scan;
+#[cfg(test)]
+mod traced_tests;
 mod validators;
 mod values;
 
@@ -152,16 +155,19 @@ impl WorkerPool {
             rows,
             truncated,
             details,
+            lineage,
         } = output;
         let columns: Arc<[Column]> = columns.into();
+        let lineage = Arc::new(lineage);
         let mut details = Some(details);
         let jobs = split_rows(rows, self.workers).into_iter().map(|mut chunk| {
             let columns = Arc::clone(&columns);
+            let lineage = Arc::clone(&lineage);
             // The first chunk's worker also masks the details, so a small result is one job.
             let mut details = details.take().flatten();
             self.run(move |engine| {
                 let mut counts = MaskedCounts::default();
-                engine.mask_rows(&columns, &mut chunk, &mut counts);
+                engine.mask_traced_rows(&columns, &lineage, &mut chunk, &mut counts);
                 if let Some(value) = details.as_mut() {
                     engine.mask_value(value, &mut counts);
                 }
@@ -182,6 +188,7 @@ impl WorkerPool {
             rows,
             truncated,
             details,
+            lineage: Arc::unwrap_or_clone(lineage),
         };
         Ok(Masked {
             payload: MaskPayload::Output(output),
@@ -226,6 +233,7 @@ mod tests {
             rows,
             truncated: false,
             details: None,
+            lineage: Default::default(),
         })
     }
 

@@ -29,6 +29,8 @@ pub(super) struct Scanner<'e, 'c> {
     pub(super) counts: &'c mut MaskedCounts,
     /// How deep inside decoded bytes the scan is (hex-escaped bytes can nest; bounded).
     pub(super) depth: u8,
+    /// Column rules scoped to the relation the values come from: they apply by field name too.
+    pub(super) scoped: Vec<usize>,
 }
 
 /// An accepted match: its pattern and the range it replaces, with the replacement when it was
@@ -58,7 +60,14 @@ impl<'e, 'c> Scanner<'e, 'c> {
             caches,
             counts,
             depth: 0,
+            scoped: Vec::new(),
         }
+    }
+
+    /// Also applies these table-scoped column rules by field name.
+    pub(super) fn scoped(mut self, rules: &[usize]) -> Self {
+        self.scoped = rules.to_vec();
+        self
     }
 
     pub(super) fn patterns(&self) -> &'e [Pattern] {

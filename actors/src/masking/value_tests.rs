@@ -142,6 +142,7 @@ fn column_rules_use_the_original_key() {
     let rule = ColumnRule {
         name: Some("password".into()),
         regex: None,
+        table: None,
         strategy: MaskStrategy::Redact,
         replacement: "[pw]".into(),
         keep: 4,

@@ -3,6 +3,7 @@
 
 use super::engine::count;
 use super::scan::Scanner;
+use crate::policy::lineage::Source;
 use crate::protocol::Column;
 use relay_config::ColumnRule;
 use serde_json::{Map, Value};
@@ -112,13 +113,80 @@ impl Scanner<'_, '_> {
     /// A named value: replaced whole when a column rule names it, else scanned.
     fn mask_field(&mut self, name: &str, value: &mut Value) {
         let columns = &self.engine.columns;
-        match columns.rule_for(name) {
+        let by_name = columns.index_for(name);
+        let scoped = match self.scoped.is_empty() {
+            true => None,
+            false => columns.scoped_for(&self.scoped, name),
+        };
+        let rule = columns.strictest(&mut by_name.into_iter().chain(scoped));
+        match rule.and_then(|index| columns.rule(index)) {
             Some(rule) if !value.is_null() => {
                 columns.apply(rule, value);
                 count(self.counts, &rule_count_name(name), 1);
             }
             _ => self.mask_value(value),
         }
+    }
+
+    /// Replaces document fields computed from protected fields (dotted paths, through arrays) by
+    /// their source's rule.
+    pub(super) fn mask_derived_fields(
+        &mut self,
+        fields: &[(String, Source)],
+        rows: &mut [Vec<Value>],
+    ) {
+        if fields.is_empty() {
+            return;
+        }
+        let columns = &self.engine.columns;
+        for document in rows.iter_mut().flatten() {
+            for (path, source) in fields {
+                let Some(rule) = columns.rule(source.rule) else {
+                    continue;
+                };
+                let mut segments = path.split('.');
+                let replaced = match segments.next() {
+                    Some(first) => apply_at(document, first, &mut segments, &|value| {
+                        columns.apply(rule, value)
+                    }),
+                    None => 0,
+                };
+                if replaced > 0 {
+                    count(
+                        self.counts,
+                        &rule_count_name(&source.column),
+                        replaced as u64,
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Applies `mask` to the non-null values at a field path, through arrays; how many it masked.
+fn apply_at<'p>(
+    value: &mut Value,
+    segment: &str,
+    rest: &mut (impl Iterator<Item = &'p str> + Clone),
+    mask: &dyn Fn(&mut Value),
+) -> usize {
+    match value {
+        Value::Array(items) => items
+            .iter_mut()
+            .map(|item| apply_at(item, segment, &mut rest.clone(), mask))
+            .sum(),
+        Value::Object(fields) => match fields.get_mut(segment) {
+            None => 0,
+            Some(found) => match rest.next() {
+                Some(next) => apply_at(found, next, rest, mask),
+                None if found.is_null() => 0,
+                None => {
+                    mask(found);
+                    1
+                }
+            },
+        },
+        _ => 0,
     }
 }
 

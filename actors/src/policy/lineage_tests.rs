@@ -132,3 +132,74 @@ fn whole_rows_stars_and_functions_over_rows_read_every_protected_column() {
         assert_eq!(lineage(sql), *expected, "{sql}");
     }
 }
+
+/// Rule 0 is stricter than rule 1 (as `redact` is than `partial`).
+struct TwoRules;
+
+impl super::lineage::ColumnProtection for TwoRules {
+    fn may_protect(&self, _column: &str) -> bool {
+        true
+    }
+    fn rule_for(&self, _relation: &QualifiedName, _column: &str) -> Option<usize> {
+        None
+    }
+    fn strictest(&self, rules: &mut dyn Iterator<Item = usize>) -> Option<usize> {
+        rules.min()
+    }
+}
+
+/// The rule each result column gets, from its origin in the row description and the SQL.
+fn column_rules(sql: &str, origins: &[super::lineage::Origin]) -> Vec<Option<usize>> {
+    let mut catalog = catalog();
+    catalog
+        .oids
+        .insert(100, QualifiedName::new("public", "customers"));
+    let parsed = pg_query::parse(sql, pg_query::ParserOptions::DEFAULT).unwrap();
+    let statement = parsed.protobuf.stmts[0].stmt.clone().unwrap();
+    let targets = targets(&statement, &catalog);
+    super::lineage::column_sources(origins, &targets, &catalog, &TwoRules)
+        .into_iter()
+        .map(|source| source.map(|s| s.rule))
+        .collect()
+}
+
+#[test]
+fn result_columns_take_their_table_column_or_their_entry() {
+    // Straight from the table: the row description decides.
+    let direct = column_rules(
+        "SELECT id, api_token FROM customers",
+        &[Some((100, 1)), Some((100, 4))],
+    );
+    assert_eq!(direct, [None, Some(1)]);
+    // Computed: the select-list entry decides; several protected columns give the strictest.
+    let computed = column_rules(
+        "SELECT upper(api_token), password || api_token, 1 FROM customers",
+        &[None, None, None],
+    );
+    assert_eq!(computed, [Some(1), Some(0), None]);
+}
+
+#[test]
+fn a_single_star_takes_the_columns_the_other_entries_leave() {
+    let sql = "SELECT upper(api_token) AS t, *, length(name) FROM customers";
+    let origins = [
+        None,
+        Some((100, 1)),
+        Some((100, 2)),
+        Some((100, 3)),
+        Some((100, 4)),
+        None,
+    ];
+    assert_eq!(
+        column_rules(sql, &origins),
+        [Some(1), None, None, Some(0), Some(1), None]
+    );
+}
+
+#[test]
+fn computed_columns_that_cannot_be_matched_read_everything_the_entries_read() {
+    // Two stars over a sub-query: which computed column is which cannot be told.
+    let sql = "SELECT s.*, t.* FROM (SELECT upper(password) AS p FROM customers) s, \
+               (SELECT 1 AS one) t";
+    assert_eq!(column_rules(sql, &[None, None]), [Some(0), Some(0)]);
+}

@@ -95,7 +95,9 @@ impl Resource {
                 Ok(backend) => Backend::Postgres(backend),
                 Err(err) => Backend::Unavailable(err.to_string()),
             },
-            ResourceType::Mongodb => Backend::Mongo(MongoBackend::new(Arc::clone(&spec))),
+            ResourceType::Mongodb => {
+                Backend::Mongo(MongoBackend::new(Arc::clone(&spec), protection))
+            }
         };
         let health = ResourceHealth::unknown(&spec.id, spec.display_name());
         let log =

@@ -51,6 +51,7 @@ pub async fn list_tables(
         rows,
         truncated,
         details: Some(json!({"database": database.name()})),
+        lineage: Default::default(),
     })
 }
 
@@ -110,6 +111,7 @@ pub async fn describe_table(
         rows,
         truncated: false,
         details: Some(details),
+        lineage: Default::default(),
     })
 }
 

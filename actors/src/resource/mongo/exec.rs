@@ -74,6 +74,7 @@ pub async fn run_read(
             .collect(),
         truncated: collected.truncated,
         details: None,
+        lineage: Default::default(),
     })
 }
 
@@ -99,6 +100,7 @@ async fn count(
         rows: vec![vec![Value::from(n)]],
         truncated: false,
         details: None,
+        lineage: Default::default(),
     })
 }
 
@@ -160,6 +162,7 @@ pub async fn explain(
         rows: Vec::new(),
         truncated: false,
         details: Some(Bson::Document(plan).into_relaxed_extjson()),
+        lineage: Default::default(),
     })
 }
 

@@ -8,9 +8,11 @@ pub mod fields;
 pub mod health;
 pub mod options;
 pub mod params;
+mod trace;
 
 use crate::messages::{OperationError, OperationOutput, Produced};
 use crate::policy::catalog::QualifiedName;
+use crate::policy::lineage::ColumnProtection;
 use crate::policy::mongo::pipeline_sources;
 use crate::policy::patterns::TableScope;
 use crate::protocol::{ErrorCode, Request};
@@ -50,10 +52,12 @@ pub struct MongoBackend {
     result_slots: Arc<tokio::sync::Semaphore>,
     /// `tables`: which collections may be read, as `database.collection`.
     scope: Arc<TableScope>,
+    /// Which fields the masking column rules protect, to follow them through renames.
+    protection: Arc<dyn ColumnProtection>,
 }
 
 impl MongoBackend {
-    pub fn new(spec: Arc<Resource>) -> Self {
+    pub fn new(spec: Arc<Resource>, protection: Arc<dyn ColumnProtection>) -> Self {
         let scope = TableScope::new(
             spec.tables.allow.as_deref().unwrap_or_default(),
             &spec.tables.deny,
@@ -64,6 +68,7 @@ impl MongoBackend {
             spec,
             client: Rc::new(OnceCell::new()),
             running: Rc::new(RefCell::new(HashMap::new())),
+            protection,
         }
     }
 
@@ -94,12 +99,18 @@ impl MongoBackend {
         let spec = Arc::clone(&self.spec);
         let result_slots = Arc::clone(&self.result_slots);
         let scope = Arc::clone(&self.scope);
+        let protection = Arc::clone(&self.protection);
         let (work, handle) = abortable(async move {
             // Waiting for a slot counts against the request's time like the rest of its work.
             let slot = result_slots.acquire_owned().await.ok();
             let database = database(&client, &spec).await?;
             check_scope(&scope, database.name(), &plan)?;
-            let output = execute(&database, plan, &limits, &scope).await?;
+            let lineage = match &plan {
+                MongoPlan::Query(read) => trace::trace(protection.as_ref(), database.name(), read),
+                _ => Default::default(),
+            };
+            let mut output = execute(&database, plan, &limits, &scope).await?;
+            output.lineage = lineage;
             Ok(Produced { output, slot })
         });
         let request_id = request.id.clone();

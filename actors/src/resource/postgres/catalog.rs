@@ -127,6 +127,7 @@ pub fn list_tables(
             rows: table,
             truncated,
             details: None,
+            lineage: Default::default(),
         })
     })
 }
@@ -256,6 +257,7 @@ pub fn describe_table(
             rows,
             truncated: false,
             details: Some(details),
+            lineage: Default::default(),
         })
     })
 }

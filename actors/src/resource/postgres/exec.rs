@@ -6,11 +6,12 @@ use super::params::JsonParam;
 use super::pool::{timeout_millis, PgConnection, PgPool};
 use super::statements::{is_stale_statement, Prepared, StatementCache};
 pub use super::text_casts::{text_cast_wrapper, with_text_casts};
+use super::trace::Tracing;
 use crate::messages::{OperationError, OperationOutput};
 use crate::protocol::{Column, ErrorCode};
 use crate::resource::pg_values::{approximate_json_size, decode, decodes_binary, RawCell};
 use postgres::types::ToSql;
-use postgres::{Row, Statement, Transaction};
+use postgres::{Row, Transaction};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -196,8 +197,17 @@ pub fn run_statement(
     params: &[Value],
     limits: &Limits,
     cancel: Option<&CancelSlot>,
+    tracing: Option<&Tracing>,
 ) -> Result<OperationOutput, OperationError> {
-    let Prepared { statement, columns } = prepare_query(transaction, statements, sql, cancel)?;
+    let prepared = prepare_query(transaction, statements, sql, cancel)?;
+    let lineage = tracing.map(|t| t.trace(&prepared.origins));
+    let Prepared {
+        statement, columns, ..
+    } = prepared;
+    let output = |columns, rows, truncated| OperationOutput {
+        lineage: lineage.clone().unwrap_or_default(),
+        ..output(columns, rows, truncated)
+    };
     if statement.params().len() != params.len() {
         return Err(OperationError::new(
             ErrorCode::InvalidRequest,
@@ -268,18 +278,19 @@ fn prepare_query(
         return Ok(prepared);
     }
     let classify = |err| classify(err, cancel);
-    let mut statement = transaction.prepare(sql).map_err(classify)?;
-    let columns = describe_columns(&statement);
-    if statement
+    let original = transaction.prepare(sql).map_err(classify)?;
+    let runs = if original
         .columns()
         .iter()
         .any(|c| !decodes_binary(c.type_()))
     {
-        statement = transaction
-            .prepare(&with_text_casts(sql, &statement))
-            .map_err(classify)?;
-    }
-    let prepared = Prepared { statement, columns };
+        transaction
+            .prepare(&with_text_casts(sql, &original))
+            .map_err(classify)?
+    } else {
+        original.clone()
+    };
+    let prepared = Prepared::new(&original, runs);
     statements.keep_query(sql, prepared.clone());
     Ok(prepared)
 }
@@ -324,6 +335,7 @@ fn output(columns: Vec<Column>, rows: Vec<Vec<Value>>, truncated: bool) -> Opera
         rows,
         truncated,
         details: None,
+        lineage: Default::default(),
     }
 }
 
@@ -332,17 +344,6 @@ fn too_large(limit: u64) -> OperationError {
         ErrorCode::ResultTooLarge,
         format!("result exceeds {limit} bytes; select fewer columns or rows"),
     )
-}
-
-fn describe_columns(statement: &Statement) -> Vec<Column> {
-    statement
-        .columns()
-        .iter()
-        .map(|c| Column {
-            name: c.name().to_owned(),
-            type_name: c.type_().name().to_owned(),
-        })
-        .collect()
 }
 
 fn decode_row(row: &Row) -> Result<Vec<Value>, OperationError> {

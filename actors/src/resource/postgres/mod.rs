@@ -14,6 +14,7 @@ mod snapshot_protect;
 pub mod snapshot_sql;
 pub mod statements;
 mod text_casts;
+mod trace;
 
 use crate::messages::{OperationError, OperationOutput, Produced};
 use crate::policy::lineage::ColumnProtection;
@@ -147,6 +148,7 @@ impl PgBackend {
         let result_slots = Arc::clone(&self.result_slots);
         let policy = self.policy.clone();
         let catalog = Arc::clone(&self.catalog);
+        let protection = Arc::clone(&self.protection);
         Box::pin(async move {
             let deadline = Instant::now() + timeout;
             let outcome = match planned.pending_check() {
@@ -165,8 +167,13 @@ impl PgBackend {
                     match tokio::time::timeout(left, wait).await {
                         Ok(Ok((result_slot, permit))) => {
                             let task = actix_rt::task::spawn_blocking(move || {
-                                let scope = policy.rules().scope.as_ref();
-                                let outcome = execute(&pool, planned, &limits, scope, &slot);
+                                let context = Context {
+                                    policy: &policy,
+                                    protection: &protection,
+                                    limits: &limits,
+                                    slot: &slot,
+                                };
+                                let outcome = execute(&pool, planned, &context);
                                 drop(permit);
                                 outcome
                             });
@@ -323,17 +330,34 @@ pub fn database_tls(spec: &Resource) -> Result<rustls::ClientConfig, TlsSetupErr
     }
 }
 
+/// What running one operation needs besides the operation itself.
+struct Context<'a> {
+    policy: &'a SqlPolicy,
+    protection: &'a Arc<dyn ColumnProtection>,
+    limits: &'a Limits,
+    slot: &'a cancel::CancelSlot,
+}
+
 fn execute(
     pool: &PgPool,
     planned: PlannedOperation,
-    limits: &Limits,
-    scope: Option<&TableScope>,
-    slot: &cancel::CancelSlot,
+    context: &Context<'_>,
 ) -> Result<OperationOutput, OperationError> {
+    let Context { limits, slot, .. } = *context;
+    let scope = context.policy.rules().scope.as_ref();
     match planned {
         PlannedOperation::Query { sql, params, .. } => {
+            let tracing = trace::Tracing::for_query(context.policy, context.protection, &sql)?;
             read_only(pool, limits, Some(slot), |tx, statements| {
-                run_statement(tx, statements, &sql, &params, limits, Some(slot))
+                run_statement(
+                    tx,
+                    statements,
+                    &sql,
+                    &params,
+                    limits,
+                    Some(slot),
+                    Some(&tracing),
+                )
             })
         }
         PlannedOperation::ListTables { schema } => {
@@ -344,7 +368,7 @@ fn execute(
         }
         PlannedOperation::Explain { sql, .. } => {
             let mut output = read_only(pool, limits, Some(slot), |tx, statements| {
-                run_statement(tx, statements, &sql, &[], limits, Some(slot))
+                run_statement(tx, statements, &sql, &[], limits, Some(slot), None)
             })?;
             if output
                 .columns

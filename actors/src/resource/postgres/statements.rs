@@ -1,7 +1,9 @@
 //! The statements one connection has prepared, by SQL text, so a repeated statement (every catalog
 //! query, a control plane's usual queries) skips the parse round trip.
 
+use super::trace::origins;
 use crate::lru::Lru;
+use crate::policy::lineage::Origin;
 use crate::protocol::Column;
 use postgres::Statement;
 
@@ -22,6 +24,27 @@ pub struct Prepared {
     /// The columns as the statement itself describes them (names and type names before any
     /// text cast).
     pub columns: Vec<Column>,
+    /// Where each column comes from, by the statement's own row description.
+    pub origins: Vec<Origin>,
+}
+
+impl Prepared {
+    /// What runs, described by the statement as the control plane wrote it.
+    pub fn new(original: &Statement, runs: Statement) -> Self {
+        let columns = original
+            .columns()
+            .iter()
+            .map(|c| Column {
+                name: c.name().to_owned(),
+                type_name: c.type_().name().to_owned(),
+            })
+            .collect();
+        Prepared {
+            statement: runs,
+            columns,
+            origins: origins(original),
+        }
+    }
 }
 
 /// The prepared statements of one connection. Dropping a `Statement` closes it on the server, so
