@@ -102,6 +102,19 @@ fn a_protected_column_stays_masked_under_any_name() {
         "SELECT *, upper(password) AS x FROM lineage_accounts",
         "SELECT secret_note AS n, upper(secret_note) FROM lineage_accounts",
         "SELECT s.* FROM (SELECT password || api_token AS both_ FROM lineage_accounts) AS s",
+        "SELECT (a).password AS x FROM lineage_accounts AS a",
+        "SELECT l.x FROM lineage_accounts AS a, LATERAL (SELECT a.password AS x) AS l",
+        "SELECT j FROM lineage_accounts AS a, row_to_json(a) AS j",
+        "SELECT u FROM lineage_accounts, unnest(ARRAY[password, api_token]) AS u",
+        "SELECT v.x FROM (VALUES ((SELECT password FROM lineage_accounts LIMIT 1))) AS v(x)",
+        "WITH RECURSIVE r(x, n) AS (SELECT password, 1 FROM lineage_accounts \
+         UNION ALL SELECT x || '', n + 1 FROM r WHERE n < 2) SELECT x FROM r",
+        "SELECT (SELECT string_agg(c, '') FROM regexp_split_to_table(password, '') AS c) \
+         FROM lineage_accounts",
+        "TABLE lineage_accounts",
+        "SELECT password::bytea AS b, to_json(api_token) AS j FROM lineage_accounts",
+        "SELECT x FROM lineage_accounts AS a JOIN lineage_notes AS n USING (id), \
+         LATERAL (SELECT a.api_token || n.secret_note AS x) AS l",
     ] {
         let result = query(&devplane, sql);
         assert_no_secret(sql, &result);

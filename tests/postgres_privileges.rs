@@ -25,6 +25,12 @@ const WRITE_PATHS: &[(&str, &str, &str)] = &[
     ("relay_priv_lo", "SELECT lo_create(424242); ALTER LARGE OBJECT 424242 OWNER TO {role}", "may write large object 424242"),
 ];
 
+/// The role of a write path, of this run's database: roles belong to the whole server, and runs
+/// against other fixture databases of the same server make and drop their own.
+fn own_role(role: &str) -> String {
+    format!("{role}_{}", crate::pg_fixture::shared_db_name())
+}
+
 fn check_connect(user: &str) -> (Option<i32>, String) {
     let devplane = DevPlane::start();
     let (_dir, path) = write_config(&relay_config_for(devplane.port, "", user, ""));
@@ -55,6 +61,7 @@ fn every_write_path_is_reported_with_its_reason() {
     )
     .unwrap();
     for (role, grant, _) in WRITE_PATHS {
+        let role = &own_role(role);
         db.batch_execute(&format!(
             "DROP OWNED BY {role} CASCADE; DROP ROLE IF EXISTS {role};
              CREATE ROLE {role} LOGIN;
@@ -80,6 +87,7 @@ fn every_write_path_is_reported_with_its_reason() {
         "the reader could write: {printed}"
     );
     for (role, _, reason) in WRITE_PATHS {
+        let role = &own_role(role);
         let (code, printed) = check_connect(role);
         assert_eq!(code, Some(0), "{role}: {printed}");
         assert!(
