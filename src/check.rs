@@ -158,7 +158,11 @@ fn check_resource(resource: &relay_config::Resource) -> bool {
             true
         }
         (Verdict::Unhealthy(reason), _) | (Verdict::Healthy { .. }, Err(reason)) => {
-            println!("resource {}: {reason}", resource.id);
+            problem(
+                &format!("resource {}", resource.id),
+                &reason,
+                RESOURCE_UNHEALTHY,
+            );
             false
         }
     }

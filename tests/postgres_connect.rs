@@ -15,7 +15,13 @@ const WAIT: Duration = Duration::from_secs(30);
 
 /// A configuration with one PostgreSQL resource, `database` on 127.0.0.1:`port` as `watcher`;
 /// `extra` adds keys under `connection` (indented by six).
-pub fn config(plane_port: u16, extra_plane: &str, port: u16, database: &str, extra: &str) -> String {
+pub fn config(
+    plane_port: u16,
+    extra_plane: &str,
+    port: u16,
+    database: &str,
+    extra: &str,
+) -> String {
     let resource = format!(
         "  - id: main-pg\n    type: postgres\n    connection:\n      host: 127.0.0.1\n      \
          port: {port}\n      database: {database}\n      user: watcher\n{extra}\
@@ -43,14 +49,20 @@ fn list_tables(devplane: &DevPlane) -> Value {
 }
 
 fn failed_authentications(server: &PrivatePg) -> usize {
-    server.log().matches("password authentication failed").count()
+    server
+        .log()
+        .matches("password authentication failed")
+        .count()
 }
 
 #[test]
 fn a_wrong_password_fails_every_request_at_once_and_is_not_retried_in_a_loop() {
     let server = server_with_watcher();
     let devplane = DevPlane::start();
-    let relay = Relay::start(&config(devplane.port, "", server.port, "postgres", WRONG_PASSWORD), TOKEN);
+    let relay = Relay::start(
+        &config(devplane.port, "", server.port, "postgres", WRONG_PASSWORD),
+        TOKEN,
+    );
     relay.wait_ready();
     let cause = "password authentication failed for user \"watcher\" (SQLSTATE 28P01)";
     let started = Instant::now();
@@ -64,7 +76,10 @@ fn a_wrong_password_fails_every_request_at_once_and_is_not_retried_in_a_loop() {
         assert_eq!(answer["code"], "resource_unavailable", "{answer}");
         let message = answer["message"].as_str().unwrap_or_default();
         let address = format!("cannot connect to 127.0.0.1:{}", server.port);
-        assert!(message.contains(cause) && message.contains(&address), "{message}");
+        assert!(
+            message.contains(cause) && message.contains(&address),
+            "{message}"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     let failed = failed_authentications(&server);
@@ -83,7 +98,13 @@ fn a_failed_connect_marks_the_resource_unhealthy_at_once_and_it_recovers_by_itse
     // Health checks are far apart: what happens within the test comes from requests and from the
     // reconnect after a failure.
     let extra_plane = "  healthIntervalSeconds: 600";
-    let text = config(devplane.port, extra_plane, server.port, "postgres", RIGHT_PASSWORD);
+    let text = config(
+        devplane.port,
+        extra_plane,
+        server.port,
+        "postgres",
+        RIGHT_PASSWORD,
+    );
     let relay = Relay::start(&text, TOKEN);
     relay.wait_ready();
     assert_eq!(list_tables(&devplane)["type"], "result");

@@ -84,7 +84,10 @@ impl PrivatePg {
                    local all all trust\n";
         // Written over the file initdb made, so it keeps its owner.
         std::fs::write(server.data.join("pg_hba.conf"), hba).unwrap();
-        server.admin().batch_execute("SELECT pg_reload_conf()").unwrap();
+        server
+            .admin()
+            .batch_execute("SELECT pg_reload_conf()")
+            .unwrap();
         server
     }
 

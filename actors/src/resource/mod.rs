@@ -128,12 +128,10 @@ impl Resource {
                 Box::pin(async move { Err(reason) })
             }
         };
-        ctx.spawn(
-            wrap_future::<_, Self>(check).map(|outcome, actor, ctx| {
-                actor.record_health(outcome);
-                actor.follow_connection(ctx);
-            }),
-        );
+        ctx.spawn(wrap_future::<_, Self>(check).map(|outcome, actor, ctx| {
+            actor.record_health(outcome);
+            actor.follow_connection(ctx);
+        }));
     }
 
     /// After a request or a health check: a failed connection attempt makes the resource unhealthy

@@ -30,7 +30,7 @@ pub struct Failed {
 /// The state of an attempt's thread as its caller sees it.
 enum Slot {
     Waiting,
-    Done(Result<Client, postgres::Error>),
+    Done(Box<Result<Client, postgres::Error>>),
     /// The caller gave up waiting: the thread drops whatever it gets and tells the gate.
     Abandoned,
 }
@@ -80,7 +80,7 @@ fn finish(shared: &Shared, gate: &Mutex<ConnectGate>, outcome: Result<Client, po
         drop(outcome);
         return;
     }
-    *slot = Slot::Done(outcome);
+    *slot = Slot::Done(Box::new(outcome));
     done.notify_all();
 }
 
@@ -89,15 +89,11 @@ fn wait(shared: &Shared, target: &Target, gate: &Mutex<ConnectGate>) -> Result<C
     let deadline = Instant::now() + target.timeout;
     let mut guard = slot.lock().unwrap_or_else(PoisonError::into_inner);
     loop {
-        match std::mem::replace(&mut *guard, Slot::Waiting) {
-            Slot::Done(Ok(client)) => return Ok(client),
-            Slot::Done(Err(err)) => {
-                return Err(Failed {
-                    cause: cause_of(&err, &target.address, target.timeout),
-                    stalled: false,
-                })
-            }
-            Slot::Waiting | Slot::Abandoned => {}
+        if let Slot::Done(outcome) = std::mem::replace(&mut *guard, Slot::Waiting) {
+            return (*outcome).map_err(|err| Failed {
+                cause: cause_of(&err, &target.address, target.timeout),
+                stalled: false,
+            });
         }
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {

@@ -151,6 +151,7 @@ impl ConnectGate {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -214,7 +215,10 @@ mod tests {
         let first = gate.admit(start).unwrap();
         gate.failed(start, first, cause(RetryClass::Transient));
         let retry = gate.admit(start + SECOND).unwrap();
-        assert!(gate.admit(start + SECOND).is_err(), "a second retry at once");
+        assert!(
+            gate.admit(start + SECOND).is_err(),
+            "a second retry at once"
+        );
         gate.failed(start + SECOND, retry, cause(RetryClass::Transient));
         // The second failure in a row waits 2 s.
         assert!(gate.admit(start + 2 * SECOND).is_err());

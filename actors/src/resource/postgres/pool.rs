@@ -178,7 +178,11 @@ impl PgPool {
         debug!(self.log, "Connecting to database"; "address" => &self.target.address,
             "timeoutMs" => self.target.timeout.as_millis() as u64);
         let started = Instant::now();
-        match connect::attempt(&self.target, session_settings(self.session_timeout), &self.gate) {
+        match connect::attempt(
+            &self.target,
+            session_settings(self.session_timeout),
+            &self.gate,
+        ) {
             Ok(client) => {
                 self.gate().succeeded(attempt);
                 debug!(self.log, "Connected to database"; "address" => &self.target.address,
