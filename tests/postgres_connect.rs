@@ -59,10 +59,10 @@ fn failed_authentications(server: &PrivatePg) -> usize {
 fn a_wrong_password_fails_every_request_at_once_and_is_not_retried_in_a_loop() {
     let server = server_with_watcher();
     let devplane = DevPlane::start();
-    let relay = Relay::start(
-        &config(devplane.port, "", server.port, "postgres", WRONG_PASSWORD),
-        TOKEN,
-    );
+    // At debug level, so that the lines explaining each attempt are checked for the password too.
+    let debug = [("RELAY_LOG_LEVEL", "debug".to_owned())];
+    let text = config(devplane.port, "", server.port, "postgres", WRONG_PASSWORD);
+    let relay = Relay::start_env(&text, TOKEN, &debug, true);
     relay.wait_ready();
     let cause = "password authentication failed for user \"watcher\" (SQLSTATE 28P01)";
     let started = Instant::now();
@@ -88,7 +88,15 @@ fn a_wrong_password_fails_every_request_at_once_and_is_not_retried_in_a_loop() {
     assert_eq!(status["resources"][0]["status"], "unhealthy", "{status}");
     let error = status["resources"][0]["error"].as_str().unwrap_or_default();
     assert!(error.contains(cause), "{status}");
-    assert!(!relay.process.output().contains("SEKRIT"));
+    let output = relay.process.output();
+    assert!(!output.contains("SEKRIT"), "{output}");
+    let attempts = relay.process.stdout.count_msg("Connecting to database");
+    let failures = relay
+        .process
+        .stdout
+        .count_msg("Database connection attempt failed");
+    assert_eq!(attempts, failures, "{output}");
+    assert!((1..=3).contains(&failures), "{output}");
 }
 
 #[test]
