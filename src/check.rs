@@ -158,7 +158,11 @@ fn check_resource(resource: &relay_config::Resource) -> bool {
             true
         }
         (Verdict::Unhealthy(reason), _) | (Verdict::Healthy { .. }, Err(reason)) => {
-            println!("resource {}: {reason}", resource.id);
+            problem(
+                &format!("resource {}", resource.id),
+                &reason,
+                RESOURCE_UNHEALTHY,
+            );
             false
         }
     }
@@ -166,7 +170,10 @@ fn check_resource(resource: &relay_config::Resource) -> bool {
 
 fn check_postgres(resource: &relay_config::Resource) -> Result<DatabaseHealth, String> {
     let tls = database_tls(resource).map_err(|err| err.to_string())?;
-    let pool = OffThreadDrop::new(build_pool(resource, tls));
+    // One attempt only: the retry delay never comes into play, and the pool logs nowhere.
+    let discard = slog::Logger::root(slog::Discard, slog::o!());
+    let pool = build_pool(resource, tls, Duration::from_secs(30), &discard);
+    let pool = OffThreadDrop::new(pool);
     let timeout = Duration::from_secs(resource.connection.connect_timeout_seconds.max(5));
     let (mut found, update) = health::check(
         &pool,

@@ -75,6 +75,27 @@ impl PrivatePg {
         server
     }
 
+    /// A server where every role but `postgres` logs in with its SCRAM password over TCP (the
+    /// admin connection stays trusted), so a wrong password really fails.
+    pub fn start_with_passwords() -> PrivatePg {
+        let server = PrivatePg::start();
+        let hba = "host all postgres 127.0.0.1/32 trust\n\
+                   host all all 127.0.0.1/32 scram-sha-256\n\
+                   local all all trust\n";
+        // Written over the file initdb made, so it keeps its owner.
+        std::fs::write(server.data.join("pg_hba.conf"), hba).unwrap();
+        server
+            .admin()
+            .batch_execute("SELECT pg_reload_conf()")
+            .unwrap();
+        server
+    }
+
+    /// What the server logged so far (failed authentications among it).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.data.join("server.log")).unwrap_or_default()
+    }
+
     pub fn start_again(&self) {
         let options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1",

@@ -3,7 +3,8 @@
 //! table, at the table's level, and words of it appear in the row too; where `relay check` (or
 //! `check --connect`) should see the condition, it must print the same reason.
 //!
-//! To cover another row, add a [`Case`] to [`CASES`].
+//! To cover another row, add a [`Case`] to [`CASES`] (or, for a database condition, to
+//! [`crate::troubleshooting_db::CASES`]).
 
 use crate::pg_fixture::READER;
 use crate::support::{free_port, relay_config, DevPlane, Relay, TOKEN};
@@ -14,9 +15,9 @@ use std::time::Duration;
 const WAIT: Duration = Duration::from_secs(30);
 
 /// What a case needs: a private directory and a running development control plane.
-struct Scene {
+pub struct Scene {
     dir: tempfile::TempDir,
-    plane: DevPlane,
+    pub plane: DevPlane,
 }
 
 impl Scene {
@@ -26,15 +27,15 @@ impl Scene {
 }
 
 /// How the relay is started for a case.
-struct Setup {
+pub struct Setup {
     config: String,
     env: Vec<(&'static str, String)>,
-    /// Processes the condition needs while the relay runs (another relay, say).
-    keep: Vec<Relay>,
+    /// What the condition needs while the relay runs (another relay, a database server).
+    keep: Vec<Box<dyn std::any::Any>>,
 }
 
 impl Setup {
-    fn config(config: String) -> Setup {
+    pub fn config(config: String) -> Setup {
         Setup {
             config,
             env: Vec::new(),
@@ -42,33 +43,39 @@ impl Setup {
         }
     }
 
-    fn env(mut self, key: &'static str, value: impl Into<String>) -> Setup {
+    pub fn env(mut self, key: &'static str, value: impl Into<String>) -> Setup {
         self.env.push((key, value.into()));
+        self
+    }
+
+    /// Keeps `thing` (a server the condition needs) alive while the relay runs.
+    pub fn keep(mut self, thing: impl std::any::Any) -> Setup {
+        self.keep.push(Box::new(thing));
         self
     }
 }
 
 /// Whether `relay check` must print the same reason.
 #[derive(Clone, Copy, PartialEq)]
-enum Check {
+pub enum Check {
     No,
     Local,
     Connect,
 }
 
-struct Case {
-    name: &'static str,
+pub struct Case {
+    pub name: &'static str,
     /// The message and the level the relay logs.
-    msg: &'static str,
-    level: &'static str,
+    pub msg: &'static str,
+    pub level: &'static str,
     /// Words of the logged line that the table's row must show as well.
-    says: &'static str,
-    setup: fn(&Scene) -> Setup,
+    pub says: &'static str,
+    pub setup: fn(&Scene) -> Setup,
     /// What happens once the relay runs (a signal, a directory created).
-    poke: fn(&Scene, &Relay),
-    check: Check,
+    pub poke: fn(&Scene, &Relay),
+    pub check: Check,
     /// The logged field whose text `relay check` prints.
-    reason_field: &'static str,
+    pub reason_field: &'static str,
 }
 
 fn plain(scene: &Scene) -> String {
@@ -89,7 +96,7 @@ fn not_pem(scene: &Scene) -> PathBuf {
     path
 }
 
-fn nothing(_: &Scene, _: &Relay) {}
+pub fn nothing(_: &Scene, _: &Relay) {}
 
 const CASES: &[Case] = &[
     Case {
@@ -127,9 +134,7 @@ const CASES: &[Case] = &[
             let spool = scene.path("shared-spool.jsonl").display().to_string();
             let holder = Relay::start_env(&plain(scene), TOKEN, &[("RELAY_AUDIT_SPOOL", spool.clone())], true);
             holder.wait_ready();
-            let mut setup = Setup::config(plain(scene)).env("RELAY_AUDIT_SPOOL", spool);
-            setup.keep.push(holder);
-            setup
+            Setup::config(plain(scene)).env("RELAY_AUDIT_SPOOL", spool).keep(holder)
         },
         poke: nothing,
         check: Check::No,
@@ -353,7 +358,7 @@ fn the_troubleshooting_table_says_what_the_relay_prints() {
     let rows = table();
     assert!(rows.len() > 30, "the table was not found");
     let mut problems = Vec::new();
-    for case in CASES {
+    for case in CASES.iter().chain(crate::troubleshooting_db::CASES) {
         for problem in run_case(case, &rows) {
             problems.push(format!("{}: {problem}", case.name));
         }

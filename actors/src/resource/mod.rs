@@ -56,6 +56,9 @@ pub fn verdict(spec: &relay_config::Resource, outcome: &Result<DatabaseHealth, S
     }
 }
 
+/// The shortest wait before a health check that tries to connect again after a failure.
+const MIN_RECONNECT_DELAY: Duration = Duration::from_secs(1);
+
 /// What the actor talks to.
 enum Backend {
     Postgres(PgBackend),
@@ -80,6 +83,8 @@ pub struct Resource {
     health: ResourceHealth,
     /// Operations accepted and not yet answered (running or waiting for a connection).
     in_flight: usize,
+    /// A health check is due early, when the next connection attempt may start.
+    reconnect_scheduled: bool,
 }
 
 impl Resource {
@@ -90,18 +95,20 @@ impl Resource {
         log: &Logger,
         protection: Arc<dyn ColumnProtection>,
     ) -> Self {
+        let log =
+            log.new(slog::o!("type" => spec.kind.to_string(), "resourceId" => spec.id.clone()));
         let backend = match spec.kind {
-            ResourceType::Postgres => match PgBackend::new(Arc::clone(&spec), protection) {
-                Ok(backend) => Backend::Postgres(backend),
-                Err(err) => Backend::Unavailable(err.to_string()),
-            },
+            ResourceType::Postgres => {
+                match PgBackend::new(Arc::clone(&spec), protection, health_interval, &log) {
+                    Ok(backend) => Backend::Postgres(backend),
+                    Err(err) => Backend::Unavailable(err.to_string()),
+                }
+            }
             ResourceType::Mongodb => {
                 Backend::Mongo(MongoBackend::new(Arc::clone(&spec), protection))
             }
         };
         let health = ResourceHealth::unknown(&spec.id, spec.display_name());
-        let log =
-            log.new(slog::o!("type" => spec.kind.to_string(), "resourceId" => spec.id.clone()));
         Resource {
             spec,
             health_interval,
@@ -110,6 +117,7 @@ impl Resource {
             backend,
             health,
             in_flight: 0,
+            reconnect_scheduled: false,
         }
     }
 
@@ -122,9 +130,37 @@ impl Resource {
                 Box::pin(async move { Err(reason) })
             }
         };
-        ctx.spawn(
-            wrap_future::<_, Self>(check).map(|outcome, actor, _ctx| actor.record_health(outcome)),
-        );
+        ctx.spawn(wrap_future::<_, Self>(check).map(|outcome, actor, ctx| {
+            actor.record_health(outcome);
+            actor.follow_connection(ctx);
+        }));
+    }
+
+    /// After a request or a health check: a failed connection attempt makes the resource unhealthy
+    /// at once (which the control plane is told), and the health check runs again as soon as the
+    /// next attempt may start, so the resource recovers by itself without waiting for traffic.
+    fn follow_connection(&mut self, ctx: &mut Context<Self>) {
+        let Backend::Postgres(backend) = &self.backend else {
+            return;
+        };
+        let Some((cause, wait)) = backend.connect_failure() else {
+            return;
+        };
+        let known = self.health.status == HealthStatus::Unhealthy
+            && self.health.error.as_deref() == Some(cause.as_str());
+        if !known {
+            self.record_health(Err(cause));
+        }
+        // At most the health interval away: a refusal waits exactly that long, so the interval's
+        // own check would come just too early and leave the next attempt for the one after. Never
+        // at once: an attempt may be running, or stuck on a silent server, when the delay is over.
+        if !self.reconnect_scheduled {
+            self.reconnect_scheduled = true;
+            ctx.run_later(wait.max(MIN_RECONNECT_DELAY), |actor, ctx| {
+                actor.reconnect_scheduled = false;
+                actor.check_health(ctx);
+            });
+        }
     }
 
     fn record_health(&mut self, outcome: Result<DatabaseHealth, String>) {
@@ -246,8 +282,11 @@ impl Handler<RunOperation> for Resource {
             }
         };
         self.in_flight += 1;
-        Box::pin(wrap_future::<_, Self>(running).map(|outcome, actor, _ctx| {
+        Box::pin(wrap_future::<_, Self>(running).map(|outcome, actor, ctx| {
             actor.in_flight -= 1;
+            if outcome.is_err() {
+                actor.follow_connection(ctx);
+            }
             outcome
         }))
     }

@@ -3,7 +3,7 @@
 
 use super::cancel::CancelSlot;
 use super::params::JsonParam;
-use super::pool::{timeout_millis, PgConnection, PgPool};
+use super::pool::{timeout_millis, CheckoutError, PgConnection, PgPool, PooledConnection};
 use super::statements::{is_stale_statement, Prepared, StatementCache};
 pub use super::text_casts::{text_cast_wrapper, with_text_casts};
 use super::trace::Tracing;
@@ -58,11 +58,13 @@ pub fn read_only<T>(
     loop {
         match in_transaction(&mut connection, limits, cancel, &mut work) {
             Ok(value) => return Ok(value),
-            Err(Failure::LostConnection(err)) if lost_connections_left > 0 => {
+            Err(Failure::LostConnection(_)) if lost_connections_left > 0 => {
                 lost_connections_left -= 1;
                 connection.broken = true;
                 drop(connection);
-                connection = checkout(pool, limits).map_err(|_| err)?;
+                // When no other connection opens, why it does not (the server down, say) is the
+                // answer rather than the lost connection.
+                connection = checkout(pool, limits)?;
             }
             Err(Failure::StaleStatement(_)) if stale_retry_left => stale_retry_left = false,
             Err(
@@ -72,15 +74,18 @@ pub fn read_only<T>(
     }
 }
 
-fn checkout(
-    pool: &PgPool,
+fn checkout<'pool>(
+    pool: &'pool PgPool,
     limits: &Limits,
-) -> Result<r2d2::PooledConnection<super::pool::SessionManager>, OperationError> {
-    pool.get_timeout(limits.timeout).map_err(|err| {
-        OperationError::new(
+) -> Result<PooledConnection<'pool>, OperationError> {
+    pool.get_timeout(limits.timeout).map_err(|err| match err {
+        CheckoutError::Connect(cause) => {
+            OperationError::new(ErrorCode::ResourceUnavailable, cause.message)
+        }
+        CheckoutError::Exhausted(waited) => OperationError::new(
             ErrorCode::ResourceUnavailable,
-            format!("no database connection: {err}"),
-        )
+            format!("no database connection within {} ms", waited.as_millis()),
+        ),
     })
 }
 
@@ -97,6 +102,7 @@ fn in_transaction<T>(
         session_timeout,
         statements,
         broken,
+        ..
     } = connection;
     let final_error = |err| Failure::Final(classify(err, cancel));
     let mut transaction = match client.build_transaction().read_only(true).start() {

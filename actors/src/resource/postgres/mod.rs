@@ -3,6 +3,8 @@
 
 pub mod cancel;
 pub mod catalog;
+pub mod connect;
+pub mod connect_gate;
 pub mod exec;
 pub mod health;
 mod params;
@@ -81,13 +83,17 @@ pub fn policy_for(spec: &Resource) -> SqlPolicy {
 }
 
 impl PgBackend {
-    /// Builds the pool (without connecting) and the policy.
+    /// Builds the pool (without connecting) and the policy; `health_interval` caps the delay
+    /// between connection attempts after failures.
     pub fn new(
         spec: Arc<Resource>,
         protection: Arc<dyn ColumnProtection>,
+        health_interval: Duration,
+        log: &slog::Logger,
     ) -> Result<Self, TlsSetupError> {
         let tls = database_tls(&spec)?;
-        let pool = Arc::new(OffThreadDrop::new(build_pool(&spec, tls)));
+        let pool = build_pool(&spec, tls, health_interval, log);
+        let pool = Arc::new(OffThreadDrop::new(pool));
         let policy = policy_for(&spec);
         let spec_pool_size = spec.pool_size.max(1) as usize;
         let result_slots = Produced::slots_for(spec.pool_size);
@@ -203,6 +209,14 @@ impl PgBackend {
             cancels.finish(&request_id);
             outcome
         })
+    }
+
+    /// Why connecting failed last, and how long until the next attempt may start; `None` once a
+    /// connection opened again.
+    pub fn connect_failure(&self) -> Option<(String, Duration)> {
+        self.pool
+            .known_failure()
+            .map(|(cause, wait)| (cause.message, wait))
     }
 
     /// Cancels a running request's statement, if it is running.
