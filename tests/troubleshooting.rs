@@ -5,8 +5,10 @@
 //!
 //! To cover another row, add a [`Case`] to [`CASES`].
 
+use crate::connect_proxy::{ConnectProxy, Mode};
 use crate::pg_fixture::READER;
-use crate::support::{free_port, relay_config, DevPlane, Relay, TOKEN};
+use crate::private_ca::PrivateCa;
+use crate::support::{free_port, relay_config, DevPlane, Relay, PROXY_VARIABLES, TOKEN};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -29,8 +31,8 @@ impl Scene {
 struct Setup {
     config: String,
     env: Vec<(&'static str, String)>,
-    /// Processes the condition needs while the relay runs (another relay, say).
-    keep: Vec<Relay>,
+    /// What the condition needs while the relay runs (another relay, a proxy, a TLS server).
+    keep: Vec<Box<dyn std::any::Any>>,
 }
 
 impl Setup {
@@ -91,6 +93,34 @@ fn not_pem(scene: &Scene) -> PathBuf {
 
 fn nothing(_: &Scene, _: &Relay) {}
 
+/// A `wss://` development control plane with a certificate for `names` from a private CA; with
+/// `trusted`, the relay gets the CA in `controlPlane.caFile`.
+fn private_ca_plane(names: &[&str], trusted: bool) -> Setup {
+    let ca = PrivateCa::new();
+    let plane = DevPlane::start_tls(&ca.server_cert(names));
+    let ca_file = match trusted {
+        true => format!("  caFile: {}\n", ca.ca_file.display()),
+        false => String::new(),
+    };
+    let port = plane.port;
+    let config = relay_config(port, &ca_file).replace(
+        &format!("url: ws://127.0.0.1:{port}/"),
+        &format!("url: wss://127.0.0.1:{port}/"),
+    );
+    let mut setup = Setup::config(config);
+    setup.keep.push(Box::new(plane));
+    setup.keep.push(Box::new(ca));
+    setup
+}
+
+/// The scene's control plane behind a proxy in `mode`, named by `HTTP_PROXY`.
+fn behind_proxy(scene: &Scene, mode: Mode) -> Setup {
+    let proxy = ConnectProxy::start(mode);
+    let mut setup = Setup::config(plain(scene)).env("HTTP_PROXY", proxy.url(None));
+    setup.keep.push(Box::new(proxy));
+    setup
+}
+
 const CASES: &[Case] = &[
     Case {
         name: "audit file in a missing directory",
@@ -128,7 +158,7 @@ const CASES: &[Case] = &[
             let holder = Relay::start_env(&plain(scene), TOKEN, &[("RELAY_AUDIT_SPOOL", spool.clone())], true);
             holder.wait_ready();
             let mut setup = Setup::config(plain(scene)).env("RELAY_AUDIT_SPOOL", spool);
-            setup.keep.push(holder);
+            setup.keep.push(Box::new(holder));
             setup
         },
         poke: nothing,
@@ -168,6 +198,93 @@ const CASES: &[Case] = &[
         level: "warn",
         says: "Connection refused",
         setup: |_| Setup::config(relay_config(free_port(), "")),
+        poke: nothing,
+        check: Check::Connect,
+        reason_field: "error",
+    },
+    Case {
+        name: "a control plane with a private CA and no caFile",
+        msg: "Cannot connect to control plane",
+        level: "warn",
+        says: "set controlPlane.caFile to the PEM bundle",
+        setup: |_| private_ca_plane(&["127.0.0.1"], false),
+        poke: nothing,
+        check: Check::Connect,
+        reason_field: "error",
+    },
+    Case {
+        name: "a certificate for another host name",
+        msg: "Cannot connect to control plane",
+        level: "warn",
+        says: "is not valid for 127.0.0.1",
+        setup: |_| private_ca_plane(&["cp.other.example"], true),
+        poke: nothing,
+        check: Check::Connect,
+        reason_field: "error",
+    },
+    Case {
+        name: "wss:// to a plain-HTTP server",
+        msg: "Cannot connect to control plane",
+        level: "warn",
+        says: "the server did not answer with TLS",
+        setup: |scene| {
+            let port = scene.plane.port;
+            Setup::config(plain(scene).replace(
+                &format!("url: ws://127.0.0.1:{port}/"),
+                &format!("url: wss://127.0.0.1:{port}/"),
+            ))
+        },
+        poke: nothing,
+        check: Check::Connect,
+        reason_field: "error",
+    },
+    Case {
+        name: "a proxy that wants credentials",
+        msg: "Cannot connect to control plane",
+        level: "warn",
+        says: "requires authentication (HTTP 407 Proxy Authentication Required)",
+        setup: |scene| behind_proxy(scene, Mode::Basic("relay:secret")),
+        poke: nothing,
+        check: Check::Connect,
+        reason_field: "error",
+    },
+    Case {
+        name: "a proxy that refuses the destination",
+        msg: "Cannot connect to control plane",
+        level: "warn",
+        says: "(HTTP 403 Forbidden): its rules do not allow this destination",
+        setup: |scene| {
+            let mut setup = behind_proxy(scene, Mode::Open);
+            // The test proxy tunnels to loopback only; nothing is sent to this name.
+            setup.config = setup.config.replace(
+                &format!("ws://127.0.0.1:{}/", scene.plane.port),
+                "ws://cp.example.invalid:443/",
+            ).replace("  tenantId:", "  allowInsecure: true\n  tenantId:");
+            setup
+        },
+        poke: nothing,
+        check: Check::Connect,
+        reason_field: "error",
+    },
+    Case {
+        name: "an unreachable proxy",
+        msg: "Cannot connect to control plane",
+        level: "warn",
+        says: "cannot reach the proxy",
+        setup: |scene| {
+            let url = format!("http://127.0.0.1:{}", free_port());
+            Setup::config(plain(scene)).env("HTTP_PROXY", url)
+        },
+        poke: nothing,
+        check: Check::Connect,
+        reason_field: "error",
+    },
+    Case {
+        name: "a proxy that never answers CONNECT",
+        msg: "Cannot connect to control plane",
+        level: "warn",
+        says: "did not answer the CONNECT request within 10 s",
+        setup: |scene| behind_proxy(scene, Mode::Silent),
         poke: nothing,
         check: Check::Connect,
         reason_field: "error",
@@ -287,12 +404,18 @@ fn run_case(case: &Case, rows: &[Row]) -> Vec<String> {
         )];
     };
     let raw = line.to_string();
-    let Some(row) = rows
+    // A message may have several rows, one per cause; the case's words pick the row.
+    let candidates: Vec<&Row> = rows
         .iter()
-        .find(|row| row.messages.iter().any(|m| m == case.msg))
-    else {
+        .filter(|row| row.messages.iter().any(|m| m == case.msg))
+        .collect();
+    if candidates.is_empty() {
         return vec![format!("{:?} is not in the table", case.msg)];
-    };
+    }
+    let row = candidates
+        .iter()
+        .find(|row| row.text.contains(case.says))
+        .unwrap_or(&candidates[0]);
     let level = line["level"].as_str().unwrap_or_default();
     if level != case.level {
         found.push(format!("logged at {level}, not {}", case.level));
@@ -307,7 +430,7 @@ fn run_case(case: &Case, rows: &[Row]) -> Vec<String> {
         found.push(format!("the line does not say {:?}: {raw}", case.says));
     }
     if !row.text.contains(case.says) {
-        found.push(format!("the table's row does not say {:?}", case.says));
+        found.push(format!("no row of the table says {:?}", case.says));
     }
     if case.check != Check::No {
         let reason = line[case.reason_field].as_str().unwrap_or_default();
@@ -337,6 +460,9 @@ fn check_output(relay: &Relay, setup: &Setup, connect: bool) -> String {
         .env("RELAY_AUDIT_SPOOL", relay.dir().join("audit-spool.jsonl"))
         .env("RELAY_STATUS_FILE", relay.dir().join("status.json"))
         .env_remove("RELAY_LOG_LEVEL");
+    for name in PROXY_VARIABLES {
+        command.env_remove(name);
+    }
     for (key, value) in &setup.env {
         command.env(key, value);
     }
