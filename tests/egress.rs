@@ -233,3 +233,35 @@ fn the_configured_proxy_overrides_the_environment_and_takes_placeholders() {
     assert!(from_env.tunnels().is_empty());
     assert!(!relay.process.output().contains(PROXY_PASSWORD));
 }
+
+#[test]
+fn wss_through_an_https_proxy_with_its_own_private_ca() {
+    let plane_ca = PrivateCa::new();
+    let proxy_ca = PrivateCa::new();
+    let plane = DevPlane::start_tls(&plane_ca.server_cert(&["localhost"]));
+    let proxy = ConnectProxy::start_tls(Mode::Open, &proxy_ca.server_cert(&["127.0.0.1"]));
+    let with_proxy_ca = format!(
+        "{}  proxy:\n    url: {}\n    caFile: {}\n",
+        ca_file(&plane_ca),
+        proxy.url(None),
+        proxy_ca.ca_file.display()
+    );
+    let relay = start(&wss_config("localhost", plane.port, &with_proxy_ca), &[]);
+    let connected = wait_connected(&relay);
+    let expected = format!("https://127.0.0.1:{} (from controlPlane.proxy)", proxy.port);
+    assert_eq!(connected["proxy"], expected.as_str());
+    let target = format!("localhost:{}", plane.port);
+    assert!(proxy
+        .tunnels()
+        .iter()
+        .any(|t| t.target == target && t.status == 200));
+
+    let without_proxy_ca = format!(
+        "{}  proxy:\n    url: {}\n",
+        ca_file(&plane_ca),
+        proxy.url(None)
+    );
+    let refused = start(&wss_config("localhost", plane.port, &without_proxy_ca), &[]);
+    let line = wait_refused(&refused, "TLS to the proxy");
+    assert!(line.contains("controlPlane.proxy.caFile"), "{line}");
+}

@@ -34,7 +34,28 @@ fn behind_proxy(scene: &Scene, mode: Mode) -> Setup {
     setup
 }
 
+/// The scene's control plane behind an `https://` proxy whose private CA the relay is not given.
+fn behind_untrusted_tls_proxy(scene: &Scene) -> Setup {
+    let ca = PrivateCa::new();
+    let proxy = ConnectProxy::start_tls(Mode::Open, &ca.server_cert(&["127.0.0.1"]));
+    let extra = format!("  proxy:\n    url: {}\n", proxy.url(None));
+    let mut setup = Setup::config(relay_config(scene.plane.port, &extra));
+    setup.keep.push(Box::new(proxy));
+    setup.keep.push(Box::new(ca));
+    setup
+}
+
 pub(super) const CASES: &[Case] = &[
+    Case {
+        name: "an https:// proxy with a private CA and no proxy caFile",
+        msg: "Cannot connect to control plane",
+        level: "warn",
+        says: "set controlPlane.proxy.caFile to the PEM bundle of its CA",
+        setup: behind_untrusted_tls_proxy,
+        poke: super::nothing,
+        check: Check::Connect,
+        reason_field: "error",
+    },
     Case {
         name: "a control plane with a private CA and no caFile",
         msg: "Cannot connect to control plane",

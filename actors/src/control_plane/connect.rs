@@ -20,6 +20,8 @@ pub use crate::tls::TlsSetupError;
 pub struct Link {
     pub tls: Arc<ClientConfig>,
     pub route: Arc<Route>,
+    /// TLS to an `https://` proxy: the public roots plus `controlPlane.proxy.caFile`.
+    pub proxy_tls: Option<Arc<ClientConfig>>,
 }
 
 /// The control-plane link could not be set up.
@@ -45,18 +47,14 @@ impl Link {
     ) -> Result<Link, LinkSetupError> {
         let tls = tls_config(config.ca_file.as_deref())?;
         let route = proxy::choose(config, env).map_err(LinkSetupError::Proxy)?;
-        if let Route::Tunnel(proxy) = &route {
-            if proxy.url.tls {
-                let problem = format!(
-                    "{}: https:// proxies are not supported; use the proxy's http:// port",
-                    proxy.source
-                );
-                return Err(LinkSetupError::Proxy(problem));
-            }
-        }
+        let proxy_tls = match &route {
+            Route::Tunnel(proxy) if proxy.url.tls => Some(proxy_tls_config(proxy)?),
+            _ => None,
+        };
         Ok(Link {
             tls,
             route: Arc::new(route),
+            proxy_tls,
         })
     }
 }
@@ -67,13 +65,22 @@ pub fn tls_config(ca_file: Option<&Path>) -> Result<Arc<ClientConfig>, TlsSetupE
         .map(Arc::new)
 }
 
+/// rustls settings for TLS to the proxy itself; no ALPN, as CONNECT is HTTP/1.1 by nature.
+fn proxy_tls_config(proxy: &proxy::Proxy) -> Result<Arc<ClientConfig>, TlsSetupError> {
+    let key = "controlPlane.proxy.caFile";
+    crate::tls::client_config(proxy.ca_file.as_deref(), key, Vec::new()).map(Arc::new)
+}
+
 /// Time allowed for TCP, TLS and the WebSocket upgrade together.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The upgrade request for one connection attempt.
 pub fn websocket_request(config: &ControlPlaneConfig, link: &Link) -> WebsocketsRequest {
     let connector = Connector::new()
-        .connector(EgressConnector::new(Arc::clone(&link.route)))
+        .connector(EgressConnector::new(
+            Arc::clone(&link.route),
+            link.proxy_tls.clone(),
+        ))
         .rustls_0_23(Arc::clone(&link.tls))
         .timeout(CONNECT_TIMEOUT)
         .handshake_timeout(CONNECT_TIMEOUT);

@@ -1,12 +1,14 @@
 //! The control-plane socket's TCP connector: straight to the control plane, or to the egress proxy
-//! and through an HTTP CONNECT tunnel. awc then runs TLS over the returned stream with the control
-//! plane's host name, so SNI and the certificate check are the control plane's, not the proxy's.
+//! (over TLS for an `https://` proxy) and through an HTTP CONNECT tunnel. awc then runs TLS over
+//! the returned stream with the control plane's host name, so SNI and the certificate check are
+//! the control plane's, not the proxy's.
 //!
 //! Nagle's algorithm is off on either socket: the relay often writes two small messages back to
 //! back (an audit record, then the answer). With Nagle's algorithm on, the second waits for the
 //! control plane to acknowledge the first, and a control plane that has nothing to send back yet
 //! delays that acknowledgement by up to 40 ms: every small answer would take 40 ms.
 
+use super::egress_stream::EgressStream;
 use super::proxy::{Proxy, Route};
 use super::tunnel::{self, TunnelError, PROXY_TIMEOUT};
 use actix_rt::net::TcpStream;
@@ -16,6 +18,8 @@ use actix_tls::connect::{
 };
 use awc::http::Uri;
 use futures_util::future::LocalBoxFuture;
+use rustls::pki_types::ServerName;
+use rustls::ClientConfig;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -24,19 +28,22 @@ use std::task::{Context, Poll};
 pub struct EgressConnector {
     inner: ConnectorService,
     route: Arc<Route>,
+    /// TLS settings for an `https://` proxy.
+    proxy_tls: Option<Arc<ClientConfig>>,
 }
 
 impl EgressConnector {
-    pub fn new(route: Arc<Route>) -> Self {
+    pub fn new(route: Arc<Route>, proxy_tls: Option<Arc<ClientConfig>>) -> Self {
         EgressConnector {
             inner: Connector::default().service(),
             route,
+            proxy_tls,
         }
     }
 }
 
 impl Service<ConnectInfo<Uri>> for EgressConnector {
-    type Response = Connection<Uri, TcpStream>;
+    type Response = Connection<Uri, EgressStream>;
     type Error = ConnectError;
     type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
 
@@ -51,12 +58,15 @@ impl Service<ConnectInfo<Uri>> for EgressConnector {
                 Box::pin(async move {
                     let connection = connecting.await?;
                     no_delay(connection.io_ref());
-                    Ok(connection)
+                    let (tcp, connection) = connection.replace_io(());
+                    Ok(connection.replace_io(EgressStream::Tcp(tcp)).1)
                 })
             }
-            Route::Tunnel(proxy) => {
-                Box::pin(through_proxy(self.inner.clone(), proxy.clone(), request))
-            }
+            Route::Tunnel(proxy) => Box::pin(through_proxy(
+                self.inner.clone(),
+                (proxy.clone(), self.proxy_tls.clone()),
+                request,
+            )),
         }
     }
 }
@@ -84,10 +94,30 @@ impl Host for ProxyAddress {
 
 async fn through_proxy(
     inner: ConnectorService,
-    proxy: Proxy,
+    (proxy, proxy_tls): (Proxy, Option<Arc<ClientConfig>>),
     request: ConnectInfo<Uri>,
-) -> Result<Connection<Uri, TcpStream>, ConnectError> {
+) -> Result<Connection<Uri, EgressStream>, ConnectError> {
     let target = authority(request.hostname(), request.port());
+    let tcp = reach(&inner, &proxy).await?;
+    let mut stream = match (proxy.url.tls, proxy_tls) {
+        (false, _) => EgressStream::Tcp(tcp),
+        (true, Some(tls)) => proxy_handshake(tcp, &proxy, tls).await?,
+        // Never CONNECT in the clear to a proxy that was named with https://.
+        (true, None) => {
+            return Err(as_connect_error(TunnelError::ProxyTls {
+                proxy: proxy.url.redacted(),
+                reason: "no TLS settings for the proxy".into(),
+            }))
+        }
+    };
+    tunnel::open(&mut stream, &proxy.url, &target)
+        .await
+        .map_err(as_connect_error)?;
+    Ok(Connection::new(request.request().clone(), stream))
+}
+
+/// A TCP connection to the proxy, within [`PROXY_TIMEOUT`].
+async fn reach(inner: &ConnectorService, proxy: &Proxy) -> Result<TcpStream, ConnectError> {
     let address = ProxyAddress {
         host: proxy.url.host.clone(),
         port: proxy.url.port,
@@ -100,19 +130,59 @@ async fn through_proxy(
         })
     };
     let reaching = inner.call(ConnectInfo::new(address));
-    let mut stream = match tokio::time::timeout(PROXY_TIMEOUT, reaching).await {
-        Ok(Ok(connection)) => connection.into_parts().0,
-        Ok(Err(err)) => return Err(unreachable(err.to_string())),
+    match tokio::time::timeout(PROXY_TIMEOUT, reaching).await {
+        Ok(Ok(connection)) => {
+            let tcp = connection.into_parts().0;
+            no_delay(&tcp);
+            Ok(tcp)
+        }
+        Ok(Err(err)) => Err(unreachable(err.to_string())),
         Err(_elapsed) => {
             let waited = PROXY_TIMEOUT.as_secs();
-            return Err(unreachable(format!("no TCP connection within {waited} s")));
+            Err(unreachable(format!("no TCP connection within {waited} s")))
         }
+    }
+}
+
+/// TLS to an `https://` proxy, checked against the proxy's own host name.
+async fn proxy_handshake(
+    tcp: TcpStream,
+    proxy: &Proxy,
+    tls: Arc<ClientConfig>,
+) -> Result<EgressStream, ConnectError> {
+    let failed = |reason: String| {
+        as_connect_error(TunnelError::ProxyTls {
+            proxy: proxy.url.redacted(),
+            reason,
+        })
     };
-    no_delay(&stream);
-    tunnel::open(&mut stream, &proxy.url, &target)
-        .await
-        .map_err(as_connect_error)?;
-    Ok(Connection::new(request.request().clone(), stream))
+    let name = ServerName::try_from(proxy.url.host.clone())
+        .map_err(|_| failed("the proxy's host is not a valid TLS server name".into()))?;
+    let handshake = tokio_rustls::TlsConnector::from(tls).connect(name, tcp);
+    match tokio::time::timeout(PROXY_TIMEOUT, handshake).await {
+        Ok(Ok(stream)) => Ok(EgressStream::ProxyTls(Box::new(stream))),
+        Ok(Err(err)) => Err(failed(proxy_tls_reason(&err))),
+        Err(_elapsed) => Err(failed(format!(
+            "no TLS handshake within {} s",
+            PROXY_TIMEOUT.as_secs()
+        ))),
+    }
+}
+
+/// Why TLS to the proxy failed, pointing at `controlPlane.proxy.caFile` for an unknown CA.
+fn proxy_tls_reason(error: &std::io::Error) -> String {
+    let tls = error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>());
+    match tls {
+        Some(rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)) => {
+            "the proxy's certificate is not signed by a trusted CA (UnknownIssuer): set \
+             controlPlane.proxy.caFile to the PEM bundle of its CA"
+                .to_owned()
+        }
+        Some(other) => other.to_string(),
+        None => error.to_string(),
+    }
 }
 
 /// `host:port` for the CONNECT line, with an IPv6 address in brackets.

@@ -8,6 +8,7 @@ mod attempt;
 pub mod backoff;
 pub mod connect;
 mod connector;
+mod egress_stream;
 mod failure;
 mod inbound;
 pub mod proxy;

@@ -24,6 +24,8 @@ pub enum TunnelError {
         source_name: String,
         reason: String,
     },
+    #[error("TLS to the proxy {proxy} failed: {reason}")]
+    ProxyTls { proxy: String, reason: String },
     #[error(
         "the proxy {proxy} did not answer the CONNECT request within {} s",
         PROXY_TIMEOUT.as_secs()
