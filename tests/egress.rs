@@ -265,3 +265,31 @@ fn wss_through_an_https_proxy_with_its_own_private_ca() {
     let line = wait_refused(&refused, "TLS to the proxy");
     assert!(line.contains("controlPlane.proxy.caFile"), "{line}");
 }
+
+#[test]
+fn an_unusable_proxy_variable_stops_the_start_without_echoing_it() {
+    let plane = DevPlane::start();
+    let env = [(
+        "ALL_PROXY",
+        "socks5://relay:hunter2-socks@127.0.0.1:1080".to_owned(),
+    )];
+    let mut relay = start(&relay_config(plane.port, ""), &env);
+    assert_eq!(relay.process.wait_exit(WAIT), Some(64));
+    let line = relay
+        .process
+        .stdout
+        .wait_for_msg("Cannot start relay", WAIT)
+        .unwrap_or_else(|| panic!("{}", relay.process.output()));
+    let error = line["error"].as_str().unwrap_or_default();
+    assert!(
+        error.starts_with("ALL_PROXY: unsupported proxy scheme \"socks5\""),
+        "{error}"
+    );
+    let printed = check_connect(&relay, &env);
+    assert!(
+        printed.contains("ALL_PROXY: unsupported proxy scheme"),
+        "{printed}"
+    );
+    let all = format!("{}{printed}", relay.process.output());
+    assert!(!all.contains("hunter2-socks"), "{all}");
+}

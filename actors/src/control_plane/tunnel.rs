@@ -44,9 +44,7 @@ pub enum TunnelError {
         target: String,
         status: u16,
     },
-    #[error(
-        "the proxy {proxy} answered the CONNECT request with something other than HTTP: {problem}"
-    )]
+    #[error("the proxy {proxy} gave no usable answer to the CONNECT request: {problem}")]
     BadReply { proxy: String, problem: String },
 }
 
