@@ -1,7 +1,8 @@
 //! `relay check`: validate the configuration and every local condition `relay run` would refuse
-//! or degrade on (the log level, CA files, the audit trail's files, the status file), and with
-//! `--connect` try every database and the control plane. Problems are printed with the words
-//! `relay run` logs, and the log message it would write.
+//! or degrade on (the log level, CA files, the proxy setting, the audit trail's files, the status
+//! file), and with `--connect` try every database and the control plane (saying which proxy it
+//! goes through). Problems are printed with the words `relay run` logs, and the log message it
+//! would write.
 
 use crate::{EXIT_UNAVAILABLE, EXIT_USAGE};
 use relay::logging;
@@ -89,7 +90,7 @@ fn problem(subject: &str, error: &str, run_logs: &str) {
 fn check_local_state(config: &Config) -> bool {
     let mut ok = true;
     let plane = &config.control_plane;
-    if let Err(err) = connect::tls_config(plane.ca_file.as_deref()) {
+    if let Err(err) = connect::Link::new(plane) {
         problem("control plane", &err.to_string(), CANNOT_START);
         ok = false;
     }
@@ -210,12 +211,13 @@ fn summarize(found: &DatabaseHealth, write_warning: Option<String>) -> String {
 
 fn check_control_plane(config: &Config) -> bool {
     let url = redact_url(&config.control_plane.url);
-    // The CA file was checked with the local state; here it only has to load again.
-    let Ok(tls) = connect::tls_config(config.control_plane.ca_file.as_deref()) else {
+    // The CA file and the proxy were checked with the local state; here they only load again.
+    let Ok(link) = connect::Link::new(&config.control_plane) else {
         return false;
     };
+    println!("control plane {url}: proxy {}", link.route.describe());
     let request =
-        connect::websocket_request(&config.control_plane, tls).set_header(PROBE_HEADER, "1");
+        connect::websocket_request(&config.control_plane, &link).set_header(PROBE_HEADER, "1");
     let system = actix::System::new();
     let outcome = system.block_on(async move {
         match actix_rt::time::timeout(connect::CONNECT_TIMEOUT, request.connect()).await {

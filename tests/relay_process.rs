@@ -1,7 +1,7 @@
 //! A relay process for tests: started with a configuration in its own temporary directory, with
 //! its own spool and status file there unless a test wants the defaults.
 
-use crate::support::{write_config, Process};
+use crate::support::{write_config, Process, PROXY_VARIABLES};
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
@@ -30,6 +30,9 @@ impl Relay {
             .env_remove("RELAY_AUDIT_SPOOL")
             .env_remove("RELAY_STATUS_FILE")
             .env_remove("RELAY_LOG_LEVEL");
+        for name in PROXY_VARIABLES {
+            command.env_remove(name);
+        }
         if own_paths {
             command
                 .env("RELAY_AUDIT_SPOOL", dir.path().join("audit-spool.jsonl"))

@@ -95,6 +95,7 @@ fn debug_logging_explains_control_plane_connection_attempts() {
         .wait_for_msg("Connecting to control plane", WAIT)
         .unwrap();
     assert_eq!(attempt["level"], "debug");
+    assert_eq!(attempt["proxy"], "none");
     assert_eq!(
         attempt["url"],
         format!("ws://127.0.0.1:{port}/v1/relay/connect").as_str()

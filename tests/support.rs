@@ -185,6 +185,13 @@ impl DevPlane {
         Self::start_with(port, &[])
     }
 
+    /// Serves `wss://` with this certificate (on a free port).
+    pub fn start_tls(cert: &crate::private_ca::ServerCert) -> DevPlane {
+        let cert_file = cert.cert_file.display().to_string();
+        let key_file = cert.key_file.display().to_string();
+        Self::start_with(0, &["--tls-cert", &cert_file, "--tls-key", &key_file])
+    }
+
     /// Starts on `port` with extra arguments (such as `--audit-file`).
     pub fn start_with(port: u16, extra: &[&str]) -> DevPlane {
         Self::start_for(port, extra, TENANT)
@@ -364,6 +371,18 @@ audit:
 "#
     )
 }
+
+/// The proxy variables a relay reads; tests start it without them unless they set them.
+pub const PROXY_VARIABLES: [&str; 8] = [
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
+];
 
 /// A config file in a fresh temporary directory (kept alive by the returned guard).
 pub fn write_config(text: &str) -> (tempfile::TempDir, PathBuf) {

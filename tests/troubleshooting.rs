@@ -3,11 +3,13 @@
 //! table, at the table's level, and words of it appear in the row too; where `relay check` (or
 //! `check --connect`) should see the condition, it must print the same reason.
 //!
-//! To cover another row, add a [`Case`] to [`CASES`] (or, for a database condition, to
-//! [`crate::troubleshooting_db::CASES`]).
+//! To cover another row, add a [`Case`] to [`CASES`] (database conditions are in
+//! [`crate::troubleshooting_db::CASES`], TLS and proxy cases in `troubleshooting/egress_cases.rs`).
+
+mod egress_cases;
 
 use crate::pg_fixture::READER;
-use crate::support::{free_port, relay_config, DevPlane, Relay, TOKEN};
+use crate::support::{free_port, relay_config, DevPlane, Relay, PROXY_VARIABLES, TOKEN};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -30,7 +32,8 @@ impl Scene {
 pub struct Setup {
     config: String,
     env: Vec<(&'static str, String)>,
-    /// What the condition needs while the relay runs (another relay, a database server).
+    /// What the condition needs while the relay runs (another relay, a database server, a
+    /// proxy, a TLS server).
     keep: Vec<Box<dyn std::any::Any>>,
 }
 
@@ -292,12 +295,18 @@ fn run_case(case: &Case, rows: &[Row]) -> Vec<String> {
         )];
     };
     let raw = line.to_string();
-    let Some(row) = rows
+    // A message may have several rows, one per cause; the case's words pick the row.
+    let candidates: Vec<&Row> = rows
         .iter()
-        .find(|row| row.messages.iter().any(|m| m == case.msg))
-    else {
+        .filter(|row| row.messages.iter().any(|m| m == case.msg))
+        .collect();
+    if candidates.is_empty() {
         return vec![format!("{:?} is not in the table", case.msg)];
-    };
+    }
+    let row = candidates
+        .iter()
+        .find(|row| row.text.contains(case.says))
+        .unwrap_or(&candidates[0]);
     let level = line["level"].as_str().unwrap_or_default();
     if level != case.level {
         found.push(format!("logged at {level}, not {}", case.level));
@@ -312,7 +321,7 @@ fn run_case(case: &Case, rows: &[Row]) -> Vec<String> {
         found.push(format!("the line does not say {:?}: {raw}", case.says));
     }
     if !row.text.contains(case.says) {
-        found.push(format!("the table's row does not say {:?}", case.says));
+        found.push(format!("no row of the table says {:?}", case.says));
     }
     if case.check != Check::No {
         let reason = line[case.reason_field].as_str().unwrap_or_default();
@@ -342,6 +351,9 @@ fn check_output(relay: &Relay, setup: &Setup, connect: bool) -> String {
         .env("RELAY_AUDIT_SPOOL", relay.dir().join("audit-spool.jsonl"))
         .env("RELAY_STATUS_FILE", relay.dir().join("status.json"))
         .env_remove("RELAY_LOG_LEVEL");
+    for name in PROXY_VARIABLES {
+        command.env_remove(name);
+    }
     for (key, value) in &setup.env {
         command.env(key, value);
     }
@@ -358,7 +370,8 @@ fn the_troubleshooting_table_says_what_the_relay_prints() {
     let rows = table();
     assert!(rows.len() > 30, "the table was not found");
     let mut problems = Vec::new();
-    for case in CASES.iter().chain(crate::troubleshooting_db::CASES) {
+    let all = CASES.iter().chain(crate::troubleshooting_db::CASES).chain(egress_cases::CASES);
+    for case in all {
         for problem in run_case(case, &rows) {
             problems.push(format!("{}: {problem}", case.name));
         }

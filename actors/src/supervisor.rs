@@ -35,7 +35,7 @@ const WATCHDOG_INTERVAL: Duration = Duration::from_millis(250);
 #[derive(Debug, Error)]
 pub enum StartError {
     #[error(transparent)]
-    Tls(#[from] connect::TlsSetupError),
+    Link(#[from] connect::LinkSetupError),
     #[error(transparent)]
     Masking(#[from] PatternError),
 }
@@ -58,7 +58,7 @@ struct Startup {
 pub struct Supervisor {
     config: Arc<Config>,
     log: Logger,
-    tls: Arc<rustls::ClientConfig>,
+    link: connect::Link,
     masking: Arc<MaskingEngine>,
     control_plane: Option<Addr<ControlPlane>>,
     resources: BTreeMap<String, ResourceChild>,
@@ -77,7 +77,7 @@ pub struct Supervisor {
 impl Supervisor {
     /// Prepares everything that can fail before any actor or socket exists.
     pub fn new(config: Config, log: Logger) -> Result<Self, StartError> {
-        let tls = connect::tls_config(config.control_plane.ca_file.as_deref())?;
+        let link = connect::Link::new(&config.control_plane)?;
         let masking = Arc::new(MaskingEngine::from_config(&config.masking)?);
         let mut resources = BTreeMap::new();
         let mut health = BTreeMap::new();
@@ -94,7 +94,7 @@ impl Supervisor {
         Ok(Supervisor {
             config: Arc::new(config),
             log,
-            tls,
+            link,
             masking,
             control_plane: None,
             resources,
@@ -193,7 +193,7 @@ impl Supervisor {
             let control_plane = ControlPlane::new(
                 Arc::new(self.config.control_plane.clone()),
                 self.hello(),
-                Arc::clone(&self.tls),
+                self.link.clone(),
                 me,
                 &self.log,
             );

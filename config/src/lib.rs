@@ -10,6 +10,7 @@
 //! - `validate.rs`, `validate_resource.rs`, `validate_postgres.rs`, `validate_mongodb.rs`,
 //!   `validate_scope.rs`: ranges, formats, name patterns and cross-key rules.
 //! - `ws_url.rs`: the control-plane URL rule.
+//! - `proxy.rs`: `controlPlane.proxy` and the proxy URL rule.
 //! - `secret.rs`: [`Secret`], a string that prints as `[redacted]`.
 //! - `error.rs`: [`ConfigError`] and [`Problem`].
 //!
@@ -25,6 +26,7 @@ mod lenient;
 mod load;
 mod masking;
 mod model;
+mod proxy;
 mod resource;
 mod schema;
 mod secret;
@@ -45,6 +47,7 @@ pub use audit::{Audit, AuditLevel};
 pub use error::{ConfigError, Problem};
 pub use masking::{Builtins, ColumnRule, MaskStrategy};
 pub use model::{Config, ControlPlane, MaskPattern, Masking};
+pub use proxy::{ProxyCredentials, ProxyServer, ProxySetting, ProxyUrl};
 pub use resource::{
     Connection, Operation, ReadPreference, Resource, ResourceType, SslMode, Tables,
 };

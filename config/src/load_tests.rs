@@ -189,3 +189,46 @@ fn load_reads_a_file_and_reports_a_missing_one() {
         .to_string()
         .starts_with("cannot read /nonexistent/relay-config.yaml: "));
 }
+
+#[test]
+fn proxy_is_none_or_a_server_and_problems_do_not_echo_credentials() {
+    let anchor = "  tenantId: acme\n";
+    let disabled = load(&with_after(anchor, "  proxy: none\n"));
+    assert_eq!(
+        disabled.control_plane.proxy,
+        Some(crate::ProxySetting::Disabled)
+    );
+    let with_env = |name: &str| (name == "PROXY_PASSWORD").then(|| "s3cret".to_owned());
+    let text = with_after(
+        anchor,
+        "  proxy: {url: 'http://relay:${PROXY_PASSWORD}@proxy.internal:3128'}\n",
+    );
+    let config = Config::from_yaml_str(&text, "test.yaml", &with_env).unwrap();
+    let Some(crate::ProxySetting::Server(server)) = &config.control_plane.proxy else {
+        panic!("no proxy server");
+    };
+    assert_eq!(
+        server.url.expose(),
+        "http://relay:s3cret@proxy.internal:3128"
+    );
+    assert!(!format!("{config:?}").contains("s3cret"));
+    let found = problems(&with_after(
+        anchor,
+        "  proxy: {url: 'socks5://u:hunter2@p:1080', caFile: /missing/ca.pem, port: 1}\n",
+    ));
+    assert_eq!(
+        found,
+        [
+            "controlPlane.proxy.port: unknown key \"port\" (known keys: url, caFile)",
+            "controlPlane.proxy.url: unsupported proxy scheme \"socks5\": only http:// and \
+             https:// proxies are supported",
+            "controlPlane.proxy.caFile: file not found: /missing/ca.pem",
+        ]
+    );
+    let found = problems(&with_after(anchor, "  proxy: off\n"));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].starts_with("controlPlane.proxy: "), "{found:?}");
+    assert!(found[0].contains("`none` or a mapping"), "{found:?}");
+    let found = problems(&with_after(anchor, "  proxy: {caFile: x}\n"));
+    assert_eq!(found, ["controlPlane.proxy.url: missing required key"]);
+}

@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use crate::audit::Audit;
 use crate::lenient;
+use crate::proxy::ProxySetting;
 use crate::resource::Resource;
 use crate::secret::Secret;
 
@@ -42,6 +43,10 @@ pub struct ControlPlane {
     /// Default: none (public web roots only). The file must exist.
     #[serde(default)]
     pub ca_file: Option<PathBuf>,
+    /// `proxy`: `none`, or `{url, caFile?}` to tunnel through that HTTP proxy. Default: from
+    /// `HTTPS_PROXY` / `HTTP_PROXY` / `ALL_PROXY` and `NO_PROXY`.
+    #[serde(default)]
+    pub proxy: Option<ProxySetting>,
     /// `allowInsecure`: allow `ws://` to a non-loopback host. Default: false.
     #[serde(default, deserialize_with = "lenient::boolean")]
     pub allow_insecure: bool,

@@ -50,6 +50,7 @@ fn full_document(ca_file: &str) -> String {
   token: tok
   tenantId: acme
   caFile: {ca_file}
+  proxy: {{url: 'https://u:p@proxy.example:3128', caFile: {ca_file}}}
   allowInsecure: true
   healthIntervalSeconds: 31
   heartbeatIntervalSeconds: 11
@@ -179,6 +180,10 @@ fn full_control_plane(ca_file: &str) -> ControlPlane {
         token: Secret::new("tok".into()),
         tenant_id: "acme".into(),
         ca_file: Some(ca_file.into()),
+        proxy: Some(crate::ProxySetting::Server(crate::ProxyServer {
+            url: Secret::new("https://u:p@proxy.example:3128".into()),
+            ca_file: Some(ca_file.into()),
+        })),
         allow_insecure: true,
         health_interval_seconds: 31,
         heartbeat_interval_seconds: 11,

@@ -52,6 +52,7 @@ const CONTROL_PLANE: Shape = Shape::Map(&[
     required("token", Shape::Any),
     required("tenantId", Shape::Any),
     optional("caFile", Shape::Any),
+    optional("proxy", PROXY),
     optional("allowInsecure", Shape::Any),
     optional("healthIntervalSeconds", Shape::Any),
     optional("heartbeatIntervalSeconds", Shape::Any),
@@ -60,6 +61,9 @@ const CONTROL_PLANE: Shape = Shape::Map(&[
     optional("shutdownGraceSeconds", Shape::Any),
     optional("reconnectMaxDelaySeconds", Shape::Any),
 ]);
+
+/// `controlPlane.proxy` as a mapping; the word `none` is checked when typed.
+const PROXY: Shape = Shape::Map(&[required("url", Shape::Any), optional("caFile", Shape::Any)]);
 
 const CONNECTION: Shape = Shape::Map(&[
     optional("host", Shape::Any),

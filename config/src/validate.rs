@@ -4,9 +4,11 @@
 use std::collections::HashMap;
 use std::fmt::Display;
 use std::ops::RangeInclusive;
+use std::path::Path;
 
 use crate::error::{index_path, key_path, Problem};
 use crate::model::{ControlPlane, Masking};
+use crate::proxy::{ProxyServer, ProxySetting, ProxyUrl};
 use crate::ws_url::url_problem;
 
 /// Collects problems; the helpers keep each rule to one line at the call site.
@@ -61,20 +63,36 @@ pub(crate) fn control_plane(plane: &ControlPlane, path: &str) -> Vec<Problem> {
         check.push(at("tenantId"), rule);
     }
     if let Some(ca_file) = &plane.ca_file {
-        if ca_file.as_os_str().is_empty() {
-            check.push(
-                at("caFile"),
-                "must not be empty (omit it to use the public roots)",
-            );
-        } else if !ca_file.is_file() {
-            check.push(
-                at("caFile"),
-                format!("file not found: {}", ca_file.display()),
-            );
-        }
+        check_ca_file(&mut check, at("caFile"), ca_file);
+    }
+    if let Some(ProxySetting::Server(server)) = &plane.proxy {
+        check_proxy(&mut check, server, &at("proxy"));
     }
     check_timings(&mut check, plane, &at);
     check.problems
+}
+
+fn check_ca_file(check: &mut Checker, path: String, ca_file: &Path) {
+    if ca_file.as_os_str().is_empty() {
+        check.push(path, "must not be empty (omit it to use the public roots)");
+    } else if !ca_file.is_file() {
+        check.push(path, format!("file not found: {}", ca_file.display()));
+    }
+}
+
+/// `controlPlane.proxy` as a mapping: a proxy URL the relay can use, and its CA file.
+fn check_proxy(check: &mut Checker, server: &ProxyServer, path: &str) {
+    match ProxyUrl::parse(server.url.expose()) {
+        Ok(url) if !url.tls && server.ca_file.is_some() => check.push(
+            key_path(path, "caFile"),
+            "only applies to an https:// proxy (the proxy URL is http://)",
+        ),
+        Ok(_) => {}
+        Err(message) => check.push(key_path(path, "url"), message),
+    }
+    if let Some(ca_file) = &server.ca_file {
+        check_ca_file(check, key_path(path, "caFile"), ca_file);
+    }
 }
 
 fn check_timings(check: &mut Checker, plane: &ControlPlane, at: &dyn Fn(&str) -> String) {

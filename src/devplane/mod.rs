@@ -1,5 +1,6 @@
 //! The development control plane: the relay-facing WebSocket endpoint and a small HTTP API for people,
-//! tests and benchmarks. It is the reference for platform teams implementing protocol v1.
+//! tests and benchmarks. It is the reference for platform teams implementing protocol v1. With
+//! `--tls-cert` and `--tls-key` it serves `wss://` and `https://` instead of `ws://` and `http://`.
 //!
 //! - `GET /v1/relay/connect`: WebSocket for relays (bearer relay token + `X-Tenant-Id`).
 //! - `GET /v1/relay/status`: the status document (bearer API key).
@@ -9,6 +10,7 @@
 pub mod audit_store;
 pub mod hub;
 pub mod routes;
+pub mod tls;
 
 pub use hub::{Credentials, Hub};
 pub use routes::configure;

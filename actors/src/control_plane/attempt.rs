@@ -6,7 +6,6 @@ use crate::messages::AuthRejected;
 use actix::fut::wrap_future;
 use actix::{ActorFutureExt, AsyncContext, Context};
 use slog::{debug, error, warn};
-use std::sync::Arc;
 use std::time::Duration;
 
 impl ControlPlane {
@@ -17,8 +16,9 @@ impl ControlPlane {
         self.generation += 1;
         let generation = self.generation;
         debug!(self.log, "Connecting to control plane"; "url" => self.url_for_logs(),
-            "attempt" => generation, "timeoutMs" => connect::CONNECT_TIMEOUT.as_millis() as u64);
-        let request = connect::websocket_request(&self.config, Arc::clone(&self.tls));
+            "proxy" => self.link.route.describe(), "attempt" => generation,
+            "timeoutMs" => connect::CONNECT_TIMEOUT.as_millis() as u64);
+        let request = connect::websocket_request(&self.config, &self.link);
         let attempt = async move {
             actix_rt::time::timeout(connect::CONNECT_TIMEOUT, request.connect()).await
         };

@@ -1,7 +1,9 @@
-//! Building the outbound WebSocket request: TLS roots, headers, limits, and classifying failures.
+//! Building the outbound WebSocket request: TLS roots, the route out (direct or through a proxy),
+//! headers and limits.
 
+use super::connector::EgressConnector;
+use super::proxy::{self, Route};
 use crate::protocol::{PROTOCOL_HEADER, PROTOCOL_VERSION, TENANT_HEADER};
-use awc::error::WsClientError;
 use awc::ws::WebsocketsRequest;
 use awc::{Client, Connector};
 use relay_config::ControlPlane as ControlPlaneConfig;
@@ -10,7 +12,52 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use super::failure::{classify, error_chain, ConnectFailure};
 pub use crate::tls::TlsSetupError;
+
+/// What every connection attempt shares: the TLS settings and the route out.
+#[derive(Clone)]
+pub struct Link {
+    pub tls: Arc<ClientConfig>,
+    pub route: Arc<Route>,
+    /// TLS to an `https://` proxy: the public roots plus `controlPlane.proxy.caFile`.
+    pub proxy_tls: Option<Arc<ClientConfig>>,
+}
+
+/// The control-plane link could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkSetupError {
+    #[error(transparent)]
+    Tls(#[from] TlsSetupError),
+    /// A proxy setting (named in the text) is unusable.
+    #[error("{0}")]
+    Proxy(String),
+}
+
+impl Link {
+    /// TLS from `controlPlane.caFile` and the route from `controlPlane.proxy` or the process's
+    /// proxy environment variables.
+    pub fn new(config: &ControlPlaneConfig) -> Result<Link, LinkSetupError> {
+        Self::with_env(config, &|name| std::env::var(name).ok())
+    }
+
+    pub fn with_env(
+        config: &ControlPlaneConfig,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Link, LinkSetupError> {
+        let tls = tls_config(config.ca_file.as_deref())?;
+        let route = proxy::choose(config, env).map_err(LinkSetupError::Proxy)?;
+        let proxy_tls = match &route {
+            Route::Tunnel(proxy) if proxy.url.tls => Some(proxy_tls_config(proxy)?),
+            _ => None,
+        };
+        Ok(Link {
+            tls,
+            route: Arc::new(route),
+            proxy_tls,
+        })
+    }
+}
 
 /// rustls settings for the control plane: HTTP/1.1 only in ALPN (a WebSocket upgrade is HTTP/1.1).
 pub fn tls_config(ca_file: Option<&Path>) -> Result<Arc<ClientConfig>, TlsSetupError> {
@@ -18,14 +65,23 @@ pub fn tls_config(ca_file: Option<&Path>) -> Result<Arc<ClientConfig>, TlsSetupE
         .map(Arc::new)
 }
 
+/// rustls settings for TLS to the proxy itself; no ALPN, as CONNECT is HTTP/1.1 by nature.
+fn proxy_tls_config(proxy: &proxy::Proxy) -> Result<Arc<ClientConfig>, TlsSetupError> {
+    let key = "controlPlane.proxy.caFile";
+    crate::tls::client_config(proxy.ca_file.as_deref(), key, Vec::new()).map(Arc::new)
+}
+
 /// Time allowed for TCP, TLS and the WebSocket upgrade together.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The upgrade request for one connection attempt.
-pub fn websocket_request(config: &ControlPlaneConfig, tls: Arc<ClientConfig>) -> WebsocketsRequest {
+pub fn websocket_request(config: &ControlPlaneConfig, link: &Link) -> WebsocketsRequest {
     let connector = Connector::new()
-        .connector(super::nodelay::NoDelayConnector::new())
-        .rustls_0_23(tls)
+        .connector(EgressConnector::new(
+            Arc::clone(&link.route),
+            link.proxy_tls.clone(),
+        ))
+        .rustls_0_23(Arc::clone(&link.tls))
         .timeout(CONNECT_TIMEOUT)
         .handshake_timeout(CONNECT_TIMEOUT);
     let client = Client::builder()
@@ -39,46 +95,6 @@ pub fn websocket_request(config: &ControlPlaneConfig, tls: Arc<ClientConfig>) ->
         .set_header(TENANT_HEADER, config.tenant_id.as_str())
         .set_header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
         .set_header("User-Agent", format!("relay/{}", env!("CARGO_PKG_VERSION")))
-}
-
-/// Why a connection attempt failed, as far as the retry policy cares.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ConnectFailure {
-    /// The control plane refused the credentials: retrying soon cannot help.
-    Rejected { status: u16 },
-    /// Anything else: network, TLS, timeout, unexpected response.
-    Transient(String),
-}
-
-/// Classifies an awc connection error.
-pub fn classify(error: &WsClientError) -> ConnectFailure {
-    match error {
-        WsClientError::InvalidResponseStatus(status) if matches!(status.as_u16(), 401 | 403) => {
-            ConnectFailure::Rejected {
-                status: status.as_u16(),
-            }
-        }
-        WsClientError::InvalidResponseStatus(status) => {
-            ConnectFailure::Transient(format!("unexpected HTTP status {status}"))
-        }
-        other => ConnectFailure::Transient(other.to_string()),
-    }
-}
-
-/// An error and every cause under it, `: `-separated (the debug log's view of a failed attempt:
-/// the top level alone often says only "failed to connect").
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(inner) = cause {
-        let part = inner.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        cause = inner.source();
-    }
-    text
 }
 
 /// The URL without credentials, query or fragment, fit for logs.
@@ -123,19 +139,5 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(missing.contains("controlPlane.caFile"), "{missing}");
-    }
-
-    #[test]
-    fn unauthorized_statuses_are_rejections() {
-        let status = awc::http::StatusCode::UNAUTHORIZED;
-        assert_eq!(
-            classify(&WsClientError::InvalidResponseStatus(status)),
-            ConnectFailure::Rejected { status: 401 }
-        );
-        let status = awc::http::StatusCode::BAD_GATEWAY;
-        assert!(matches!(
-            classify(&WsClientError::InvalidResponseStatus(status)),
-            ConnectFailure::Transient(_)
-        ));
     }
 }

@@ -7,9 +7,13 @@
 mod attempt;
 pub mod backoff;
 pub mod connect;
+mod connector;
+mod egress_stream;
+mod failure;
 mod inbound;
-mod nodelay;
+pub mod proxy;
 pub mod reassembly;
+pub mod tunnel;
 
 use crate::messages::{
     AuthRejected, Connected, Disconnected, Drain, GetHealth, HealthReport, SendToControlPlane,
@@ -59,7 +63,7 @@ struct Session {
 pub struct ControlPlane {
     config: Arc<ControlPlaneConfig>,
     hello: Hello,
-    tls: Arc<rustls::ClientConfig>,
+    link: connect::Link,
     supervisor: Addr<Supervisor>,
     log: Logger,
     backoff: Backoff,
@@ -77,7 +81,7 @@ impl ControlPlane {
     pub fn new(
         config: Arc<ControlPlaneConfig>,
         hello: Hello,
-        tls: Arc<rustls::ClientConfig>,
+        link: connect::Link,
         supervisor: Addr<Supervisor>,
         log: &Logger,
     ) -> Self {
@@ -85,7 +89,7 @@ impl ControlPlane {
         ControlPlane {
             config,
             hello,
-            tls,
+            link,
             supervisor,
             log: log.new(slog::o!()),
             backoff,
@@ -118,7 +122,8 @@ impl ControlPlane {
             reassembler: Reassembler::new(self.config.max_message_bytes),
         });
         self.session_open.set(true);
-        info!(self.log, "Connected to control plane"; "url" => self.url_for_logs());
+        info!(self.log, "Connected to control plane"; "url" => self.url_for_logs(),
+            "proxy" => self.link.route.describe());
         self.send(Outbound::Hello(self.hello.clone()));
         self.send_health_snapshot(ctx);
         self.supervisor.do_send(Connected {

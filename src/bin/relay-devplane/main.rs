@@ -39,6 +39,22 @@ struct Args {
         value_name = "FILE"
     )]
     audit_file: Option<std::path::PathBuf>,
+    /// Serve wss:// and https:// with this PEM certificate chain (leaf first); needs --tls-key
+    #[arg(
+        long = "tls-cert",
+        env = "RELAY_DEVPLANE_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    tls_cert: Option<std::path::PathBuf>,
+    /// The PEM private key of --tls-cert
+    #[arg(
+        long = "tls-key",
+        env = "RELAY_DEVPLANE_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    tls_key: Option<std::path::PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -68,6 +84,10 @@ fn main() -> ExitCode {
 
 fn serve(args: Args, log: &slog::Logger) -> std::io::Result<()> {
     let store = AuditStore::open(args.audit_file.as_deref())?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(devplane::tls::server_config(cert, key)?),
+        _ => None,
+    };
     let hub = Arc::new(
         Hub::new(Credentials {
             relay_token: args.token,
@@ -84,10 +104,15 @@ fn serve(args: Args, log: &slog::Logger) -> std::io::Result<()> {
         })
         .on_connect(devplane::disable_nagle)
         .workers(2)
-        .shutdown_timeout(2)
-        .bind(&args.listen)?;
+        .shutdown_timeout(2);
+        let secure = tls.is_some();
+        let server = match tls {
+            Some(tls) => server.bind_rustls_0_23(&args.listen, tls)?,
+            None => server.bind(&args.listen)?,
+        };
         for addr in server.addrs() {
-            info!(log, "Dev control plane listening"; "addr" => addr.to_string(), "tenantId" => args.tenant_id.clone());
+            info!(log, "Dev control plane listening"; "addr" => addr.to_string(),
+                "tls" => secure, "tenantId" => args.tenant_id.clone());
         }
         server.run().await
     })
