@@ -39,6 +39,10 @@ pub struct Resource {
         deserialize_with = "lenient::number"
     )]
     pub statement_timeout_ms: u64,
+    /// `lockTimeoutMs`: milliseconds a statement may wait for a lock; 1..=statementTimeoutMs.
+    /// Default: see [`Resource::lock_timeout_ms`]. Postgres only.
+    #[serde(rename = "lockTimeoutMs", default, deserialize_with = "lenient::optional_number")]
+    pub lock_timeout: Option<u64>,
     /// `maxQueuedRequests`: requests waiting for a pooled connection before new ones are
     /// refused. Default 64, range 1..=10000.
     #[serde(default = "default_max_queued", deserialize_with = "lenient::number")]
@@ -85,6 +89,12 @@ impl Resource {
     pub fn display_name(&self) -> &str {
         self.name.as_deref().unwrap_or(&self.id)
     }
+
+    /// `lockTimeoutMs` in effect: as set, else 2000 (or statementTimeoutMs when that is lower).
+    pub fn lock_timeout_ms(&self) -> u64 {
+        let default = DEFAULT_LOCK_TIMEOUT_MS.min(self.statement_timeout_ms);
+        self.lock_timeout.unwrap_or(default)
+    }
 }
 
 fn default_operations() -> Vec<Operation> {
@@ -99,6 +109,8 @@ fn default_pool_size() -> u32 {
 fn default_statement_timeout() -> u64 {
     30_000
 }
+pub const DEFAULT_LOCK_TIMEOUT_MS: u64 = 2000;
+
 fn default_max_queued() -> u32 {
     64
 }
@@ -346,6 +358,7 @@ mod tests {
         assert_eq!(resource.max_rows_per_query, 1000);
         assert_eq!(resource.pool_size, 5);
         assert_eq!(resource.statement_timeout_ms, 30_000);
+        assert_eq!(resource.lock_timeout_ms(), 2000);
         assert_eq!(resource.max_queued_requests, 64);
         assert_eq!(resource.connection.connect_timeout_seconds, 10);
         assert_eq!(resource.connection.application_name, "relay");
