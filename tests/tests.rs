@@ -18,6 +18,7 @@ mod mongo_masking;
 mod mongo_ops;
 mod mongo_policy;
 mod pg_fixture;
+mod postgres_budget;
 mod postgres_hostile;
 mod postgres_ops;
 mod postgres_own_sql;

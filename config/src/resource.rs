@@ -41,7 +41,11 @@ pub struct Resource {
     pub statement_timeout_ms: u64,
     /// `lockTimeoutMs`: milliseconds a statement may wait for a lock; 1..=statementTimeoutMs.
     /// Default: see [`Resource::lock_timeout_ms`]. Postgres only.
-    #[serde(rename = "lockTimeoutMs", default, deserialize_with = "lenient::optional_number")]
+    #[serde(
+        rename = "lockTimeoutMs",
+        default,
+        deserialize_with = "lenient::optional_number"
+    )]
     pub lock_timeout: Option<u64>,
     /// `maxQueuedRequests`: requests waiting for a pooled connection before new ones are
     /// refused. Default 64, range 1..=10000.

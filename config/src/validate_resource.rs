@@ -255,14 +255,18 @@ mod tests {
     #[test]
     fn lock_timeout_is_within_the_statement_timeout() {
         let zero = with_after("    type: postgres\n", "    lockTimeoutMs: 0\n");
-        let expected =
-            ["resources[0].lockTimeoutMs: must be between 1 and statementTimeoutMs (30000) (got 0)"];
+        let expected = [
+            "resources[0].lockTimeoutMs: must be between 1 and statementTimeoutMs (30000) (got 0)",
+        ];
         assert_eq!(problems(&zero), expected);
         let longer = "    statementTimeoutMs: 1000\n    lockTimeoutMs: 1001\n";
         let expected = [
             "resources[0].lockTimeoutMs: must be between 1 and statementTimeoutMs (1000) (got 1001)",
         ];
-        assert_eq!(problems(&with_after("    type: postgres\n", longer)), expected);
+        assert_eq!(
+            problems(&with_after("    type: postgres\n", longer)),
+            expected
+        );
     }
 
     #[test]

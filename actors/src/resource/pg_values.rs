@@ -5,9 +5,11 @@
 //! malformed bytes become a `DecodeError`.
 
 mod array;
+pub mod budget;
 mod bytes;
 mod datetime;
 mod interval;
+mod json;
 mod network;
 mod numeric;
 #[cfg(test)]
@@ -15,6 +17,7 @@ mod sample_cells;
 mod scalar;
 
 use ::postgres::types::{FromSql, Kind, Type};
+use budget::{Budget, OverBudget};
 use bytes::Malformed;
 use serde_json::{Number, Value};
 use std::error::Error;
@@ -48,6 +51,15 @@ pub enum DecodeError {
     /// `decodes_binary` is false for this type; it should have been fetched as text.
     #[error("no binary decoder for type {0}")]
     Unsupported(String),
+    /// The value does not fit in what is left of the result's byte budget.
+    #[error("result exceeds {limit} bytes")]
+    TooLarge { limit: u64 },
+}
+
+impl From<OverBudget> for DecodeError {
+    fn from(OverBudget { limit }: OverBudget) -> Self {
+        DecodeError::TooLarge { limit }
+    }
 }
 
 impl DecodeError {
@@ -72,23 +84,107 @@ pub fn decodes_binary(ty: &Type) -> bool {
 /// strings (timestamptz in UTC with "Z", intervals as durations like "P1Y2M3DT4H5M6.5S");
 /// `bytea` becomes a plain standard base64 string (padded, no prefix); json and jsonb are parsed
 /// (text that does not parse stays a string); arrays become nested JSON arrays.
-pub fn decode(ty: &Type, raw: Option<&[u8]>) -> Result<Value, DecodeError> {
+///
+/// The value is charged to `budget` as it is built (its JSON size, each value at least
+/// [`budget::VALUE_FLOOR`]): text and bytea before their string is allocated, an array's element
+/// count before room is made for it, json as the parser produces it.
+pub fn decode_within(
+    ty: &Type,
+    raw: Option<&[u8]>,
+    budget: &mut Budget,
+) -> Result<Value, DecodeError> {
     let Some(raw) = raw else {
+        budget.charge_value(4)?;
         return Ok(Value::Null);
     };
     match format_of(ty) {
-        Some(Format::Scalar(decoder)) => {
-            decoder(raw).map_err(|Malformed(reason)| DecodeError::malformed(ty, reason))
+        Some(Format::Scalar(scalar)) => {
+            decode_scalar(scalar, raw, budget).map_err(|err| match err {
+                ScalarError::Malformed(Malformed(reason)) => DecodeError::malformed(ty, reason),
+                ScalarError::TooLarge(over) => over.into(),
+            })
         }
-        Some(Format::Array(element_type)) => array::array(ty, element_type, raw),
+        Some(Format::Array(element_type)) => array::array(ty, element_type, raw, budget),
         None => Err(DecodeError::Unsupported(ty.name().to_owned())),
     }
 }
 
+/// [`decode_within`] with no limit.
+#[cfg(test)]
+pub fn decode(ty: &Type, raw: Option<&[u8]>) -> Result<Value, DecodeError> {
+    decode_within(ty, raw, &mut Budget::unlimited())
+}
+
 type ScalarDecoder = fn(&[u8]) -> Result<Value, Malformed>;
 
+/// How a scalar type decodes, and when its size is known.
+#[derive(Clone, Copy)]
+enum Scalar {
+    /// At most a few dozen bytes of JSON: charged once decoded.
+    Small(ScalarDecoder),
+    /// Text as it arrives: its length is charged before the string is allocated.
+    Text(ScalarDecoder),
+    Bytea,
+    Json,
+    Jsonb,
+}
+
+enum ScalarError {
+    Malformed(Malformed),
+    TooLarge(OverBudget),
+}
+
+impl From<Malformed> for ScalarError {
+    fn from(malformed: Malformed) -> Self {
+        ScalarError::Malformed(malformed)
+    }
+}
+
+impl From<OverBudget> for ScalarError {
+    fn from(over: OverBudget) -> Self {
+        ScalarError::TooLarge(over)
+    }
+}
+
+fn decode_scalar(scalar: Scalar, raw: &[u8], budget: &mut Budget) -> Result<Value, ScalarError> {
+    match scalar {
+        Scalar::Small(decoder) => {
+            let value = decoder(raw)?;
+            budget.charge_value(approximate_json_size(&value))?;
+            Ok(value)
+        }
+        Scalar::Text(decoder) => {
+            budget.charge_value(raw.len().saturating_add(2))?;
+            Ok(decoder(raw)?)
+        }
+        Scalar::Bytea => {
+            budget.charge_value(raw.len().div_ceil(3).saturating_mul(4).saturating_add(2))?;
+            Ok(scalar::bytea(raw)?)
+        }
+        Scalar::Json => json_text(raw, budget),
+        Scalar::Jsonb => match raw.split_first() {
+            Some((1, text)) => json_text(text, budget),
+            Some(_) => Err(Malformed("unknown jsonb version").into()),
+            None => Err(bytes::TRUNCATED.into()),
+        },
+    }
+}
+
+/// json arrives as its text, jsonb as a version byte and its text; text that does not parse is
+/// passed through as a string.
+fn json_text(raw: &[u8], budget: &mut Budget) -> Result<Value, ScalarError> {
+    let text = std::str::from_utf8(raw).map_err(|_| Malformed("invalid utf-8"))?;
+    match json::parse(text, budget)? {
+        Some(value) => Ok(value),
+        None => {
+            budget.charge_value(text.len().saturating_add(2))?;
+            Ok(Value::String(text.to_owned()))
+        }
+    }
+}
+
 enum Format<'t> {
-    Scalar(ScalarDecoder),
+    Scalar(Scalar),
     Array(&'t Type),
 }
 
@@ -96,7 +192,7 @@ fn format_of(ty: &Type) -> Option<Format<'_>> {
     match ty.kind() {
         Kind::Domain(base) => format_of(base),
         // Enum values are sent as their label's text.
-        Kind::Enum(_) => Some(Format::Scalar(scalar::text)),
+        Kind::Enum(_) => Some(Format::Scalar(Scalar::Text(scalar::text))),
         Kind::Array(element) => format_of(element).map(|_| Format::Array(element)),
         Kind::Simple => scalar_decoder(ty.oid()).map(Format::Scalar),
         _ => None,
@@ -105,18 +201,18 @@ fn format_of(ty: &Type) -> Option<Format<'_>> {
 
 /// Built-in types by their fixed oids (`Type::oid` is not const, so patterns need literals;
 /// a test checks each against the crate's constants). User-defined types never reuse these.
-fn scalar_decoder(oid: u32) -> Option<ScalarDecoder> {
-    let decoder: ScalarDecoder = match oid {
+fn scalar_decoder(oid: u32) -> Option<Scalar> {
+    let small: ScalarDecoder = match oid {
+        17 => return Some(Scalar::Bytea),
+        19 | 25 | 142 | 1042 | 1043 => return Some(Scalar::Text(scalar::text)), // name, text, xml, bpchar, varchar
+        114 => return Some(Scalar::Json),
+        3802 => return Some(Scalar::Jsonb),
         16 => scalar::boolean,
-        17 => scalar::bytea,
         18 => scalar::one_byte_char,
-        19 | 25 | 142 | 1042 | 1043 => scalar::text, // name, text, xml, bpchar, varchar
         20 => scalar::int8,
         21 => scalar::int2,
         23 => scalar::int4,
         26 => scalar::oid,
-        114 => scalar::json,
-        3802 => scalar::jsonb,
         700 => scalar::float4,
         701 => scalar::float8,
         1700 => numeric::numeric,
@@ -133,7 +229,7 @@ fn scalar_decoder(oid: u32) -> Option<ScalarDecoder> {
         774 => network::mac_address::<8>,
         _ => return None,
     };
-    Some(decoder)
+    Some(Scalar::Small(small))
 }
 
 /// The longest text serde_json prints for an f64 (e.g. "-2.2250738585072014e-308").
@@ -309,6 +405,63 @@ mod tests {
         assert_eq!(error.to_string(), "malformed int4 value: truncated");
         let error = decode(&Type::TEXT, Some(&[0xff])).unwrap_err();
         assert_eq!(error.to_string(), "malformed text value: invalid utf-8");
+    }
+
+    #[test]
+    fn json_and_jsonb_parse_or_fall_back_to_text() {
+        let json_cell = |raw: &[u8]| decode(&Type::JSON, Some(raw));
+        let jsonb_cell = |raw: &[u8]| decode(&Type::JSONB, Some(raw));
+        assert_eq!(
+            json_cell(br#"{"a": [1, null]}"#),
+            Ok(json!({"a": [1, null]}))
+        );
+        assert_eq!(jsonb_cell(b"\x01\"s\""), Ok(json!("s")));
+        assert_eq!(json_cell(b"{not json"), Ok(json!("{not json")));
+        let error = jsonb_cell(b"\x02{}").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "malformed jsonb value: unknown jsonb version"
+        );
+        assert!(jsonb_cell(b"").is_err());
+        assert!(json_cell(&[0xff]).is_err());
+    }
+
+    #[test]
+    fn values_are_charged_before_they_are_built() {
+        let limit = 100;
+        let too_large = Err(DecodeError::TooLarge { limit });
+        let long_text = vec![b'x'; 99];
+        assert_eq!(
+            decode_within(&Type::TEXT, Some(&long_text), &mut Budget::new(limit)),
+            too_large
+        );
+        let bytes = vec![0u8; 75]; // 100 base64 digits
+        assert_eq!(
+            decode_within(&Type::BYTEA, Some(&bytes), &mut Budget::new(limit)),
+            too_large
+        );
+        let mut budget = Budget::new(limit);
+        assert_eq!(
+            decode_within(&Type::TEXT, Some(b"abc"), &mut budget),
+            Ok(json!("abc"))
+        );
+        assert_eq!(budget.used(), budget::VALUE_FLOOR);
+        assert_eq!(
+            decode_within(&Type::INT4, None, &mut budget),
+            Ok(Value::Null)
+        );
+        assert_eq!(budget.used(), 2 * budget::VALUE_FLOOR);
+        let expanding = format!("[{}0]", "0,".repeat(1000));
+        let mut budget = Budget::new(limit);
+        assert_eq!(
+            decode_within(&Type::JSON, Some(expanding.as_bytes()), &mut budget),
+            too_large
+        );
+        let not_json = vec![b'{'; 200];
+        assert_eq!(
+            decode_within(&Type::JSON, Some(&not_json), &mut Budget::new(limit)),
+            too_large
+        );
     }
 
     #[test]

@@ -5,10 +5,12 @@ use super::cancel::CancelSlot;
 use super::params::JsonParam;
 use super::pool::{timeout_millis, PgConnection, PgPool};
 use super::statements::{is_stale_statement, Prepared, StatementCache};
-pub use super::text_casts::{text_cast_wrapper, with_text_casts};
+pub use super::text_casts::text_cast_wrapper;
+use super::text_casts::{needs_wrapper, with_text_casts};
 use crate::messages::{OperationError, OperationOutput};
 use crate::protocol::{Column, ErrorCode};
-use crate::resource::pg_values::{approximate_json_size, decode, decodes_binary, RawCell};
+use crate::resource::pg_values::budget::Budget;
+use crate::resource::pg_values::{decode_within, DecodeError, RawCell};
 use postgres::types::ToSql;
 use postgres::{Row, Statement, Transaction};
 use serde_json::Value;
@@ -22,6 +24,9 @@ pub struct Limits {
     /// Release session advisory locks after the operation: set when the resource allows functions
     /// of its own, which might take them (the built-in allow-list has none that can).
     pub release_advisory_locks: bool,
+    /// Wrap the statement so the database stops sending values past `max_bytes` (a SELECT only:
+    /// SHOW and EXPLAIN cannot be a sub-query, and their answers are small).
+    pub guard_size: bool,
 }
 
 /// Rows of the first fetch: enough for most answers in one round trip, few enough to learn the row
@@ -179,6 +184,15 @@ pub fn classify(err: postgres::Error, cancel: Option<&CancelSlot>) -> OperationE
         return OperationError::new(code, err.to_string());
     };
     let sqlstate = db.code().code();
+    if sqlstate == "55P03" {
+        return OperationError::new(
+            ErrorCode::Timeout,
+            format!(
+                "waited on a lock longer than lockTimeoutMs: {} (SQLSTATE 55P03)",
+                db.message()
+            ),
+        );
+    }
     let code = match sqlstate {
         "57014" if cancel.is_some_and(CancelSlot::is_cancelled) => ErrorCode::Cancelled,
         "57014" => ErrorCode::Timeout,
@@ -197,7 +211,12 @@ pub fn run_statement(
     limits: &Limits,
     cancel: Option<&CancelSlot>,
 ) -> Result<OperationOutput, OperationError> {
-    let Prepared { statement, columns } = prepare_query(transaction, statements, sql, cancel)?;
+    let guard = limits.guard_size.then_some(limits.max_bytes);
+    let Prepared {
+        statement,
+        columns,
+        size_guarded,
+    } = prepare_query(transaction, statements, sql, guard, cancel)?;
     if statement.params().len() != params.len() {
         return Err(OperationError::new(
             ErrorCode::InvalidRequest,
@@ -214,9 +233,9 @@ pub fn run_statement(
         .bind(&statement, &refs)
         .map_err(|err| classify_cached(err, statements, cancel))?;
     let mut rows = Vec::new();
-    let mut bytes = 0u64;
+    let mut budget = Budget::new(limits.max_bytes);
     loop {
-        let wanted = next_batch(rows.len(), bytes, limits);
+        let wanted = next_batch(rows.len(), budget.used(), limits);
         let batch = transaction
             .query_portal(&portal, wanted as i32)
             .map_err(|err| classify_cached(err, statements, cancel))?;
@@ -225,15 +244,15 @@ pub fn run_statement(
             if rows.len() == limits.max_rows as usize {
                 return Ok(output(columns, rows, true));
             }
-            let decoded = decode_row(row)?;
-            bytes += decoded
-                .iter()
-                .map(|v| approximate_json_size(v) as u64 + 1)
-                .sum::<u64>();
-            if bytes > limits.max_bytes {
-                return Err(too_large(limits.max_bytes));
+            let mut width = row.len();
+            if size_guarded {
+                width -= 1;
+                // The database stopped sending values: the rows so far passed the limit.
+                if row.try_get::<_, Option<bool>>(width).ok().flatten() != Some(false) {
+                    return Err(too_large(limits.max_bytes));
+                }
             }
-            rows.push(decoded);
+            rows.push(decode_row(row, width, &mut budget)?);
         }
         if exhausted {
             return Ok(output(columns, rows, false));
@@ -256,12 +275,14 @@ fn next_batch(fetched: usize, fetched_bytes: u64, limits: &Limits) -> usize {
         .min(MAX_BATCH)
 }
 
-/// The statement for `sql` from the connection's cache, or prepared now (wrapped so columns whose
-/// binary format the relay does not decode arrive as text) and kept.
+/// The statement for `sql` from the connection's cache, or prepared now and kept: wrapped so
+/// columns whose binary format the relay does not decode arrive as text and, with `guard` (the
+/// byte limit), so the database stops sending values past it.
 fn prepare_query(
     transaction: &mut Transaction<'_>,
     statements: &mut StatementCache,
     sql: &str,
+    guard: Option<u64>,
     cancel: Option<&CancelSlot>,
 ) -> Result<Prepared, OperationError> {
     if let Some(prepared) = statements.query(sql) {
@@ -270,16 +291,19 @@ fn prepare_query(
     let classify = |err| classify(err, cancel);
     let mut statement = transaction.prepare(sql).map_err(classify)?;
     let columns = describe_columns(&statement);
-    if statement
-        .columns()
-        .iter()
-        .any(|c| !decodes_binary(c.type_()))
-    {
+    let guard = guard.filter(|_| !columns.is_empty());
+    let size_guarded = guard.is_some() && needs_wrapper(&statement, true);
+    if needs_wrapper(&statement, size_guarded) {
+        let limit = guard.filter(|_| size_guarded);
         statement = transaction
-            .prepare(&with_text_casts(sql, &statement))
+            .prepare(&with_text_casts(sql, &statement, limit))
             .map_err(classify)?;
     }
-    let prepared = Prepared { statement, columns };
+    let prepared = Prepared {
+        statement,
+        columns,
+        size_guarded,
+    };
     statements.keep_query(sql, prepared.clone());
     Ok(prepared)
 }
@@ -330,7 +354,7 @@ fn output(columns: Vec<Column>, rows: Vec<Vec<Value>>, truncated: bool) -> Opera
 fn too_large(limit: u64) -> OperationError {
     OperationError::new(
         ErrorCode::ResultTooLarge,
-        format!("result exceeds {limit} bytes; select fewer columns or rows"),
+        format!("result exceeds maxResultBytes ({limit} bytes); select fewer columns or rows"),
     )
 }
 
@@ -345,20 +369,24 @@ fn describe_columns(statement: &Statement) -> Vec<Column> {
         .collect()
 }
 
-fn decode_row(row: &Row) -> Result<Vec<Value>, OperationError> {
-    let mut values = Vec::with_capacity(row.len());
-    for (index, column) in row.columns().iter().enumerate() {
+/// Decodes the first `width` values of a row within what is left of the result's budget (each
+/// value and its separator).
+fn decode_row(row: &Row, width: usize, budget: &mut Budget) -> Result<Vec<Value>, OperationError> {
+    let mut values = Vec::with_capacity(width);
+    for (index, column) in row.columns().iter().enumerate().take(width) {
+        budget.charge(1).map_err(|over| too_large(over.limit))?;
         let raw: RawCell<'_> = row.try_get(index).map_err(|err| {
             OperationError::new(
                 ErrorCode::Internal,
                 format!("column {}: {err}", column.name()),
             )
         })?;
-        let value = decode(column.type_(), raw.0).map_err(|err| {
-            OperationError::new(
+        let value = decode_within(column.type_(), raw.0, budget).map_err(|err| match err {
+            DecodeError::TooLarge { limit } => too_large(limit),
+            err => OperationError::new(
                 ErrorCode::Internal,
                 format!("column {}: {err}", column.name()),
-            )
+            ),
         })?;
         values.push(value);
     }
@@ -375,6 +403,7 @@ mod tests {
             max_rows,
             max_bytes,
             release_advisory_locks: false,
+            guard_size: false,
         }
     }
 

@@ -18,7 +18,7 @@ mod text_casts;
 use crate::messages::{OperationError, OperationOutput, Produced};
 use crate::policy::lineage::ColumnProtection;
 use crate::policy::patterns::TableScope;
-use crate::policy::{Rules, SqlPolicy};
+use crate::policy::{Rules, SqlPolicy, StatementKind};
 use crate::protocol::{ErrorCode, Request};
 use crate::resource::off_thread::OffThreadDrop;
 use crate::tls::{self, TlsSetupError};
@@ -137,6 +137,7 @@ impl PgBackend {
             max_rows: self.spec.max_rows_per_query,
             max_bytes: self.spec.max_result_bytes,
             release_advisory_locks: self.policy.rules().vouches_for_anything(),
+            guard_size: false,
         };
         let pool = Arc::clone(&self.pool);
         let cancels = self.cancels.clone();
@@ -165,8 +166,7 @@ impl PgBackend {
                     match tokio::time::timeout(left, wait).await {
                         Ok(Ok((result_slot, permit))) => {
                             let task = actix_rt::task::spawn_blocking(move || {
-                                let scope = policy.rules().scope.as_ref();
-                                let outcome = execute(&pool, planned, &limits, scope, &slot);
+                                let outcome = execute(&pool, planned, limits, &policy, &slot);
                                 drop(permit);
                                 outcome
                             });
@@ -304,7 +304,7 @@ pub fn own_statements() -> Vec<String> {
     .collect();
     texts.push(privileges::reasons_sql(150_000));
     texts.push(privileges::reasons_sql(170_000));
-    texts.push(pool::session_settings(timeout));
+    texts.push(pool::session_settings(timeout, timeout));
     texts.push(exec::local_timeouts(timeout));
     texts.push(exec::text_cast_wrapper("SELECT 1", &[false]));
     texts
@@ -326,12 +326,18 @@ pub fn database_tls(spec: &Resource) -> Result<rustls::ClientConfig, TlsSetupErr
 fn execute(
     pool: &PgPool,
     planned: PlannedOperation,
-    limits: &Limits,
-    scope: Option<&TableScope>,
+    mut limits: Limits,
+    policy: &SqlPolicy,
     slot: &cancel::CancelSlot,
 ) -> Result<OperationOutput, OperationError> {
+    let scope = policy.rules().scope.as_ref();
+    let limits = &mut limits;
     match planned {
         PlannedOperation::Query { sql, params, .. } => {
+            // The verdict is remembered by now: the check ran before the operation.
+            let kind = policy.check_query(&sql).map(|checked| checked.kind);
+            limits.guard_size = matches!(kind, Ok(StatementKind::Select));
+            let limits = &*limits;
             read_only(pool, limits, Some(slot), |tx, statements| {
                 run_statement(tx, statements, &sql, &params, limits, Some(slot))
             })

@@ -33,6 +33,7 @@ pub struct PgConnection {
 pub struct SessionManager {
     inner: PostgresConnectionManager<MakeRustlsConnect>,
     session_timeout: Duration,
+    lock_timeout: Duration,
 }
 
 impl ManageConnection for SessionManager {
@@ -41,7 +42,7 @@ impl ManageConnection for SessionManager {
 
     fn connect(&self) -> Result<PgConnection, postgres::Error> {
         let mut client = self.inner.connect()?;
-        client.batch_execute(&session_settings(self.session_timeout))?;
+        client.batch_execute(&session_settings(self.session_timeout, self.lock_timeout))?;
         Ok(PgConnection {
             client,
             session_timeout: self.session_timeout,
@@ -61,14 +62,18 @@ impl ManageConnection for SessionManager {
     }
 }
 
-/// The session's settings, sent once per connection as a simple query of fixed text and one integer
-/// the relay formats itself: the statement and idle-in-transaction timeouts, every transaction
-/// read-only by default, and `pg_catalog` first on the search path so that a user's schema cannot
-/// shadow built-in functions.
-pub fn session_settings(timeout: Duration) -> String {
+/// The session's settings, sent once per connection as a simple query of fixed text and integers
+/// the relay formats itself: the statement, lock and idle-in-transaction timeouts, every
+/// transaction read-only by default, and `pg_catalog` first on the search path so that a user's
+/// schema cannot shadow built-in functions. The lock timeout matters during incidents: a read
+/// queued behind an `ACCESS EXCLUSIVE` lock would queue every later lock request of the table
+/// behind it, the application's own reads included.
+pub fn session_settings(timeout: Duration, lock_timeout: Duration) -> String {
     let timeout_ms = timeout_millis(timeout);
+    let lock_timeout_ms = timeout_millis(lock_timeout);
     format!(
         "SET statement_timeout = {timeout_ms}; \
+         SET lock_timeout = {lock_timeout_ms}; \
          SET idle_in_transaction_session_timeout = {timeout_ms}; \
          SET default_transaction_read_only = on; \
          SELECT pg_catalog.set_config('search_path'::pg_catalog.text, \
@@ -108,6 +113,7 @@ pub fn build_pool(resource: &Resource, tls: ClientConfig) -> PgPool {
     let manager = SessionManager {
         inner: PostgresConnectionManager::new(config, MakeRustlsConnect::new(tls)),
         session_timeout: Duration::from_millis(resource.statement_timeout_ms),
+        lock_timeout: Duration::from_millis(resource.lock_timeout_ms()),
     };
     Pool::builder()
         .max_size(resource.pool_size)

@@ -22,6 +22,8 @@ pub struct Prepared {
     /// The columns as the statement itself describes them (names and type names before any
     /// text cast).
     pub columns: Vec<Column>,
+    /// Whether the size guard's column follows the statement's own (see `text_casts`).
+    pub size_guarded: bool,
 }
 
 /// The prepared statements of one connection. Dropping a `Statement` closes it on the server, so
