@@ -151,9 +151,11 @@ fn size_of(measure: Measure, column: &str) -> Option<String> {
         Measure::Fixed => return None,
         Measure::Octets => format!("pg_catalog.octet_length({column})"),
         Measure::Datum => format!("pg_catalog.pg_column_size({column})"),
+        // OPERATOR(...) forms all bind alike, left to right: the product needs its parentheses.
         Measure::Array => format!(
-            "pg_catalog.pg_column_size({column}) OPERATOR(pg_catalog.+) \
-             4 OPERATOR(pg_catalog.*) pg_catalog.cardinality({column})"
+            "pg_catalog.int8(pg_catalog.pg_column_size({column})) OPERATOR(pg_catalog.+) \
+             (4::pg_catalog.int8 OPERATOR(pg_catalog.*) \
+              pg_catalog.int8(pg_catalog.cardinality({column})))"
         ),
     };
     Some(format!("COALESCE(pg_catalog.int8({size}), 0)"))
