@@ -2,6 +2,7 @@
 //! over the extended protocol only, fetching no more rows than the limit allows.
 
 use super::cancel::CancelSlot;
+pub use super::classify::{classify, describe};
 use super::params::JsonParam;
 use super::pool::{timeout_millis, PgConnection, PgPool};
 use super::statements::{is_stale_statement, Prepared, StatementCache};
@@ -162,44 +163,6 @@ pub fn local_timeouts(timeout: Duration) -> String {
         "SET LOCAL statement_timeout = {timeout_ms}; \
          SET LOCAL idle_in_transaction_session_timeout = {timeout_ms}"
     )
-}
-
-/// A driver error in words: the database's own message and SQLSTATE when it sent one (the
-/// driver's `Display` says only "db error" then).
-pub fn describe(err: &postgres::Error) -> String {
-    match err.as_db_error() {
-        Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
-        None => err.to_string(),
-    }
-}
-
-/// Maps a driver error to a wire error: statement timeout, cancellation, read-only refusal, or failure.
-pub fn classify(err: postgres::Error, cancel: Option<&CancelSlot>) -> OperationError {
-    let Some(db) = err.as_db_error() else {
-        let code = if err.is_closed() {
-            ErrorCode::ResourceUnavailable
-        } else {
-            ErrorCode::QueryFailed
-        };
-        return OperationError::new(code, err.to_string());
-    };
-    let sqlstate = db.code().code();
-    if sqlstate == "55P03" {
-        return OperationError::new(
-            ErrorCode::Timeout,
-            format!(
-                "waited on a lock longer than lockTimeoutMs: {} (SQLSTATE 55P03)",
-                db.message()
-            ),
-        );
-    }
-    let code = match sqlstate {
-        "57014" if cancel.is_some_and(CancelSlot::is_cancelled) => ErrorCode::Cancelled,
-        "57014" => ErrorCode::Timeout,
-        "25006" => ErrorCode::NotReadOnly,
-        _ => ErrorCode::QueryFailed,
-    };
-    OperationError::new(code, format!("{} (SQLSTATE {sqlstate})", db.message()))
 }
 
 /// Runs one checked statement and returns at most `max_rows` rows.

@@ -3,6 +3,7 @@
 
 pub mod cancel;
 pub mod catalog;
+mod classify;
 pub mod exec;
 pub mod health;
 mod params;
@@ -307,7 +308,27 @@ pub fn own_statements() -> Vec<String> {
     texts.push(pool::session_settings(timeout, timeout));
     texts.push(exec::local_timeouts(timeout));
     texts.push(exec::text_cast_wrapper("SELECT 1", &[false]));
+    texts.push(size_guard_sample());
     texts
+}
+
+/// The size guard around a statement with a column of every kind it measures.
+fn size_guard_sample() -> String {
+    use text_casts::{size_guard_wrapper, Measure, WrappedColumn};
+    let kinds = [
+        (false, Measure::Octets),
+        (true, Measure::Fixed),
+        (true, Measure::Octets),
+        (true, Measure::Array),
+        (true, Measure::Datum),
+    ];
+    let columns: Vec<WrappedColumn> = kinds
+        .iter()
+        .map(|&(binary, measure)| WrappedColumn { binary, measure })
+        .collect();
+    let sql =
+        "SELECT pg_catalog.point(1, 2), 1, 'x'::pg_catalog.text, ARRAY[1], '{}'::pg_catalog.jsonb";
+    size_guard_wrapper(sql, &columns, 1000)
 }
 
 /// TLS to the database as `sslmode` says: certificates are verified with `verify-full` or when a
