@@ -326,8 +326,7 @@ fn size_guard_sample() -> String {
         .iter()
         .map(|&(binary, measure)| WrappedColumn { binary, measure })
         .collect();
-    let sql =
-        "SELECT pg_catalog.point(1, 2), 1, 'x'::pg_catalog.text, ARRAY[1], '{}'::pg_catalog.jsonb";
+    let sql = "SELECT ROW(1, 2), 1, 'x'::pg_catalog.text, ARRAY[1], '{}'::pg_catalog.jsonb";
     size_guard_wrapper(sql, &columns, 1000)
 }
 
