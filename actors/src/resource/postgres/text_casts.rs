@@ -177,11 +177,16 @@ fn as_sent(table: &str, alias: &str, binary: bool) -> String {
     }
 }
 
-/// The statement without the trailing semicolons a lone statement may end with (they would end
-/// the wrapper's sub-query early).
+/// The statement without the semicolon (and any comment after it) a lone statement may end with,
+/// which would end the wrapper's sub-query early: as PostgreSQL's own parser delimits the one
+/// statement the policy let through.
 fn statement_body(sql: &str) -> &str {
-    sql.trim_end()
-        .trim_end_matches([';', ' ', '\t', '\r', '\n'])
+    match pg_query::split_with_parser(sql).as_deref() {
+        Ok([statement]) => statement,
+        _ => sql
+            .trim_end()
+            .trim_end_matches([';', ' ', '\t', '\r', '\n']),
+    }
 }
 
 #[cfg(test)]
@@ -222,6 +227,13 @@ mod tests {
             sql.contains("OPERATOR(pg_catalog.>) 1000 AS relay_over_limit"),
             "{sql}"
         );
+    }
+
+    #[test]
+    fn a_trailing_semicolon_and_comment_stay_outside_the_sub_query() {
+        assert_eq!(statement_body("SELECT 1; -- done\n"), "SELECT 1");
+        assert_eq!(statement_body("SELECT ';' AS s;"), "SELECT ';' AS s");
+        assert_eq!(statement_body("SELECT 1 -- last"), "SELECT 1 -- last");
     }
 
     #[test]
