@@ -21,6 +21,7 @@ mod mongo_masking;
 mod mongo_ops;
 mod mongo_policy;
 mod pg_fixture;
+mod postgres_budget;
 mod postgres_connect;
 mod postgres_hostile;
 mod postgres_ops;

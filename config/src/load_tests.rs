@@ -136,7 +136,7 @@ fn several_problems_are_reported_at_once() {
             "controlPlane.token: environment variable NOPE is not set",
             "controlPlane.heartbeatTimeoutSeconds: must be greater than \
              heartbeatIntervalSeconds (10) (got 5)",
-            "resources[0].colour: unknown key \"colour\" (known keys: id, type, name, connection, allowedOperations, maxRowsPerQuery, poolSize, statementTimeoutMs, maxQueuedRequests, maxResultBytes, allowedFunctions, allowedRelations, tables, maxStatementBytes, explainAnalyze, allowPrivilegedUser)",
+            "resources[0].colour: unknown key \"colour\" (known keys: id, type, name, connection, allowedOperations, maxRowsPerQuery, poolSize, statementTimeoutMs, lockTimeoutMs, maxQueuedRequests, maxResultBytes, allowedFunctions, allowedRelations, tables, maxStatementBytes, explainAnalyze, allowPrivilegedUser)",
             "resources[0].connection.portt: unknown key \"portt\" (did you mean \"port\"?)",
             "resources[0].poolSize: must be between 1 and 5 (got 9)",
             "resources[0].connection.user: required for postgres",

@@ -69,6 +69,7 @@ resources:
     maxRowsPerQuery: 1001
     poolSize: 4
     statementTimeoutMs: 30001
+    lockTimeoutMs: 1500
     maxQueuedRequests: 65
     maxResultBytes: 2048
     allowedFunctions: [my_fn]
@@ -159,6 +160,7 @@ fn full_postgres(ca_file: &str) -> Resource {
         max_rows_per_query: 1001,
         pool_size: 4,
         statement_timeout_ms: 30001,
+        lock_timeout: Some(1500),
         max_queued_requests: 65,
         max_result_bytes: 2048,
         allowed_functions: vec!["my_fn".into()],

@@ -39,6 +39,14 @@ pub struct Resource {
         deserialize_with = "lenient::number"
     )]
     pub statement_timeout_ms: u64,
+    /// `lockTimeoutMs`: milliseconds a statement may wait for a lock; 1..=statementTimeoutMs.
+    /// Default: see [`Resource::lock_timeout_ms`]. Postgres only.
+    #[serde(
+        rename = "lockTimeoutMs",
+        default,
+        deserialize_with = "lenient::optional_number"
+    )]
+    pub lock_timeout: Option<u64>,
     /// `maxQueuedRequests`: requests waiting for a pooled connection before new ones are
     /// refused. Default 64, range 1..=10000.
     #[serde(default = "default_max_queued", deserialize_with = "lenient::number")]
@@ -85,6 +93,12 @@ impl Resource {
     pub fn display_name(&self) -> &str {
         self.name.as_deref().unwrap_or(&self.id)
     }
+
+    /// `lockTimeoutMs` in effect: as set, else 2000 (or statementTimeoutMs when that is lower).
+    pub fn lock_timeout_ms(&self) -> u64 {
+        let default = DEFAULT_LOCK_TIMEOUT_MS.min(self.statement_timeout_ms);
+        self.lock_timeout.unwrap_or(default)
+    }
 }
 
 fn default_operations() -> Vec<Operation> {
@@ -99,6 +113,8 @@ fn default_pool_size() -> u32 {
 fn default_statement_timeout() -> u64 {
     30_000
 }
+pub const DEFAULT_LOCK_TIMEOUT_MS: u64 = 2000;
+
 fn default_max_queued() -> u32 {
     64
 }
@@ -331,57 +347,5 @@ impl Connection {
 }
 
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
-    use super::*;
-
-    #[test]
-    fn resource_defaults_fill_in() {
-        let resource: Resource =
-            serde_norway::from_str("id: a\ntype: mongodb\nconnection: {uri: 'mongodb://h/db'}")
-                .unwrap();
-        assert_eq!(resource.kind, ResourceType::Mongodb);
-        assert_eq!(resource.display_name(), "a");
-        assert_eq!(resource.allowed_operations, Operation::ALL.to_vec());
-        assert_eq!(resource.max_rows_per_query, 1000);
-        assert_eq!(resource.pool_size, 5);
-        assert_eq!(resource.statement_timeout_ms, 30_000);
-        assert_eq!(resource.max_queued_requests, 64);
-        assert_eq!(resource.connection.connect_timeout_seconds, 10);
-        assert_eq!(resource.connection.application_name, "relay");
-        assert_eq!(resource.connection.port_or_default(resource.kind), 27017);
-        assert_eq!(
-            resource.connection.port_or_default(ResourceType::Postgres),
-            5432
-        );
-    }
-
-    #[test]
-    fn names_round_trip() {
-        for (kind, name) in [ResourceType::Postgres, ResourceType::Mongodb]
-            .iter()
-            .zip(RESOURCE_TYPE_NAMES)
-        {
-            assert_eq!(kind.to_string(), *name);
-            assert_eq!(serde_norway::from_str::<ResourceType>(name).unwrap(), *kind);
-        }
-        assert_eq!(Operation::ALL.len(), OPERATION_NAMES.len());
-        for (operation, name) in Operation::ALL.iter().zip(OPERATION_NAMES) {
-            assert_eq!(operation.to_string(), *name);
-            assert_eq!(
-                serde_norway::from_str::<Operation>(name).unwrap(),
-                *operation
-            );
-        }
-    }
-
-    #[test]
-    fn debug_hides_password_and_uri() {
-        let connection: Connection =
-            serde_norway::from_str("password: s3cr3t-pw\nuri: 'mongodb://u:s3cr3t-uri@h/db'")
-                .unwrap();
-        let debug = format!("{connection:?}");
-        assert!(!debug.contains("s3cr3t"), "{debug}");
-        assert!(debug.contains("[redacted]"));
-    }
-}
+#[path = "resource_tests.rs"]
+mod tests;

@@ -96,6 +96,7 @@ const RESOURCE: Shape = Shape::Map(&[
     optional("maxRowsPerQuery", Shape::Any),
     optional("poolSize", Shape::Any),
     optional("statementTimeoutMs", Shape::Any),
+    optional("lockTimeoutMs", Shape::Any),
     optional("maxQueuedRequests", Shape::Any),
     optional("maxResultBytes", Shape::Any),
     optional("allowedFunctions", Shape::Any),

@@ -22,7 +22,7 @@ fn reports_every_unknown_key_with_a_suggestion() {
             "resources[0].connection.portt: unknown key \"portt\" (did you mean \"port\"?)",
             "resources[0].colour: unknown key \"colour\" (known keys: id, type, name, \
              connection, allowedOperations, maxRowsPerQuery, poolSize, \
-             statementTimeoutMs, maxQueuedRequests, maxResultBytes, allowedFunctions, allowedRelations, tables, \
+             statementTimeoutMs, lockTimeoutMs, maxQueuedRequests, maxResultBytes, allowedFunctions, allowedRelations, tables, \
              maxStatementBytes, explainAnalyze, \
              allowPrivilegedUser)",
         ]

@@ -71,6 +71,7 @@ fn check_resource(check: &mut Checker, resource: &Resource, at: &str) {
         resource.statement_timeout_ms,
         1..=3_600_000,
     );
+    check_lock_timeout(check, resource, at);
     check.range(
         key_path(at, "maxQueuedRequests"),
         resource.max_queued_requests,
@@ -84,6 +85,24 @@ fn check_resource(check: &mut Checker, resource: &Resource, at: &str) {
     );
     crate::validate_postgres::check(check, resource, at);
     crate::validate_mongodb::check_mongodb_only_keys(check, resource, at);
+}
+
+/// `lockTimeoutMs`, when set: postgres only, at least 1 and not above `statementTimeoutMs`
+/// (a lock wait is part of the statement's time).
+fn check_lock_timeout(check: &mut Checker, resource: &Resource, at: &str) {
+    let Some(lock_timeout) = resource.lock_timeout else {
+        return;
+    };
+    let key = key_path(at, "lockTimeoutMs");
+    if resource.kind != ResourceType::Postgres {
+        check.push(key, "applies to postgres resources only");
+    } else if lock_timeout == 0 || lock_timeout > resource.statement_timeout_ms {
+        let message = format!(
+            "must be between 1 and statementTimeoutMs ({}) (got {lock_timeout})",
+            resource.statement_timeout_ms
+        );
+        check.push(key, message);
+    }
 }
 
 fn is_valid_id(id: &str) -> bool {
@@ -229,6 +248,23 @@ mod tests {
         let expected = ["resources[0].allowedOperations[2]: duplicate operation \"query\""];
         assert_eq!(
             problems(&with_after("    type: postgres\n", repeated)),
+            expected
+        );
+    }
+
+    #[test]
+    fn lock_timeout_is_within_the_statement_timeout() {
+        let zero = with_after("    type: postgres\n", "    lockTimeoutMs: 0\n");
+        let expected = [
+            "resources[0].lockTimeoutMs: must be between 1 and statementTimeoutMs (30000) (got 0)",
+        ];
+        assert_eq!(problems(&zero), expected);
+        let longer = "    statementTimeoutMs: 1000\n    lockTimeoutMs: 1001\n";
+        let expected = [
+            "resources[0].lockTimeoutMs: must be between 1 and statementTimeoutMs (1000) (got 1001)",
+        ];
+        assert_eq!(
+            problems(&with_after("    type: postgres\n", longer)),
             expected
         );
     }

@@ -43,6 +43,8 @@ mod hostile_tests;
 #[cfg(test)]
 mod lineage_tests;
 #[cfg(test)]
+mod scope_tests;
+#[cfg(test)]
 mod tests;
 
 use pg_query::protobuf::ParseResult;

@@ -5,9 +5,11 @@
 //! malformed bytes become a `DecodeError`.
 
 mod array;
+pub mod budget;
 mod bytes;
 mod datetime;
 mod interval;
+mod json;
 mod network;
 mod numeric;
 #[cfg(test)]
@@ -15,6 +17,7 @@ mod sample_cells;
 mod scalar;
 
 use ::postgres::types::{FromSql, Kind, Type};
+use budget::{Budget, OverBudget};
 use bytes::Malformed;
 use serde_json::{Number, Value};
 use std::error::Error;
@@ -48,6 +51,15 @@ pub enum DecodeError {
     /// `decodes_binary` is false for this type; it should have been fetched as text.
     #[error("no binary decoder for type {0}")]
     Unsupported(String),
+    /// The value does not fit in what is left of the result's byte budget.
+    #[error("result exceeds {limit} bytes")]
+    TooLarge { limit: u64 },
+}
+
+impl From<OverBudget> for DecodeError {
+    fn from(OverBudget { limit }: OverBudget) -> Self {
+        DecodeError::TooLarge { limit }
+    }
 }
 
 impl DecodeError {
@@ -72,23 +84,107 @@ pub fn decodes_binary(ty: &Type) -> bool {
 /// strings (timestamptz in UTC with "Z", intervals as durations like "P1Y2M3DT4H5M6.5S");
 /// `bytea` becomes a plain standard base64 string (padded, no prefix); json and jsonb are parsed
 /// (text that does not parse stays a string); arrays become nested JSON arrays.
-pub fn decode(ty: &Type, raw: Option<&[u8]>) -> Result<Value, DecodeError> {
+///
+/// The value is charged to `budget` as it is built (its JSON size, each value at least
+/// [`budget::VALUE_FLOOR`]): text and bytea before their string is allocated, an array's element
+/// count before room is made for it, json as the parser produces it.
+pub fn decode_within(
+    ty: &Type,
+    raw: Option<&[u8]>,
+    budget: &mut Budget,
+) -> Result<Value, DecodeError> {
     let Some(raw) = raw else {
+        budget.charge_value(4)?;
         return Ok(Value::Null);
     };
     match format_of(ty) {
-        Some(Format::Scalar(decoder)) => {
-            decoder(raw).map_err(|Malformed(reason)| DecodeError::malformed(ty, reason))
+        Some(Format::Scalar(scalar)) => {
+            decode_scalar(scalar, raw, budget).map_err(|err| match err {
+                ScalarError::Malformed(Malformed(reason)) => DecodeError::malformed(ty, reason),
+                ScalarError::TooLarge(over) => over.into(),
+            })
         }
-        Some(Format::Array(element_type)) => array::array(ty, element_type, raw),
+        Some(Format::Array(element_type)) => array::array(ty, element_type, raw, budget),
         None => Err(DecodeError::Unsupported(ty.name().to_owned())),
     }
 }
 
+/// [`decode_within`] with no limit.
+#[cfg(test)]
+pub fn decode(ty: &Type, raw: Option<&[u8]>) -> Result<Value, DecodeError> {
+    decode_within(ty, raw, &mut Budget::unlimited())
+}
+
 type ScalarDecoder = fn(&[u8]) -> Result<Value, Malformed>;
 
+/// How a scalar type decodes, and when its size is known.
+#[derive(Clone, Copy)]
+enum Scalar {
+    /// At most a few dozen bytes of JSON: charged once decoded.
+    Small(ScalarDecoder),
+    /// Text as it arrives: its length is charged before the string is allocated.
+    Text(ScalarDecoder),
+    Bytea,
+    Json,
+    Jsonb,
+}
+
+enum ScalarError {
+    Malformed(Malformed),
+    TooLarge(OverBudget),
+}
+
+impl From<Malformed> for ScalarError {
+    fn from(malformed: Malformed) -> Self {
+        ScalarError::Malformed(malformed)
+    }
+}
+
+impl From<OverBudget> for ScalarError {
+    fn from(over: OverBudget) -> Self {
+        ScalarError::TooLarge(over)
+    }
+}
+
+fn decode_scalar(scalar: Scalar, raw: &[u8], budget: &mut Budget) -> Result<Value, ScalarError> {
+    match scalar {
+        Scalar::Small(decoder) => {
+            let value = decoder(raw)?;
+            budget.charge_value(approximate_json_size(&value))?;
+            Ok(value)
+        }
+        Scalar::Text(decoder) => {
+            budget.charge_value(raw.len().saturating_add(2))?;
+            Ok(decoder(raw)?)
+        }
+        Scalar::Bytea => {
+            budget.charge_value(raw.len().div_ceil(3).saturating_mul(4).saturating_add(2))?;
+            Ok(scalar::bytea(raw)?)
+        }
+        Scalar::Json => json_text(raw, budget),
+        Scalar::Jsonb => match raw.split_first() {
+            Some((1, text)) => json_text(text, budget),
+            Some(_) => Err(Malformed("unknown jsonb version").into()),
+            None => Err(bytes::TRUNCATED.into()),
+        },
+    }
+}
+
+/// json arrives as its text, jsonb as a version byte and its text; text that does not parse is
+/// passed through as a string.
+fn json_text(raw: &[u8], budget: &mut Budget) -> Result<Value, ScalarError> {
+    let text = std::str::from_utf8(raw).map_err(|_| Malformed("invalid utf-8"))?;
+    match json::parse(text, budget)? {
+        Some(value) => Ok(value),
+        None => {
+            budget.charge_value(text.len().saturating_add(2))?;
+            Ok(Value::String(text.to_owned()))
+        }
+    }
+}
+
 enum Format<'t> {
-    Scalar(ScalarDecoder),
+    Scalar(Scalar),
     Array(&'t Type),
 }
 
@@ -96,7 +192,7 @@ fn format_of(ty: &Type) -> Option<Format<'_>> {
     match ty.kind() {
         Kind::Domain(base) => format_of(base),
         // Enum values are sent as their label's text.
-        Kind::Enum(_) => Some(Format::Scalar(scalar::text)),
+        Kind::Enum(_) => Some(Format::Scalar(Scalar::Text(scalar::text))),
         Kind::Array(element) => format_of(element).map(|_| Format::Array(element)),
         Kind::Simple => scalar_decoder(ty.oid()).map(Format::Scalar),
         _ => None,
@@ -105,18 +201,18 @@ fn format_of(ty: &Type) -> Option<Format<'_>> {
 
 /// Built-in types by their fixed oids (`Type::oid` is not const, so patterns need literals;
 /// a test checks each against the crate's constants). User-defined types never reuse these.
-fn scalar_decoder(oid: u32) -> Option<ScalarDecoder> {
-    let decoder: ScalarDecoder = match oid {
+fn scalar_decoder(oid: u32) -> Option<Scalar> {
+    let small: ScalarDecoder = match oid {
+        17 => return Some(Scalar::Bytea),
+        19 | 25 | 142 | 1042 | 1043 => return Some(Scalar::Text(scalar::text)), // name, text, xml, bpchar, varchar
+        114 => return Some(Scalar::Json),
+        3802 => return Some(Scalar::Jsonb),
         16 => scalar::boolean,
-        17 => scalar::bytea,
         18 => scalar::one_byte_char,
-        19 | 25 | 142 | 1042 | 1043 => scalar::text, // name, text, xml, bpchar, varchar
         20 => scalar::int8,
         21 => scalar::int2,
         23 => scalar::int4,
         26 => scalar::oid,
-        114 => scalar::json,
-        3802 => scalar::jsonb,
         700 => scalar::float4,
         701 => scalar::float8,
         1700 => numeric::numeric,
@@ -133,7 +229,7 @@ fn scalar_decoder(oid: u32) -> Option<ScalarDecoder> {
         774 => network::mac_address::<8>,
         _ => return None,
     };
-    Some(decoder)
+    Some(Scalar::Small(small))
 }
 
 /// The longest text serde_json prints for an f64 (e.g. "-2.2250738585072014e-308").
@@ -181,166 +277,4 @@ fn decimal_digits(value: u64) -> usize {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
-mod tests {
-    use super::*;
-    use ::postgres::types::Field;
-    use serde_json::json;
-
-    fn custom_type(name: &str, kind: Kind) -> Type {
-        Type::new(name.to_owned(), 90_000, kind, "public".to_owned())
-    }
-
-    #[test]
-    fn raw_cell_accepts_every_type_and_keeps_bytes() {
-        assert!(<RawCell<'_> as FromSql<'_>>::accepts(&Type::POINT));
-        assert_eq!(
-            RawCell::from_sql(&Type::MONEY, b"\x01\x02").unwrap().0,
-            Some(&b"\x01\x02"[..])
-        );
-        assert_eq!(RawCell::from_sql_null(&Type::INT4).unwrap().0, None);
-    }
-
-    #[test]
-    fn oid_literals_match_the_crate_constants() {
-        let builtins = [
-            Type::BOOL,
-            Type::BYTEA,
-            Type::CHAR,
-            Type::NAME,
-            Type::TEXT,
-            Type::XML,
-            Type::BPCHAR,
-            Type::VARCHAR,
-            Type::INT8,
-            Type::INT2,
-            Type::INT4,
-            Type::OID,
-            Type::JSON,
-            Type::JSONB,
-            Type::FLOAT4,
-            Type::FLOAT8,
-            Type::NUMERIC,
-            Type::UUID,
-            Type::DATE,
-            Type::TIME,
-            Type::TIMETZ,
-            Type::TIMESTAMP,
-            Type::TIMESTAMPTZ,
-            Type::INTERVAL,
-            Type::INET,
-            Type::CIDR,
-            Type::MACADDR,
-            Type::MACADDR8,
-        ];
-        for ty in &builtins {
-            assert!(scalar_decoder(ty.oid()).is_some(), "{ty}");
-            assert!(decodes_binary(ty), "{ty}");
-        }
-        let decodable = (0..10_000)
-            .filter(|&oid| scalar_decoder(oid).is_some())
-            .count();
-        assert_eq!(decodable, builtins.len());
-    }
-
-    #[test]
-    fn other_types_must_be_fetched_as_text() {
-        let composite = custom_type(
-            "pair",
-            Kind::Composite(vec![Field::new("a".into(), Type::INT4)]),
-        );
-        let unsupported = [
-            Type::POINT,
-            Type::MONEY,
-            Type::TS_VECTOR,
-            Type::INT4_RANGE,
-            Type::BIT,
-            Type::VARBIT,
-            Type::RECORD,
-            Type::POINT_ARRAY,
-            Type::UNKNOWN,
-            Type::VOID,
-            Type::INT4MULTI_RANGE,
-            composite.clone(),
-            custom_type("_pair", Kind::Array(composite)),
-            custom_type("citext", Kind::Simple),
-        ];
-        for ty in &unsupported {
-            assert!(!decodes_binary(ty), "{ty}");
-            assert_eq!(
-                decode(ty, Some(b"x")),
-                Err(DecodeError::Unsupported(ty.name().to_owned()))
-            );
-            assert_eq!(decode(ty, None), Ok(Value::Null));
-        }
-        assert_eq!(
-            DecodeError::Unsupported("point".into()).to_string(),
-            "no binary decoder for type point"
-        );
-    }
-
-    #[test]
-    fn every_sample_decodes_and_null_is_null() {
-        for (ty, raw, expected) in sample_cells::valid_samples() {
-            assert!(decodes_binary(&ty), "{ty}");
-            assert_eq!(decode(&ty, Some(&raw)), Ok(expected), "{ty}");
-            assert_eq!(decode(&ty, None), Ok(Value::Null), "{ty}");
-        }
-    }
-
-    #[test]
-    fn enums_and_domains_decode_through_their_base() {
-        let mood = custom_type("mood", Kind::Enum(vec!["happy".into()]));
-        assert_eq!(decode(&mood, Some(b"happy")), Ok(json!("happy")));
-        let positive = custom_type("positive", Kind::Domain(Type::INT4));
-        assert_eq!(decode(&positive, Some(&7i32.to_be_bytes())), Ok(json!(7)));
-        let moods = custom_type("_mood", Kind::Array(mood));
-        let raw = b"\0\0\0\x01\0\0\0\0\0\x01\x5f\x90\0\0\0\x01\0\0\0\x01\0\0\0\x05happy";
-        assert_eq!(decode(&moods, Some(raw)), Ok(json!(["happy"])));
-        let over_array = custom_type("int_list", Kind::Domain(Type::INT4_ARRAY));
-        assert!(decodes_binary(&over_array));
-        let over_point = custom_type("spot", Kind::Domain(Type::POINT));
-        assert!(!decodes_binary(&over_point));
-    }
-
-    #[test]
-    fn errors_name_the_type_in_lowercase() {
-        let error = decode(&Type::INT4, Some(&[1])).unwrap_err();
-        assert_eq!(error.to_string(), "malformed int4 value: truncated");
-        let error = decode(&Type::TEXT, Some(&[0xff])).unwrap_err();
-        assert_eq!(error.to_string(), "malformed text value: invalid utf-8");
-    }
-
-    #[test]
-    fn approximate_size_counts_text_digits_and_separators() {
-        assert_eq!(approximate_json_size(&json!(null)), 4);
-        assert_eq!(approximate_json_size(&json!(false)), 5);
-        assert_eq!(approximate_json_size(&json!("abc")), 5);
-        assert_eq!(approximate_json_size(&json!(0)), 1);
-        assert_eq!(approximate_json_size(&json!(-120)), 4);
-        assert_eq!(approximate_json_size(&json!(u64::MAX)), 20);
-        assert_eq!(approximate_json_size(&json!(i64::MIN)), 20);
-        assert_eq!(approximate_json_size(&json!(0.5)), FLOAT_TEXT_MAX);
-        assert_eq!(approximate_json_size(&json!([])), 2);
-        assert_eq!(
-            approximate_json_size(&json!([1, "ab", null])),
-            2 + 1 + 4 + 4 + 2
-        );
-        assert_eq!(approximate_json_size(&json!({"k": [1]})), 2 + 4 + 3);
-        let exact = json!({"a": [1, 22, "x"], "bb": {"c": null}, "d": true});
-        assert_eq!(approximate_json_size(&exact), exact.to_string().len());
-    }
-
-    #[test]
-    fn approximate_size_survives_deep_nesting() {
-        let mut deep = json!(1);
-        for _ in 0..100_000 {
-            deep = Value::Array(vec![deep]);
-        }
-        assert_eq!(approximate_json_size(&deep), 200_001);
-        // Dropping a deeply nested Value recurses; unwrap it level by level instead.
-        while let Value::Array(mut items) = deep {
-            deep = items.pop().unwrap_or(Value::Null);
-        }
-    }
-}
+mod decode_tests;

@@ -4,8 +4,9 @@
 //! pair per dimension, then every element in row-major order as a four-byte length (-1 for NULL)
 //! followed by that many bytes. Lower bounds are dropped: JSON arrays always start at index 0.
 
+use super::budget::Budget;
 use super::bytes::{Malformed, Reader};
-use super::{decode, DecodeError};
+use super::{decode_within, DecodeError};
 use ::postgres::types::Type;
 use serde_json::Value;
 
@@ -18,12 +19,14 @@ pub(super) fn array(
     array_type: &Type,
     element_type: &Type,
     raw: &[u8],
+    budget: &mut Budget,
 ) -> Result<Value, DecodeError> {
     let malformed = |Malformed(reason)| DecodeError::malformed(array_type, reason);
     let mut reader = Reader::new(raw);
     let dimensions = read_dimensions(&mut reader).map_err(malformed)?;
     if dimensions.is_empty() || dimensions.contains(&0) {
         reader.finish().map_err(malformed)?;
+        budget.charge_value(2)?;
         return Ok(Value::Array(Vec::new()));
     }
     // The counts are untrusted: refuse any shape with more elements than the bytes could hold,
@@ -31,13 +34,24 @@ pub(super) fn array(
     let element_count = dimensions
         .iter()
         .try_fold(1usize, |count, &length| count.checked_mul(length));
-    if element_count.is_none_or(|count| count > reader.remaining() / MIN_ELEMENT_BYTES) {
+    let Some(element_count) = element_count else {
         return Err(malformed(Malformed("more elements than bytes")));
+    };
+    if element_count > reader.remaining() / MIN_ELEMENT_BYTES {
+        return Err(malformed(Malformed("more elements than bytes")));
+    }
+    // Every element takes at least the budget's floor: a count that cannot fit is refused
+    // before any room is made for it.
+    if !budget.fits_values(element_count) {
+        return Err(DecodeError::TooLarge {
+            limit: budget.limit(),
+        });
     }
     let elements = ElementReader {
         reader,
         element_type,
         array_type,
+        budget,
     };
     elements.read_all(&dimensions)
 }
@@ -65,6 +79,7 @@ struct ElementReader<'a, 't> {
     reader: Reader<'a>,
     element_type: &'t Type,
     array_type: &'t Type,
+    budget: &'t mut Budget,
 }
 
 impl ElementReader<'_, '_> {
@@ -77,33 +92,38 @@ impl ElementReader<'_, '_> {
         Ok(value)
     }
 
-    /// One JSON array per level; recursion depth is at most MAX_DIMENSIONS.
+    /// One JSON array per level (its brackets and separators charged first); recursion depth is
+    /// at most MAX_DIMENSIONS.
     fn nested(&mut self, dimensions: &[usize]) -> Result<Value, DecodeError> {
-        match dimensions.split_first() {
-            None => self.element(),
-            Some((&length, inner)) => (0..length)
-                .map(|_| self.nested(inner))
-                .collect::<Result<Vec<_>, _>>()
-                .map(Value::Array),
+        let Some((&length, inner)) = dimensions.split_first() else {
+            return self.element();
+        };
+        self.budget.charge_value(length.saturating_add(1))?;
+        let mut items = Vec::with_capacity(length);
+        for _ in 0..length {
+            items.push(self.nested(inner)?);
         }
+        Ok(Value::Array(items))
     }
 
     fn element(&mut self) -> Result<Value, DecodeError> {
         let malformed = |Malformed(reason)| DecodeError::malformed(self.array_type, reason);
         let length = self.reader.i32().map_err(malformed)?;
         if length == -1 {
+            self.budget.charge_value(4)?;
             return Ok(Value::Null);
         }
         let length =
             usize::try_from(length).map_err(|_| malformed(Malformed("negative element length")))?;
         let bytes = self.reader.take(length).map_err(malformed)?;
-        decode(self.element_type, Some(bytes))
+        decode_within(self.element_type, Some(bytes), self.budget)
     }
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
+    use super::super::decode;
     use super::*;
     use serde_json::json;
 
@@ -131,6 +151,26 @@ mod tests {
 
     fn decode_int4_array(raw: &[u8]) -> Result<Value, DecodeError> {
         decode(&Type::INT4_ARRAY, Some(raw))
+    }
+
+    #[test]
+    fn an_element_count_past_the_budget_is_refused_before_room_is_made() {
+        // A million NULLs (4 MB as sent) against a 1 MB budget: refused on the count alone.
+        let nulls = vec![None; 1_000_000];
+        let raw = int4_array(&[(1_000_000, 1)], &nulls);
+        let mut budget = Budget::new(1_000_000);
+        assert_eq!(
+            array(&Type::INT4_ARRAY, &Type::INT4, &raw, &mut budget),
+            Err(DecodeError::TooLarge { limit: 1_000_000 })
+        );
+        assert_eq!(budget.used(), 0);
+        let mut budget = Budget::new(1_000);
+        let small = int4_array(&[(2, 1)], &[Some(1), None]);
+        assert_eq!(
+            array(&Type::INT4_ARRAY, &Type::INT4, &small, &mut budget),
+            Ok(json!([1, null]))
+        );
+        assert_eq!(budget.used(), 3 * super::super::budget::VALUE_FLOOR);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Decoders for the simple binary formats: booleans, integers, floats, text, uuid, bytea and json.
+//! Decoders for the simple binary formats: booleans, integers, floats, text, uuid and bytea.
 
 use super::bytes::{exact, Malformed};
 use base64::Engine as _;
@@ -93,21 +93,6 @@ pub(super) fn bytea(raw: &[u8]) -> Result<Value, Malformed> {
     ))
 }
 
-/// json arrives as its text; text that does not parse is passed through as a string.
-pub(super) fn json(raw: &[u8]) -> Result<Value, Malformed> {
-    let text = utf8(raw)?;
-    Ok(serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned())))
-}
-
-/// jsonb arrives as a version byte (always 1 so far) followed by json text.
-pub(super) fn jsonb(raw: &[u8]) -> Result<Value, Malformed> {
-    match raw.split_first() {
-        Some((1, text)) => json(text),
-        Some(_) => Err(Malformed("unknown jsonb version")),
-        None => Err(super::bytes::TRUNCATED),
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
@@ -179,15 +164,5 @@ mod tests {
             Ok(json!("3q2+7/8="))
         );
         assert_eq!(bytea(&[]), Ok(json!("")));
-    }
-
-    #[test]
-    fn json_and_jsonb_parse_or_fall_back_to_text() {
-        assert_eq!(json(br#"{"a": [1, null]}"#), Ok(json!({"a": [1, null]})));
-        assert_eq!(jsonb(b"\x01\"s\""), Ok(json!("s")));
-        assert_eq!(json(b"{not json"), Ok(json!("{not json")));
-        assert_eq!(jsonb(b"\x02{}"), Err(Malformed("unknown jsonb version")));
-        assert!(jsonb(b"").is_err());
-        assert!(json(&[0xff]).is_err());
     }
 }

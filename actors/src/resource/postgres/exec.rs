@@ -2,14 +2,17 @@
 //! over the extended protocol only, fetching no more rows than the limit allows.
 
 use super::cancel::CancelSlot;
+pub use super::classify::{classify, describe};
 use super::params::JsonParam;
 use super::pool::{timeout_millis, CheckoutError, PgConnection, PgPool, PooledConnection};
 use super::statements::{is_stale_statement, Prepared, StatementCache};
-pub use super::text_casts::{text_cast_wrapper, with_text_casts};
+pub use super::text_casts::text_cast_wrapper;
+use super::text_casts::{needs_wrapper, with_text_casts};
 use super::trace::Tracing;
 use crate::messages::{OperationError, OperationOutput};
 use crate::protocol::{Column, ErrorCode};
-use crate::resource::pg_values::{approximate_json_size, decode, decodes_binary, RawCell};
+use crate::resource::pg_values::budget::Budget;
+use crate::resource::pg_values::{decode_within, DecodeError, RawCell};
 use postgres::types::ToSql;
 use postgres::{Row, Transaction};
 use serde_json::Value;
@@ -23,6 +26,9 @@ pub struct Limits {
     /// Release session advisory locks after the operation: set when the resource allows functions
     /// of its own, which might take them (the built-in allow-list has none that can).
     pub release_advisory_locks: bool,
+    /// Wrap the statement so the database stops sending values past `max_bytes` (a SELECT only:
+    /// SHOW and EXPLAIN cannot be a sub-query, and their answers are small).
+    pub guard_size: bool,
 }
 
 /// Rows of the first fetch: enough for most answers in one round trip, few enough to learn the row
@@ -166,35 +172,6 @@ pub fn local_timeouts(timeout: Duration) -> String {
     )
 }
 
-/// A driver error in words: the database's own message and SQLSTATE when it sent one (the
-/// driver's `Display` says only "db error" then).
-pub fn describe(err: &postgres::Error) -> String {
-    match err.as_db_error() {
-        Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
-        None => err.to_string(),
-    }
-}
-
-/// Maps a driver error to a wire error: statement timeout, cancellation, read-only refusal, or failure.
-pub fn classify(err: postgres::Error, cancel: Option<&CancelSlot>) -> OperationError {
-    let Some(db) = err.as_db_error() else {
-        let code = if err.is_closed() {
-            ErrorCode::ResourceUnavailable
-        } else {
-            ErrorCode::QueryFailed
-        };
-        return OperationError::new(code, err.to_string());
-    };
-    let sqlstate = db.code().code();
-    let code = match sqlstate {
-        "57014" if cancel.is_some_and(CancelSlot::is_cancelled) => ErrorCode::Cancelled,
-        "57014" => ErrorCode::Timeout,
-        "25006" => ErrorCode::NotReadOnly,
-        _ => ErrorCode::QueryFailed,
-    };
-    OperationError::new(code, format!("{} (SQLSTATE {sqlstate})", db.message()))
-}
-
 /// Runs one checked statement and returns at most `max_rows` rows.
 pub fn run_statement(
     transaction: &mut Transaction<'_>,
@@ -205,10 +182,14 @@ pub fn run_statement(
     cancel: Option<&CancelSlot>,
     tracing: Option<&Tracing>,
 ) -> Result<OperationOutput, OperationError> {
-    let prepared = prepare_query(transaction, statements, sql, cancel)?;
+    let guard = limits.guard_size.then_some(limits.max_bytes);
+    let prepared = prepare_query(transaction, statements, sql, guard, cancel)?;
     let lineage = tracing.map(|t| t.trace(&prepared.origins));
     let Prepared {
-        statement, columns, ..
+        statement,
+        columns,
+        size_guarded,
+        ..
     } = prepared;
     let output = |columns, rows, truncated| OperationOutput {
         lineage: lineage.clone().unwrap_or_default(),
@@ -230,9 +211,9 @@ pub fn run_statement(
         .bind(&statement, &refs)
         .map_err(|err| classify_cached(err, statements, cancel))?;
     let mut rows = Vec::new();
-    let mut bytes = 0u64;
+    let mut budget = Budget::new(limits.max_bytes);
     loop {
-        let wanted = next_batch(rows.len(), bytes, limits);
+        let wanted = next_batch(rows.len(), budget.used(), limits);
         let batch = transaction
             .query_portal(&portal, wanted as i32)
             .map_err(|err| classify_cached(err, statements, cancel))?;
@@ -241,15 +222,15 @@ pub fn run_statement(
             if rows.len() == limits.max_rows as usize {
                 return Ok(output(columns, rows, true));
             }
-            let decoded = decode_row(row)?;
-            bytes += decoded
-                .iter()
-                .map(|v| approximate_json_size(v) as u64 + 1)
-                .sum::<u64>();
-            if bytes > limits.max_bytes {
-                return Err(too_large(limits.max_bytes));
+            let mut width = row.len();
+            if size_guarded {
+                width -= 1;
+                // The database stopped sending values: the rows so far passed the limit.
+                if row.try_get::<_, Option<bool>>(width).ok().flatten() != Some(false) {
+                    return Err(too_large(limits.max_bytes));
+                }
             }
-            rows.push(decoded);
+            rows.push(decode_row(row, width, &mut budget)?);
         }
         if exhausted {
             return Ok(output(columns, rows, false));
@@ -272,12 +253,14 @@ fn next_batch(fetched: usize, fetched_bytes: u64, limits: &Limits) -> usize {
         .min(MAX_BATCH)
 }
 
-/// The statement for `sql` from the connection's cache, or prepared now (wrapped so columns whose
-/// binary format the relay does not decode arrive as text) and kept.
+/// The statement for `sql` from the connection's cache, or prepared now and kept: wrapped so
+/// columns whose binary format the relay does not decode arrive as text and, with `guard` (the
+/// byte limit), so the database stops sending values past it.
 fn prepare_query(
     transaction: &mut Transaction<'_>,
     statements: &mut StatementCache,
     sql: &str,
+    guard: Option<u64>,
     cancel: Option<&CancelSlot>,
 ) -> Result<Prepared, OperationError> {
     if let Some(prepared) = statements.query(sql) {
@@ -285,18 +268,17 @@ fn prepare_query(
     }
     let classify = |err| classify(err, cancel);
     let original = transaction.prepare(sql).map_err(classify)?;
-    let runs = if original
-        .columns()
-        .iter()
-        .any(|c| !decodes_binary(c.type_()))
-    {
+    let guard = guard.filter(|_| !original.columns().is_empty());
+    let size_guarded = guard.is_some() && needs_wrapper(&original, true);
+    let runs = if needs_wrapper(&original, size_guarded) {
+        let limit = guard.filter(|_| size_guarded);
         transaction
-            .prepare(&with_text_casts(sql, &original))
+            .prepare(&with_text_casts(sql, &original, limit))
             .map_err(classify)?
     } else {
         original.clone()
     };
-    let prepared = Prepared::new(&original, runs);
+    let prepared = Prepared::new(&original, runs, size_guarded);
     statements.keep_query(sql, prepared.clone());
     Ok(prepared)
 }
@@ -348,24 +330,28 @@ fn output(columns: Vec<Column>, rows: Vec<Vec<Value>>, truncated: bool) -> Opera
 fn too_large(limit: u64) -> OperationError {
     OperationError::new(
         ErrorCode::ResultTooLarge,
-        format!("result exceeds {limit} bytes; select fewer columns or rows"),
+        format!("result exceeds maxResultBytes ({limit} bytes); select fewer columns or rows"),
     )
 }
 
-fn decode_row(row: &Row) -> Result<Vec<Value>, OperationError> {
-    let mut values = Vec::with_capacity(row.len());
-    for (index, column) in row.columns().iter().enumerate() {
+/// Decodes the first `width` values of a row within what is left of the result's budget (each
+/// value and its separator).
+fn decode_row(row: &Row, width: usize, budget: &mut Budget) -> Result<Vec<Value>, OperationError> {
+    let mut values = Vec::with_capacity(width);
+    for (index, column) in row.columns().iter().enumerate().take(width) {
+        budget.charge(1).map_err(|over| too_large(over.limit))?;
         let raw: RawCell<'_> = row.try_get(index).map_err(|err| {
             OperationError::new(
                 ErrorCode::Internal,
                 format!("column {}: {err}", column.name()),
             )
         })?;
-        let value = decode(column.type_(), raw.0).map_err(|err| {
-            OperationError::new(
+        let value = decode_within(column.type_(), raw.0, budget).map_err(|err| match err {
+            DecodeError::TooLarge { limit } => too_large(limit),
+            err => OperationError::new(
                 ErrorCode::Internal,
                 format!("column {}: {err}", column.name()),
-            )
+            ),
         })?;
         values.push(value);
     }
@@ -382,6 +368,7 @@ mod tests {
             max_rows,
             max_bytes,
             release_advisory_locks: false,
+            guard_size: false,
         }
     }
 

@@ -31,6 +31,7 @@ pub fn check(
         max_rows: 1,
         max_bytes: u64::MAX,
         release_advisory_locks: false,
+        guard_size: false,
     };
     let started = Instant::now();
     let outcome = read_only(pool, &limits, None, |transaction, statements| {

@@ -3,10 +3,13 @@
 
 pub mod cancel;
 pub mod catalog;
+mod classify;
 pub mod connect;
 pub mod connect_gate;
 pub mod exec;
 pub mod health;
+mod own_sql;
+pub use own_sql::own_statements;
 mod params;
 pub mod plan;
 pub mod pool;
@@ -21,7 +24,7 @@ mod trace;
 use crate::messages::{OperationError, OperationOutput, Produced};
 use crate::policy::lineage::ColumnProtection;
 use crate::policy::patterns::TableScope;
-use crate::policy::{Rules, SqlPolicy};
+use crate::policy::{Rules, SqlPolicy, StatementKind};
 use crate::protocol::{ErrorCode, Request};
 use crate::resource::off_thread::OffThreadDrop;
 use crate::tls::{self, TlsSetupError};
@@ -144,6 +147,7 @@ impl PgBackend {
             max_rows: self.spec.max_rows_per_query,
             max_bytes: self.spec.max_result_bytes,
             release_advisory_locks: self.policy.rules().vouches_for_anything(),
+            guard_size: false,
         };
         let pool = Arc::clone(&self.pool);
         let cancels = self.cancels.clone();
@@ -176,10 +180,9 @@ impl PgBackend {
                                 let context = Context {
                                     policy: &policy,
                                     protection: &protection,
-                                    limits: &limits,
                                     slot: &slot,
                                 };
-                                let outcome = execute(&pool, planned, &context);
+                                let outcome = execute(&pool, planned, limits, &context);
                                 drop(permit);
                                 outcome
                             });
@@ -293,44 +296,6 @@ async fn check_off_thread(
     verdict.map_err(refusal)
 }
 
-/// Every statement text a PostgreSQL resource sends of its own (a request's timeouts and the text
-/// wrapper shown for one value each), for the test that runs them among hostile overloads.
-pub fn own_statements() -> Vec<String> {
-    use snapshot_sql::*;
-    let timeout = Duration::from_millis(1234);
-    let mut texts: Vec<String> = [
-        FINGERPRINT_SQL,
-        SEARCH_PATH_SQL,
-        FUNCTIONS_SQL,
-        OPERATORS_SQL,
-        TYPE_CODE_SQL,
-        CONTAINING_TYPES_SQL,
-        RELATIONS_SQL,
-        RELATION_CODE_SQL,
-        COLUMN_NAMES_SQL,
-        NAMED_COLUMNS_SQL,
-        DERIVED_VIEWS_SQL,
-        VIEW_COLUMNS_SQL,
-        privileges::SUPERUSER_SQL,
-        privileges::VERSION_SQL,
-        catalog::list_tables_sql(),
-        catalog::find_relation_sql(),
-        catalog::COLUMNS_SQL,
-        catalog::INDEXES_SQL,
-        catalog::FOREIGN_KEYS_SQL,
-        exec::RELEASE_ADVISORY_LOCKS_SQL,
-    ]
-    .iter()
-    .map(|text| (*text).to_owned())
-    .collect();
-    texts.push(privileges::reasons_sql(150_000));
-    texts.push(privileges::reasons_sql(170_000));
-    texts.push(pool::session_settings(timeout));
-    texts.push(exec::local_timeouts(timeout));
-    texts.push(exec::text_cast_wrapper("SELECT 1", &[false]));
-    texts
-}
-
 /// TLS to the database as `sslmode` says: certificates are verified with `verify-full` or when a
 /// `caFile` is given; `prefer` and `require` otherwise only encrypt, as libpq does.
 pub fn database_tls(spec: &Resource) -> Result<rustls::ClientConfig, TlsSetupError> {
@@ -348,20 +313,23 @@ pub fn database_tls(spec: &Resource) -> Result<rustls::ClientConfig, TlsSetupErr
 struct Context<'a> {
     policy: &'a SqlPolicy,
     protection: &'a Arc<dyn ColumnProtection>,
-    limits: &'a Limits,
     slot: &'a cancel::CancelSlot,
 }
 
 fn execute(
     pool: &PgPool,
     planned: PlannedOperation,
+    mut limits: Limits,
     context: &Context<'_>,
 ) -> Result<OperationOutput, OperationError> {
-    let Context { limits, slot, .. } = *context;
-    let scope = context.policy.rules().scope.as_ref();
+    let Context { policy, slot, .. } = *context;
+    let scope = policy.rules().scope.as_ref();
+    let limits = &mut limits;
     match planned {
         PlannedOperation::Query { sql, params, .. } => {
-            let tracing = trace::Tracing::for_query(context.policy, context.protection, &sql)?;
+            let tracing = trace::Tracing::for_query(policy, context.protection, &sql)?;
+            limits.guard_size = tracing.kind() == StatementKind::Select;
+            let limits = &*limits;
             read_only(pool, limits, Some(slot), |tx, statements| {
                 run_statement(
                     tx,

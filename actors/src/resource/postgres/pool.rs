@@ -67,6 +67,7 @@ pub enum CheckoutError {
 pub struct PgPool {
     target: Target,
     session_timeout: Duration,
+    lock_timeout: Duration,
     max_size: u32,
     slots: Mutex<Slots>,
     /// Signalled when a connection returns or a slot frees up.
@@ -180,7 +181,7 @@ impl PgPool {
         let started = Instant::now();
         match connect::attempt(
             &self.target,
-            session_settings(self.session_timeout),
+            session_settings(self.session_timeout, self.lock_timeout),
             &self.gate,
         ) {
             Ok(client) => {
@@ -254,14 +255,18 @@ fn take_idle(slots: &mut Slots) -> (Option<PgConnection>, Vec<PgConnection>) {
     (None, expired)
 }
 
-/// The session's settings, sent once per connection as a simple query of fixed text and one integer
-/// the relay formats itself: the statement and idle-in-transaction timeouts, every transaction
-/// read-only by default, and `pg_catalog` first on the search path so that a user's schema cannot
-/// shadow built-in functions.
-pub fn session_settings(timeout: Duration) -> String {
+/// The session's settings, sent once per connection as a simple query of fixed text and integers
+/// the relay formats itself: the statement, lock and idle-in-transaction timeouts, every
+/// transaction read-only by default, and `pg_catalog` first on the search path so that a user's
+/// schema cannot shadow built-in functions. The lock timeout matters during incidents: a read
+/// queued behind an `ACCESS EXCLUSIVE` lock would queue every later lock request of the table
+/// behind it, the application's own reads included.
+pub fn session_settings(timeout: Duration, lock_timeout: Duration) -> String {
     let timeout_ms = timeout_millis(timeout);
+    let lock_timeout_ms = timeout_millis(lock_timeout);
     format!(
         "SET statement_timeout = {timeout_ms}; \
+         SET lock_timeout = {lock_timeout_ms}; \
          SET idle_in_transaction_session_timeout = {timeout_ms}; \
          SET default_transaction_read_only = on; \
          SELECT pg_catalog.set_config('search_path'::pg_catalog.text, \
@@ -325,6 +330,7 @@ pub fn build_pool(
             timeout,
         },
         session_timeout: Duration::from_millis(resource.statement_timeout_ms),
+        lock_timeout: Duration::from_millis(resource.lock_timeout_ms()),
         max_size: resource.pool_size.max(1),
         slots: Mutex::new(Slots {
             idle: Vec::new(),

@@ -24,13 +24,15 @@ pub struct Prepared {
     /// The columns as the statement itself describes them (names and type names before any
     /// text cast).
     pub columns: Vec<Column>,
+    /// Whether the size guard's column follows the statement's own (see `text_casts`).
+    pub size_guarded: bool,
     /// Where each column comes from, by the statement's own row description.
     pub origins: Vec<Origin>,
 }
 
 impl Prepared {
     /// What runs, described by the statement as the control plane wrote it.
-    pub fn new(original: &Statement, runs: Statement) -> Self {
+    pub fn new(original: &Statement, runs: Statement, size_guarded: bool) -> Self {
         let columns = original
             .columns()
             .iter()
@@ -42,6 +44,7 @@ impl Prepared {
         Prepared {
             statement: runs,
             columns,
+            size_guarded,
             origins: origins(original),
         }
     }

@@ -6,12 +6,13 @@ use super::plan::refusal;
 use crate::messages::{OperationError, OutputLineage};
 use crate::policy::catalog::CatalogSnapshot;
 use crate::policy::lineage::{column_sources, ColumnProtection, Origin, Target};
-use crate::policy::{PolicyViolation, SqlPolicy};
+use crate::policy::{PolicyViolation, SqlPolicy, StatementKind};
 use postgres::Statement;
 use std::sync::Arc;
 
 /// What tracing one statement's columns takes.
 pub struct Tracing {
+    kind: StatementKind,
     targets: Arc<Vec<Target>>,
     snapshot: Arc<CatalogSnapshot>,
     protection: Arc<dyn ColumnProtection>,
@@ -30,10 +31,16 @@ impl Tracing {
             .catalog()
             .map_err(|reason| refusal(PolicyViolation::CatalogUnavailable(reason)))?;
         Ok(Tracing {
+            kind: checked.kind,
             targets: checked.targets,
             snapshot,
             protection: Arc::clone(protection),
         })
+    }
+
+    /// What kind of statement it is.
+    pub fn kind(&self) -> StatementKind {
+        self.kind
     }
 
     /// The protected column each result column derives from.
