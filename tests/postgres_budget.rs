@@ -120,3 +120,30 @@ fn a_read_behind_an_exclusive_lock_gives_up_and_leaves_no_waiter() {
     assert_eq!(waiting, 0);
     holder.rollback().unwrap();
 }
+
+#[test]
+fn long_statements_are_bounded_and_checked_off_the_actor_thread() {
+    let (devplane, relay) = started("");
+    assert_eq!(query(devplane.port, "SELECT 1")["rows"], json!([[1]]));
+    // Just under the default maxStatementBytes (256 KiB): judged, on a thread of its own.
+    let long = format!("SELECT 1 WHERE 1 IN ({}1)", "1,".repeat(120_000));
+    assert!(long.len() < 256 * 1024);
+    let port = devplane.port;
+    let hostile = std::thread::spawn(move || query(port, &long));
+    std::thread::sleep(Duration::from_millis(50));
+    let started_at = Instant::now();
+    let small = query(port, "SELECT 1");
+    let took = started_at.elapsed();
+    assert_eq!(small["rows"], json!([[1]]), "{small}");
+    assert!(took < Duration::from_millis(100), "SELECT 1 took {took:?}");
+    let answer = hostile.join().unwrap();
+    assert_eq!(answer["type"], "result", "{}", answer["message"]);
+    // Over it: refused before it is parsed.
+    let huge = format!("SELECT 1 WHERE 1 IN ({}1)", "1,".repeat(500_000));
+    let refused = query(port, &huge);
+    assert_eq!(refused["code"], "invalid_request", "{refused}");
+    let message = refused["message"].as_str().unwrap_or_default();
+    assert!(message.contains("maxStatementBytes"), "{message}");
+    let peak = peak_kib(&relay);
+    assert!(peak < 200 * 1024, "relay peak memory {peak} KiB");
+}

@@ -23,6 +23,9 @@ const DEFAULT_TIMEOUT_MS: u64 = 30_000;
 /// Mounts every route.
 pub fn configure(config: &mut web::ServiceConfig) {
     config
+        // An operation's body may be as large as a message the relay takes (actix's default
+        // is 256 KiB), so the relay's own limits are what a caller meets.
+        .app_data(web::PayloadConfig::new(MAX_RELAY_MESSAGE))
         .route("/v1/relay/connect", web::get().to(connect))
         .route("/v1/relay/status", web::get().to(status))
         .route("/v1/relay/audit", web::get().to(audit))
