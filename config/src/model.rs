@@ -26,6 +26,25 @@ pub struct Config {
     /// `audit`: audit logging. Optional; default: enabled at `info`.
     #[serde(default)]
     pub audit: Audit,
+    /// `metrics`: the Prometheus endpoint. Optional; absent: no listening socket at all.
+    #[serde(default)]
+    pub metrics: Option<Metrics>,
+}
+
+/// `metrics`: serves Prometheus text exposition at `GET /metrics`. The relay's only listening
+/// socket, so it exists only when asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Metrics {
+    /// `metrics.listen`: the socket address to listen on, e.g. `127.0.0.1:9464`. Required.
+    pub listen: std::net::SocketAddr,
+}
+
+impl Metrics {
+    /// Whether scrapers on other hosts can reach the endpoint (anything but a loopback address).
+    pub fn reachable_from_network(&self) -> bool {
+        !self.listen.ip().is_loopback()
+    }
 }
 
 /// `controlPlane`: the outbound WebSocket link to the control plane.
