@@ -112,7 +112,11 @@ fn check_local_state(config: &Config) -> bool {
     for note in &report.notes {
         println!("note: {note}");
     }
-    if let Some(metrics) = config.metrics.as_ref().filter(|m| m.reachable_from_network()) {
+    if let Some(metrics) = config
+        .metrics
+        .as_ref()
+        .filter(|m| m.reachable_from_network())
+    {
         println!(
             "note: metrics.listen {} is reachable from the network: anyone who can connect to it \
              reads the relay's metrics (resource ids and activity, never data or secrets)",

@@ -26,7 +26,10 @@ pub struct BindError {
 
 /// Binds `listen` and returns the server to spawn on the running actix system, with its handle
 /// for shutdown. Binding happens here, before any actor starts, so a taken port stops the start.
-pub fn bind(listen: SocketAddr, metrics: Arc<Metrics>) -> Result<(Server, ServerHandle), BindError> {
+pub fn bind(
+    listen: SocketAddr,
+    metrics: Arc<Metrics>,
+) -> Result<(Server, ServerHandle), BindError> {
     let data = web::Data::from(metrics);
     let server = HttpServer::new(move || {
         App::new()

@@ -106,7 +106,8 @@ fn serve(config: Config, config_path: &Path, log: &Logger) -> ExitCode {
         }
     };
     let system = System::new();
-    let metrics = match system.block_on(async { start_metrics(&metrics_listen, &supervisor, log) }) {
+    let metrics = match system.block_on(async { start_metrics(&metrics_listen, &supervisor, log) })
+    {
         Ok(metrics) => metrics,
         Err(err) => {
             error!(log, "Cannot start relay"; "error" => err.to_string());

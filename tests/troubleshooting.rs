@@ -370,7 +370,10 @@ fn the_troubleshooting_table_says_what_the_relay_prints() {
     let rows = table();
     assert!(rows.len() > 30, "the table was not found");
     let mut problems = Vec::new();
-    let all = CASES.iter().chain(crate::troubleshooting_db::CASES).chain(egress_cases::CASES);
+    let all = CASES
+        .iter()
+        .chain(crate::troubleshooting_db::CASES)
+        .chain(egress_cases::CASES);
     for case in all {
         for problem in run_case(case, &rows) {
             problems.push(format!("{}: {problem}", case.name));

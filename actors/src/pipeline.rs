@@ -5,10 +5,10 @@ use crate::masking::Masker;
 use crate::messages::{
     AuditReady, Mask, MaskPayload, OperationError, Produced, Record, RunOperation,
 };
+use crate::metrics::Metrics;
 use crate::protocol::{ErrorCode, ErrorMessage, MaskedCounts, OperationResult, Outbound, Request};
 use crate::resource::Resource;
 use actix::Addr;
-use crate::metrics::Metrics;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

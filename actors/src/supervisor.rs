@@ -8,11 +8,11 @@
 use crate::audit::{Auditor, SecurityKind};
 use crate::control_plane::{connect, ControlPlane};
 use crate::masking::{engine::PatternError, Masker, MaskingEngine};
-use crate::metrics::Metrics;
 use crate::messages::{
     AuditLink, CancelRequest, Connected, Disconnected, Dispatch, Drain, GetHealth, HealthChanged,
     HealthReport, Shutdown,
 };
+use crate::metrics::Metrics;
 use crate::pipeline::{self, Route};
 use crate::protocol::{
     AuditHealth, Health, Hello, Outbound, ResourceHealth, ResourceInfo, PROTOCOL_VERSION,
@@ -81,9 +81,10 @@ impl Supervisor {
     pub fn new(config: Config, log: Logger) -> Result<Self, StartError> {
         let link = connect::Link::new(&config.control_plane)?;
         let masking = Arc::new(MaskingEngine::from_config(&config.masking)?);
-        let metrics = Arc::new(Metrics::for_resources(config.resources.iter().map(|spec| {
-            (spec.id.as_str(), spec.pool_size + spec.max_queued_requests)
-        })));
+        let metrics =
+            Arc::new(Metrics::for_resources(config.resources.iter().map(
+                |spec| (spec.id.as_str(), spec.pool_size + spec.max_queued_requests),
+            )));
         let mut resources = BTreeMap::new();
         let mut health = BTreeMap::new();
         for spec in &config.resources {

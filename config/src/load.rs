@@ -197,7 +197,8 @@ impl Builder {
             return Some(None);
         };
         let metrics = self.typed::<Metrics>(node, "metrics")?;
-        self.problems.extend(validate_metrics::metrics(&metrics, "metrics"));
+        self.problems
+            .extend(validate_metrics::metrics(&metrics, "metrics"));
         Some(Some(metrics))
     }
 

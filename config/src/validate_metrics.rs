@@ -33,12 +33,18 @@ mod tests {
 
     #[test]
     fn loopback_and_network_addresses_load() {
-        let local = load(&with_metrics("  listen: 127.0.0.1:9464\n")).metrics.unwrap();
+        let local = load(&with_metrics("  listen: 127.0.0.1:9464\n"))
+            .metrics
+            .unwrap();
         assert_eq!(local.listen.to_string(), "127.0.0.1:9464");
         assert!(!local.reachable_from_network());
-        let v6 = load(&with_metrics("  listen: '[::1]:9464'\n")).metrics.unwrap();
+        let v6 = load(&with_metrics("  listen: '[::1]:9464'\n"))
+            .metrics
+            .unwrap();
         assert!(!v6.reachable_from_network());
-        let open = load(&with_metrics("  listen: 0.0.0.0:9464\n")).metrics.unwrap();
+        let open = load(&with_metrics("  listen: 0.0.0.0:9464\n"))
+            .metrics
+            .unwrap();
         assert!(open.reachable_from_network());
     }
 
@@ -50,15 +56,27 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert!(found[0].starts_with("metrics.listen: the port must not be 0"));
         let found = problems(&with_metrics("  port: 9464\n"));
-        assert!(found.iter().any(|p| p.contains("metrics.port")), "{found:?}");
-        assert!(found.iter().any(|p| p.contains("metrics.listen")), "{found:?}");
+        assert!(
+            found.iter().any(|p| p.contains("metrics.port")),
+            "{found:?}"
+        );
+        assert!(
+            found.iter().any(|p| p.contains("metrics.listen")),
+            "{found:?}"
+        );
     }
 
     #[test]
     fn problems_elsewhere_are_reported_alongside() {
         let text = with_metrics("  listen: nowhere\n").replace("tenantId: acme", "tenantId: ''");
         let found = problems(&text);
-        assert!(found.iter().any(|p| p.starts_with("metrics.listen")), "{found:?}");
-        assert!(found.iter().any(|p| p.starts_with("controlPlane.tenantId")), "{found:?}");
+        assert!(
+            found.iter().any(|p| p.starts_with("metrics.listen")),
+            "{found:?}"
+        );
+        assert!(
+            found.iter().any(|p| p.starts_with("controlPlane.tenantId")),
+            "{found:?}"
+        );
     }
 }

@@ -14,8 +14,8 @@ pub mod spool;
 pub mod statement;
 
 use crate::masking::MaskingEngine;
-use crate::metrics::{AuditObservation, Metrics};
 use crate::messages::{AuditStatusChanged, AuditUnavailable, ForwardAudit};
+use crate::metrics::{AuditObservation, Metrics};
 use crate::protocol::{AuditHealth, MaskedCounts};
 use crate::time::now_rfc3339;
 use actix::{Actor, AsyncContext, Context, Recipient};

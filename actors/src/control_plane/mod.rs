@@ -15,10 +15,10 @@ pub mod proxy;
 pub mod reassembly;
 pub mod tunnel;
 
-use crate::metrics::Metrics;
 use crate::messages::{
     AuthRejected, Connected, Disconnected, Drain, GetHealth, HealthReport, SendToControlPlane,
 };
+use crate::metrics::Metrics;
 use crate::protocol::{close_code, encode_outbound, Hello, Outbound};
 use crate::supervisor::Supervisor;
 use actix::fut::wrap_future;

@@ -78,7 +78,12 @@ impl LabelPolicy {
     }
 
     /// The labels of an answer: `ok`, or `error` with its code.
-    pub fn outcome_labels(&self, resource: &str, operation: &str, answer: &Outbound) -> OutcomeLabels {
+    pub fn outcome_labels(
+        &self,
+        resource: &str,
+        operation: &str,
+        answer: &Outbound,
+    ) -> OutcomeLabels {
         let (outcome, code) = match answer {
             Outbound::Error(error) => ("error", error.code.as_str()),
             _ => ("ok", ""),
@@ -87,11 +92,22 @@ impl LabelPolicy {
     }
 
     /// The labels of a request refused with `code` before it reached the pipeline.
-    pub fn refusal_labels(&self, resource: &str, operation: &str, code: ErrorCode) -> OutcomeLabels {
+    pub fn refusal_labels(
+        &self,
+        resource: &str,
+        operation: &str,
+        code: ErrorCode,
+    ) -> OutcomeLabels {
         self.refused_labels(resource, operation, "error", code.as_str())
     }
 
-    fn refused_labels(&self, resource: &str, operation: &str, outcome: &str, code: &str) -> OutcomeLabels {
+    fn refused_labels(
+        &self,
+        resource: &str,
+        operation: &str,
+        outcome: &str,
+        code: &str,
+    ) -> OutcomeLabels {
         let OperationLabels {
             resource,
             operation,
@@ -128,7 +144,10 @@ mod tests {
         assert_eq!(policy().resource("main-pg"), "main-pg");
         assert_eq!(policy().resource("SELECT password FROM users"), UNKNOWN);
         assert_eq!(policy().resource(""), UNKNOWN);
-        assert_eq!(policy().resources().collect::<Vec<_>>(), ["main-pg", "orders"]);
+        assert_eq!(
+            policy().resources().collect::<Vec<_>>(),
+            ["main-pg", "orders"]
+        );
     }
 
     #[test]

@@ -80,7 +80,10 @@ impl Metrics {
         ));
         for (id, limit) in resources {
             let labels = metrics.labels.resource_labels(id);
-            metrics.in_flight_limit.get_or_create(&labels).set(i64::from(limit));
+            metrics
+                .in_flight_limit
+                .get_or_create(&labels)
+                .set(i64::from(limit));
             metrics.in_flight.get_or_create(&labels).set(0);
             metrics.busy.get_or_create(&labels).inc_by(0);
             metrics.healthy.get_or_create(&labels).set(0);
@@ -116,22 +119,86 @@ impl Metrics {
 
     fn register(&mut self) {
         let r = &mut self.registry;
-        r.register("relay_operations", "Operations answered, by resource, operation, outcome (ok or error) and error code", self.operations.clone());
-        r.register("relay_operation_duration_seconds", "Time from a request's arrival to its answer", self.operation_seconds.clone());
-        r.register("relay_result_rows", "Rows returned in results", self.rows.clone());
-        r.register("relay_result_bytes", "Bytes of result messages sent to the control plane", self.result_bytes.clone());
-        r.register("relay_masked_values", "Values masked in results, by masking pattern", self.masked.clone());
-        r.register("relay_resource_in_flight", "Operations accepted and not yet answered (running or waiting for a connection)", self.in_flight.clone());
-        r.register("relay_resource_in_flight_limit", "Operations a resource accepts at once (poolSize + maxQueuedRequests); beyond it, busy", self.in_flight_limit.clone());
-        r.register("relay_resource_busy_refusals", "Operations refused with busy because the resource's queue was full", self.busy.clone());
-        r.register("relay_resource_healthy", "1 when the resource's last health check passed, else 0", self.healthy.clone());
-        r.register("relay_control_plane_connected", "1 while the WebSocket session to the control plane is open, else 0", self.control_plane_connected.clone());
-        r.register("relay_control_plane_reconnects", "Sessions opened after the first one", self.control_plane_reconnects.clone());
-        r.register("relay_audit_available", "1 while audit records can be written, else 0 (operations are refused)", self.audit_available.clone());
-        r.register("relay_audit_records_pending", "Audit records not yet acknowledged by the control plane", self.audit_pending.clone());
-        r.register("relay_audit_spool_bytes", "Bytes of audit records waiting in the spool", self.audit_pending_bytes.clone());
-        r.register("relay_audit_records_spooled", "Audit records written to the spool", self.audit_spooled.clone());
-        r.register("relay_audit_records_dropped", "Audit records dropped because the spool was full", self.audit_dropped.clone());
+        r.register(
+            "relay_operations",
+            "Operations answered, by resource, operation, outcome (ok or error) and error code",
+            self.operations.clone(),
+        );
+        r.register(
+            "relay_operation_duration_seconds",
+            "Time from a request's arrival to its answer",
+            self.operation_seconds.clone(),
+        );
+        r.register(
+            "relay_result_rows",
+            "Rows returned in results",
+            self.rows.clone(),
+        );
+        r.register(
+            "relay_result_bytes",
+            "Bytes of result messages sent to the control plane",
+            self.result_bytes.clone(),
+        );
+        r.register(
+            "relay_masked_values",
+            "Values masked in results, by masking pattern",
+            self.masked.clone(),
+        );
+        r.register(
+            "relay_resource_in_flight",
+            "Operations accepted and not yet answered (running or waiting for a connection)",
+            self.in_flight.clone(),
+        );
+        r.register(
+            "relay_resource_in_flight_limit",
+            "Operations a resource accepts at once (poolSize + maxQueuedRequests); beyond it, busy",
+            self.in_flight_limit.clone(),
+        );
+        r.register(
+            "relay_resource_busy_refusals",
+            "Operations refused with busy because the resource's queue was full",
+            self.busy.clone(),
+        );
+        r.register(
+            "relay_resource_healthy",
+            "1 when the resource's last health check passed, else 0",
+            self.healthy.clone(),
+        );
+        r.register(
+            "relay_control_plane_connected",
+            "1 while the WebSocket session to the control plane is open, else 0",
+            self.control_plane_connected.clone(),
+        );
+        r.register(
+            "relay_control_plane_reconnects",
+            "Sessions opened after the first one",
+            self.control_plane_reconnects.clone(),
+        );
+        r.register(
+            "relay_audit_available",
+            "1 while audit records can be written, else 0 (operations are refused)",
+            self.audit_available.clone(),
+        );
+        r.register(
+            "relay_audit_records_pending",
+            "Audit records not yet acknowledged by the control plane",
+            self.audit_pending.clone(),
+        );
+        r.register(
+            "relay_audit_spool_bytes",
+            "Bytes of audit records waiting in the spool",
+            self.audit_pending_bytes.clone(),
+        );
+        r.register(
+            "relay_audit_records_spooled",
+            "Audit records written to the spool",
+            self.audit_spooled.clone(),
+        );
+        r.register(
+            "relay_audit_records_dropped",
+            "Audit records dropped because the spool was full",
+            self.audit_dropped.clone(),
+        );
     }
 
     /// Prometheus text exposition of every metric.
@@ -142,8 +209,16 @@ impl Metrics {
     }
 
     /// One request answered by the pipeline: its outcome, latency, rows and masked values.
-    pub fn operation_answered(&self, resource: &str, operation: &str, answer: &Outbound, took: Duration) {
-        self.operations.get_or_create(&self.labels.outcome_labels(resource, operation, answer)).inc();
+    pub fn operation_answered(
+        &self,
+        resource: &str,
+        operation: &str,
+        answer: &Outbound,
+        took: Duration,
+    ) {
+        self.operations
+            .get_or_create(&self.labels.outcome_labels(resource, operation, answer))
+            .inc();
         self.operation_seconds
             .get_or_create(&self.labels.operation_labels(resource, operation))
             .observe(took.as_secs_f64());
@@ -154,34 +229,47 @@ impl Metrics {
         let labels = ResourceLabels { resource };
         self.rows.get_or_create(&labels).inc_by(result.row_count);
         for (pattern, count) in &result.masked.by_pattern {
-            let labels = PatternLabels { resource: labels.resource.clone(), pattern: pattern.clone() };
+            let labels = PatternLabels {
+                resource: labels.resource.clone(),
+                pattern: pattern.clone(),
+            };
             self.masked.get_or_create(&labels).inc_by(*count);
         }
     }
 
     /// A request refused before it reached the pipeline (a duplicate id, the relay shutting down).
     pub fn request_refused(&self, resource: &str, operation: &str, code: ErrorCode) {
-        self.operations.get_or_create(&self.labels.refusal_labels(resource, operation, code)).inc();
+        self.operations
+            .get_or_create(&self.labels.refusal_labels(resource, operation, code))
+            .inc();
     }
 
     /// A result message of `bytes` was sent for `resource`.
     pub fn result_sent(&self, resource: &str, bytes: usize) {
         let labels = self.labels.resource_labels(resource);
-        self.result_bytes.get_or_create(&labels).inc_by(bytes as u64);
+        self.result_bytes
+            .get_or_create(&labels)
+            .inc_by(bytes as u64);
     }
 
     pub fn in_flight(&self, resource: &str, count: usize) {
         let count = i64::try_from(count).unwrap_or(i64::MAX);
-        self.in_flight.get_or_create(&self.labels.resource_labels(resource)).set(count);
+        self.in_flight
+            .get_or_create(&self.labels.resource_labels(resource))
+            .set(count);
     }
 
     pub fn busy_refusal(&self, resource: &str) {
-        self.busy.get_or_create(&self.labels.resource_labels(resource)).inc();
+        self.busy
+            .get_or_create(&self.labels.resource_labels(resource))
+            .inc();
     }
 
     pub fn health(&self, resource: &str, status: HealthStatus) {
         let healthy = i64::from(status == HealthStatus::Healthy);
-        self.healthy.get_or_create(&self.labels.resource_labels(resource)).set(healthy);
+        self.healthy
+            .get_or_create(&self.labels.resource_labels(resource))
+            .set(healthy);
     }
 
     /// A session to the control plane opened (`true`) or ended.
@@ -199,8 +287,10 @@ impl Metrics {
 
     pub fn audit_observed(&self, seen: AuditObservation) {
         self.audit_available.set(i64::from(seen.available));
-        self.audit_pending.set(i64::try_from(seen.pending).unwrap_or(i64::MAX));
-        self.audit_pending_bytes.set(i64::try_from(seen.pending_bytes).unwrap_or(i64::MAX));
+        self.audit_pending
+            .set(i64::try_from(seen.pending).unwrap_or(i64::MAX));
+        self.audit_pending_bytes
+            .set(i64::try_from(seen.pending_bytes).unwrap_or(i64::MAX));
         self.audit_dropped.inc_by(seen.newly_dropped);
     }
 }

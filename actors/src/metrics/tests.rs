@@ -17,8 +17,10 @@ fn sample(text: &str, series: &str) -> Option<f64> {
 }
 
 fn result(rows: u64, masked: &[(&str, u64)]) -> Outbound {
-    let by_pattern: BTreeMap<String, u64> =
-        masked.iter().map(|(name, n)| ((*name).to_owned(), *n)).collect();
+    let by_pattern: BTreeMap<String, u64> = masked
+        .iter()
+        .map(|(name, n)| ((*name).to_owned(), *n))
+        .collect();
     Outbound::Result(OperationResult {
         id: "r1".into(),
         columns: vec![],
@@ -45,10 +47,28 @@ fn refused(code: ErrorCode, message: &str) -> Outbound {
 #[test]
 fn configured_resources_are_present_before_any_request() {
     let text = metrics().render().unwrap();
-    assert_eq!(sample(&text, "relay_resource_in_flight_limit{resource=\"main-pg\"}"), Some(14.0));
-    assert_eq!(sample(&text, "relay_resource_in_flight{resource=\"orders\"}"), Some(0.0));
-    assert_eq!(sample(&text, "relay_resource_healthy{resource=\"orders\"}"), Some(0.0));
-    assert_eq!(sample(&text, "relay_resource_busy_refusals_total{resource=\"orders\"}"), Some(0.0));
+    assert_eq!(
+        sample(
+            &text,
+            "relay_resource_in_flight_limit{resource=\"main-pg\"}"
+        ),
+        Some(14.0)
+    );
+    assert_eq!(
+        sample(&text, "relay_resource_in_flight{resource=\"orders\"}"),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(&text, "relay_resource_healthy{resource=\"orders\"}"),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "relay_resource_busy_refusals_total{resource=\"orders\"}"
+        ),
+        Some(0.0)
+    );
     assert_eq!(sample(&text, "relay_control_plane_connected"), Some(0.0));
     assert!(text.ends_with("# EOF\n"), "{text}");
 }
@@ -57,23 +77,40 @@ fn configured_resources_are_present_before_any_request() {
 fn answers_count_by_outcome_code_rows_and_pattern() {
     let metrics = metrics();
     let took = Duration::from_millis(20);
-    metrics.operation_answered("main-pg", "query", &result(3, &[("email", 2), ("cpf", 1)]), took);
+    metrics.operation_answered(
+        "main-pg",
+        "query",
+        &result(3, &[("email", 2), ("cpf", 1)]),
+        took,
+    );
     metrics.operation_answered("main-pg", "query", &result(4, &[("email", 1)]), took);
     let secret = "DELETE FROM users WHERE password = 'hunter2'";
-    metrics.operation_answered("main-pg", "query", &refused(ErrorCode::NotReadOnly, secret), took);
+    metrics.operation_answered(
+        "main-pg",
+        "query",
+        &refused(ErrorCode::NotReadOnly, secret),
+        took,
+    );
     let text = metrics.render().unwrap();
-    let ok = "relay_operations_total{resource=\"main-pg\",operation=\"query\",outcome=\"ok\",code=\"\"}";
+    let ok =
+        "relay_operations_total{resource=\"main-pg\",operation=\"query\",outcome=\"ok\",code=\"\"}";
     assert_eq!(sample(&text, ok), Some(2.0));
     let error = "relay_operations_total{resource=\"main-pg\",operation=\"query\",outcome=\"error\",code=\"not_read_only\"}";
     assert_eq!(sample(&text, error), Some(1.0));
-    assert_eq!(sample(&text, "relay_result_rows_total{resource=\"main-pg\"}"), Some(7.0));
+    assert_eq!(
+        sample(&text, "relay_result_rows_total{resource=\"main-pg\"}"),
+        Some(7.0)
+    );
     let email = "relay_masked_values_total{resource=\"main-pg\",pattern=\"email\"}";
     assert_eq!(sample(&text, email), Some(3.0));
     let count = "relay_operation_duration_seconds_count{resource=\"main-pg\",operation=\"query\"}";
     assert_eq!(sample(&text, count), Some(3.0));
     let bucket = "relay_operation_duration_seconds_bucket{le=\"0.025\",resource=\"main-pg\",operation=\"query\"}";
     assert_eq!(sample(&text, bucket), Some(3.0), "{text}");
-    assert!(!text.contains("hunter2") && !text.contains("DELETE"), "{text}");
+    assert!(
+        !text.contains("hunter2") && !text.contains("DELETE"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -88,7 +125,10 @@ fn made_up_names_share_one_unknown_label() {
     let text = metrics.render().unwrap();
     let unknown = "relay_operations_total{resource=\"unknown\",operation=\"unknown\",outcome=\"error\",code=\"unknown_resource\"}";
     assert_eq!(sample(&text, unknown), Some(3.0));
-    assert_eq!(sample(&text, "relay_result_bytes_total{resource=\"unknown\"}"), Some(30.0));
+    assert_eq!(
+        sample(&text, "relay_result_bytes_total{resource=\"unknown\"}"),
+        Some(30.0)
+    );
     for name in ["OR 1=1", "SELECT", "SEKRIT"] {
         assert!(!text.contains(name), "{text}");
     }
@@ -104,10 +144,25 @@ fn resource_gauges_follow_the_latest_value() {
     metrics.health("main-pg", HealthStatus::Healthy);
     metrics.health("main-pg", HealthStatus::Unhealthy);
     let text = metrics.render().unwrap();
-    assert_eq!(sample(&text, "relay_resource_in_flight{resource=\"orders\"}"), Some(2.0));
-    assert_eq!(sample(&text, "relay_resource_busy_refusals_total{resource=\"orders\"}"), Some(2.0));
-    assert_eq!(sample(&text, "relay_resource_healthy{resource=\"orders\"}"), Some(1.0));
-    assert_eq!(sample(&text, "relay_resource_healthy{resource=\"main-pg\"}"), Some(0.0));
+    assert_eq!(
+        sample(&text, "relay_resource_in_flight{resource=\"orders\"}"),
+        Some(2.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "relay_resource_busy_refusals_total{resource=\"orders\"}"
+        ),
+        Some(2.0)
+    );
+    assert_eq!(
+        sample(&text, "relay_resource_healthy{resource=\"orders\"}"),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&text, "relay_resource_healthy{resource=\"main-pg\"}"),
+        Some(0.0)
+    );
 }
 
 #[test]
@@ -116,13 +171,19 @@ fn only_sessions_after_the_first_are_reconnects() {
     metrics.control_plane(true);
     let text = metrics.render().unwrap();
     assert_eq!(sample(&text, "relay_control_plane_connected"), Some(1.0));
-    assert_eq!(sample(&text, "relay_control_plane_reconnects_total"), Some(0.0));
+    assert_eq!(
+        sample(&text, "relay_control_plane_reconnects_total"),
+        Some(0.0)
+    );
     metrics.control_plane(false);
     metrics.control_plane(true);
     metrics.control_plane(false);
     let text = metrics.render().unwrap();
     assert_eq!(sample(&text, "relay_control_plane_connected"), Some(0.0));
-    assert_eq!(sample(&text, "relay_control_plane_reconnects_total"), Some(1.0));
+    assert_eq!(
+        sample(&text, "relay_control_plane_reconnects_total"),
+        Some(1.0)
+    );
 }
 
 #[test]
@@ -145,6 +206,12 @@ fn audit_gauges_and_counters() {
     assert_eq!(sample(&text, "relay_audit_available"), Some(1.0));
     assert_eq!(sample(&text, "relay_audit_records_pending"), Some(2.0));
     assert_eq!(sample(&text, "relay_audit_spool_bytes"), Some(300.0));
-    assert_eq!(sample(&text, "relay_audit_records_spooled_total"), Some(2.0));
-    assert_eq!(sample(&text, "relay_audit_records_dropped_total"), Some(3.0));
+    assert_eq!(
+        sample(&text, "relay_audit_records_spooled_total"),
+        Some(2.0)
+    );
+    assert_eq!(
+        sample(&text, "relay_audit_records_dropped_total"),
+        Some(3.0)
+    );
 }

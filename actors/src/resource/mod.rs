@@ -5,8 +5,8 @@ pub mod off_thread;
 pub mod pg_values;
 pub mod postgres;
 
-use crate::metrics::Metrics;
 use crate::messages::{CancelRequest, HealthChanged, OperationError, Produced, RunOperation};
+use crate::metrics::Metrics;
 use crate::policy::lineage::ColumnProtection;
 use crate::protocol::{ErrorCode, HealthStatus, ResourceHealth};
 use crate::time::now_rfc3339;
