@@ -5,6 +5,8 @@ use crate::pg_fixture::READER;
 use crate::support::{free_port, relay_config_for, DevPlane, Relay, API_KEY, TOKEN};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::time::Duration;
 
 /// Values that must never appear in a metric: the token, the API key, SQL text, returned data
 /// and names a request made up.
@@ -247,5 +249,66 @@ fn without_the_key_the_relay_listens_nowhere() {
     assert_eq!(
         listening_ports_of(with_metrics.process.child.id()),
         vec![port]
+    );
+}
+
+fn check_output(config: &str) -> (Option<i32>, String) {
+    let (_dir, path) = crate::support::write_config(config);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_relay"))
+        .args(["check", "--config", path.to_str().unwrap()])
+        .env_remove("RELAY_CONFIG")
+        .env("RELAY_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    (output.status.code(), text)
+}
+
+#[test]
+fn check_notes_an_address_reachable_from_the_network() {
+    let config = relay_config_for(9, "", READER, "");
+    let (code, text) = check_output(&format!("{config}\nmetrics:\n  listen: 0.0.0.0:9464\n"));
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("note: metrics.listen 0.0.0.0:9464 is reachable from the network"),
+        "{text}"
+    );
+    let (code, text) = check_output(&format!("{config}\nmetrics:\n  listen: 127.0.0.1:9464\n"));
+    assert_eq!(code, Some(0), "{text}");
+    assert!(!text.contains("metrics.listen"), "{text}");
+    let (code, text) = check_output(&format!("{config}\nmetrics:\n  listen: localhost:9464\n"));
+    assert_eq!(code, Some(64), "{text}");
+    assert!(
+        text.contains("metrics.listen: expected an IP address and port"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_taken_port_stops_the_start_before_connecting() {
+    let control_plane = TcpListener::bind("127.0.0.1:0").unwrap();
+    control_plane.set_nonblocking(true).unwrap();
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let config = relay_config_for(control_plane.local_addr().unwrap().port(), "", READER, "");
+    let config = format!("{config}\nmetrics:\n  listen: 127.0.0.1:{port}\n");
+    let mut relay = Relay::start(&config, TOKEN);
+    let exit = relay.process.wait_exit(Duration::from_secs(20));
+    assert_eq!(exit, Some(64), "{}", relay.process.output());
+    let failed = relay
+        .process
+        .stdout
+        .wait_for_msg("Cannot start relay", Duration::from_secs(1));
+    let error = failed
+        .map(|line| line["error"].to_string())
+        .unwrap_or_default();
+    assert!(
+        error.contains(&format!("metrics.listen 127.0.0.1:{port}")),
+        "{error}"
+    );
+    assert!(
+        control_plane.accept().is_err(),
+        "relay connected although it could not start"
     );
 }

@@ -37,7 +37,20 @@ pub struct Config {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Metrics {
     /// `metrics.listen`: the socket address to listen on, e.g. `127.0.0.1:9464`. Required.
+    #[serde(deserialize_with = "socket_address")]
     pub listen: std::net::SocketAddr,
+}
+
+/// An IP address and port; host names are refused, since resolving one could pick any interface.
+fn socket_address<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<std::net::SocketAddr, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    text.parse().map_err(|_| {
+        serde::de::Error::custom(format!(
+            "expected an IP address and port such as 127.0.0.1:9464 or [::1]:9464, got {text:?}"
+        ))
+    })
 }
 
 impl Metrics {

@@ -51,7 +51,9 @@ mod tests {
     #[test]
     fn bad_addresses_are_reported_at_the_key() {
         let found = problems(&with_metrics("  listen: localhost\n"));
-        assert_eq!(found, ["metrics.listen: invalid socket address syntax"]);
+        let expected = "metrics.listen: expected an IP address and port such as 127.0.0.1:9464 \
+                        or [::1]:9464, got \"localhost\"";
+        assert_eq!(found, [expected]);
         let found = problems(&with_metrics("  listen: 127.0.0.1:0\n"));
         assert_eq!(found.len(), 1);
         assert!(found[0].starts_with("metrics.listen: the port must not be 0"));
