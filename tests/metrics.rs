@@ -312,3 +312,61 @@ fn a_taken_port_stops_the_start_before_connecting() {
         "relay connected although it could not start"
     );
 }
+
+/// Scrapes until `series` has `wanted` (at most 200 scrapes, 50 ms apart); returns its last value.
+fn scrape_until(port: u16, series: &str, wanted: f64) -> f64 {
+    let mut last = f64::NAN;
+    for _ in 0..200 {
+        last = scrape(port).1.get(series).copied().unwrap_or(f64::NAN);
+        if last == wanted {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    last
+}
+
+#[test]
+fn a_full_queue_shows_in_flight_and_busy_refusals() {
+    let port = free_port();
+    let devplane = DevPlane::start();
+    let extra = "    poolSize: 1\n    maxQueuedRequests: 1\n";
+    let config = relay_config_for(devplane.port, "", READER, extra);
+    let relay = Relay::start(
+        &format!("{config}\nmetrics:\n  listen: 127.0.0.1:{port}\n"),
+        TOKEN,
+    );
+    relay.wait_ready();
+    let in_flight = r#"relay_resource_in_flight{resource="main-pg"}"#;
+    let limit = r#"relay_resource_in_flight_limit{resource="main-pg"}"#;
+    assert_eq!(value(&scrape(port).1, limit), 2.0);
+    let devplane = std::sync::Arc::new(devplane);
+    let sleepers: Vec<_> = (0..2)
+        .map(|_| {
+            let devplane = std::sync::Arc::clone(&devplane);
+            std::thread::spawn(move || {
+                operation(
+                    &devplane,
+                    "main-pg",
+                    "query",
+                    json!({"sql": "SELECT pg_sleep(1)"}),
+                )
+            })
+        })
+        .collect();
+    assert_eq!(scrape_until(port, in_flight, 2.0), 2.0);
+    let refused = operation(&devplane, "main-pg", "query", json!({"sql": "SELECT 1"}));
+    assert_eq!(refused["code"], "busy", "{refused}");
+    for sleeper in sleepers {
+        assert_eq!(sleeper.join().unwrap()["type"], "result");
+    }
+    assert_eq!(scrape_until(port, in_flight, 0.0), 0.0);
+    let samples = scrape(port).1;
+    let busy = r#"relay_resource_busy_refusals_total{resource="main-pg"}"#;
+    assert_eq!(value(&samples, busy), 1.0);
+    let code = r#"relay_operations_total{resource="main-pg",operation="query",outcome="error",code="busy"}"#;
+    assert_eq!(value(&samples, code), 1.0);
+    let ok = r#"relay_operations_total{resource="main-pg",operation="query",outcome="ok",code=""}"#;
+    assert_eq!(value(&samples, ok), 2.0);
+    drop(relay);
+}

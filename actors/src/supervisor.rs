@@ -81,10 +81,7 @@ impl Supervisor {
     pub fn new(config: Config, log: Logger) -> Result<Self, StartError> {
         let link = connect::Link::new(&config.control_plane)?;
         let masking = Arc::new(MaskingEngine::from_config(&config.masking)?);
-        let metrics =
-            Arc::new(Metrics::for_resources(config.resources.iter().map(
-                |spec| (spec.id.as_str(), spec.pool_size + spec.max_queued_requests),
-            )));
+        let metrics = Arc::new(Metrics::for_config(&config.resources));
         let mut resources = BTreeMap::new();
         let mut health = BTreeMap::new();
         for spec in &config.resources {

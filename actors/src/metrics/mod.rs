@@ -71,7 +71,16 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// Metrics for the configured resources; each starts with its series present (at zero), so a
+    /// Metrics for the configured resources, each limited to `poolSize + maxQueuedRequests`.
+    pub fn for_config(resources: &[relay_config::Resource]) -> Self {
+        Metrics::for_resources(
+            resources
+                .iter()
+                .map(|spec| (spec.id.as_str(), spec.pool_size + spec.max_queued_requests)),
+        )
+    }
+
+    /// Metrics for the given resources and their in-flight limits; each starts with its series present (at zero), so a
     /// dashboard sees every resource before its first request.
     pub fn for_resources<'a>(resources: impl IntoIterator<Item = (&'a str, u32)>) -> Self {
         let resources: Vec<(&str, u32)> = resources.into_iter().collect();
@@ -118,6 +127,13 @@ impl Metrics {
     }
 
     fn register(&mut self) {
+        self.register_operations();
+        self.register_resources();
+        self.register_links();
+    }
+
+    /// What the answers were: outcomes, latency, rows, bytes, masking.
+    fn register_operations(&mut self) {
         let r = &mut self.registry;
         r.register(
             "relay_operations",
@@ -144,6 +160,11 @@ impl Metrics {
             "Values masked in results, by masking pattern",
             self.masked.clone(),
         );
+    }
+
+    /// How each resource is doing: load, refusals, health.
+    fn register_resources(&mut self) {
+        let r = &mut self.registry;
         r.register(
             "relay_resource_in_flight",
             "Operations accepted and not yet answered (running or waiting for a connection)",
@@ -164,6 +185,11 @@ impl Metrics {
             "1 when the resource's last health check passed, else 0",
             self.healthy.clone(),
         );
+    }
+
+    /// The control-plane session and the audit trail.
+    fn register_links(&mut self) {
+        let r = &mut self.registry;
         r.register(
             "relay_control_plane_connected",
             "1 while the WebSocket session to the control plane is open, else 0",
