@@ -112,6 +112,17 @@ fn check_local_state(config: &Config) -> bool {
     for note in &report.notes {
         println!("note: {note}");
     }
+    if let Some(metrics) = config
+        .metrics
+        .as_ref()
+        .filter(|m| m.reachable_from_network())
+    {
+        println!(
+            "note: metrics.listen {} is reachable from the network: anyone who can connect to it \
+             reads the relay's metrics (resource ids and activity, never data or secrets)",
+            metrics.listen
+        );
+    }
     let status = local_state::status_path(&plane.tenant_id);
     if let Err(error) = status_file::probe(&status) {
         problem(

@@ -4,6 +4,7 @@
 
 mod audit_verify;
 mod check;
+mod metrics_server;
 mod run;
 
 use clap::{Parser, Subcommand};

@@ -1,7 +1,7 @@
 //! `relay run`: load the configuration, start the actor system, serve until SIGTERM or SIGINT.
 //! SIGHUP is logged and otherwise ignored: the configuration is read only at start.
 
-use crate::EXIT_USAGE;
+use crate::{metrics_server, EXIT_USAGE};
 use actix::{Actor, System};
 use relay::logging;
 use relay_actors::local_state::{self, FileLock};
@@ -93,6 +93,7 @@ fn serve(config: Config, config_path: &Path, log: &Logger) -> ExitCode {
     let source = config_path.display().to_string();
     let tenant = config.control_plane.tenant_id.clone();
     let status_path = local_state::status_path(&tenant);
+    let metrics_listen = config.metrics.clone();
     debug!(log, "Local state"; "instanceDir" => local_state::instance_dir(&tenant).display().to_string(),
         "statusFile" => status_path.path.display().to_string(), "resources" => config.resources.len());
     let supervisor = match Supervisor::new(config, log.clone()) {
@@ -105,6 +106,14 @@ fn serve(config: Config, config_path: &Path, log: &Logger) -> ExitCode {
         }
     };
     let system = System::new();
+    let metrics = match system.block_on(async { start_metrics(&metrics_listen, &supervisor, log) })
+    {
+        Ok(metrics) => metrics,
+        Err(err) => {
+            error!(log, "Cannot start relay"; "error" => err.to_string());
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
     let signal_log = log.clone();
     let outcome = system.block_on(async move {
         let supervisor = supervisor.start();
@@ -114,6 +123,9 @@ fn serve(config: Config, config_path: &Path, log: &Logger) -> ExitCode {
     match outcome {
         Ok((signal, supervisor)) => {
             info!(log, "Shutdown requested"; "signal" => signal);
+            if let Some(metrics) = metrics {
+                system.block_on(metrics.stop(false));
+            }
             let stopped = system.block_on(supervisor.send(Shutdown));
             if stopped.is_err() {
                 warn!(log, "Supervisor was gone at shutdown");
@@ -126,6 +138,22 @@ fn serve(config: Config, config_path: &Path, log: &Logger) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Starts the metrics endpoint when `metrics` is configured; must run inside the actix system.
+fn start_metrics(
+    metrics: &Option<relay_config::Metrics>,
+    supervisor: &Supervisor,
+    log: &Logger,
+) -> Result<Option<actix_web::dev::ServerHandle>, metrics_server::BindError> {
+    let Some(metrics) = metrics else {
+        return Ok(None);
+    };
+    let (server, handle) = metrics_server::bind(metrics.listen, supervisor.metrics())?;
+    actix_rt::spawn(server);
+    info!(log, "Metrics endpoint listening"; "addr" => metrics.listen.to_string(),
+        "path" => "/metrics", "reachableFromNetwork" => metrics.reachable_from_network());
+    Ok(Some(handle))
 }
 
 /// Waits for SIGTERM or SIGINT; SIGHUP, which would end the process by default, is logged.

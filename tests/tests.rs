@@ -16,6 +16,7 @@ mod hostile_fixture;
 mod local_state;
 mod masking_lineage;
 mod masking_values;
+mod metrics;
 mod mongo_fixture;
 mod mongo_masking;
 mod mongo_ops;

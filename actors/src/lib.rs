@@ -18,6 +18,7 @@ pub mod local_state;
 pub mod lru;
 pub mod masking;
 pub mod messages;
+pub mod metrics;
 pub mod pipeline;
 pub mod policy;
 pub mod protocol;

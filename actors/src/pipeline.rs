@@ -5,9 +5,11 @@ use crate::masking::Masker;
 use crate::messages::{
     AuditReady, Mask, MaskPayload, OperationError, Produced, Record, RunOperation,
 };
+use crate::metrics::Metrics;
 use crate::protocol::{ErrorCode, ErrorMessage, MaskedCounts, OperationResult, Outbound, Request};
 use crate::resource::Resource;
 use actix::Addr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The actors one request passes through, looked up by the supervisor when the request arrives.
@@ -16,6 +18,7 @@ pub struct Route {
     pub resource: Option<(String, Addr<Resource>)>,
     pub masker: Option<Addr<Masker>>,
     pub auditor: Option<Addr<Auditor>>,
+    pub metrics: Arc<Metrics>,
 }
 
 /// How long a request waits for the audit trail before it is refused: the auditor's bounded
@@ -27,6 +30,14 @@ const AUDIT_WAIT: Duration = Duration::from_secs(10);
 /// was written.
 pub async fn run(route: Route, request: Request) -> Outbound {
     let started = Instant::now();
+    let metrics = Arc::clone(&route.metrics);
+    let (resource, operation) = (request.resource_id.clone(), request.operation.clone());
+    let answer = answer(route, request, started).await;
+    metrics.operation_answered(&resource, &operation, &answer, started.elapsed());
+    answer
+}
+
+async fn answer(route: Route, request: Request, started: Instant) -> Outbound {
     let Some(auditor) = route.auditor.clone() else {
         return audit_unavailable(&request, "the audit trail is restarting");
     };

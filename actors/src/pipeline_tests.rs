@@ -152,6 +152,7 @@ async fn without_the_audit_trail_nothing_runs() {
             resource: None,
             masker: Some(masker()),
             auditor,
+            metrics: Default::default(),
         };
         // Without a resource the answer would be unknown_resource: the audit check comes first.
         let Outbound::Error(error) = run(route, request()).await else {

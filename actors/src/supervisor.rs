@@ -12,6 +12,7 @@ use crate::messages::{
     AuditLink, CancelRequest, Connected, Disconnected, Dispatch, Drain, GetHealth, HealthChanged,
     HealthReport, Shutdown,
 };
+use crate::metrics::Metrics;
 use crate::pipeline::{self, Route};
 use crate::protocol::{
     AuditHealth, Health, Hello, Outbound, ResourceHealth, ResourceInfo, PROTOCOL_VERSION,
@@ -72,6 +73,7 @@ pub struct Supervisor {
     startup: Startup,
     shutting_down: bool,
     status_file: status_links::StatusFileSink,
+    metrics: Arc<Metrics>,
 }
 
 impl Supervisor {
@@ -79,6 +81,7 @@ impl Supervisor {
     pub fn new(config: Config, log: Logger) -> Result<Self, StartError> {
         let link = connect::Link::new(&config.control_plane)?;
         let masking = Arc::new(MaskingEngine::from_config(&config.masking)?);
+        let metrics = Arc::new(Metrics::for_config(&config.resources));
         let mut resources = BTreeMap::new();
         let mut health = BTreeMap::new();
         for spec in &config.resources {
@@ -107,6 +110,7 @@ impl Supervisor {
             startup: Startup::default(),
             shutting_down: false,
             status_file: Default::default(),
+            metrics,
         })
     }
 
@@ -115,6 +119,11 @@ impl Supervisor {
     pub fn with_config_source(mut self, path: String, sha256: String) -> Self {
         self.config_source = Some((path, sha256));
         self
+    }
+
+    /// The relay's metrics, for the endpoint that serves them.
+    pub fn metrics(&self) -> Arc<Metrics> {
+        Arc::clone(&self.metrics)
     }
 
     fn health_snapshot(&self) -> Health {
@@ -184,6 +193,7 @@ impl Supervisor {
                     me.clone().recipient(),
                     &self.log,
                     Arc::clone(&self.masking) as Arc<dyn crate::policy::lineage::ColumnProtection>,
+                    Arc::clone(&self.metrics),
                 );
                 child.addr = Some(resource.start());
             }
@@ -196,6 +206,7 @@ impl Supervisor {
                 self.link.clone(),
                 me,
                 &self.log,
+                Arc::clone(&self.metrics),
             );
             self.control_plane = Some(control_plane.start());
         }
@@ -218,6 +229,7 @@ impl Supervisor {
             }),
             masker: self.masker.clone(),
             auditor: self.auditor.clone(),
+            metrics: Arc::clone(&self.metrics),
         }
     }
 }
@@ -289,6 +301,7 @@ impl Handler<HealthChanged> for Supervisor {
             let mut counts = crate::protocol::MaskedCounts::default();
             health.error = Some(self.masking.mask_str(&error, &mut counts).into_owned());
         }
+        self.metrics.health(&health.id, health.status);
         let previous = self.health.insert(health.id.clone(), health.clone());
         let previous_can_write = previous.as_ref().and_then(|p| p.can_write);
         if health.can_write.is_some() && health.can_write != previous_can_write {

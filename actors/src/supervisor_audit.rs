@@ -43,7 +43,8 @@ impl Supervisor {
             Arc::clone(&self.masking),
             self.log.clone(),
             Some(outbox),
-        );
+        )
+        .with_metrics(Arc::clone(&self.metrics));
         self.auditor = Some(auditor.start());
         let (file, sha256) = self.config_source.clone().unwrap_or_default();
         let details = serde_json::json!({"file": file, "sha256": sha256,
@@ -119,6 +120,9 @@ impl Handler<RequestRefused> for Supervisor {
 
     fn handle(&mut self, refused: RequestRefused, _ctx: &mut Context<Self>) {
         let resource_id = refused.resource_id.unwrap_or_default();
+        let operation = refused.operation.unwrap_or_default();
+        self.metrics
+            .request_refused(&resource_id, &operation, refused.code);
         let resource_type = self
             .resources
             .get(&resource_id)
@@ -129,7 +133,7 @@ impl Handler<RequestRefused> for Supervisor {
             tenant_id: self.config.control_plane.tenant_id.clone(),
             resource_id,
             resource_type,
-            operation: refused.operation.unwrap_or_default(),
+            operation,
             statement: refused.statement,
             outcome: Outcome::Refused,
             code: Some(refused.code.as_str().to_owned()),

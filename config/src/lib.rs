@@ -32,6 +32,7 @@ mod schema;
 mod secret;
 mod validate;
 mod validate_masking;
+mod validate_metrics;
 mod validate_mongodb;
 mod validate_postgres;
 mod validate_resource;
@@ -46,7 +47,7 @@ use std::path::{Path, PathBuf};
 pub use audit::{Audit, AuditLevel};
 pub use error::{ConfigError, Problem};
 pub use masking::{Builtins, ColumnRule, MaskStrategy};
-pub use model::{Config, ControlPlane, MaskPattern, Masking};
+pub use model::{Config, ControlPlane, MaskPattern, Masking, Metrics};
 pub use proxy::{ProxyCredentials, ProxyServer, ProxySetting, ProxyUrl};
 pub use resource::{
     Connection, Operation, ReadPreference, Resource, ResourceType, SslMode, Tables,

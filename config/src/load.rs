@@ -18,9 +18,9 @@ use serde_path_to_error::Segment;
 use crate::audit::Audit;
 use crate::env;
 use crate::error::{index_path, is_within, key_path, ConfigError, Problem};
-use crate::model::{Config, ControlPlane, Masking};
+use crate::model::{Config, ControlPlane, Masking, Metrics};
 use crate::resource::Resource;
-use crate::{schema, validate, validate_resource};
+use crate::{schema, validate, validate_metrics, validate_resource};
 
 /// The path used for problems with the document as a whole.
 const DOCUMENT: &str = "(document)";
@@ -156,11 +156,13 @@ impl Builder {
         if let Some(audit) = &audit {
             self.problems.extend(validate::audit(audit, "audit"));
         }
+        let metrics = self.metrics(tree.get("metrics"));
         Some(Config {
             control_plane: control_plane?,
             resources: resources?,
             masking: masking?,
             audit: audit?,
+            metrics: metrics?,
         })
     }
 
@@ -187,6 +189,17 @@ impl Builder {
             .extend(validate_resource::resources(&typed, items.len()));
         let all_typed = typed.len() == items.len();
         all_typed.then(|| typed.into_iter().map(|(_, resource)| resource).collect())
+    }
+
+    /// `metrics`: absent (or empty) means no endpoint; `Some(None)` is what that types to.
+    fn metrics(&mut self, node: Option<&Value>) -> Option<Option<Metrics>> {
+        let Some(node) = node.filter(|node| !node.is_null()) else {
+            return Some(None);
+        };
+        let metrics = self.typed::<Metrics>(node, "metrics")?;
+        self.problems
+            .extend(validate_metrics::metrics(&metrics, "metrics"));
+        Some(Some(metrics))
     }
 
     /// A section that may be left out (or left empty) to take its defaults.

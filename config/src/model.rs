@@ -26,6 +26,38 @@ pub struct Config {
     /// `audit`: audit logging. Optional; default: enabled at `info`.
     #[serde(default)]
     pub audit: Audit,
+    /// `metrics`: the Prometheus endpoint. Optional; absent: no listening socket at all.
+    #[serde(default)]
+    pub metrics: Option<Metrics>,
+}
+
+/// `metrics`: serves Prometheus text exposition at `GET /metrics`. The relay's only listening
+/// socket, so it exists only when asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Metrics {
+    /// `metrics.listen`: the socket address to listen on, e.g. `127.0.0.1:9464`. Required.
+    #[serde(deserialize_with = "socket_address")]
+    pub listen: std::net::SocketAddr,
+}
+
+/// An IP address and port; host names are refused, since resolving one could pick any interface.
+fn socket_address<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<std::net::SocketAddr, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    text.parse().map_err(|_| {
+        serde::de::Error::custom(format!(
+            "expected an IP address and port such as 127.0.0.1:9464 or [::1]:9464, got {text:?}"
+        ))
+    })
+}
+
+impl Metrics {
+    /// Whether scrapers on other hosts can reach the endpoint (anything but a loopback address).
+    pub fn reachable_from_network(&self) -> bool {
+        !self.listen.ip().is_loopback()
+    }
 }
 
 /// `controlPlane`: the outbound WebSocket link to the control plane.

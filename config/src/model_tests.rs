@@ -99,6 +99,8 @@ audit:
   spoolMaxRecords: 500
   maxSpoolBytes: 2097152
   maxStatementBytes: 4096
+metrics:
+  listen: 0.0.0.0:9464
 "
         )
 }
@@ -256,4 +258,6 @@ fn schema_and_structs_know_the_same_keys() {
         max_statement_bytes: 4096,
     };
     assert_eq!(config.audit, audit);
+    let listen = "0.0.0.0:9464".parse().unwrap();
+    assert_eq!(config.metrics, Some(crate::Metrics { listen }));
 }

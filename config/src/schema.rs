@@ -170,7 +170,11 @@ pub(crate) const ROOT: Shape = Shape::Map(&[
     optional("resources", Shape::List(&RESOURCE)),
     optional("masking", MASKING),
     optional("audit", AUDIT),
+    optional("metrics", METRICS),
 ]);
+
+/// `metrics`: the opt-in Prometheus endpoint.
+const METRICS: Shape = Shape::Map(&[required("listen", Shape::Any)]);
 
 /// What the schema check found.
 #[derive(Default)]

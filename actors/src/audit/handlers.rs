@@ -107,6 +107,7 @@ impl Handler<AuditAcked> for Auditor {
         }
         let changed = spool.len() != before;
         self.refresh();
+        self.publish_metrics();
         if changed {
             self.report_status();
         }

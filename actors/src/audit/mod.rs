@@ -15,6 +15,7 @@ pub mod statement;
 
 use crate::masking::MaskingEngine;
 use crate::messages::{AuditStatusChanged, AuditUnavailable, ForwardAudit};
+use crate::metrics::{AuditObservation, Metrics};
 use crate::protocol::{AuditHealth, MaskedCounts};
 use crate::time::now_rfc3339;
 use actix::{Actor, AsyncContext, Context, Recipient};
@@ -65,6 +66,9 @@ pub struct Auditor {
     events_lost: u64,
     dropped_reported: u64,
     last_drop_report: Option<Instant>,
+    metrics: Arc<Metrics>,
+    /// The spool's dropped count when the metrics last saw it.
+    dropped_published: u64,
 }
 
 impl Auditor {
@@ -93,7 +97,29 @@ impl Auditor {
             events_lost: 0,
             dropped_reported: 0,
             last_drop_report: None,
+            metrics: Arc::default(),
+            dropped_published: 0,
         }
+    }
+
+    /// Records the trail's state in the relay's metrics (else in a handle nobody reads).
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    fn publish_metrics(&mut self) {
+        let spool = self.sinks.spool();
+        let dropped = spool.map_or(0, spool::Spool::dropped);
+        // A reopened spool counts from zero again.
+        let newly_dropped = dropped.saturating_sub(self.dropped_published);
+        self.dropped_published = dropped;
+        self.metrics.audit_observed(AuditObservation {
+            available: self.failure.is_none(),
+            pending: spool.map_or(0, |s| s.len() as u64),
+            pending_bytes: spool.map_or(0, spool::Spool::pending_bytes),
+            newly_dropped,
+        });
     }
 
     fn log_opened(&self, notes: Vec<Opened>) {
@@ -142,6 +168,7 @@ impl Auditor {
             (None, None) => {}
         }
         self.failure = now;
+        self.publish_metrics();
         self.report_status();
     }
 
@@ -202,9 +229,14 @@ impl Auditor {
         match written {
             Err(reason) => {
                 self.update_failure();
+                self.publish_metrics();
                 Err(AuditUnavailable(reason))
             }
             Ok(spooled) => {
+                if spooled.is_some() {
+                    self.metrics.audit_spooled();
+                }
+                self.publish_metrics();
                 if let (Some(record), Some(outbox), Some(_)) = (forward, &self.outbox, spooled) {
                     outbox.forward.do_send(ForwardAudit { record });
                 }
@@ -305,6 +337,7 @@ impl Actor for Auditor {
             });
         }
         self.refresh();
+        self.publish_metrics();
         self.report_status();
     }
 }

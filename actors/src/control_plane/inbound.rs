@@ -128,7 +128,7 @@ impl ControlPlane {
                 debug!(actor.log, "Answer dropped: its session ended"; "requestId" => id);
                 return;
             }
-            actor.in_flight.remove(&id);
+            let resource = actor.in_flight.remove(&id).unwrap_or_default();
             let message = answer.unwrap_or_else(|_| {
                 Outbound::Error(ErrorMessage {
                     id: Some(id),
@@ -136,7 +136,11 @@ impl ControlPlane {
                     message: "relay could not process the request".into(),
                 })
             });
-            actor.send(message);
+            let is_result = matches!(message, Outbound::Result(_));
+            let bytes = actor.send(message);
+            if is_result {
+                actor.metrics.result_sent(&resource, bytes);
+            }
         }));
     }
 }

@@ -18,6 +18,7 @@ pub mod tunnel;
 use crate::messages::{
     AuthRejected, Connected, Disconnected, Drain, GetHealth, HealthReport, SendToControlPlane,
 };
+use crate::metrics::Metrics;
 use crate::protocol::{close_code, encode_outbound, Hello, Outbound};
 use crate::supervisor::Supervisor;
 use actix::fut::wrap_future;
@@ -75,6 +76,7 @@ pub struct ControlPlane {
     /// Requests of the current session still running: id -> resource id.
     in_flight: HashMap<String, String>,
     in_flight_count: Rc<Cell<usize>>,
+    metrics: Arc<Metrics>,
 }
 
 impl ControlPlane {
@@ -84,6 +86,7 @@ impl ControlPlane {
         link: connect::Link,
         supervisor: Addr<Supervisor>,
         log: &Logger,
+        metrics: Arc<Metrics>,
     ) -> Self {
         let backoff = Backoff::new(Duration::from_secs(config.reconnect_max_delay_seconds));
         ControlPlane {
@@ -99,6 +102,7 @@ impl ControlPlane {
             draining: false,
             in_flight: HashMap::new(),
             in_flight_count: Rc::new(Cell::new(0)),
+            metrics,
         }
     }
 
@@ -122,6 +126,7 @@ impl ControlPlane {
             reassembler: Reassembler::new(self.config.max_message_bytes),
         });
         self.session_open.set(true);
+        self.metrics.control_plane(true);
         info!(self.log, "Connected to control plane"; "url" => self.url_for_logs(),
             "proxy" => self.link.route.describe());
         self.send(Outbound::Hello(self.hello.clone()));
@@ -139,6 +144,7 @@ impl ControlPlane {
         ctx.cancel_future(session.stream);
         session.sink.close();
         self.session_open.set(false);
+        self.metrics.control_plane(false);
         // Answers still running belong to a session the control plane has given up on.
         self.in_flight.clear();
         if session.opened_at.elapsed() >= STABLE_CONNECTION {
@@ -160,18 +166,24 @@ impl ControlPlane {
         self.schedule_reconnect(delay, ctx);
     }
 
-    /// Writes one message to the current session, if any.
-    fn send(&mut self, message: Outbound) {
+    /// Writes one message to the current session, if any; returns the bytes written.
+    fn send(&mut self, message: Outbound) -> usize {
         let Some(session) = self.session.as_mut() else {
-            return;
+            return 0;
         };
         match encode_outbound(&message) {
             Ok(text) => {
+                let bytes = text.len();
                 if session.sink.write(Message::Text(text.into())).is_err() {
                     warn!(self.log, "Cannot write to control plane: session closing");
+                    return 0;
                 }
+                bytes
             }
-            Err(err) => error!(self.log, "Cannot encode message"; "error" => err.to_string()),
+            Err(err) => {
+                error!(self.log, "Cannot encode message"; "error" => err.to_string());
+                0
+            }
         }
     }
 

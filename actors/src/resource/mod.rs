@@ -6,6 +6,7 @@ pub mod pg_values;
 pub mod postgres;
 
 use crate::messages::{CancelRequest, HealthChanged, OperationError, Produced, RunOperation};
+use crate::metrics::Metrics;
 use crate::policy::lineage::ColumnProtection;
 use crate::protocol::{ErrorCode, HealthStatus, ResourceHealth};
 use crate::time::now_rfc3339;
@@ -85,6 +86,7 @@ pub struct Resource {
     in_flight: usize,
     /// A health check is due early, when the next connection attempt may start.
     reconnect_scheduled: bool,
+    metrics: Arc<Metrics>,
 }
 
 impl Resource {
@@ -94,6 +96,7 @@ impl Resource {
         supervisor: Recipient<HealthChanged>,
         log: &Logger,
         protection: Arc<dyn ColumnProtection>,
+        metrics: Arc<Metrics>,
     ) -> Self {
         let log =
             log.new(slog::o!("type" => spec.kind.to_string(), "resourceId" => spec.id.clone()));
@@ -118,6 +121,7 @@ impl Resource {
             health,
             in_flight: 0,
             reconnect_scheduled: false,
+            metrics,
         }
     }
 
@@ -230,6 +234,7 @@ impl Resource {
             ));
         }
         if self.queue_full() {
+            self.metrics.busy_refusal(&self.spec.id);
             return Err(OperationError::new(
                 ErrorCode::Busy,
                 "resource queue is full; retry later",
@@ -282,8 +287,10 @@ impl Handler<RunOperation> for Resource {
             }
         };
         self.in_flight += 1;
+        self.metrics.in_flight(&self.spec.id, self.in_flight);
         Box::pin(wrap_future::<_, Self>(running).map(|outcome, actor, ctx| {
             actor.in_flight -= 1;
+            actor.metrics.in_flight(&actor.spec.id, actor.in_flight);
             if outcome.is_err() {
                 actor.follow_connection(ctx);
             }

@@ -1,0 +1,217 @@
+//! Tests of the metrics handle: what each recording does to the rendered exposition.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use super::*;
+use crate::protocol::{ErrorMessage, MaskedCounts, OperationResult};
+use std::collections::BTreeMap;
+
+fn metrics() -> Metrics {
+    Metrics::for_resources([("main-pg", 14), ("orders", 3)])
+}
+
+/// The value of the sample line that starts with `series` (name and labels).
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .map(|value| value.parse().unwrap())
+}
+
+fn result(rows: u64, masked: &[(&str, u64)]) -> Outbound {
+    let by_pattern: BTreeMap<String, u64> = masked
+        .iter()
+        .map(|(name, n)| ((*name).to_owned(), *n))
+        .collect();
+    Outbound::Result(OperationResult {
+        id: "r1".into(),
+        columns: vec![],
+        rows: vec![],
+        row_count: rows,
+        truncated: false,
+        masked: MaskedCounts {
+            total: by_pattern.values().sum(),
+            by_pattern,
+        },
+        duration_ms: 3,
+        details: None,
+    })
+}
+
+fn refused(code: ErrorCode, message: &str) -> Outbound {
+    Outbound::Error(ErrorMessage {
+        id: Some("r2".into()),
+        code,
+        message: message.into(),
+    })
+}
+
+#[test]
+fn configured_resources_are_present_before_any_request() {
+    let text = metrics().render().unwrap();
+    assert_eq!(
+        sample(
+            &text,
+            "relay_resource_in_flight_limit{resource=\"main-pg\"}"
+        ),
+        Some(14.0)
+    );
+    assert_eq!(
+        sample(&text, "relay_resource_in_flight{resource=\"orders\"}"),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(&text, "relay_resource_healthy{resource=\"orders\"}"),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "relay_resource_busy_refusals_total{resource=\"orders\"}"
+        ),
+        Some(0.0)
+    );
+    assert_eq!(sample(&text, "relay_control_plane_connected"), Some(0.0));
+    assert!(text.ends_with("# EOF\n"), "{text}");
+}
+
+#[test]
+fn answers_count_by_outcome_code_rows_and_pattern() {
+    let metrics = metrics();
+    let took = Duration::from_millis(20);
+    metrics.operation_answered(
+        "main-pg",
+        "query",
+        &result(3, &[("email", 2), ("cpf", 1)]),
+        took,
+    );
+    metrics.operation_answered("main-pg", "query", &result(4, &[("email", 1)]), took);
+    let secret = "DELETE FROM users WHERE password = 'hunter2'";
+    metrics.operation_answered(
+        "main-pg",
+        "query",
+        &refused(ErrorCode::NotReadOnly, secret),
+        took,
+    );
+    let text = metrics.render().unwrap();
+    let ok =
+        "relay_operations_total{resource=\"main-pg\",operation=\"query\",outcome=\"ok\",code=\"\"}";
+    assert_eq!(sample(&text, ok), Some(2.0));
+    let error = "relay_operations_total{resource=\"main-pg\",operation=\"query\",outcome=\"error\",code=\"not_read_only\"}";
+    assert_eq!(sample(&text, error), Some(1.0));
+    assert_eq!(
+        sample(&text, "relay_result_rows_total{resource=\"main-pg\"}"),
+        Some(7.0)
+    );
+    let email = "relay_masked_values_total{resource=\"main-pg\",pattern=\"email\"}";
+    assert_eq!(sample(&text, email), Some(3.0));
+    let count = "relay_operation_duration_seconds_count{resource=\"main-pg\",operation=\"query\"}";
+    assert_eq!(sample(&text, count), Some(3.0));
+    let bucket = "relay_operation_duration_seconds_bucket{le=\"0.025\",resource=\"main-pg\",operation=\"query\"}";
+    assert_eq!(sample(&text, bucket), Some(3.0), "{text}");
+    assert!(
+        !text.contains("hunter2") && !text.contains("DELETE"),
+        "{text}"
+    );
+}
+
+#[test]
+fn made_up_names_share_one_unknown_label() {
+    let metrics = metrics();
+    let took = Duration::ZERO;
+    for name in ["x' OR 1=1", "SELECT * FROM secrets", "tok-SEKRIT"] {
+        metrics.operation_answered(name, name, &refused(ErrorCode::UnknownResource, name), took);
+        metrics.request_refused(name, name, ErrorCode::InvalidRequest);
+        metrics.result_sent(name, 10);
+    }
+    let text = metrics.render().unwrap();
+    let unknown = "relay_operations_total{resource=\"unknown\",operation=\"unknown\",outcome=\"error\",code=\"unknown_resource\"}";
+    assert_eq!(sample(&text, unknown), Some(3.0));
+    assert_eq!(
+        sample(&text, "relay_result_bytes_total{resource=\"unknown\"}"),
+        Some(30.0)
+    );
+    for name in ["OR 1=1", "SELECT", "SEKRIT"] {
+        assert!(!text.contains(name), "{text}");
+    }
+}
+
+#[test]
+fn resource_gauges_follow_the_latest_value() {
+    let metrics = metrics();
+    metrics.in_flight("orders", 2);
+    metrics.busy_refusal("orders");
+    metrics.busy_refusal("orders");
+    metrics.health("orders", HealthStatus::Healthy);
+    metrics.health("main-pg", HealthStatus::Healthy);
+    metrics.health("main-pg", HealthStatus::Unhealthy);
+    let text = metrics.render().unwrap();
+    assert_eq!(
+        sample(&text, "relay_resource_in_flight{resource=\"orders\"}"),
+        Some(2.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "relay_resource_busy_refusals_total{resource=\"orders\"}"
+        ),
+        Some(2.0)
+    );
+    assert_eq!(
+        sample(&text, "relay_resource_healthy{resource=\"orders\"}"),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&text, "relay_resource_healthy{resource=\"main-pg\"}"),
+        Some(0.0)
+    );
+}
+
+#[test]
+fn only_sessions_after_the_first_are_reconnects() {
+    let metrics = metrics();
+    metrics.control_plane(true);
+    let text = metrics.render().unwrap();
+    assert_eq!(sample(&text, "relay_control_plane_connected"), Some(1.0));
+    assert_eq!(
+        sample(&text, "relay_control_plane_reconnects_total"),
+        Some(0.0)
+    );
+    metrics.control_plane(false);
+    metrics.control_plane(true);
+    metrics.control_plane(false);
+    let text = metrics.render().unwrap();
+    assert_eq!(sample(&text, "relay_control_plane_connected"), Some(0.0));
+    assert_eq!(
+        sample(&text, "relay_control_plane_reconnects_total"),
+        Some(1.0)
+    );
+}
+
+#[test]
+fn audit_gauges_and_counters() {
+    let metrics = metrics();
+    metrics.audit_spooled();
+    metrics.audit_spooled();
+    let seen = AuditObservation {
+        available: true,
+        pending: 2,
+        pending_bytes: 300,
+        newly_dropped: 1,
+    };
+    metrics.audit_observed(seen);
+    metrics.audit_observed(AuditObservation {
+        newly_dropped: 2,
+        ..seen
+    });
+    let text = metrics.render().unwrap();
+    assert_eq!(sample(&text, "relay_audit_available"), Some(1.0));
+    assert_eq!(sample(&text, "relay_audit_records_pending"), Some(2.0));
+    assert_eq!(sample(&text, "relay_audit_spool_bytes"), Some(300.0));
+    assert_eq!(
+        sample(&text, "relay_audit_records_spooled_total"),
+        Some(2.0)
+    );
+    assert_eq!(
+        sample(&text, "relay_audit_records_dropped_total"),
+        Some(3.0)
+    );
+}
