@@ -30,8 +30,13 @@ fn tables() {
                    (1, 'ana', 'hunter2-secret', 'tok-abcdef123456', 'note-private');
                  CREATE TABLE lineage_notes (id int, secret_note text);
                  INSERT INTO lineage_notes VALUES (1, 'a public note');
+                 CREATE TABLE lineage_stats (password text);
+                 INSERT INTO lineage_stats SELECT CASE WHEN g % 2 = 0 THEN 'hunter2-secret'
+                   ELSE 'pw-' || g END FROM generate_series(1, 200) AS g;
+                 ANALYZE lineage_stats;
                  CREATE VIEW lineage_view AS SELECT id, upper(password) AS pw FROM lineage_accounts;
-                 GRANT SELECT ON lineage_accounts, lineage_notes, lineage_view TO relay_it_reader;",
+                 GRANT SELECT ON lineage_accounts, lineage_notes, lineage_view, lineage_stats
+                   TO relay_it_reader;",
             )
             .expect("create the lineage tables");
     });
@@ -112,6 +117,10 @@ fn a_protected_column_stays_masked_under_any_name() {
         "SELECT (SELECT string_agg(c, '') FROM regexp_split_to_table(password, '') AS c) \
          FROM lineage_accounts",
         "TABLE lineage_accounts",
+        "SELECT most_common_vals::text, histogram_bounds::text FROM pg_stats \
+         WHERE tablename = 'lineage_stats'",
+        "SELECT * FROM pg_catalog.pg_stats WHERE tablename = 'lineage_stats'",
+        "SELECT s.most_common_vals FROM pg_stats AS s WHERE s.attname = 'password'",
         "SELECT password::bytea AS b, to_json(api_token) AS j FROM lineage_accounts",
         "SELECT x FROM lineage_accounts AS a JOIN lineage_notes AS n USING (id), \
          LATERAL (SELECT a.api_token || n.secret_note AS x) AS l",

@@ -4,7 +4,7 @@
 //! any name. Where a reference cannot be followed exactly it counts every protected column it
 //! could mean (fail closed: too much is masked, never too little). Pure.
 
-use super::catalog::CatalogSnapshot;
+use super::catalog::{CatalogSnapshot, QualifiedName};
 use super::tree::Walker;
 use pg_query::protobuf::{ResTarget, SelectStmt, SetOperation};
 use pg_query::{Node, NodeEnum};
@@ -281,12 +281,19 @@ impl Analyzer<'_> {
             .resolve_relation(schema, &relation.relname)
             .map(|(name, found)| (name, found.protected.clone()));
         let Some((name, protected)) = protected else {
+            let named = QualifiedName::new(schema.unwrap_or("pg_catalog"), &relation.relname);
+            if is_statistics_view(&named) {
+                return statistics_item(alias, self.catalog);
+            }
             return Item {
                 alias,
                 columns: Vec::new(),
                 rest: Sources::new(),
             };
         };
+        if is_statistics_view(&name) {
+            return statistics_item(alias, self.catalog);
+        }
         let columns = protected
             .iter()
             .map(|column| {
@@ -317,6 +324,57 @@ impl Analyzer<'_> {
             }
         }
     }
+}
+
+/// The planner's statistics views show sample values of every column the role can read
+/// (`most_common_vals`, `histogram_bounds`, ...), protected ones included, and which column a row
+/// is about is data, not structure: every output of them counts as reading every protected column.
+const STATISTICS_VIEWS: [&str; 3] = ["pg_stats", "pg_stats_ext", "pg_stats_ext_exprs"];
+
+/// The columns of the statistics views that describe a column without showing its values.
+const STATISTICS_DESCRIPTIONS: [&str; 12] = [
+    "schemaname",
+    "tablename",
+    "attname",
+    "inherited",
+    "null_frac",
+    "avg_width",
+    "n_distinct",
+    "correlation",
+    "most_common_freqs",
+    "most_common_elem_freqs",
+    "statistics_schemaname",
+    "statistics_name",
+];
+
+/// A statistics view in scope: its describing columns read nothing, any other reads everything.
+fn statistics_item(alias: String, catalog: &CatalogSnapshot) -> Item {
+    Item {
+        alias,
+        columns: STATISTICS_DESCRIPTIONS
+            .iter()
+            .map(|name| ((*name).to_owned(), Sources::new()))
+            .collect(),
+        rest: statistics_values(catalog),
+    }
+}
+
+/// Whether a relation is one of the planner's statistics views.
+pub fn is_statistics_view(relation: &QualifiedName) -> bool {
+    relation.schema == "pg_catalog" && STATISTICS_VIEWS.contains(&relation.name.as_str())
+}
+
+fn statistics_values(catalog: &CatalogSnapshot) -> Sources {
+    catalog
+        .relations
+        .iter()
+        .flat_map(|(relation, found)| {
+            found.protected.iter().map(move |column| Source {
+                rule: column.rule,
+                column: column_label(relation, &column.name),
+            })
+        })
+        .collect()
 }
 
 #[path = "lineage_names.rs"]

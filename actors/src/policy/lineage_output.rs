@@ -70,8 +70,10 @@ pub fn column_sources(
                 .into_iter()
                 .collect();
             match entries.as_ref().and_then(|entries| entries.get(index)) {
-                // A star's column read straight from a table is that column alone.
-                Some(Target::Star(_)) if origin.is_some() => {}
+                // A star's column read straight from a relation the snapshot knows is that
+                // column alone; of any other relation, it may be anything the star reads.
+                Some(Target::Star(_))
+                    if origin.is_some_and(|(oid, _)| read_alone(snapshot, oid)) => {}
                 Some(entry) => read.extend(entry.sources().iter().cloned()),
                 None if origin.is_none() => read.extend(everything.iter().map(|s| (*s).clone())),
                 None => {}
@@ -79,6 +81,15 @@ pub fn column_sources(
             strictest_source(&read, protection)
         })
         .collect()
+}
+
+/// Whether a column read straight from relation `oid` reads that column alone: the snapshot knows
+/// the relation, and it is not a statistics view (whose rows are about every column).
+fn read_alone(snapshot: &CatalogSnapshot, oid: u32) -> bool {
+    snapshot
+        .oids
+        .get(&oid)
+        .is_some_and(|name| !super::is_statistics_view(name))
 }
 
 /// The select-list entry of each result column, when that is certain: every entry is one column

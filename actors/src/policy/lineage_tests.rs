@@ -203,3 +203,14 @@ fn computed_columns_that_cannot_be_matched_read_everything_the_entries_read() {
                (SELECT 1 AS one) t";
     assert_eq!(column_rules(sql, &[None, None]), [Some(0), Some(0)]);
 }
+
+#[test]
+fn the_statistics_views_read_every_protected_column() {
+    assert_eq!(lineage("SELECT most_common_vals FROM pg_stats"), ["0,1"]);
+    assert_eq!(
+        lineage("SELECT s.tablename, s.null_frac FROM pg_stats s"),
+        ["", ""]
+    );
+    assert_eq!(lineage("SELECT * FROM pg_catalog.pg_stats_ext"), ["*0,1"]);
+    assert_eq!(lineage("SELECT * FROM public.pg_stats"), ["*"]);
+}
