@@ -173,6 +173,30 @@ fn columns_that_read_nothing_protected_are_left_alone() {
     );
 }
 
+#[test]
+fn values_a_database_error_echoes_from_rows_are_hidden() {
+    let (devplane, _relay) = started();
+    for sql in [
+        "SELECT password::int FROM lineage_accounts",
+        "SELECT login FROM lineage_accounts WHERE api_token::date IS NULL",
+        "SELECT to_timestamp(secret_note, 'YYYY') FROM lineage_accounts",
+    ] {
+        let (code, body) = devplane.operation(
+            json!({"resourceId": "main-pg", "operation": "query", "params": {"sql": sql}}),
+        );
+        assert_eq!(code, 200, "{body}");
+        assert_eq!(body["type"], "error", "{sql}: {body}");
+        assert_no_secret(sql, &json!({"rows": body["message"]}));
+    }
+    // A value the statement itself holds is shown: the caller wrote it.
+    let (_, body) = devplane.operation(json!({"resourceId": "main-pg", "operation": "query",
+        "params": {"sql": "SELECT 'abc'::int"}}));
+    assert!(
+        body["message"].as_str().unwrap().contains("\"abc\""),
+        "{body}"
+    );
+}
+
 fn mongo_seed(dir: &tempfile::TempDir) -> std::path::PathBuf {
     let seed = json!({"databases": {"shop": {"collections": {
         "users": [{"_id": 1, "login": "ana", "password": "hunter2-secret",

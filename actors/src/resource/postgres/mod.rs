@@ -6,6 +6,7 @@ pub mod catalog;
 mod classify;
 pub mod connect;
 pub mod connect_gate;
+mod echo;
 pub mod exec;
 pub mod health;
 mod own_sql;
@@ -341,6 +342,7 @@ fn execute(
                     Some(&tracing),
                 )
             })
+            .map_err(|err| echo::without_echoed_values(err, &sql))
         }
         PlannedOperation::ListTables { schema } => {
             catalog::list_tables(pool, schema, scope, limits)
@@ -351,7 +353,8 @@ fn execute(
         PlannedOperation::Explain { sql, .. } => {
             let mut output = read_only(pool, limits, Some(slot), |tx, statements| {
                 run_statement(tx, statements, &sql, &[], limits, Some(slot), None)
-            })?;
+            })
+            .map_err(|err| echo::without_echoed_values(err, &sql))?;
             if output
                 .columns
                 .first()
