@@ -117,6 +117,10 @@ pub struct OutputLineage {
     /// Per result column, the protected column its values derive from (the strictest rule's);
     /// shorter than the columns, or empty, where nothing was traced.
     pub columns: Vec<Option<Source>>,
+    /// Per result column, whether its value is computed from its source (an expression, a
+    /// whole row) rather than the protected column itself: then only the whole value is safe,
+    /// since a kept part or a hash of a piece tells something about the column.
+    pub computed: Vec<bool>,
     /// Top-level document fields (MongoDB) computed from protected fields, with their source.
     pub fields: Vec<(String, Source)>,
     /// Column rules with a `table` scope that matches the relation read: they apply to its

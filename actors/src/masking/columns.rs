@@ -140,6 +140,13 @@ impl ColumnRules {
             .find(|index| self.covers(*index, relation))
     }
 
+    /// The rules that apply to some column of `relation`.
+    pub fn covering(&self, relation: &QualifiedName) -> Vec<usize> {
+        (0..self.rules.len())
+            .filter(|index| self.covers(*index, relation))
+            .collect()
+    }
+
     /// The rules scoped to `relation` (for a MongoDB collection's fields by name).
     pub fn scoped_to(&self, relation: &QualifiedName) -> Vec<usize> {
         (0..self.rules.len())

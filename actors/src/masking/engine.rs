@@ -150,7 +150,8 @@ impl MaskingEngine {
             .map(|(index, column)| {
                 let by_name = self.columns.index_for(&column.name);
                 let source = lineage.columns.get(index).and_then(Option::as_ref);
-                self.plan_column(column, by_name, source)
+                let computed = lineage.computed.get(index).copied().unwrap_or(false);
+                self.plan_column(column, by_name, source, computed)
             })
             .collect()
     }
@@ -160,6 +161,7 @@ impl MaskingEngine {
         column: &Column,
         by_name: Option<usize>,
         source: Option<&Source>,
+        computed: bool,
     ) -> ColumnPlan<'_> {
         let by_source = source.map(|source| source.rule);
         let rule = self
@@ -168,6 +170,9 @@ impl MaskingEngine {
         let mut plan = ColumnPlan::for_column(rule.and_then(|i| self.columns.rule(i)), column);
         if let Some(source) = source.filter(|_| rule.is_some() && rule != by_name) {
             plan.counted_as = format!("column:{}", source.column.to_lowercase());
+            // A kept part or a hash of a piece of a computed value tells something about the
+            // column (`substr(token, 1, 8)` under a partial rule): only the whole value is safe.
+            plan.whole = computed;
         }
         plan
     }

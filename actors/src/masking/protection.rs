@@ -18,6 +18,11 @@ impl ColumnProtection for MaskingEngine {
         self.columns.strictest(rules)
     }
 
+    fn any_rule(&self, relation: &QualifiedName) -> Option<usize> {
+        self.columns
+            .strictest(&mut self.columns.covering(relation).into_iter())
+    }
+
     fn scoped_to(&self, relation: &QualifiedName) -> Vec<usize> {
         self.columns.scoped_to(relation)
     }

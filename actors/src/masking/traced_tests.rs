@@ -99,11 +99,27 @@ fn derived_and_scoped_fields_of_documents_are_masked() {
     assert_eq!(document["pw"], "***");
     assert_eq!(
         document["all"],
-        json!([{"k": "**c1"}, {"k": "**c2"}, {"other": "x"}])
+        json!([{"k": "***"}, {"k": "***"}, {"other": "x"}])
     );
     assert_eq!(document["note"], "***");
     assert_eq!(document["nested"]["note"], "***");
     assert_eq!(counts.by_pattern["column:all.k"], 2);
+}
+
+#[test]
+fn a_computed_column_is_replaced_whole_whatever_its_rules_strategy() {
+    let mut output = OperationOutput {
+        columns: vec![column("piece"), column("token")],
+        rows: vec![vec![json!("abcdef"), json!("abcdef")]],
+        lineage: OutputLineage {
+            columns: vec![Some(source(1, "public.t.token")), None],
+            computed: vec![true, false],
+            ..OutputLineage::default()
+        },
+        ..OperationOutput::default()
+    };
+    engine().mask_output(&mut output, &mut MaskedCounts::default());
+    assert_eq!(output.rows[0], [json!("***"), json!("****ef")]);
 }
 
 #[test]

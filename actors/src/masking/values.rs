@@ -20,6 +20,9 @@ pub struct ColumnPlan<'e> {
     pub counted_as: String,
     /// The cells are base64 text of binary values (PostgreSQL bytea): scanned as bytes.
     pub binary: bool,
+    /// `rule` replaces each cell by its replacement text whatever its strategy (a value computed
+    /// from the rule's column).
+    pub whole: bool,
 }
 
 impl<'e> ColumnPlan<'e> {
@@ -29,6 +32,7 @@ impl<'e> ColumnPlan<'e> {
             rule,
             counted_as: rule_count_name(&column.name),
             binary: matches!(column.type_name.as_str(), "bytea" | "_bytea"),
+            whole: false,
         }
     }
 }
@@ -52,7 +56,10 @@ impl Scanner<'_, '_> {
     fn mask_cell(&mut self, plan: &ColumnPlan<'_>, cell: &mut Value) {
         match plan.rule {
             Some(rule) if !cell.is_null() => {
-                self.engine.columns.apply(rule, cell);
+                match plan.whole {
+                    true => *cell = Value::String(rule.replacement.clone()),
+                    false => self.engine.columns.apply(rule, cell),
+                }
                 count(self.counts, &plan.counted_as, 1);
             }
             _ if plan.binary => self.mask_binary_cell(cell),
@@ -145,10 +152,10 @@ impl Scanner<'_, '_> {
                     continue;
                 };
                 let mut segments = path.split('.');
+                // A computed field: only its whole value is safe (see `ColumnPlan::whole`).
+                let redact = |value: &mut Value| *value = Value::String(rule.replacement.clone());
                 let replaced = match segments.next() {
-                    Some(first) => apply_at(document, first, &mut segments, &|value| {
-                        columns.apply(rule, value)
-                    }),
+                    Some(first) => apply_at(document, first, &mut segments, &redact),
                     None => 0,
                 };
                 if replaced > 0 {

@@ -36,6 +36,9 @@ impl Target {
     }
 }
 
+/// Rounds of a recursive WITH followed before every CTE of it counts as reading everything.
+const MAX_ROUNDS: usize = 64;
+
 /// How deep sub-queries are followed before the rest counts as reading everything in scope.
 const MAX_DEPTH: usize = 32;
 
@@ -67,7 +70,7 @@ impl Item {
 }
 
 /// A common table expression's outputs by name, and what its unnamed outputs read.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 struct Cte {
     name: String,
     columns: Vec<(String, Sources)>,
@@ -130,9 +133,12 @@ impl Analyzer<'_> {
     }
 
     fn with(&self, with: &pg_query::protobuf::WithClause, env: &mut Env) {
-        // A recursive reference reads what the anchor reads; two rounds carry it through.
-        let rounds = if with.recursive { 2 } else { 1 };
-        for _ in 0..rounds {
+        // A recursive reference reads what the anchor reads, and a column may move to another
+        // one per round (and a CTE may read one defined after it): rounds repeat until nothing
+        // changes, within a bound past which everything counts.
+        let rounds = if with.recursive { MAX_ROUNDS } else { 1 };
+        for round in 0..rounds {
+            let before = env.ctes.clone();
             for cte in &with.ctes {
                 let Some(NodeEnum::CommonTableExpr(cte)) = cte.node.as_ref() else {
                     continue;
@@ -152,6 +158,16 @@ impl Analyzer<'_> {
                     columns,
                     rest,
                 });
+            }
+            if env.ctes == before {
+                return;
+            }
+            if round + 1 == MAX_ROUNDS {
+                let all = everything(env);
+                for cte in &mut env.ctes {
+                    cte.rest.extend(all.iter().cloned());
+                    cte.columns.clear();
+                }
             }
         }
     }
@@ -180,10 +196,22 @@ impl Analyzer<'_> {
         let Some(val) = val.as_deref() else {
             return Target::Expr(Sources::new());
         };
-        if let Some(NodeEnum::ColumnRef(column)) = val.node.as_ref() {
-            if let Some(star) = star_sources(&column.fields, env) {
-                return Target::Star(star);
+        match val.node.as_ref() {
+            Some(NodeEnum::ColumnRef(column)) => {
+                if let Some(star) = star_sources(&column.fields, env) {
+                    return Target::Star(star);
+                }
             }
+            // `(x).*`: as many outputs as the composite has fields.
+            Some(NodeEnum::AIndirection(indirection))
+                if indirection
+                    .indirection
+                    .last()
+                    .is_some_and(|last| matches!(last.node, Some(NodeEnum::AStar(_)))) =>
+            {
+                return Target::Star(self.expression(val, env));
+            }
+            _ => {}
         }
         Target::Expr(self.expression(val, env))
     }
@@ -220,11 +248,19 @@ impl Analyzer<'_> {
                 }]
             }
             Some(NodeEnum::JoinExpr(join)) => {
-                let mut items: Vec<Item> = [&join.larg, &join.rarg]
-                    .into_iter()
-                    .flatten()
-                    .flat_map(|side| self.items_of(side, env))
-                    .collect();
+                let mut items: Vec<Item> = join
+                    .larg
+                    .as_deref()
+                    .map(|left| self.items_of(left, env))
+                    .unwrap_or_default();
+                // The right side may be LATERAL: the left side's names are in scope for it.
+                let mut inner = env.clone();
+                if let Some(scope) = inner.scopes.last_mut() {
+                    scope.extend(items.iter().cloned());
+                }
+                if let Some(right) = join.rarg.as_deref() {
+                    items.extend(self.items_of(right, &inner));
+                }
                 if let Some(alias) = &join.alias {
                     let all = items.iter().flat_map(Item::all).collect();
                     items.push(Item {
@@ -283,7 +319,7 @@ impl Analyzer<'_> {
         let Some((name, protected)) = protected else {
             let named = QualifiedName::new(schema.unwrap_or("pg_catalog"), &relation.relname);
             if is_statistics_view(&named) {
-                return statistics_item(alias, self.catalog);
+                return statistics_item(alias, &names, self.catalog);
             }
             return Item {
                 alias,
@@ -292,7 +328,7 @@ impl Analyzer<'_> {
             };
         };
         if is_statistics_view(&name) {
-            return statistics_item(alias, self.catalog);
+            return statistics_item(alias, &names, self.catalog);
         }
         let columns = protected
             .iter()
@@ -326,56 +362,10 @@ impl Analyzer<'_> {
     }
 }
 
-/// The planner's statistics views show sample values of every column the role can read
-/// (`most_common_vals`, `histogram_bounds`, ...), protected ones included, and which column a row
-/// is about is data, not structure: every output of them counts as reading every protected column.
-const STATISTICS_VIEWS: [&str; 3] = ["pg_stats", "pg_stats_ext", "pg_stats_ext_exprs"];
-
-/// The columns of the statistics views that describe a column without showing its values.
-const STATISTICS_DESCRIPTIONS: [&str; 12] = [
-    "schemaname",
-    "tablename",
-    "attname",
-    "inherited",
-    "null_frac",
-    "avg_width",
-    "n_distinct",
-    "correlation",
-    "most_common_freqs",
-    "most_common_elem_freqs",
-    "statistics_schemaname",
-    "statistics_name",
-];
-
-/// A statistics view in scope: its describing columns read nothing, any other reads everything.
-fn statistics_item(alias: String, catalog: &CatalogSnapshot) -> Item {
-    Item {
-        alias,
-        columns: STATISTICS_DESCRIPTIONS
-            .iter()
-            .map(|name| ((*name).to_owned(), Sources::new()))
-            .collect(),
-        rest: statistics_values(catalog),
-    }
-}
-
-/// Whether a relation is one of the planner's statistics views.
-pub fn is_statistics_view(relation: &QualifiedName) -> bool {
-    relation.schema == "pg_catalog" && STATISTICS_VIEWS.contains(&relation.name.as_str())
-}
-
-fn statistics_values(catalog: &CatalogSnapshot) -> Sources {
-    catalog
-        .relations
-        .iter()
-        .flat_map(|(relation, found)| {
-            found.protected.iter().map(move |column| Source {
-                rule: column.rule,
-                column: column_label(relation, &column.name),
-            })
-        })
-        .collect()
-}
+#[path = "lineage_statistics.rs"]
+mod statistics;
+pub use statistics::is_statistics_view;
+use statistics::statistics_item;
 
 #[path = "lineage_names.rs"]
 mod names;

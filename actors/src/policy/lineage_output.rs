@@ -18,6 +18,11 @@ pub trait ColumnProtection: Send + Sync {
     fn rule_for(&self, relation: &QualifiedName, column: &str) -> Option<usize>;
     /// The strictest of several rules (`redact` before the others).
     fn strictest(&self, rules: &mut dyn Iterator<Item = usize>) -> Option<usize>;
+    /// The strictest rule that applies to some column of `relation`, for outputs that may hold
+    /// any of its columns.
+    fn any_rule(&self, _relation: &QualifiedName) -> Option<usize> {
+        None
+    }
     /// The rules scoped by `table` to `relation`, which apply to its fields by name.
     fn scoped_to(&self, _relation: &QualifiedName) -> Vec<usize> {
         Vec::new()
@@ -49,12 +54,13 @@ pub type Origin = Option<(u32, i16)>;
 /// when several). A column read straight from a table column is that column; a computed one
 /// reads what its select-list entry reads. Where the entries cannot be matched to the columns
 /// one to one (several `*`), a computed column reads everything the entries read: fail closed.
+/// With each source, whether the value is computed from it rather than the column itself.
 pub fn column_sources(
     origins: &[Origin],
     targets: &[Target],
     snapshot: &CatalogSnapshot,
     protection: &dyn ColumnProtection,
-) -> Vec<Option<Source>> {
+) -> Vec<Option<(Source, bool)>> {
     let entries = entry_per_column(origins.len(), targets);
     let everything: Vec<&Source> = targets.iter().flat_map(|t| t.sources()).collect();
     origins
@@ -78,7 +84,11 @@ pub fn column_sources(
                 None if origin.is_none() => read.extend(everything.iter().map(|s| (*s).clone())),
                 None => {}
             }
-            strictest_source(&read, protection)
+            let direct_rule = direct.map(|(_, column)| column.rule);
+            strictest_source(&read, protection).map(|source| {
+                let computed = direct_rule != Some(source.rule);
+                (source, computed)
+            })
         })
         .collect()
 }

@@ -159,7 +159,7 @@ fn column_rules(sql: &str, origins: &[super::lineage::Origin]) -> Vec<Option<usi
     let targets = targets(&statement, &catalog);
     super::lineage::column_sources(origins, &targets, &catalog, &TwoRules)
         .into_iter()
-        .map(|source| source.map(|s| s.rule))
+        .map(|source| source.map(|(s, _)| s.rule))
         .collect()
 }
 

@@ -142,6 +142,16 @@ fn reads(
             }
             _ => BTreeSet::new(),
         },
+        // Field names become values (`k`/`v` pairs), out of reach of the rules by name.
+        Bson::Document(fields) if fields.contains_key("$objectToArray") => {
+            let mut all: BTreeSet<usize> = protected("*").into_iter().collect();
+            all.extend(
+                fields
+                    .values()
+                    .flat_map(|inner| reads(inner, protected, derived, depth + 1)),
+            );
+            all
+        }
         Bson::Document(fields) => fields
             .values()
             .flat_map(|inner| reads(inner, protected, derived, depth + 1))

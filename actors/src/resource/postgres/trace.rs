@@ -45,18 +45,24 @@ impl Tracing {
 
     /// The protected column each result column derives from.
     pub fn trace(&self, origins: &[Origin]) -> OutputLineage {
-        let columns = column_sources(
+        let traced = column_sources(
             origins,
             &self.targets,
             &self.snapshot,
             self.protection.as_ref(),
         );
+        if traced.iter().all(Option::is_none) {
+            return OutputLineage::default();
+        }
         OutputLineage {
-            columns: if columns.iter().all(Option::is_none) {
-                Vec::new()
-            } else {
-                columns
-            },
+            computed: traced
+                .iter()
+                .map(|t| t.as_ref().is_some_and(|(_, c)| *c))
+                .collect(),
+            columns: traced
+                .into_iter()
+                .map(|t| t.map(|(source, _)| source))
+                .collect(),
             ..OutputLineage::default()
         }
     }
