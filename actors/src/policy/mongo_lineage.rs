@@ -11,6 +11,10 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Output field paths and the column rules they read.
 pub type DerivedFields = BTreeMap<String, BTreeSet<usize>>;
 
+/// Operators that read fields named by values, or turn names into values: they count as reading
+/// every protected field.
+const NAMES_AS_VALUES: [&str; 2] = ["$objectToArray", "$getField"];
+
 /// How deep expressions are followed; deeper ones count as reading every protected path.
 const MAX_DEPTH: usize = 64;
 
@@ -142,8 +146,9 @@ fn reads(
             }
             _ => BTreeSet::new(),
         },
-        // Field names become values (`k`/`v` pairs), out of reach of the rules by name.
-        Bson::Document(fields) if fields.contains_key("$objectToArray") => {
+        // Field names become values (`k`/`v` pairs), or a field is named by a value: out of
+        // reach of the rules by name.
+        Bson::Document(fields) if NAMES_AS_VALUES.iter().any(|op| fields.contains_key(op)) => {
             let mut all: BTreeSet<usize> = protected("*").into_iter().collect();
             all.extend(
                 fields
@@ -196,6 +201,9 @@ mod tests {
 
     /// `password` is rule 0 and `token` rule 1, wherever they sit.
     fn protected(path: &str) -> Option<usize> {
+        if path == "*" {
+            return Some(0);
+        }
         path.split('.').find_map(|segment| match segment {
             "password" => Some(0),
             "token" => Some(1),
@@ -242,6 +250,18 @@ mod tests {
             doc! {"$project": {"name": "$name", "n": {"$size": "$items"}}}
         ])
         .is_empty());
+        assert_eq!(
+            fields(vec![
+                doc! {"$project": {"g": {"$getField": {"field": "pass" , "input": "$$ROOT"}}}}
+            ]),
+            [("g".to_owned(), vec![0])]
+        );
+        assert_eq!(
+            fields(vec![
+                doc! {"$project": {"kv": {"$objectToArray": "$$ROOT"}}}
+            ]),
+            [("kv".to_owned(), vec![0])]
+        );
         let projection = projection_fields(&doc! {"pw": "$password", "email": 1}, &protected);
         assert_eq!(projection.keys().collect::<Vec<_>>(), ["pw"]);
     }
