@@ -181,33 +181,10 @@ fn percent_decode(text: &str) -> Option<String> {
     String::from_utf8(decoded).ok()
 }
 
+/// The host (lower case) and port of the proxy's authority, the scheme's port by default.
 fn split_host_port(authority: &str, default_port: u16) -> Result<(String, u16), String> {
-    let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
-        let Some((host, after)) = bracketed.split_once(']') else {
-            return Err("has an unclosed \"[\" in the host".into());
-        };
-        match after.strip_prefix(':') {
-            Some(port) => (host, Some(port)),
-            None if after.is_empty() => (host, None),
-            None => return Err("has text after the IPv6 host".into()),
-        }
-    } else {
-        match authority.split_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (authority, None),
-        }
-    };
-    if host.is_empty() {
-        return Err("has no host".into());
-    }
-    let port = match port {
-        None => default_port,
-        Some(port) => match port.parse::<u16>() {
-            Ok(port @ 1..) => port,
-            _ => return Err("has an invalid port (must be 1 to 65535)".into()),
-        },
-    };
-    Ok((host.to_ascii_lowercase(), port))
+    let (host, port) = crate::ws_url::split_host_port(authority)?;
+    Ok((host.to_ascii_lowercase(), port.unwrap_or(default_port)))
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ pub(crate) fn url_problem(url: &str, allow_insecure: bool) -> Option<String> {
         return Some("must not contain credentials; the token goes in controlPlane.token".into());
     }
     let host = match split_host_port(authority) {
-        Ok(host) => host,
+        Ok((host, _)) => host,
         Err(message) => return Some(message),
     };
     if !secure && !allow_insecure && !is_loopback(host) {
@@ -39,8 +39,8 @@ fn strip_scheme<'a>(url: &'a str, scheme: &str) -> Option<&'a str> {
         .then(|| &url[scheme.len()..])
 }
 
-/// The host of `host[:port]` or `[ipv6][:port]`, after checking the port.
-fn split_host_port(authority: &str) -> Result<&str, String> {
+/// The host and port of `host[:port]` or `[ipv6][:port]` (brackets removed), the port checked.
+pub(crate) fn split_host_port(authority: &str) -> Result<(&str, Option<u16>), String> {
     let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
         let Some((host, after)) = bracketed.split_once(']') else {
             return Err("has an unclosed \"[\" in the host".into());
@@ -59,12 +59,14 @@ fn split_host_port(authority: &str) -> Result<&str, String> {
     if host.is_empty() {
         return Err("has no host".into());
     }
-    if let Some(port) = port {
-        if !matches!(port.parse::<u16>(), Ok(1..)) {
-            return Err("has an invalid port (must be 1 to 65535)".into());
-        }
-    }
-    Ok(host)
+    let port = match port {
+        None => None,
+        Some(port) => match port.parse::<u16>() {
+            Ok(port @ 1..) => Some(port),
+            _ => return Err("has an invalid port (must be 1 to 65535)".into()),
+        },
+    };
+    Ok((host, port))
 }
 
 /// `localhost`, 127.0.0.0/8 or ::1 (brackets already removed).
