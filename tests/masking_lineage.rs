@@ -6,7 +6,9 @@
 
 use crate::mongo_fixture::Mongo;
 use crate::pg_fixture::{admin, shared_db, READER};
-use crate::support::{relay_config_for, relay_config_with, DevPlane, Relay, TOKEN};
+use crate::support::{
+    query_result as query, relay_config_for, relay_config_with, DevPlane, Relay, TOKEN,
+};
 use serde_json::{json, Value};
 use std::sync::OnceLock;
 
@@ -64,14 +66,6 @@ fn started() -> (DevPlane, Relay) {
     );
     relay.wait_ready();
     (devplane, relay)
-}
-
-fn query(devplane: &DevPlane, sql: &str) -> Value {
-    let (code, body) = devplane
-        .operation(json!({"resourceId": "main-pg", "operation": "query", "params": {"sql": sql}}));
-    assert_eq!(code, 200, "{body}");
-    assert_eq!(body["type"], "result", "{sql}: {body}");
-    body
 }
 
 fn find_secret(sql: &str, result: &Value) -> Result<(), String> {

@@ -4,7 +4,7 @@
 //! time, uuid and network results that must come back unchanged.
 
 use crate::pg_fixture::{admin, shared_db, READER};
-use crate::support::{relay_config_for, DevPlane, Relay, TOKEN};
+use crate::support::{query_result as query, relay_config_for, DevPlane, Relay, TOKEN};
 use serde_json::{json, Value};
 use std::sync::OnceLock;
 
@@ -39,14 +39,6 @@ fn started_as(user: &str) -> (DevPlane, Relay) {
     let relay = Relay::start(&relay_config_for(devplane.port, "", user, ""), TOKEN);
     relay.wait_ready();
     (devplane, relay)
-}
-
-fn query(devplane: &DevPlane, sql: &str) -> Value {
-    let (code, body) = devplane
-        .operation(json!({"resourceId": "main-pg", "operation": "query", "params": {"sql": sql}}));
-    assert_eq!(code, 200, "{body}");
-    assert_eq!(body["type"], "result", "{sql}: {body}");
-    body
 }
 
 fn assert_no_secret(result: &Value) {

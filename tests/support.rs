@@ -394,3 +394,14 @@ pub fn write_config(text: &str) -> (tempfile::TempDir, PathBuf) {
         .unwrap();
     (dir, path)
 }
+
+/// Runs `sql` on the `main-pg` resource through the dev control plane and returns its answer,
+/// which must be a result.
+pub fn query_result(devplane: &DevPlane, sql: &str) -> serde_json::Value {
+    let (code, body) = devplane.operation(
+        serde_json::json!({"resourceId": "main-pg", "operation": "query", "params": {"sql": sql}}),
+    );
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["type"], "result", "{sql}: {body}");
+    body
+}

@@ -156,16 +156,10 @@ impl ColumnRules {
 
     /// The first of `scoped` naming `name`.
     pub fn scoped_for(&self, scoped: &[usize], name: &str) -> Option<usize> {
-        let lower = name.to_lowercase();
-        scoped.iter().copied().find(|index| {
-            let rule = &self.rules[*index];
-            rule.name
-                .as_ref()
-                .is_some_and(|n| n.to_lowercase() == lower)
-                || rule.regex.as_ref().is_some_and(|regex| {
-                    regex::Regex::new(&format!("(?i){regex}")).is_ok_and(|r| r.is_match(name))
-                })
-        })
+        self.all
+            .all(name)
+            .into_iter()
+            .find(|index| scoped.contains(index))
     }
 
     /// The strictest of several rules: `redact` before `partial` and `hash`, then the first
