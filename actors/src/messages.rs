@@ -30,6 +30,13 @@ pub struct Connected {
     pub url: String,
 }
 
+/// Control plane -> supervisor: the control plane made this relay a standby, or the active one.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct RoleChanged {
+    pub standby: bool,
+}
+
 /// Control plane -> supervisor: the WebSocket session ended.
 #[derive(Message, Debug)]
 #[rtype(result = "()")]

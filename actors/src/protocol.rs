@@ -47,6 +47,8 @@ pub enum Outbound {
     Error(ErrorMessage),
     /// One sealed audit record; the control plane answers with `auditAck`.
     Audit(AuditMessage),
+    /// Sent once on shutdown, to a control plane that said `standby` or `active` on this session.
+    Draining(DrainingNotice),
 }
 
 /// A message the control plane sends to the relay.
@@ -59,7 +61,33 @@ pub enum Inbound {
     Cancel(Cancel),
     /// The control plane stored audit records of `chainId` up to `seq`.
     AuditAck(AuditAck),
+    /// Another relay of the tenant is active: this one stands by (see [`STANDBY_CAPABILITY`]).
+    Standby(StandbyNotice),
+    /// This relay is the tenant's active one (now, or promoted from standby).
+    Active(ActiveNotice),
 }
+
+/// The capability, announced in `hello`, of standing by while another relay of the tenant serves.
+pub const STANDBY_CAPABILITY: &str = "standby";
+
+/// `standby`: the control plane keeps this session open but routes nothing to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StandbyNotice {
+    /// The instance id of the relay that serves, when it announced one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_instance_id: Option<String>,
+}
+
+/// `active`: requests for the tenant now come to this relay.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActiveNotice {}
+
+/// `draining`: the relay is shutting down; it finishes what runs and takes nothing new.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DrainingNotice {}
 
 /// `audit`: one audit record, as documented in `docs/audit.md`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -84,6 +112,19 @@ pub struct Hello {
     pub relay_version: String,
     pub tenant_id: String,
     pub resources: Vec<ResourceInfo>,
+    /// Names this replica among the tenant's relays (`RELAY_INSTANCE_ID`, else the host name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<String>,
+    /// Optional behaviours this relay supports, such as [`STANDBY_CAPABILITY`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capabilities: Vec<String>,
+}
+
+impl Hello {
+    /// Whether the relay announced `capability`.
+    pub fn supports(&self, capability: &str) -> bool {
+        self.capabilities.iter().any(|c| c == capability)
+    }
 }
 
 /// One configured resource as announced in `hello`.
@@ -280,6 +321,8 @@ pub enum ErrorCode {
     Cancelled,
     /// The relay is shutting down and takes no new work.
     ShuttingDown,
+    /// The relay stands by while another relay of the tenant serves; it ran nothing.
+    Standby,
     /// Masking could not run, so nothing was sent.
     MaskingFailed,
     /// The audit trail cannot record, so the operation did not run.
@@ -306,6 +349,7 @@ impl ErrorCode {
             ErrorCode::ResultTooLarge => "result_too_large",
             ErrorCode::Cancelled => "cancelled",
             ErrorCode::ShuttingDown => "shutting_down",
+            ErrorCode::Standby => "standby",
             ErrorCode::MaskingFailed => "masking_failed",
             ErrorCode::AuditUnavailable => "audit_unavailable",
             ErrorCode::Internal => "internal",
@@ -319,73 +363,9 @@ impl std::fmt::Display for ErrorCode {
     }
 }
 
-/// Why an inbound text could not be accepted: becomes an `error` message, never a disconnect.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Rejection {
-    pub id: Option<String>,
-    pub code: ErrorCode,
-    pub message: String,
-}
-
-impl Rejection {
-    /// The `error` message that answers this rejection.
-    pub fn into_message(self) -> Outbound {
-        Outbound::Error(ErrorMessage {
-            id: self.id,
-            code: self.code,
-            message: self.message,
-        })
-    }
-}
-
-/// Message types the relay accepts from the control plane.
-const INBOUND_TYPES: [&str; 3] = ["request", "cancel", "auditAck"];
-
-/// Decodes one text message from the control plane, classifying every failure.
-pub fn decode_inbound(text: &str) -> Result<Inbound, Rejection> {
-    let value: Value = serde_json::from_str(text).map_err(|err| Rejection {
-        id: None,
-        code: ErrorCode::InvalidMessage,
-        message: format!("message is not valid JSON: {err}"),
-    })?;
-    let id = value.get("id").and_then(Value::as_str).map(str::to_owned);
-    let Some(kind) = value.get("type").and_then(Value::as_str).map(str::to_owned) else {
-        return Err(Rejection {
-            id,
-            code: ErrorCode::InvalidMessage,
-            message: "message has no string field \"type\"".to_owned(),
-        });
-    };
-    if !INBOUND_TYPES.contains(&kind.as_str()) {
-        return Err(Rejection {
-            id,
-            code: ErrorCode::UnsupportedMessage,
-            message: format!(
-                "unsupported message type \"{}\"",
-                truncate_for_message(&kind)
-            ),
-        });
-    }
-    serde_json::from_value(value).map_err(|err| Rejection {
-        id,
-        code: ErrorCode::InvalidRequest,
-        message: format!("invalid {kind} message: {err}"),
-    })
-}
-
-/// Encodes one outbound message as JSON text.
-pub fn encode_outbound(message: &Outbound) -> Result<String, serde_json::Error> {
-    serde_json::to_string(message)
-}
-
-/// Keeps peer-supplied text that is echoed in messages and logs short.
-fn truncate_for_message(text: &str) -> String {
-    const LIMIT: usize = 64;
-    match text.char_indices().nth(LIMIT) {
-        Some((cut, _)) => format!("{}...", &text[..cut]),
-        None => text.to_owned(),
-    }
-}
+#[path = "protocol_codec.rs"]
+mod codec;
+pub use codec::{decode_inbound, encode_outbound, Rejection};
 
 #[cfg(test)]
 #[path = "protocol_tests.rs"]

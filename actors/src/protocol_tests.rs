@@ -69,12 +69,41 @@ fn outbound_messages_are_tagged_camel_case() {
             max_rows_per_query: 10,
             pool_size: 5,
         }],
+        instance_id: Some("relay-a".into()),
+        capabilities: vec![STANDBY_CAPABILITY.into()],
     });
     let value: Value = serde_json::from_str(&encode_outbound(&hello).unwrap()).unwrap();
     assert_eq!(value["type"], "hello");
     assert_eq!(value["protocolVersion"], 1);
     assert_eq!(value["resources"][0]["type"], "postgres");
     assert_eq!(value["resources"][0]["maxRowsPerQuery"], 10);
+    assert_eq!(value["instanceId"], "relay-a");
+    assert_eq!(value["capabilities"], json!(["standby"]));
+    let draining = encode_outbound(&Outbound::Draining(DrainingNotice {})).unwrap();
+    assert_eq!(draining, r#"{"type":"draining"}"#);
+}
+
+#[test]
+fn decodes_standby_and_active() {
+    let text = r#"{"type":"standby","activeInstanceId":"relay-a","activeConnectedAt":"x"}"#;
+    assert_eq!(
+        decode_inbound(text).unwrap(),
+        Inbound::Standby(StandbyNotice {
+            active_instance_id: Some("relay-a".into())
+        })
+    );
+    assert_eq!(
+        decode_inbound(r#"{"type":"active"}"#).unwrap(),
+        Inbound::Active(ActiveNotice {})
+    );
+}
+
+#[test]
+fn a_hello_without_capabilities_still_decodes() {
+    let text = r#"{"protocolVersion":1,"relayVersion":"0.0.9","tenantId":"t","resources":[]}"#;
+    let hello: Hello = serde_json::from_str(text).unwrap();
+    assert!(!hello.supports(STANDBY_CAPABILITY));
+    assert_eq!(hello.instance_id, None);
 }
 
 #[test]
@@ -84,6 +113,7 @@ fn error_codes_serialize_as_their_wire_names() {
         ErrorCode::OperationNotAllowed,
         ErrorCode::ResultTooLarge,
         ErrorCode::AuditUnavailable,
+        ErrorCode::Standby,
     ] {
         assert_eq!(serde_json::to_value(code).unwrap(), json!(code.as_str()));
     }

@@ -25,6 +25,9 @@ pub struct Status {
     pub updated_at_ms: u64,
     /// Connected to the control plane right now.
     pub connected: bool,
+    /// Connected, but standing by while another relay of the tenant serves (not ready).
+    #[serde(default)]
+    pub standby: bool,
     /// `Relay ready` was reached (connected once, every resource checked once).
     pub ready: bool,
     /// The tenant, to tell relays apart.
@@ -109,7 +112,7 @@ pub fn read(path: &Path) -> Result<Status, String> {
 pub enum Probe {
     /// Alive: the file is fresh.
     Live,
-    /// Ready: alive, and connected to the control plane.
+    /// Ready: alive, connected to the control plane, and serving (not standing by).
     Ready,
 }
 
@@ -137,6 +140,12 @@ pub fn judge(
     if probe == Probe::Ready && !status.connected {
         return Err("not connected to the control plane".to_owned());
     }
+    if probe == Probe::Ready && status.standby {
+        return Err(
+            "standing by: another relay of this tenant is active; this one takes over when it goes"
+                .to_owned(),
+        );
+    }
     if probe == Probe::Ready && !status.audit.available {
         let why = status.audit.error.as_deref().unwrap_or("no reason given");
         return Err(format!(
@@ -149,7 +158,9 @@ pub fn judge(
         .filter(|resource| resource.status != "healthy")
         .map(|resource| resource.id.as_str())
         .collect();
-    let connection = if status.connected {
+    let connection = if status.connected && status.standby {
+        "connected, standing by"
+    } else if status.connected {
         "connected"
     } else {
         "not connected"
@@ -188,6 +199,7 @@ mod tests {
             pid: 7,
             updated_at_ms,
             connected,
+            standby: false,
             ready: connected,
             tenant_id: "acme".into(),
             audit: AuditStatus::default(),
@@ -225,6 +237,19 @@ mod tests {
         let err = judge(&status(false, 1_000), Probe::Ready, 2_000, max).unwrap_err();
         assert!(err.contains("not connected"), "{err}");
         judge(&status(true, 1_000), Probe::Ready, 2_000, max).unwrap();
+    }
+
+    #[test]
+    fn a_standby_is_alive_but_not_ready() {
+        let max = Duration::from_secs(30);
+        let standby = Status {
+            standby: true,
+            ..status(true, 1_000)
+        };
+        let alive = judge(&standby, Probe::Live, 2_000, max).unwrap();
+        assert!(alive.contains("standing by"), "{alive}");
+        let err = judge(&standby, Probe::Ready, 2_000, max).unwrap_err();
+        assert!(err.contains("standing by"), "{err}");
     }
 
     #[test]

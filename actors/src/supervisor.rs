@@ -16,6 +16,7 @@ use crate::metrics::Metrics;
 use crate::pipeline::{self, Route};
 use crate::protocol::{
     AuditHealth, Health, Hello, Outbound, ResourceHealth, ResourceInfo, PROTOCOL_VERSION,
+    STANDBY_CAPABILITY,
 };
 use crate::resource::Resource;
 use actix::{
@@ -67,7 +68,7 @@ pub struct Supervisor {
     auditor: Option<Addr<Auditor>>,
     health: BTreeMap<String, ResourceHealth>,
     audit_status: Option<AuditHealth>,
-    control_plane_connected: bool,
+    control_plane_link: status_links::LinkState,
     /// The configuration file and the SHA-256 of its bytes, for the `config_loaded` record.
     config_source: Option<(String, String)>,
     startup: Startup,
@@ -105,7 +106,7 @@ impl Supervisor {
             auditor: None,
             health,
             audit_status: None,
-            control_plane_connected: false,
+            control_plane_link: Default::default(),
             config_source: None,
             startup: Startup::default(),
             shutting_down: false,
@@ -163,6 +164,8 @@ impl Supervisor {
                     pool_size: spec.pool_size,
                 })
                 .collect(),
+            instance_id: Some(crate::local_state::instance_id()),
+            capabilities: vec![STANDBY_CAPABILITY.to_owned()],
         }
     }
 
@@ -324,7 +327,7 @@ impl Handler<Connected> for Supervisor {
 
     fn handle(&mut self, connected: Connected, _ctx: &mut Context<Self>) {
         self.startup.connected = true;
-        self.control_plane_connected = true;
+        self.control_plane_link = status_links::LinkState::connected();
         self.audit_security(
             SecurityKind::Connected,
             serde_json::json!({"url": connected.url}),
@@ -343,7 +346,7 @@ impl Handler<Disconnected> for Supervisor {
 
     fn handle(&mut self, disconnected: Disconnected, _ctx: &mut Context<Self>) {
         debug!(self.log, "Control plane session ended"; "reason" => disconnected.reason.clone());
-        self.control_plane_connected = false;
+        self.control_plane_link = Default::default();
         self.write_status();
         if let Some(auditor) = &self.auditor {
             auditor.do_send(AuditLink { connected: false });

@@ -50,7 +50,7 @@ impl Supervisor {
         let details = serde_json::json!({"file": file, "sha256": sha256,
             "resources": self.resources.len(), "maskingEnabled": self.config.masking.enabled});
         self.audit_security(SecurityKind::ConfigLoaded, details, false);
-        if self.control_plane_connected {
+        if self.control_plane_link.connected {
             if let Some(auditor) = &self.auditor {
                 auditor.do_send(AuditLink { connected: true });
             }

@@ -1,10 +1,13 @@
-//! The supervisor's side of readiness: the startup lines up to `Relay ready`, and the liveness
-//! status file (what it writes, and when a write failed).
+//! The supervisor's side of readiness: the startup lines up to `Relay ready`, the control-plane
+//! link's state (connected, standing by), and the liveness status file (what it writes, and when a
+//! write failed).
 
 use super::Supervisor;
 use crate::local_state::StatePath;
+use crate::messages::RoleChanged;
 use crate::protocol::HealthStatus;
 use crate::status_file::{self, AuditStatus, ResourceStatus, Status};
+use actix::{Context, Handler};
 use slog::{info, warn};
 
 /// Where the status file goes, and whether the last write failed (logged once per failure run).
@@ -12,6 +15,36 @@ use slog::{info, warn};
 pub(super) struct StatusFileSink {
     path: Option<StatePath>,
     failing: bool,
+}
+
+/// The control-plane session as the supervisor knows it.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(super) struct LinkState {
+    pub connected: bool,
+    /// The control plane said another relay of the tenant is active.
+    pub standby: bool,
+}
+
+impl LinkState {
+    /// A fresh session: active until the control plane says otherwise (a control plane without
+    /// standby support never does).
+    pub fn connected() -> Self {
+        LinkState {
+            connected: true,
+            standby: false,
+        }
+    }
+}
+
+impl Handler<RoleChanged> for Supervisor {
+    type Result = ();
+
+    fn handle(&mut self, changed: RoleChanged, _ctx: &mut Context<Self>) {
+        if self.control_plane_link.connected {
+            self.control_plane_link.standby = changed.standby;
+            self.write_status();
+        }
+    }
 }
 
 impl Supervisor {
@@ -72,7 +105,8 @@ impl Supervisor {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             pid: std::process::id(),
             updated_at_ms: status_file::now_ms(),
-            connected: self.control_plane_connected,
+            connected: self.control_plane_link.connected,
+            standby: self.control_plane_link.standby,
             ready: self.startup.ready,
             tenant_id: self.config.control_plane.tenant_id.clone(),
             audit,

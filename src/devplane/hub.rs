@@ -1,12 +1,13 @@
-//! The development control plane's state: the connected relay, its last hello and health, and the
-//! requests waiting for an answer.
+//! The development control plane's state: the tenant's relay sessions (see [`super::roster`]),
+//! what the active one said, the requests waiting for an answer, and the audit records.
 
 use super::audit_store::AuditStore;
+use super::roster::{Departure, Member, Order, Roster};
 use relay_actors::protocol::{close_code, Hello, ResourceHealth};
 use relay_actors::time::now_rfc3339;
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use tokio::sync::oneshot;
@@ -17,14 +18,6 @@ pub struct Credentials {
     pub relay_token: String,
     pub tenant_id: String,
     pub api_key: String,
-}
-
-/// The one relay connection of the tenant.
-struct RelayLink {
-    connection_id: u64,
-    session: actix_ws::Session,
-    connected_at: String,
-    pending: HashMap<String, oneshot::Sender<Value>>,
 }
 
 /// How the last relay session ended.
@@ -38,13 +31,12 @@ pub struct LastClose {
 
 #[derive(Default)]
 struct HubState {
-    relay: Option<RelayLink>,
-    hello: Option<Hello>,
-    health: BTreeMap<String, ResourceHealth>,
-    /// The audit trail's state from the last `health`.
-    audit_health: Option<Value>,
+    roster: Roster<actix_ws::Session>,
     last_close: Option<LastClose>,
 }
+
+/// Something to do on a relay session.
+pub type SessionOrder = Order<actix_ws::Session>;
 
 /// A relay request could not be forwarded.
 #[derive(Debug, PartialEq, Eq)]
@@ -112,118 +104,163 @@ impl Hub {
         self.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Registers a new relay session; returns its id and the superseded session, if any.
-    pub fn attach(&self, session: actix_ws::Session) -> (u64, Option<actix_ws::Session>) {
+    /// Registers a new relay session; returns its id. Its role is settled by its `hello`.
+    pub fn attach(&self, session: actix_ws::Session) -> u64 {
         let connection_id = self.next_id();
-        let link = RelayLink {
-            connection_id,
-            session,
-            connected_at: now_rfc3339(),
-            pending: HashMap::new(),
-        };
-        let previous = self.state().relay.replace(link);
-        let superseded = previous.map(|old| {
-            self.state().last_close = Some(LastClose {
-                at: now_rfc3339(),
-                code: Some(close_code::SUPERSEDED),
-                reason: Some("superseded".into()),
-            });
-            old.session
-        });
-        (connection_id, superseded)
+        self.state()
+            .roster
+            .attach(connection_id, session, now_rfc3339());
+        connection_id
     }
 
-    /// Forgets a session that ended; waiting requests fail at once.
-    pub fn detach(&self, connection_id: u64, code: Option<u16>, reason: Option<String>) {
+    /// Forgets a session that ended; its waiting requests fail at once. Returns what to tell a
+    /// standby promoted in its place.
+    pub fn detach(
+        &self,
+        connection_id: u64,
+        code: Option<u16>,
+        reason: Option<String>,
+    ) -> Vec<SessionOrder> {
         let mut state = self.state();
-        if state
-            .relay
-            .as_ref()
-            .is_some_and(|link| link.connection_id == connection_id)
-        {
-            state.relay = None;
+        let (departure, orders) = state.roster.detach(connection_id);
+        if departure == Departure::Served {
             state.last_close = Some(LastClose {
                 at: now_rfc3339(),
                 code,
                 reason,
             });
         }
+        orders
     }
 
-    /// Handles one text message from the relay of `connection_id`; returns the reply to send on
-    /// the same session, if any.
-    pub fn on_message(&self, connection_id: u64, text: &str) -> Option<String> {
+    /// Handles one text message from the relay of `connection_id`; returns what to send or
+    /// close in answer (on this session or others).
+    pub fn on_message(&self, connection_id: u64, text: &str) -> Vec<SessionOrder> {
         let Ok(value) = serde_json::from_str::<Value>(text) else {
-            return None;
+            return Vec::new();
         };
         if value.get("type").and_then(Value::as_str) == Some("audit") {
-            return self.on_audit(value);
+            let Some(ack) = self.on_audit(value) else {
+                return Vec::new();
+            };
+            let mut state = self.state();
+            let session = state
+                .roster
+                .member_mut(connection_id)
+                .map(|m| m.session.clone());
+            return session
+                .map(|session| Order::Send { session, text: ack })
+                .into_iter()
+                .collect();
         }
         let mut state = self.state();
+        if value.get("type").and_then(Value::as_str) == Some("hello") {
+            return match serde_json::from_value::<Hello>(value) {
+                Ok(hello) => Self::on_hello(&mut state, connection_id, hello),
+                Err(_) => Vec::new(),
+            };
+        }
+        let roster = &mut state.roster;
         match value.get("type").and_then(Value::as_str) {
-            Some("hello") => state.hello = serde_json::from_value(value).ok(),
+            Some("draining") => return roster.on_draining(connection_id),
             Some("health") => {
-                let resources = value.get("resources").cloned().unwrap_or_default();
-                if let Ok(resources) = serde_json::from_value::<Vec<ResourceHealth>>(resources) {
-                    state.health = resources.into_iter().map(|h| (h.id.clone(), h)).collect();
+                if let Some(member) = roster.member_mut(connection_id) {
+                    let resources = value.get("resources").cloned().unwrap_or_default();
+                    if let Ok(resources) = serde_json::from_value::<Vec<ResourceHealth>>(resources)
+                    {
+                        member.view.health =
+                            resources.into_iter().map(|h| (h.id.clone(), h)).collect();
+                    }
+                    member.view.audit = value.get("audit").cloned();
                 }
-                state.audit_health = value.get("audit").cloned();
             }
             Some("result" | "error") => {
                 let id = value.get("id").and_then(Value::as_str).map(str::to_owned);
-                let link = state
-                    .relay
-                    .as_mut()
-                    .filter(|link| link.connection_id == connection_id);
-                if let (Some(id), Some(link)) = (id, link) {
-                    if let Some(waiter) = link.pending.remove(&id) {
+                let member = roster.member_mut(connection_id);
+                if let (Some(id), Some(member)) = (id, member) {
+                    if let Some(waiter) = member.pending.remove(&id) {
                         let _ = waiter.send(value);
                     }
                 }
             }
             _ => {}
         }
-        None
+        Vec::new()
     }
 
-    /// Registers a request for the connected relay: returns its session, the request id (the
-    /// caller's, or a fresh `op-N`) and the receiver of the answer.
-    pub fn begin_request(
-        &self,
-        wanted_id: Option<String>,
-    ) -> Result<(actix_ws::Session, String, oneshot::Receiver<Value>), ForwardError> {
+    /// Settles the role of the session that said `hello`; an active relay it superseded
+    /// leaves a `lastClose` with code 4000, as a superseded relay always did.
+    fn on_hello(state: &mut HubState, connection_id: u64, hello: Hello) -> Vec<SessionOrder> {
+        let before = state.roster.active().map(|m| m.connection_id);
+        let orders = state.roster.on_hello(connection_id, hello);
+        if before.is_some_and(|id| state.roster.member_mut(id).is_none()) {
+            state.last_close = Some(LastClose {
+                at: now_rfc3339(),
+                code: Some(close_code::SUPERSEDED),
+                reason: Some("superseded".into()),
+            });
+        }
+        orders
+    }
+
+    /// Registers a request for the active relay: returns its session, its connection id, the
+    /// request id (the caller's, or a fresh `op-N`) and the receiver of the answer.
+    pub fn begin_request(&self, wanted_id: Option<String>) -> Result<Forward, ForwardError> {
         let id = wanted_id.unwrap_or_else(|| format!("op-{}", self.next_id()));
         let mut state = self.state();
-        let link = state.relay.as_mut().ok_or(ForwardError::NotConnected)?;
-        if link.pending.contains_key(&id) {
+        let roster = &mut state.roster;
+        let running = roster.members_mut().any(|m| m.pending.contains_key(&id));
+        let active = roster.active_mut().ok_or(ForwardError::NotConnected)?;
+        if running {
             return Err(ForwardError::DuplicateId);
         }
-        let (sender, receiver) = oneshot::channel();
-        link.pending.insert(id.clone(), sender);
-        Ok((link.session.clone(), id, receiver))
+        let (sender, answer) = oneshot::channel();
+        active.pending.insert(id.clone(), sender);
+        Ok(Forward {
+            session: active.session.clone(),
+            connection_id: active.connection_id,
+            id,
+            answer,
+        })
+    }
+
+    /// Whether a relay other than `connection_id` serves, or one stands by to take over.
+    pub fn has_successor(&self, connection_id: u64) -> bool {
+        let state = self.state();
+        let other_active = state
+            .roster
+            .active()
+            .is_some_and(|m| m.connection_id != connection_id);
+        other_active || state.roster.standbys().next().is_some()
+    }
+
+    /// The connection id of the active relay.
+    pub fn active_connection(&self) -> Option<u64> {
+        self.state().roster.active().map(|m| m.connection_id)
     }
 
     /// The session to send a `cancel` on, if the request is waiting for its answer.
     pub fn pending_session(&self, id: &str) -> Result<actix_ws::Session, ForwardError> {
-        let state = self.state();
-        let link = state.relay.as_ref().ok_or(ForwardError::NotConnected)?;
-        if !link.pending.contains_key(id) {
-            return Err(ForwardError::NotPending);
-        }
-        Ok(link.session.clone())
+        let mut state = self.state();
+        let mut members = state.roster.members_mut();
+        members
+            .find(|m| m.pending.contains_key(id))
+            .map(|m| m.session.clone())
+            .ok_or(ForwardError::NotPending)
     }
 
     /// Stops waiting for an answer (timeout).
     pub fn abandon_request(&self, id: &str) {
-        if let Some(link) = self.state().relay.as_mut() {
-            link.pending.remove(id);
+        for member in self.state().roster.members_mut() {
+            member.pending.remove(id);
         }
     }
 
     /// The status document.
     pub fn status(&self) -> Value {
         let state = self.state();
-        let names: BTreeMap<String, String> = state
+        let view = state.roster.view();
+        let names: BTreeMap<String, String> = view
             .hello
             .iter()
             .flat_map(|hello| {
@@ -235,7 +272,7 @@ impl Hub {
             .collect();
         let mut resources: Vec<Value> = Vec::new();
         for (id, name) in &names {
-            let health = state.health.get(id);
+            let health = view.health.get(id);
             resources.push(serde_json::json!({
                 "id": id,
                 "name": name,
@@ -246,14 +283,37 @@ impl Hub {
                 "canWrite": health.and_then(|h| h.can_write),
             }));
         }
+        let active = state.roster.active();
+        let standbys: Vec<Value> = state.roster.standbys().map(describe).collect();
         serde_json::json!({
-            "status": if state.relay.is_some() { "connected" } else { "disconnected" },
+            "status": if active.is_some() { "connected" } else { "disconnected" },
             "tenantId": self.credentials.tenant_id,
             "resources": resources,
-            "connectedAt": state.relay.as_ref().map(|link| link.connected_at.clone()),
-            "relayVersion": state.hello.as_ref().map(|hello| hello.relay_version.clone()),
+            "connectedAt": active.map(|m| m.connected_at.clone()),
+            "relayVersion": view.hello.as_ref().map(|hello| hello.relay_version.clone()),
             "lastClose": state.last_close,
-            "audit": state.audit_health,
+            "audit": view.audit,
+            "activeInstance": active.map(describe),
+            "standbys": standbys,
+            "handovers": state.roster.handovers,
         })
     }
+}
+
+/// A request on its way to the active relay.
+pub struct Forward {
+    pub session: actix_ws::Session,
+    pub connection_id: u64,
+    pub id: String,
+    pub answer: oneshot::Receiver<Value>,
+}
+
+/// One relay session in the status document.
+fn describe(member: &Member<actix_ws::Session>) -> Value {
+    let hello = member.view.hello.as_ref();
+    serde_json::json!({
+        "instanceId": hello.and_then(|h| h.instance_id.clone()),
+        "connectedAt": member.connected_at,
+        "version": hello.map(|h| h.relay_version.clone()),
+    })
 }

@@ -6,9 +6,14 @@
 //! - `GET /v1/relay/status`: the status document (bearer API key).
 //! - `POST /v1/relay/operations`: forwards a `request` and answers with the relay's reply (bearer API key).
 //! - `GET /v1/relay/audit`: the audit records received, each once, in order (bearer API key).
+//!
+//! One relay per tenant serves; relays that announce the `standby` capability stand by while it
+//! does and the oldest is promoted when it goes (see [`roster`]).
 
 pub mod audit_store;
 pub mod hub;
+pub mod relay_socket;
+pub mod roster;
 pub mod routes;
 pub mod tls;
 

@@ -1,18 +1,17 @@
 //! HTTP and WebSocket routes of the development control plane.
 
-use super::hub::{ForwardError, Hub};
+use super::hub::{Forward, ForwardError, Hub};
+use super::relay_socket;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::http::StatusCode;
-use actix_web::{rt, web, HttpRequest, HttpResponse};
-use actix_ws::{AggregatedMessage, CloseCode, CloseReason};
-use relay_actors::protocol::{close_code, PROBE_HEADER, TENANT_HEADER};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Largest message accepted from a relay (results can be large).
-const MAX_RELAY_MESSAGE: usize = 64 * 1024 * 1024;
+pub(super) const MAX_RELAY_MESSAGE: usize = 64 * 1024 * 1024;
 
 /// Time an operation may take beyond its own timeout before the API answers 504.
 const ANSWER_SLACK: Duration = Duration::from_secs(5);
@@ -26,24 +25,24 @@ pub fn configure(config: &mut web::ServiceConfig) {
         // An operation's body may be as large as a message the relay takes (actix's default
         // is 256 KiB), so the relay's own limits are what a caller meets.
         .app_data(web::PayloadConfig::new(MAX_RELAY_MESSAGE))
-        .route("/v1/relay/connect", web::get().to(connect))
+        .route("/v1/relay/connect", web::get().to(relay_socket::connect))
         .route("/v1/relay/status", web::get().to(status))
         .route("/v1/relay/audit", web::get().to(audit))
         .route("/v1/relay/operations", web::post().to(operations))
         .route("/v1/relay/operations/{id}/cancel", web::post().to(cancel));
 }
 
-fn error_body(status: StatusCode, code: &str, message: &str) -> HttpResponse {
+pub(super) fn error_body(status: StatusCode, code: &str, message: &str) -> HttpResponse {
     HttpResponse::build(status).json(json!({"error": {"code": code, "message": message}}))
 }
 
 /// Compares secrets in time independent of where they differ.
-fn secret_eq(given: &str, expected: &str) -> bool {
+pub(super) fn secret_eq(given: &str, expected: &str) -> bool {
     let (a, b) = (given.as_bytes(), expected.as_bytes());
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn bearer(request: &HttpRequest) -> &str {
+pub(super) fn bearer(request: &HttpRequest) -> &str {
     request
         .headers()
         .get(AUTHORIZATION)
@@ -54,92 +53,6 @@ fn bearer(request: &HttpRequest) -> &str {
 
 fn api_key_ok(request: &HttpRequest, hub: &Hub) -> bool {
     secret_eq(bearer(request), &hub.credentials.api_key)
-}
-
-async fn connect(
-    request: HttpRequest,
-    body: web::Payload,
-    hub: web::Data<Arc<Hub>>,
-) -> actix_web::Result<HttpResponse> {
-    let tenant = request
-        .headers()
-        .get(TENANT_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if !secret_eq(bearer(&request), &hub.credentials.relay_token)
-        || tenant != hub.credentials.tenant_id
-    {
-        return Ok(error_body(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "invalid relay token or tenant id",
-        ));
-    }
-    let probe = request.headers().contains_key(PROBE_HEADER);
-    let (response, session, stream) = actix_ws::handle(&request, body)?;
-    if probe {
-        rt::spawn(async move {
-            let _ = session.close(Some(CloseCode::Normal.into())).await;
-        });
-        return Ok(response);
-    }
-    let (connection_id, superseded) = hub.attach(session.clone());
-    if let Some(old) = superseded {
-        rt::spawn(async move {
-            let reason = CloseReason {
-                code: CloseCode::Other(close_code::SUPERSEDED),
-                description: Some("another relay of this tenant connected".into()),
-            };
-            let _ = old.close(Some(reason)).await;
-        });
-    }
-    let stream = stream
-        .max_frame_size(MAX_RELAY_MESSAGE)
-        .aggregate_continuations()
-        .max_continuation_size(MAX_RELAY_MESSAGE);
-    rt::spawn(serve_relay(
-        Arc::clone(&hub),
-        connection_id,
-        session,
-        stream,
-    ));
-    Ok(response)
-}
-
-async fn serve_relay(
-    hub: Arc<Hub>,
-    connection_id: u64,
-    mut session: actix_ws::Session,
-    mut stream: actix_ws::AggregatedMessageStream,
-) {
-    let mut close: (Option<u16>, Option<String>) = (None, Some("connection lost".into()));
-    while let Some(message) = stream.recv().await {
-        match message {
-            Ok(AggregatedMessage::Text(text)) => {
-                if let Some(reply) = hub.on_message(connection_id, &text) {
-                    if session.text(reply).await.is_err() {
-                        break;
-                    }
-                }
-            }
-            Ok(AggregatedMessage::Ping(payload)) => {
-                if session.pong(&payload).await.is_err() {
-                    break;
-                }
-            }
-            Ok(AggregatedMessage::Close(reason)) => {
-                close = (
-                    reason.as_ref().map(|r| u16::from(r.code)),
-                    reason.as_ref().and_then(|r| r.description.clone()),
-                );
-                let _ = session.clone().close(reason).await;
-                break;
-            }
-            Ok(AggregatedMessage::Binary(_) | AggregatedMessage::Pong(_)) => {}
-            Err(_) => break,
-        }
-    }
-    hub.detach(connection_id, close.0, close.1);
 }
 
 async fn status(request: HttpRequest, hub: web::Data<Arc<Hub>>) -> HttpResponse {
@@ -182,23 +95,82 @@ async fn operations(
         Ok(body) => body,
         Err(err) => return error_body(StatusCode::BAD_REQUEST, "invalid_body", &err.to_string()),
     };
-    let (mut session, id, answer) = match hub.begin_request(body.request_id.clone()) {
-        Ok(parts) => parts,
-        Err(ForwardError::DuplicateId) => {
-            return error_body(
-                StatusCode::CONFLICT,
-                "duplicate_request_id",
-                "a request with this id is running",
-            )
+    let mut reroutes = 0;
+    loop {
+        let forward = match hub.begin_request(body.request_id.clone()) {
+            Ok(forward) => forward,
+            Err(ForwardError::DuplicateId) => {
+                return error_body(
+                    StatusCode::CONFLICT,
+                    "duplicate_request_id",
+                    "a request with this id is running",
+                )
+            }
+            Err(_) => {
+                return error_body(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "relay_not_connected",
+                    "no relay is connected for this tenant",
+                )
+            }
+        };
+        let connection_id = forward.connection_id;
+        let reply = match forward_once(&hub, &body, forward).await {
+            Ok(reply) => reply,
+            Err(response) => return response,
+        };
+        // A relay that drains or stands by ran nothing: the request goes to the relay that
+        // takes over, so a handover loses no request.
+        if refused_unrun(&reply) && reroutes < MAX_REROUTES && hub.has_successor(connection_id) {
+            reroutes += 1;
+            wait_for_another_active(&hub, connection_id).await;
+            continue;
         }
-        Err(_) => {
-            return error_body(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "relay_not_connected",
-                "no relay is connected for this tenant",
-            )
+        return HttpResponse::Ok().json(reply);
+    }
+}
+
+/// How often one operation may be sent again after a relay refused it unrun.
+const MAX_REROUTES: u32 = 3;
+
+/// How long a rerouted operation waits for a standby's promotion.
+const REROUTE_WAIT: Duration = Duration::from_secs(10);
+
+/// Whether `reply` is an `error` that says the relay ran nothing because another should.
+fn refused_unrun(reply: &Value) -> bool {
+    reply.get("type").and_then(Value::as_str) == Some("error")
+        && matches!(
+            reply.get("code").and_then(Value::as_str),
+            Some("shutting_down" | "standby")
+        )
+}
+
+/// Waits (at most [`REROUTE_WAIT`]) until a relay other than `connection_id` is active.
+async fn wait_for_another_active(hub: &Hub, connection_id: u64) {
+    let deadline = std::time::Instant::now() + REROUTE_WAIT;
+    while std::time::Instant::now() < deadline {
+        if hub
+            .active_connection()
+            .is_some_and(|active| active != connection_id)
+        {
+            return;
         }
-    };
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Sends one `request` and waits for its answer; an `Err` is the HTTP answer to give at once.
+async fn forward_once(
+    hub: &Hub,
+    body: &OperationBody,
+    forward: Forward,
+) -> Result<Value, HttpResponse> {
+    let Forward {
+        mut session,
+        id,
+        answer,
+        ..
+    } = forward;
     let timeout_ms = body.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS);
     let mut message = json!({
         "type": "request", "id": id, "resourceId": body.resource_id,
@@ -209,28 +181,28 @@ async fn operations(
     }
     if session.text(message.to_string()).await.is_err() {
         hub.abandon_request(&id);
-        return error_body(
+        return Err(error_body(
             StatusCode::SERVICE_UNAVAILABLE,
             "relay_not_connected",
             "the relay connection closed",
-        );
+        ));
     }
     match actix_web::rt::time::timeout(Duration::from_millis(timeout_ms) + ANSWER_SLACK, answer)
         .await
     {
-        Ok(Ok(reply)) => HttpResponse::Ok().json(reply),
-        Ok(Err(_)) => error_body(
+        Ok(Ok(reply)) => Ok(reply),
+        Ok(Err(_)) => Err(error_body(
             StatusCode::BAD_GATEWAY,
             "relay_disconnected",
             "the relay disconnected before answering",
-        ),
+        )),
         Err(_) => {
             hub.abandon_request(&id);
-            error_body(
+            Err(error_body(
                 StatusCode::GATEWAY_TIMEOUT,
                 "timeout",
                 "the relay did not answer in time",
-            )
+            ))
         }
     }
 }

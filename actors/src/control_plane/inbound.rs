@@ -60,6 +60,8 @@ impl ControlPlane {
                     debug!(self.log, "Cancel for a request not in flight"; "requestId" => cancel.id)
                 }
             },
+            Ok(Inbound::Standby(notice)) => self.on_standby(notice),
+            Ok(Inbound::Active(notice)) => self.on_active(notice, ctx),
             Ok(Inbound::AuditAck(ack)) => self.supervisor.do_send(AuditAcked {
                 chain_id: ack.chain_id,
                 seq: ack.seq,
@@ -106,6 +108,13 @@ impl ControlPlane {
     fn on_request(&mut self, request: Request, ctx: &mut Context<Self>) {
         if self.draining {
             return self.refuse(&request, ErrorCode::ShuttingDown, "relay is shutting down");
+        }
+        if self.role.is_standby() {
+            return self.refuse(
+                &request,
+                ErrorCode::Standby,
+                "relay is standing by; another relay of this tenant is active",
+            );
         }
         if self.in_flight.contains_key(&request.id) {
             return self.refuse(

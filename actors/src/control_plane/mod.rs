@@ -13,6 +13,7 @@ mod failure;
 mod inbound;
 pub mod proxy;
 pub mod reassembly;
+mod role;
 pub mod tunnel;
 
 use crate::messages::{
@@ -73,6 +74,8 @@ pub struct ControlPlane {
     session: Option<Session>,
     session_open: Rc<Cell<bool>>,
     draining: bool,
+    /// Active or standing by, on the current session.
+    role: role::SessionRole,
     /// Requests of the current session still running: id -> resource id.
     in_flight: HashMap<String, String>,
     in_flight_count: Rc<Cell<usize>>,
@@ -100,6 +103,7 @@ impl ControlPlane {
             session: None,
             session_open: Rc::new(Cell::new(false)),
             draining: false,
+            role: Default::default(),
             in_flight: HashMap::new(),
             in_flight_count: Rc::new(Cell::new(0)),
             metrics,
@@ -126,6 +130,7 @@ impl ControlPlane {
             reassembler: Reassembler::new(self.config.max_message_bytes),
         });
         self.session_open.set(true);
+        self.role = Default::default();
         self.metrics.control_plane(true);
         info!(self.log, "Connected to control plane"; "url" => self.url_for_logs(),
             "proxy" => self.link.route.describe());
@@ -327,6 +332,7 @@ impl Handler<Drain> for ControlPlane {
 
     fn handle(&mut self, drain: Drain, _ctx: &mut Context<Self>) -> Self::Result {
         self.draining = true;
+        self.announce_draining();
         let in_flight = Rc::clone(&self.in_flight_count);
         let session_open = Rc::clone(&self.session_open);
         let deadline = Instant::now() + drain.grace;

@@ -110,6 +110,7 @@ fn write_status(dir: &Path, pid: u32, updated_at_ms: u64) -> PathBuf {
         pid,
         updated_at_ms,
         connected: true,
+        standby: false,
         ready: true,
         tenant_id: "acme".into(),
         audit: AuditStatus::default(),

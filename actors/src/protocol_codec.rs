@@ -1,0 +1,72 @@
+//! Decoding what the control plane sends and encoding what the relay sends (see [`super`]).
+
+use super::{ErrorCode, ErrorMessage, Inbound, Outbound};
+use serde_json::Value;
+
+/// Why an inbound text could not be accepted: becomes an `error` message, never a disconnect.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejection {
+    pub id: Option<String>,
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl Rejection {
+    /// The `error` message that answers this rejection.
+    pub fn into_message(self) -> Outbound {
+        Outbound::Error(ErrorMessage {
+            id: self.id,
+            code: self.code,
+            message: self.message,
+        })
+    }
+}
+
+/// Message types the relay accepts from the control plane.
+const INBOUND_TYPES: [&str; 5] = ["request", "cancel", "auditAck", "standby", "active"];
+
+/// Decodes one text message from the control plane, classifying every failure.
+pub fn decode_inbound(text: &str) -> Result<Inbound, Rejection> {
+    let value: Value = serde_json::from_str(text).map_err(|err| Rejection {
+        id: None,
+        code: ErrorCode::InvalidMessage,
+        message: format!("message is not valid JSON: {err}"),
+    })?;
+    let id = value.get("id").and_then(Value::as_str).map(str::to_owned);
+    let Some(kind) = value.get("type").and_then(Value::as_str).map(str::to_owned) else {
+        return Err(Rejection {
+            id,
+            code: ErrorCode::InvalidMessage,
+            message: "message has no string field \"type\"".to_owned(),
+        });
+    };
+    if !INBOUND_TYPES.contains(&kind.as_str()) {
+        return Err(Rejection {
+            id,
+            code: ErrorCode::UnsupportedMessage,
+            message: format!(
+                "unsupported message type \"{}\"",
+                truncate_for_message(&kind)
+            ),
+        });
+    }
+    serde_json::from_value(value).map_err(|err| Rejection {
+        id,
+        code: ErrorCode::InvalidRequest,
+        message: format!("invalid {kind} message: {err}"),
+    })
+}
+
+/// Encodes one outbound message as JSON text.
+pub fn encode_outbound(message: &Outbound) -> Result<String, serde_json::Error> {
+    serde_json::to_string(message)
+}
+
+/// Keeps peer-supplied text that is echoed in messages and logs short.
+fn truncate_for_message(text: &str) -> String {
+    const LIMIT: usize = 64;
+    match text.char_indices().nth(LIMIT) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
