@@ -37,6 +37,7 @@ mod protocol_errors;
 mod relay_process;
 mod session;
 mod spool_full;
+mod standby;
 mod startup;
 mod support;
 mod troubleshooting;
