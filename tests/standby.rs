@@ -148,12 +148,7 @@ fn the_standby_serves_within_15_s_after_the_active_is_killed() {
     let (first, second) = two_replicas(&devplane);
     assert_eq!(select_one(&devplane).1["type"], "result");
     first.process.signal("KILL");
-    let deadline = Instant::now() + TAKEOVER;
-    let mut last = select_one(&devplane);
-    while last.1["type"] != "result" && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-        last = select_one(&devplane);
-    }
+    let last = served_within_takeover(&devplane);
     assert_eq!(
         last.1["type"],
         "result",
@@ -170,6 +165,46 @@ fn the_standby_serves_within_15_s_after_the_active_is_killed() {
     assert_eq!(status["handovers"], 1, "{status}");
     assert_eq!(status["standbys"], json!([]), "{status}");
     assert_eq!(status["status"], "connected");
+}
+
+/// Waits (at most [`TAKEOVER`]) until a `SELECT 1` through the dev control plane succeeds.
+fn served_within_takeover(devplane: &DevPlane) -> (u16, Value) {
+    let deadline = Instant::now() + TAKEOVER;
+    let mut last = select_one(devplane);
+    while last.1["type"] != "result" && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        last = select_one(devplane);
+    }
+    last
+}
+
+#[test]
+fn a_frozen_active_is_dropped_by_the_heartbeat_and_comes_back_as_standby() {
+    let devplane = DevPlane::start();
+    let (first, second) = two_replicas(&devplane);
+    // A stopped process keeps its socket open but answers no ping: only the heartbeat notices.
+    first.process.signal("STOP");
+    let (_, answer) = served_within_takeover(&devplane);
+    first.process.signal("CONT");
+    assert_eq!(
+        answer["type"],
+        "result",
+        "{answer}\n{}",
+        second.process.output()
+    );
+    promoted(&second.process);
+    let status = devplane.status();
+    assert_eq!(
+        status["activeInstance"]["instanceId"], "relay-b",
+        "{status}"
+    );
+    assert_eq!(status["handovers"], 1, "{status}");
+    // The thawed relay finds its session gone, reconnects and stands by.
+    let standing_by = first.process.stdout.wait_for_msg("Relay standing by", WAIT);
+    assert!(standing_by.is_some(), "{}", first.process.output());
+    let status = devplane.wait_status(WAIT, |s| s["standbys"][0]["instanceId"] == "relay-a");
+    assert_eq!(status["standbys"][0]["instanceId"], "relay-a", "{status}");
+    assert_eq!(status["handovers"], 1, "{status}");
 }
 
 #[test]
