@@ -1,6 +1,7 @@
 //! Two replicas of one tenant: the second stands by instead of displacing the first, takes over
 //! when the first is killed or drains, and only the active one passes `healthcheck --ready`.
 
+use crate::fake_control_plane::{FakeControlPlane, Seen};
 use crate::support::{relay_config, DevPlane, Process, Relay, TOKEN};
 use serde_json::{json, Value};
 use std::process::Command;
@@ -266,4 +267,61 @@ fn a_standby_is_alive_but_not_ready_until_promoted() {
     let (ready, text) = healthcheck(&second, true);
     assert!(ready, "{text}");
     assert!(healthcheck(&second, false).0);
+}
+
+#[test]
+fn a_relay_told_to_stand_by_refuses_requests_until_told_it_is_active() {
+    let plane = FakeControlPlane::start();
+    let env = [("RELAY_INSTANCE_ID", "relay-s".to_owned())];
+    let mut relay = Relay::start_env(&relay_config(plane.port, ""), TOKEN, &env, true);
+    let hello = plane.next_reply(WAIT);
+    assert_eq!(hello["capabilities"], json!(["standby"]), "{hello}");
+    assert_eq!(hello["instanceId"], "relay-s", "{hello}");
+    let request = |id: &str| {
+        json!({"type": "request", "id": id, "resourceId": "main-pg", "operation": "query",
+            "params": {"sql": "SELECT 1"}})
+        .to_string()
+    };
+
+    plane.send_text(r#"{"type":"standby","activeInstanceId":"relay-x"}"#);
+    let line = relay.process.stdout.wait_for_msg("Relay standing by", WAIT);
+    assert_eq!(line.unwrap()["activeInstanceId"], "relay-x");
+    plane.send_text(&request("s1"));
+    let reply = plane.next_reply(WAIT);
+    assert_eq!(
+        (reply["id"].as_str(), reply["code"].as_str()),
+        (Some("s1"), Some("standby"))
+    );
+    relay.wait_ready();
+    let deadline = Instant::now() + WAIT;
+    while healthcheck(&relay, true).0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!healthcheck(&relay, true).0 && healthcheck(&relay, false).0);
+
+    plane.send_text(r#"{"type":"active"}"#);
+    promoted(&relay.process);
+    plane.send_text(&request("s2"));
+    let reply = plane.next_reply(WAIT);
+    assert_eq!(
+        (reply["id"].as_str(), reply["type"].as_str()),
+        (Some("s2"), Some("result"))
+    );
+    assert!(
+        healthcheck(&relay, true).0,
+        "{}",
+        healthcheck(&relay, true).1
+    );
+
+    // Shutting down, it tells a control plane that speaks of roles before it closes.
+    relay.process.signal("TERM");
+    assert_eq!(plane.next_reply(WAIT)["type"], "draining");
+    assert_eq!(
+        relay.process.wait_exit(WAIT),
+        Some(0),
+        "{}",
+        relay.process.output()
+    );
+    let close = std::iter::from_fn(|| plane.next(WAIT)).find(|seen| matches!(seen, Seen::Close(_)));
+    assert_eq!(close, Some(Seen::Close(Some(1001))));
 }
