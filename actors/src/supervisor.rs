@@ -68,7 +68,8 @@ pub struct Supervisor {
     health: BTreeMap<String, ResourceHealth>,
     audit_status: Option<AuditHealth>,
     control_plane_connected: bool,
-    /// The configuration file and the SHA-256 of its bytes, for the `config_loaded` record.
+    /// The configuration file and the SHA-256 of its bytes, for the `config_loaded` record and
+    /// for reloads (`supervisor_reload.rs`).
     config_source: Option<(String, String)>,
     startup: Startup,
     shutting_down: bool,
@@ -389,6 +390,8 @@ impl Handler<Shutdown> for Supervisor {
 
 #[path = "supervisor_audit.rs"]
 mod audit_links;
+#[path = "supervisor_reload.rs"]
+mod reload;
 #[path = "supervisor_status.rs"]
 mod status_links;
 
