@@ -366,3 +366,58 @@ fn a_request_on_a_replaced_pool_finishes_while_the_new_pool_serves() {
         1
     );
 }
+
+#[test]
+fn relay_check_reads_the_token_file_and_names_it() {
+    let devplane = DevPlane::start();
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, format!("{TOKEN}\n")).unwrap();
+    let line = format!("  tokenFile: {}\n", token.display());
+    let text = config(devplane.port, "").replace("  token: ${RELAY_TOKEN}\n", &line);
+    let (_keep, path) = crate::support::write_config(&text);
+    let check = |connect: bool| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_relay"));
+        command.arg("--config").arg(&path).arg("check");
+        if connect {
+            command.arg("--connect");
+        }
+        command
+            .env_remove("RELAY_TOKEN")
+            .env("RELAY_AUDIT_SPOOL", dir.path().join("spool.jsonl"))
+            .env("RELAY_STATUS_FILE", dir.path().join("status.json"));
+        for name in crate::support::PROXY_VARIABLES {
+            command.env_remove(name);
+        }
+        let output = command.output().unwrap();
+        let printed = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (output.status.code(), printed)
+    };
+    let (code, printed) = check(true);
+    assert_eq!(code, Some(0), "{printed}");
+    assert!(
+        printed.contains(&format!("token read from {}", token.display())),
+        "{printed}"
+    );
+    assert!(!printed.contains(TOKEN), "{printed}");
+
+    std::fs::write(&token, "\n").unwrap();
+    let (code, printed) = check(true);
+    assert_eq!(code, Some(64), "{printed}");
+    let empty = format!(
+        "controlPlane.tokenFile: token file {} is empty",
+        token.display()
+    );
+    assert!(printed.contains(&empty), "{printed}");
+    std::fs::remove_file(&token).unwrap();
+    let (code, printed) = check(false);
+    assert_eq!(code, Some(64), "{printed}");
+    assert!(
+        printed.contains("controlPlane.tokenFile: cannot read token file"),
+        "{printed}"
+    );
+}
