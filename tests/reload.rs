@@ -274,37 +274,90 @@ fn status_on(port: u16) -> Value {
     get_json(&format!("http://127.0.0.1:{port}/v1/relay/status"), API_KEY).1
 }
 
+/// A relay reading its token from a Secret-like volume, connected to a control plane on `port`
+/// that accepts only `TOKEN`.
+fn relay_with_token_file(port: u16, token_file: &Path) -> Relay {
+    let line = format!("  tokenFile: {}\n", token_file.display());
+    let text = config(port, "").replace("  token: ${RELAY_TOKEN}\n", &line);
+    let relay = Relay::start(&text, "unused");
+    relay.wait_ready();
+    relay
+}
+
+fn wait_connected(relay: &Relay, port: u16) {
+    let deadline = std::time::Instant::now() + WAIT;
+    while status_on(port)["status"] != "connected" {
+        let output = relay.process.output();
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not connected:\n{output}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 #[test]
 fn a_token_secret_rotated_by_a_symlink_swap_is_used_without_a_restart() {
     let secret = tempfile::tempdir().unwrap();
     let token_file = publish_secret(secret.path(), "v1", TOKEN);
     let port = free_port();
     let first = devplane_with_token(port, TOKEN);
-    let line = format!("  tokenFile: {}\n", token_file.display());
-    let text = config(port, "").replace("  token: ${RELAY_TOKEN}\n", &line);
-    let relay = Relay::start(&text, "unused");
-    relay.wait_ready();
+    let relay = relay_with_token_file(port, &token_file);
 
-    // The control plane now wants the new token; the old one is refused from here on.
-    drop(first);
+    // The file watch sees the swap and reconnects with the new token, without a SIGHUP.
     let rotated = "rotated-relay-token-2c9e";
-    let _second = devplane_with_token(port, rotated);
     publish_secret(secret.path(), "v2", rotated);
-
     let reloaded = wait_line(&relay, "Configuration reloaded", |line| {
         line["sections"] == "controlPlane"
     });
     assert_eq!(reloaded["trigger"], "fileChanged", "{reloaded}");
-    let deadline = std::time::Instant::now() + WAIT;
-    while status_on(port)["status"] != "connected" && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert_eq!(
-        status_on(port)["status"],
-        "connected",
-        "{}",
-        relay.process.output()
+    wait_line(
+        &relay,
+        "Reconnecting to control plane with the reloaded settings",
+        |_| true,
     );
+    // The control plane learns of the new token: it accepts the relay again.
+    drop(first);
+    let _second = devplane_with_token(port, rotated);
+    wait_connected(&relay, port);
+    let output = relay.process.output();
+    assert!(
+        !output.contains(TOKEN) && !output.contains(rotated),
+        "{output}"
+    );
+}
+
+#[test]
+fn a_refused_token_makes_the_relay_read_the_token_file_again() {
+    let secret = tempfile::tempdir().unwrap();
+    let token_file = publish_secret(secret.path(), "v1", TOKEN);
+    let port = free_port();
+    let first = devplane_with_token(port, TOKEN);
+    let relay = relay_with_token_file(port, &token_file);
+
+    // The control plane switches to the new token first and refuses the old one with 401.
+    drop(first);
+    let rotated = "rotated-relay-token-5d1a";
+    let _second = devplane_with_token(port, rotated);
+    wait_line(
+        &relay,
+        "Control plane rejected the relay token or tenant id",
+        |_| true,
+    );
+    publish_secret(secret.path(), "v2", rotated);
+    wait_connected(&relay, port);
+    // Read again after a refusal, or by the file watch, whichever came first; never a restart.
+    let all = relay.process.stdout.all();
+    let by_watch = all.iter().any(|line| {
+        serde_json::from_str::<Value>(line).is_ok_and(|line| {
+            line["msg"] == "Configuration reloaded" && line["sections"] == "controlPlane"
+        })
+    });
+    let reread = relay
+        .process
+        .stdout
+        .count_msg("Token file read again: the next connection uses its new token");
+    assert!(by_watch || reread == 1, "{}", relay.process.output());
     let output = relay.process.output();
     assert!(
         !output.contains(TOKEN) && !output.contains(rotated),
@@ -326,17 +379,7 @@ fn a_request_on_a_replaced_pool_finishes_while_the_new_pool_serves() {
         let url = format!("http://127.0.0.1:{port}/v1/relay/operations");
         crate::support::post_json(&url, API_KEY, &body)
     });
-    let mut admin = crate::pg_fixture::admin(crate::pg_fixture::shared_db());
-    let running = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(3)%' \
-                   AND pid <> pg_backend_pid()";
-    let deadline = std::time::Instant::now() + WAIT;
-    while admin.query_one(running, &[]).unwrap().get::<_, i64>(0) == 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the query never started"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_running("pg_sleep(3)");
 
     rewrite(
         &relay,
@@ -420,4 +463,44 @@ fn relay_check_reads_the_token_file_and_names_it() {
         printed.contains("controlPlane.tokenFile: cannot read token file"),
         "{printed}"
     );
+}
+
+/// Waits until the database runs a statement containing `text`.
+fn wait_running(text: &str) {
+    let mut admin = crate::pg_fixture::admin(crate::pg_fixture::shared_db());
+    let running = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%' || $1 || '%' \
+                   AND pid <> pg_backend_pid()";
+    let deadline = std::time::Instant::now() + WAIT;
+    while admin.query_one(running, &[&text]).unwrap().get::<_, i64>(0) == 0 {
+        assert!(std::time::Instant::now() < deadline, "{text} never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_request_on_a_replaced_pool_can_still_be_cancelled() {
+    let devplane = DevPlane::start();
+    let before = config(devplane.port, "");
+    let relay = Relay::start(&before, TOKEN);
+    relay.wait_ready();
+    let port = devplane.port;
+    let sleeper = std::thread::spawn(move || {
+        let body = json!({"resourceId": "main-pg", "operation": "query",
+            "requestId": "on-old-pool", "params": {"sql": "SELECT pg_sleep(20)"}});
+        let url = format!("http://127.0.0.1:{port}/v1/relay/operations");
+        crate::support::post_json(&url, API_KEY, &body)
+    });
+    wait_running("pg_sleep(20)");
+    rewrite(
+        &relay,
+        &before.replace("maxRowsPerQuery: 1000", "maxRowsPerQuery: 998"),
+    );
+    relay.process.signal("HUP");
+    wait_line(&relay, "Configuration reloaded", |line| {
+        line["resourcesChanged"] == "main-pg"
+    });
+    let cancel = devplane.url("/v1/relay/operations/on-old-pool/cancel");
+    crate::support::post_json(&cancel, API_KEY, &json!({}));
+    let (_, answer) = sleeper.join().unwrap();
+    assert_eq!(answer["code"], "cancelled", "{answer}");
 }

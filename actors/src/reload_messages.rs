@@ -66,6 +66,15 @@ pub struct Reconnect {
     pub hello: Hello,
 }
 
+/// Control plane -> supervisor: after a refusal, `controlPlane.tokenFile` held this new token,
+/// which the next connection uses; the configuration in effect takes it, so that a reload that
+/// finds the same token does not reconnect again.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct TokenReread {
+    pub credential: relay_config::Secret,
+}
+
 /// Supervisor -> auditor: new audit settings or masking patterns; the chain goes on.
 #[derive(Message)]
 #[rtype(result = "()")]

@@ -15,7 +15,8 @@ use crate::audit::SecurityKind;
 use crate::control_plane::connect::Link;
 use crate::masking::{Masker, MaskingEngine};
 use crate::reload_messages::{
-    Reconfigure, Reconnect, ReloadConfig, ReloadOutcome, ReloadTrigger, Retire, UpdateHello,
+    Reconfigure, Reconnect, ReloadConfig, ReloadOutcome, ReloadTrigger, Retire, TokenReread,
+    UpdateHello,
 };
 use actix::{Actor, Context, Handler, MessageResult};
 use relay_config::{unreloadable, Config, ConfigDiff, ConfigError, Problem, Section};
@@ -70,6 +71,14 @@ impl Handler<ReloadConfig> for Supervisor {
             applied,
             token_file: self.config.control_plane.token_file.clone(),
         })
+    }
+}
+
+impl Handler<TokenReread> for Supervisor {
+    type Result = ();
+
+    fn handle(&mut self, reread: TokenReread, _ctx: &mut Context<Self>) {
+        Arc::make_mut(&mut self.config).control_plane.credential = reread.credential;
     }
 }
 
@@ -190,7 +199,7 @@ impl Supervisor {
     fn apply_resources(&mut self, diff: &ConfigDiff) {
         for id in &diff.removed {
             if let Some(child) = self.resources.remove(id) {
-                retire(child);
+                self.retire(child);
             }
             self.health.remove(id);
             self.startup.announced.remove(id);
@@ -207,13 +216,21 @@ impl Supervisor {
                 addr: None,
             };
             if let Some(old) = self.resources.insert(spec.id.clone(), child) {
-                retire(old);
+                self.retire(old);
             }
             if added {
                 let limit = spec.pool_size + spec.max_queued_requests;
                 self.metrics.resource_added(&spec.id, limit);
                 self.health.insert(spec.id.clone(), initial_health(spec));
             }
+        }
+    }
+
+    /// Tells a removed or replaced resource to finish what runs and stop; cancels still reach it.
+    fn retire(&mut self, child: ResourceChild) {
+        if let Some(addr) = child.addr {
+            addr.do_send(Retire);
+            self.retired.add(&child.spec.id, addr);
         }
     }
 
@@ -236,11 +253,5 @@ impl Supervisor {
             }),
             None => {}
         }
-    }
-}
-
-fn retire(child: ResourceChild) {
-    if let Some(addr) = child.addr {
-        addr.do_send(Retire);
     }
 }

@@ -4,7 +4,7 @@
 
 use super::ControlPlane;
 use crate::protocol::Outbound;
-use crate::reload_messages::{Reconnect, UpdateHello};
+use crate::reload_messages::{Reconnect, TokenReread, UpdateHello};
 use actix::{Context, Handler};
 use awc::ws::{CloseCode, CloseReason, Message};
 use slog::{info, warn};
@@ -21,7 +21,8 @@ impl ControlPlane {
             Ok(token) if token != self.config.credential => {
                 info!(self.log, "Token file read again: the next connection uses its new token";
                     "file" => path.display().to_string());
-                Arc::make_mut(&mut self.config).credential = token;
+                Arc::make_mut(&mut self.config).credential = token.clone();
+                self.supervisor.do_send(TokenReread { credential: token });
                 true
             }
             Ok(_) => false,
