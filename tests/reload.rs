@@ -504,3 +504,31 @@ fn a_request_on_a_replaced_pool_can_still_be_cancelled() {
     let (_, answer) = sleeper.join().unwrap();
     assert_eq!(answer["code"], "cancelled", "{answer}");
 }
+
+#[test]
+fn a_new_column_rule_masks_after_a_reload() {
+    let devplane = DevPlane::start();
+    let before = config(devplane.port, "");
+    let relay = Relay::start(&before, TOKEN);
+    relay.wait_ready();
+    let sql = "SELECT note FROM sentinel ORDER BY id";
+    assert_eq!(query(&devplane, "main-pg", sql)["rows"][0][0], "alpha");
+
+    let rule = "  columns:\n    - {name: note, table: sentinel}\n  patterns:\n";
+    rewrite(&relay, &before.replace("  patterns:\n", rule));
+    relay.process.signal("HUP");
+    let reloaded = wait_line(&relay, "Configuration reloaded", |line| {
+        line["columnRulesChanged"] == true
+    });
+    assert_eq!(reloaded["sections"], "masking", "{reloaded}");
+    // Every answer after the reload is masked by the new rule: the renewed resource waits for
+    // its catalog snapshot, which knows the rule, before it runs anything.
+    let answer = query(&devplane, "main-pg", sql);
+    assert_eq!(answer["type"], "result", "{answer}");
+    assert_eq!(answer["rows"][0][0], "***", "{answer}");
+    assert_eq!(answer["rows"][1][0], "***", "{answer}");
+    assert_eq!(
+        relay.process.stdout.count_msg("Connected to control plane"),
+        1
+    );
+}

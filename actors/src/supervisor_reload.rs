@@ -166,11 +166,13 @@ impl Supervisor {
         info!(self.log, "Configuration reloaded"; "file" => file.clone(), "sha256" => sha256.clone(),
             "trigger" => trigger.as_str(), "sections" => diff.section_keys().join(","),
             "resourcesAdded" => joined(&diff.added), "resourcesRemoved" => joined(&diff.removed),
-            "resourcesChanged" => joined(&diff.changed));
+            "resourcesChanged" => joined(&diff.changed),
+            "columnRulesChanged" => diff.column_rules_changed);
         let details = json!({"file": file, "sha256": sha256, "trigger": trigger.as_str(),
             "result": "applied", "previousSha256": previous.map(|(_, sha)| sha),
             "sections": diff.section_keys(), "resourcesAdded": diff.added,
-            "resourcesRemoved": diff.removed, "resourcesChanged": diff.changed});
+            "resourcesRemoved": diff.removed, "resourcesChanged": diff.changed,
+            "columnRulesChanged": diff.column_rules_changed});
         self.audit_security(SecurityKind::ConfigReloaded, details, false);
         self.metrics.config_reloaded(true);
         self.report_health();
