@@ -227,6 +227,14 @@ fn check_control_plane(config: &Config) -> bool {
         return false;
     };
     println!("control plane {url}: proxy {}", link.route.describe());
+    // The file was read (and found usable) when the configuration loaded; never print the token.
+    let token_source = match &config.control_plane.token_file {
+        Some(file) => {
+            println!("control plane {url}: token read from {}", file.display());
+            format!("the relay token in {}", file.display())
+        }
+        None => "the relay token".to_owned(),
+    };
     let request =
         connect::websocket_request(&config.control_plane, &link).set_header(PROBE_HEADER, "1");
     let system = actix::System::new();
@@ -236,7 +244,7 @@ fn check_control_plane(config: &Config) -> bool {
             Ok(Err(err)) => Err(match classify(&err) {
                 ConnectFailure::Rejected { status } => (
                     format!(
-                        "credentials rejected (HTTP {status}): check the relay token and tenant id"
+                        "credentials rejected (HTTP {status}): check {token_source} and tenant id"
                     ),
                     CONTROL_PLANE_REJECTED,
                 ),

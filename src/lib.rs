@@ -7,6 +7,7 @@
 //! The actor system lives in the `relay-actors` crate, configuration in `relay-config`.
 #![forbid(unsafe_code)]
 
+pub mod config_watch;
 pub mod devplane;
 pub mod logging;
 

@@ -1,11 +1,15 @@
 //! `relay run`: load the configuration, start the actor system, serve until SIGTERM or SIGINT.
-//! SIGHUP is logged and otherwise ignored: the configuration is read only at start.
+//! SIGHUP, or a change to the configuration file or the token file, reloads the configuration
+//! (see `relay_actors::supervisor` and [`relay::config_watch`]).
 
 use crate::{metrics_server, EXIT_USAGE};
+use actix::Addr;
 use actix::{Actor, System};
+use relay::config_watch::{ConfigWatch, WATCH_INTERVAL};
 use relay::logging;
 use relay_actors::local_state::{self, FileLock};
 use relay_actors::messages::Shutdown;
+use relay_actors::reload_messages::{ReloadConfig, ReloadTrigger};
 use relay_actors::Supervisor;
 use relay_config::{Config, ConfigError};
 use slog::{debug, error, info, warn, Logger};
@@ -94,6 +98,7 @@ fn serve(config: Config, config_path: &Path, log: &Logger) -> ExitCode {
     let tenant = config.control_plane.tenant_id.clone();
     let status_path = local_state::status_path(&tenant);
     let metrics_listen = config.metrics.clone();
+    let token_file = config.control_plane.token_file.clone();
     debug!(log, "Local state"; "instanceDir" => local_state::instance_dir(&tenant).display().to_string(),
         "statusFile" => status_path.path.display().to_string(), "resources" => config.resources.len());
     let supervisor = match Supervisor::new(config, log.clone()) {
@@ -115,9 +120,10 @@ fn serve(config: Config, config_path: &Path, log: &Logger) -> ExitCode {
         }
     };
     let signal_log = log.clone();
+    let watch = ConfigWatch::new(config_path.to_path_buf(), token_file);
     let outcome = system.block_on(async move {
         let supervisor = supervisor.start();
-        let signal = wait_for_signal(&signal_log).await;
+        let signal = wait_for_signal(&supervisor, watch, &signal_log).await;
         signal.map(|name| (name, supervisor))
     });
     match outcome {
@@ -156,19 +162,36 @@ fn start_metrics(
     Ok(Some(handle))
 }
 
-/// Waits for SIGTERM or SIGINT; SIGHUP, which would end the process by default, is logged.
-async fn wait_for_signal(log: &Logger) -> std::io::Result<&'static str> {
+/// Waits for SIGTERM or SIGINT. SIGHUP, and a change the watch sees, reload the configuration.
+async fn wait_for_signal(
+    supervisor: &Addr<Supervisor>,
+    mut watch: ConfigWatch,
+    log: &Logger,
+) -> std::io::Result<&'static str> {
     use actix_rt::signal::unix::{signal, SignalKind};
     let mut terminate = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut hangup = signal(SignalKind::hangup())?;
+    let mut look = actix_rt::time::interval(WATCH_INTERVAL);
+    look.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tokio::select! {
+        let trigger = tokio::select! {
             _ = terminate.recv() => return Ok("SIGTERM"),
             _ = interrupt.recv() => return Ok("SIGINT"),
-            _ = hangup.recv() => warn!(log,
-                "Configuration reload is not supported: restart the relay to apply a changed configuration";
-                "signal" => "SIGHUP"),
+            _ = hangup.recv() => {
+                // The reload reads whatever changed so far: not again at the next look.
+                watch.changed();
+                ReloadTrigger::Signal
+            }
+            _ = look.tick() => match watch.changed() {
+                true => ReloadTrigger::FileChanged,
+                false => continue,
+            },
+        };
+        debug!(log, "Reloading configuration"; "trigger" => trigger.as_str());
+        match supervisor.send(ReloadConfig { trigger }).await {
+            Ok(outcome) => watch.settle(outcome.token_file),
+            Err(_) => warn!(log, "Supervisor was gone at reload"),
         }
     }
 }

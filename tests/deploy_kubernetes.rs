@@ -137,7 +137,7 @@ fn kubernetes_secrets_and_names_line_up() {
         .as_sequence()
         .unwrap()
         .clone();
-    for variable in ["RELAY_TOKEN", "TENANT_ID", "PG_PASSWORD"] {
+    for variable in ["TENANT_ID", "PG_PASSWORD"] {
         let entry = env
             .iter()
             .find(|e| at(e, &["name"]).as_str() == Some(variable))
@@ -151,6 +151,12 @@ fn kubernetes_secrets_and_names_line_up() {
         let key = at(reference, &["key"]).as_str().unwrap();
         assert!(secret_keys.contains(key), "{key} missing from the Secret");
     }
+    assert!(
+        !env.iter()
+            .any(|e| at(e, &["name"]).as_str() == Some("RELAY_TOKEN")),
+        "the token comes from the mounted Secret file, not the environment"
+    );
+    token_file_is_the_mounted_secret(&deployment, secret_name, &secret_keys);
 
     for file in [
         "configmap.yaml",
@@ -217,4 +223,51 @@ fn network_policy_allows_no_ingress_and_only_the_expected_egress() {
     .map(|(protocol, port)| (protocol.to_owned(), port))
     .collect();
     assert_eq!(ports, expected);
+}
+
+/// `controlPlane.tokenFile` names a file of a read-only Secret volume (not a `subPath`, which the
+/// kubelet would never update), so a rotated Secret reaches the relay without a restart.
+fn token_file_is_the_mounted_secret(deployment: &Yaml, secret: &str, keys: &BTreeSet<String>) {
+    let configmap = yaml("deploy/kubernetes/configmap.yaml");
+    let embedded = at(&configmap, &["data", "relay-config.yaml"])
+        .as_str()
+        .unwrap();
+    let config: Yaml = serde_norway::from_str(embedded).unwrap();
+    let token_file = at(&config, &["controlPlane", "tokenFile"])
+        .as_str()
+        .unwrap();
+    assert!(at(&config, &["controlPlane", "token"]).is_null());
+    let pod = at(deployment, &["spec", "template", "spec"]);
+    let relay = &at(pod, &["containers"])[0];
+    let mounts = at(relay, &["volumeMounts"]).as_sequence().unwrap();
+    let mount = mounts
+        .iter()
+        .find(|m| {
+            let path = at(m, &["mountPath"]).as_str().unwrap_or_default();
+            token_file.starts_with(&format!("{path}/"))
+        })
+        .unwrap_or_else(|| panic!("no volume holds {token_file}"));
+    assert_eq!(at(mount, &["readOnly"]).as_bool(), Some(true));
+    assert!(
+        at(mount, &["subPath"]).is_null(),
+        "a subPath mount is never updated"
+    );
+    let name = at(mount, &["name"]).as_str().unwrap();
+    let volumes = at(pod, &["volumes"]).as_sequence().unwrap();
+    let volume = volumes
+        .iter()
+        .find(|v| at(v, &["name"]).as_str() == Some(name))
+        .unwrap();
+    assert_eq!(at(volume, &["secret", "secretName"]).as_str(), Some(secret));
+    let mount_path = at(mount, &["mountPath"]).as_str().unwrap();
+    let file_name = &token_file[mount_path.len() + 1..];
+    let item = at(volume, &["secret", "items"])
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|item| at(item, &["path"]).as_str() == Some(file_name))
+        .unwrap_or_else(|| panic!("the Secret volume has no {file_name}"));
+    let key = at(item, &["key"]).as_str().unwrap();
+    assert_eq!(key, "relay-token");
+    assert!(keys.contains(key), "{key} missing from the Secret");
 }

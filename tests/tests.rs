@@ -35,6 +35,7 @@ mod private_ca;
 mod private_pg;
 mod protocol_errors;
 mod relay_process;
+mod reload;
 mod session;
 mod spool_full;
 mod standby;

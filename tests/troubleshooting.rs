@@ -135,9 +135,16 @@ const CASES: &[Case] = &[
         says: "in use by another relay",
         setup: |scene| {
             let spool = scene.path("shared-spool.jsonl").display().to_string();
-            let holder = Relay::start_env(&plain(scene), TOKEN, &[("RELAY_AUDIT_SPOOL", spool.clone())], true);
+            let holder = Relay::start_env(
+                &plain(scene),
+                TOKEN,
+                &[("RELAY_AUDIT_SPOOL", spool.clone())],
+                true,
+            );
             holder.wait_ready();
-            Setup::config(plain(scene)).env("RELAY_AUDIT_SPOOL", spool).keep(holder)
+            Setup::config(plain(scene))
+                .env("RELAY_AUDIT_SPOOL", spool)
+                .keep(holder)
         },
         poke: nothing,
         check: Check::No,
@@ -150,7 +157,10 @@ const CASES: &[Case] = &[
         says: "no PEM certificate found",
         setup: |scene| {
             let ca = not_pem(scene);
-            Setup::config(relay_config(scene.plane.port, &format!("  caFile: {}\n", ca.display())))
+            Setup::config(relay_config(
+                scene.plane.port,
+                &format!("  caFile: {}\n", ca.display()),
+            ))
         },
         poke: nothing,
         check: Check::Local,
@@ -164,7 +174,9 @@ const CASES: &[Case] = &[
         setup: |scene| {
             let ca = not_pem(scene);
             let user = format!("      user: {READER}\n");
-            Setup::config(plain(scene).replace(&user, &format!("{user}      caFile: {}\n", ca.display())))
+            Setup::config(
+                plain(scene).replace(&user, &format!("{user}      caFile: {}\n", ca.display())),
+            )
         },
         poke: nothing,
         check: Check::Local,
@@ -215,12 +227,32 @@ const CASES: &[Case] = &[
     },
     Case {
         name: "SIGHUP",
-        msg: "Configuration reload is not supported: restart the relay to apply a changed configuration",
-        level: "warn",
+        msg: "Configuration reloaded",
+        level: "info",
         says: "SIGHUP",
         setup: |scene| Setup::config(plain(scene)),
         poke: |_, relay| {
             relay.wait_ready();
+            relay.process.signal("HUP");
+        },
+        check: Check::No,
+        reason_field: "",
+    },
+    Case {
+        name: "a reload that changes the tenant",
+        msg: "Configuration rejected",
+        level: "error",
+        says: "restart the relay to apply it",
+        setup: |scene| Setup::config(plain(scene)),
+        poke: |_, relay| {
+            relay.wait_ready();
+            let path = relay.dir().join("relay-config.yaml");
+            let text = std::fs::read_to_string(&path).unwrap();
+            std::fs::write(
+                &path,
+                text.replace("tenantId: tenant-test", "tenantId: other"),
+            )
+            .unwrap();
             relay.process.signal("HUP");
         },
         check: Check::No,
@@ -233,7 +265,11 @@ const CASES: &[Case] = &[
         says: "records",
         setup: |scene| {
             let spool = scene.path("spool.jsonl");
-            std::fs::write(&spool, "{\"tenantId\":\"someone-else\",\"chainId\":\"c\",\"seq\":0}\n").unwrap();
+            std::fs::write(
+                &spool,
+                "{\"tenantId\":\"someone-else\",\"chainId\":\"c\",\"seq\":0}\n",
+            )
+            .unwrap();
             Setup::config(plain(scene)).env("RELAY_AUDIT_SPOOL", spool.display().to_string())
         },
         poke: nothing,

@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod pipeline;
 pub mod policy;
 pub mod protocol;
+pub mod reload_messages;
 pub mod resource;
 pub mod status_file;
 pub mod supervisor;

@@ -9,19 +9,16 @@ use crate::audit::{Auditor, SecurityKind};
 use crate::control_plane::{connect, ControlPlane};
 use crate::masking::{engine::PatternError, Masker, MaskingEngine};
 use crate::messages::{
-    AuditLink, CancelRequest, Connected, Disconnected, Dispatch, Drain, GetHealth, HealthChanged,
-    HealthReport, Shutdown,
+    AuditLink, Connected, Disconnected, Drain, GetHealth, HealthChanged, HealthReport, Shutdown,
 };
 use crate::metrics::Metrics;
-use crate::pipeline::{self, Route};
 use crate::protocol::{
-    AuditHealth, Health, Hello, Outbound, ResourceHealth, ResourceInfo, PROTOCOL_VERSION,
-    STANDBY_CAPABILITY,
+    AuditHealth, Health, Hello, ResourceHealth, ResourceInfo, PROTOCOL_VERSION, STANDBY_CAPABILITY,
 };
 use crate::resource::Resource;
 use actix::{
-    Actor, ActorFutureExt, Addr, AsyncContext, Context, Handler, ResponseActFuture, ResponseFuture,
-    System, WrapFuture,
+    Actor, ActorFutureExt, Addr, AsyncContext, Context, Handler, ResponseActFuture, System,
+    WrapFuture,
 };
 use relay_config::Config;
 use slog::{debug, error, info, warn, Logger};
@@ -69,12 +66,15 @@ pub struct Supervisor {
     health: BTreeMap<String, ResourceHealth>,
     audit_status: Option<AuditHealth>,
     control_plane_link: status_links::LinkState,
-    /// The configuration file and the SHA-256 of its bytes, for the `config_loaded` record.
+    /// The configuration file and the SHA-256 of its bytes, for the `config_loaded` record and
+    /// for reloads (`supervisor_reload.rs`).
     config_source: Option<(String, String)>,
     startup: Startup,
     shutting_down: bool,
     status_file: status_links::StatusFileSink,
     metrics: Arc<Metrics>,
+    /// Resources a reload replaced, still finishing requests (cancels reach them too).
+    retired: routes::Retired,
 }
 
 impl Supervisor {
@@ -112,6 +112,7 @@ impl Supervisor {
             shutting_down: false,
             status_file: Default::default(),
             metrics,
+            retired: Default::default(),
         })
     }
 
@@ -220,21 +221,6 @@ impl Supervisor {
             warn!(self.log, "Actor stopped unexpectedly; restarting"; "actor" => actor.to_owned());
         }
     }
-
-    fn route(&self, resource_id: &str) -> Route {
-        Route {
-            tenant_id: self.config.control_plane.tenant_id.clone(),
-            resource: self.resources.get(resource_id).and_then(|child| {
-                child
-                    .addr
-                    .clone()
-                    .map(|addr| (child.spec.kind.to_string(), addr))
-            }),
-            masker: self.masker.clone(),
-            auditor: self.auditor.clone(),
-            metrics: Arc::clone(&self.metrics),
-        }
-    }
 }
 
 fn alive<A: Actor>(addr: &Option<Addr<A>>) -> bool {
@@ -257,32 +243,6 @@ impl Actor for Supervisor {
         ctx.run_interval(crate::status_file::REFRESH_INTERVAL, |supervisor, _ctx| {
             supervisor.write_status()
         });
-    }
-}
-
-impl Handler<Dispatch> for Supervisor {
-    type Result = ResponseFuture<Outbound>;
-
-    fn handle(&mut self, dispatch: Dispatch, _ctx: &mut Context<Self>) -> Self::Result {
-        let route = self.route(&dispatch.request.resource_id);
-        Box::pin(pipeline::run(route, dispatch.request))
-    }
-}
-
-impl Handler<CancelRequest> for Supervisor {
-    type Result = ();
-
-    fn handle(&mut self, cancel: CancelRequest, _ctx: &mut Context<Self>) {
-        match self
-            .resources
-            .get(&cancel.resource_id)
-            .and_then(|child| child.addr.as_ref())
-        {
-            Some(resource) => resource.do_send(cancel),
-            None => {
-                debug!(self.log, "Cancel for an unknown resource"; "requestId" => cancel.request_id)
-            }
-        }
     }
 }
 
@@ -392,6 +352,10 @@ impl Handler<Shutdown> for Supervisor {
 
 #[path = "supervisor_audit.rs"]
 mod audit_links;
+#[path = "supervisor_reload.rs"]
+mod reload;
+#[path = "supervisor_routes.rs"]
+mod routes;
 #[path = "supervisor_status.rs"]
 mod status_links;
 

@@ -3,8 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
-use crate::messages::{Mask, MaskPayload};
-use crate::protocol::{ErrorCode, Request};
+use crate::messages::{Dispatch, Mask, MaskPayload};
+use crate::protocol::{ErrorCode, Outbound, Request};
 use actix::Message;
 
 #[derive(Message)]

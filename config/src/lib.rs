@@ -12,6 +12,8 @@
 //! - `ws_url.rs`: the control-plane URL rule.
 //! - `proxy.rs`: `controlPlane.proxy` and the proxy URL rule.
 //! - `secret.rs`: [`Secret`], a string that prints as `[redacted]`.
+//! - `token_file.rs`: `controlPlane.token` or `controlPlane.tokenFile`, and reading the file.
+//! - `diff.rs`: [`ConfigDiff`], what a reload changes, and what it cannot change.
 //! - `error.rs`: [`ConfigError`] and [`Problem`].
 //!
 //! The full key reference is `docs/configuration.md`; an annotated example is
@@ -20,6 +22,7 @@
 #![forbid(unsafe_code)]
 
 mod audit;
+mod diff;
 mod env;
 mod error;
 mod lenient;
@@ -30,6 +33,7 @@ mod proxy;
 mod resource;
 mod schema;
 mod secret;
+mod token_file;
 mod validate;
 mod validate_masking;
 mod validate_metrics;
@@ -45,6 +49,7 @@ mod test_support;
 use std::path::{Path, PathBuf};
 
 pub use audit::{Audit, AuditLevel};
+pub use diff::{unreloadable, ConfigDiff, Section};
 pub use error::{ConfigError, Problem};
 pub use masking::{Builtins, ColumnRule, MaskStrategy};
 pub use model::{Config, ControlPlane, MaskPattern, Masking, Metrics};
@@ -53,6 +58,7 @@ pub use resource::{
     Connection, Operation, ReadPreference, Resource, ResourceType, SslMode, Tables,
 };
 pub use secret::Secret;
+pub use token_file::{read_token_file, TokenFileError};
 
 /// Where the config is read from when neither `--config` nor `RELAY_CONFIG` says otherwise
 /// (the path in the relay's container image).

@@ -20,7 +20,7 @@ use crate::env;
 use crate::error::{index_path, is_within, key_path, ConfigError, Problem};
 use crate::model::{Config, ControlPlane, Masking, Metrics};
 use crate::resource::Resource;
-use crate::{schema, validate, validate_metrics, validate_resource};
+use crate::{schema, token_file, validate, validate_metrics, validate_resource};
 
 /// The path used for problems with the document as a whole.
 const DOCUMENT: &str = "(document)";
@@ -55,9 +55,11 @@ impl Config {
         let mut problems = env::expand_tree(&mut tree, env);
         let unfilled: Vec<String> = problems.iter().map(|p| p.path.clone()).collect();
         let findings = schema::check(&mut tree, &unfilled);
+        let mut schema_problems = findings.problems;
+        token_file::name_alternative(&mut schema_problems);
         let mut builder = Builder {
             unusable: findings.unusable,
-            problems: findings.problems,
+            problems: schema_problems,
         };
         let config = builder.build(&tree);
         // A value whose placeholder failed is already reported; what later checks say about
@@ -140,10 +142,12 @@ struct Builder {
 
 impl Builder {
     fn build(&mut self, tree: &Value) -> Option<Config> {
-        let control_plane = tree
+        let mut control_plane = tree
             .get("controlPlane")
             .and_then(|node| self.typed::<ControlPlane>(node, "controlPlane"));
-        if let Some(plane) = &control_plane {
+        if let Some(plane) = &mut control_plane {
+            self.problems
+                .extend(token_file::resolve(plane, "controlPlane"));
             self.problems
                 .extend(validate::control_plane(plane, "controlPlane"));
         }

@@ -9,7 +9,7 @@ fn example_loads_with_its_variables_and_defaults() {
     let config = Config::from_yaml_str(EXAMPLE, "relay-config.yaml", &example_env).unwrap();
     let plane = &config.control_plane;
     assert_eq!(plane.url, "wss://api.causeflow.ai/v1/relay/connect");
-    assert_eq!(plane.token.expose(), "tok-SEKRIT-1");
+    assert_eq!(plane.credential.expose(), "tok-SEKRIT-1");
     assert_eq!(plane.tenant_id, "acme");
     assert_eq!(plane.max_message_bytes, 16 << 20);
     assert_eq!(

@@ -67,8 +67,18 @@ pub struct ControlPlane {
     /// `url`: `wss://` URL to connect to; `ws://` only to a loopback host unless
     /// `allowInsecure`. Required.
     pub url: String,
-    /// `token`: the relay's credential for the control plane. Required, redacted in output.
-    pub token: Secret,
+    /// `token`: the relay's credential for the control plane, inline. Exactly one of `token`
+    /// and `tokenFile` is required; redacted in output.
+    #[serde(default)]
+    pub token: Option<Secret>,
+    /// `tokenFile`: path of a file holding the credential (a mounted Secret). Read at start, on
+    /// every reload and after the control plane refuses the token; surrounding whitespace is
+    /// ignored.
+    #[serde(default)]
+    pub token_file: Option<PathBuf>,
+    /// The credential in effect: `token`, or what `tokenFile` held when the config was loaded.
+    #[serde(skip)]
+    pub credential: Secret,
     /// `tenantId`: the tenant this relay belongs to, `[A-Za-z0-9._-]{1,128}`. Required.
     pub tenant_id: String,
     /// `caFile`: path of an extra PEM CA bundle, for a control plane behind a private CA.

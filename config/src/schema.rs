@@ -28,6 +28,8 @@ pub(crate) enum Shape {
 pub(crate) struct Field {
     pub(crate) name: &'static str,
     pub(crate) required: bool,
+    /// A sibling key that, when present, makes a required key optional.
+    pub(crate) unless: Option<&'static str>,
     pub(crate) shape: Shape,
 }
 
@@ -35,6 +37,17 @@ const fn required(name: &'static str, shape: Shape) -> Field {
     Field {
         name,
         required: true,
+        unless: None,
+        shape,
+    }
+}
+
+/// Required unless the sibling `alternative` is present.
+const fn required_unless(name: &'static str, alternative: &'static str, shape: Shape) -> Field {
+    Field {
+        name,
+        required: true,
+        unless: Some(alternative),
         shape,
     }
 }
@@ -43,13 +56,15 @@ const fn optional(name: &'static str, shape: Shape) -> Field {
     Field {
         name,
         required: false,
+        unless: None,
         shape,
     }
 }
 
 const CONTROL_PLANE: Shape = Shape::Map(&[
     required("url", Shape::Any),
-    required("token", Shape::Any),
+    required_unless("token", "tokenFile", Shape::Any),
+    optional("tokenFile", Shape::Any),
     required("tenantId", Shape::Any),
     optional("caFile", Shape::Any),
     optional("proxy", PROXY),
@@ -264,7 +279,8 @@ impl Walk<'_> {
 
     /// Reports each required key of `fields` that `present` says is absent.
     fn missing(&mut self, fields: &[Field], path: &str, present: impl Fn(&str) -> bool) {
-        for field in fields.iter().filter(|f| f.required && !present(f.name)) {
+        let absent = |f: &&Field| !present(f.name) && f.unless.is_none_or(|alt| !present(alt));
+        for field in fields.iter().filter(|f| f.required).filter(absent) {
             let message = "missing required key".to_owned();
             self.findings.unusable(key_path(path, field.name), message);
         }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 /// A sensitive string. `Debug` and `Display` print `[redacted]`, so a secret stays out of
 /// logs and error messages even when the struct holding it is printed; read it with
 /// [`Secret::expose`] at the one place that needs the real value.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secret(String);
 
 const REDACTED: &str = "[redacted]";

@@ -9,6 +9,7 @@ use std::path::Path;
 use crate::error::{index_path, key_path, Problem};
 use crate::model::{ControlPlane, Masking};
 use crate::proxy::{ProxyServer, ProxySetting, ProxyUrl};
+use crate::secret::Secret;
 use crate::ws_url::url_problem;
 
 /// Collects problems; the helpers keep each rule to one line at the call site.
@@ -49,7 +50,7 @@ pub(crate) fn control_plane(plane: &ControlPlane, path: &str) -> Vec<Problem> {
     if let Some(message) = url_problem(&plane.url, plane.allow_insecure) {
         check.push(at("url"), message);
     }
-    let token = plane.token.expose();
+    let token = plane.token.as_ref().map_or("-", Secret::expose);
     if token.is_empty() {
         check.push(at("token"), "must not be empty");
     } else if token.chars().any(|c| c.is_whitespace() || c.is_control()) {

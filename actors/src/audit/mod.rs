@@ -328,14 +328,15 @@ impl Actor for Auditor {
         if self.settings.enabled {
             let notes = self.sinks.open_missing();
             self.log_opened(notes);
-            ctx.run_interval(RETRY_INTERVAL, |auditor, _ctx| {
-                if auditor.failure.is_some() {
-                    let notes = auditor.sinks.retry();
-                    auditor.log_opened(notes);
-                    auditor.refresh();
-                }
-            });
         }
+        // Also while disabled: a reload may enable the trail.
+        ctx.run_interval(RETRY_INTERVAL, |auditor, _ctx| {
+            if auditor.failure.is_some() {
+                let notes = auditor.sinks.retry();
+                auditor.log_opened(notes);
+                auditor.refresh();
+            }
+        });
         self.refresh();
         self.publish_metrics();
         self.report_status();
@@ -344,6 +345,8 @@ impl Actor for Auditor {
 
 #[path = "handlers.rs"]
 mod handlers;
+#[path = "reconfigure.rs"]
+mod reconfigure;
 
 #[cfg(test)]
 #[path = "auditor_tests.rs"]

@@ -99,6 +99,7 @@ pub fn record_statement(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SecurityKind {
     ConfigLoaded,
+    ConfigReloaded,
     AuditRecovered,
     Connected,
     Disconnected,
@@ -111,6 +112,7 @@ impl SecurityKind {
     pub fn as_str(self) -> &'static str {
         match self {
             SecurityKind::ConfigLoaded => "config_loaded",
+            SecurityKind::ConfigReloaded => "config_reloaded",
             SecurityKind::AuditRecovered => "audit_recovered",
             SecurityKind::Connected => "connection_established",
             SecurityKind::Disconnected => "connection_lost",

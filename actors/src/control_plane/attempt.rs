@@ -50,7 +50,11 @@ impl ControlPlane {
     fn connect_failed(&mut self, failure: ConnectFailure, ctx: &mut Context<Self>) {
         let delay = match failure {
             ConnectFailure::Rejected { status } => {
-                let delay = self.backoff.delay_at_cap();
+                // A rotated token file is worth trying soon, not at the backoff cap.
+                let delay = match self.reread_token() {
+                    true => self.backoff.next_delay(),
+                    false => self.backoff.delay_at_cap(),
+                };
                 error!(self.log, "Control plane rejected the relay token or tenant id";
                     "url" => self.url_for_logs(), "status" => status,
                     "retryInMs" => delay.as_millis() as u64);

@@ -91,7 +91,7 @@ pub fn websocket_request(config: &ControlPlaneConfig, link: &Link) -> Websockets
     client
         .ws(config.url.as_str())
         .max_frame_size(config.max_message_bytes)
-        .bearer_auth(config.token.expose())
+        .bearer_auth(config.credential.expose())
         .set_header(TENANT_HEADER, config.tenant_id.as_str())
         .set_header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
         .set_header("User-Agent", format!("relay/{}", env!("CARGO_PKG_VERSION")))

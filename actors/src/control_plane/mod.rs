@@ -13,6 +13,7 @@ mod failure;
 mod inbound;
 pub mod proxy;
 pub mod reassembly;
+mod reconfigure;
 mod role;
 pub mod tunnel;
 
@@ -143,22 +144,7 @@ impl ControlPlane {
 
     /// Ends the current session; `at_cap` is for reasons that retrying soon cannot fix.
     fn end_session(&mut self, reason: String, at_cap: bool, ctx: &mut Context<Self>) {
-        let Some(mut session) = self.session.take() else {
-            return;
-        };
-        ctx.cancel_future(session.stream);
-        session.sink.close();
-        self.session_open.set(false);
-        self.metrics.control_plane(false);
-        // Answers still running belong to a session the control plane has given up on.
-        self.in_flight.clear();
-        if session.opened_at.elapsed() >= STABLE_CONNECTION {
-            self.backoff.reset();
-        }
-        self.supervisor.do_send(Disconnected {
-            reason: reason.clone(),
-        });
-        if self.draining {
+        if !self.end_session_quietly(reason.clone(), ctx) || self.draining {
             return;
         }
         let delay = if at_cap {
@@ -169,6 +155,24 @@ impl ControlPlane {
         warn!(self.log, "Disconnected from control plane";
             "reason" => reason, "retryInMs" => delay.as_millis() as u64);
         self.schedule_reconnect(delay, ctx);
+    }
+
+    /// Ends the current session without scheduling the next; returns whether there was one.
+    fn end_session_quietly(&mut self, reason: String, ctx: &mut Context<Self>) -> bool {
+        let Some(mut session) = self.session.take() else {
+            return false;
+        };
+        ctx.cancel_future(session.stream);
+        session.sink.close();
+        self.session_open.set(false);
+        self.metrics.control_plane(false);
+        // Answers still running belong to a session the control plane has given up on.
+        self.in_flight.clear();
+        if session.opened_at.elapsed() >= STABLE_CONNECTION {
+            self.backoff.reset();
+        }
+        self.supervisor.do_send(Disconnected { reason });
+        true
     }
 
     /// Writes one message to the current session, if any; returns the bytes written.
@@ -235,14 +239,17 @@ impl ControlPlane {
             Some(close_code::UNAUTHORIZED) | Some(close_code::UNSUPPORTED_PROTOCOL) => {
                 error!(self.log, "Control plane closed the session and will not accept this relay as it is";
                     "code" => code, "detail" => description.clone());
+                // A rotated token file is worth trying soon, not at the backoff cap.
+                let mut at_cap = true;
                 if code == Some(close_code::UNAUTHORIZED) {
                     self.supervisor.do_send(AuthRejected {
                         detail: format!("session closed with code 4001: {description}"),
                     });
+                    at_cap = !self.reread_token();
                 }
                 self.end_session(
                     format!("closed by control plane with code {code:?}"),
-                    true,
+                    at_cap,
                     ctx,
                 );
             }

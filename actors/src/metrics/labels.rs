@@ -5,6 +5,7 @@
 use crate::protocol::{ErrorCode, Outbound};
 use prometheus_client::encoding::EncodeLabelSet;
 use std::collections::BTreeSet;
+use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 
 /// The label value for a resource id or operation the relay does not know.
 pub const UNKNOWN: &str = "unknown";
@@ -41,24 +42,41 @@ pub struct PatternLabels {
 /// Maps what a request names to label values that cannot grow without bound.
 #[derive(Debug, Default)]
 pub struct LabelPolicy {
-    resources: BTreeSet<String>,
+    /// Grows when a reload adds a resource; ids come only from the configuration.
+    resources: RwLock<BTreeSet<String>>,
 }
 
 impl LabelPolicy {
     pub fn new(resources: impl IntoIterator<Item = String>) -> Self {
         LabelPolicy {
-            resources: resources.into_iter().collect(),
+            resources: RwLock::new(resources.into_iter().collect()),
         }
     }
 
+    fn known(&self) -> RwLockReadGuard<'_, BTreeSet<String>> {
+        // The set is only ever extended, so a panicked writer left it usable.
+        self.resources
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// The configured resource ids, in order.
-    pub fn resources(&self) -> impl Iterator<Item = &str> {
-        self.resources.iter().map(String::as_str)
+    pub fn resources(&self) -> impl Iterator<Item = String> {
+        self.known().iter().cloned().collect::<Vec<_>>().into_iter()
+    }
+
+    /// Makes `id`, a resource a reload added, a label value.
+    pub fn add_resource(&self, id: &str) {
+        let mut known = self
+            .resources
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        known.insert(id.to_owned());
     }
 
     /// The resource label: a configured id, or `unknown` for anything a request made up.
     pub fn resource(&self, requested: &str) -> String {
-        match self.resources.contains(requested) {
+        match self.known().contains(requested) {
             true => requested.to_owned(),
             false => UNKNOWN.to_owned(),
         }

@@ -7,6 +7,7 @@
 //! never carries a statement, a parameter, a returned value or a secret.
 
 pub mod labels;
+mod reload;
 
 use crate::protocol::{ErrorCode, HealthStatus, Outbound};
 use labels::{LabelPolicy, OperationLabels, OutcomeLabels, PatternLabels, ResourceLabels};
@@ -62,6 +63,7 @@ pub struct Metrics {
     audit_pending_bytes: Gauge,
     audit_spooled: Counter,
     audit_dropped: Counter,
+    reloads: reload::ReloadMetrics,
 }
 
 impl Default for Metrics {
@@ -121,6 +123,7 @@ impl Metrics {
             audit_pending_bytes: Gauge::default(),
             audit_spooled: Counter::default(),
             audit_dropped: Counter::default(),
+            reloads: reload::ReloadMetrics::default(),
         };
         metrics.register();
         metrics
@@ -130,6 +133,7 @@ impl Metrics {
         self.register_operations();
         self.register_resources();
         self.register_links();
+        self.reloads.register(&mut self.registry);
     }
 
     /// What the answers were: outcomes, latency, rows, bytes, masking.

@@ -9,9 +9,13 @@ use crate::messages::{CancelRequest, HealthChanged, OperationError, Produced, Ru
 use crate::metrics::Metrics;
 use crate::policy::lineage::ColumnProtection;
 use crate::protocol::{ErrorCode, HealthStatus, ResourceHealth};
+use crate::reload_messages::Retire;
 use crate::time::now_rfc3339;
 use actix::fut::wrap_future;
-use actix::{Actor, ActorFutureExt, AsyncContext, Context, Handler, Recipient, ResponseActFuture};
+use actix::{
+    Actor, ActorContext, ActorFutureExt, AsyncContext, Context, Handler, Recipient,
+    ResponseActFuture,
+};
 use mongo::MongoBackend;
 use postgres::PgBackend;
 use relay_config::{Operation, ResourceType};
@@ -87,6 +91,8 @@ pub struct Resource {
     /// A health check is due early, when the next connection attempt may start.
     reconnect_scheduled: bool,
     metrics: Arc<Metrics>,
+    /// A reload removed or replaced this resource: it finishes what runs, then stops.
+    retiring: bool,
 }
 
 impl Resource {
@@ -122,10 +128,14 @@ impl Resource {
             in_flight: 0,
             reconnect_scheduled: false,
             metrics,
+            retiring: false,
         }
     }
 
     fn check_health(&mut self, ctx: &mut Context<Self>) {
+        if self.retiring {
+            return;
+        }
         let check = match &self.backend {
             Backend::Postgres(backend) => backend.check_health(),
             Backend::Mongo(backend) => backend.check_health(),
@@ -168,6 +178,10 @@ impl Resource {
     }
 
     fn record_health(&mut self, outcome: Result<DatabaseHealth, String>) {
+        // The resource's successor reports the health under the same id.
+        if self.retiring {
+            return;
+        }
         let previous = self.health.clone();
         self.health.last_checked_at = Some(now_rfc3339());
         match &outcome {
@@ -264,6 +278,27 @@ impl Actor for Resource {
     }
 }
 
+/// How long a retired resource still accepts work already addressed to it: a request routed just
+/// before the reload may reach its mailbox a moment after [`Retire`].
+const RETIRE_GRACE: Duration = Duration::from_secs(1);
+
+impl Handler<Retire> for Resource {
+    type Result = ();
+
+    fn handle(&mut self, _: Retire, ctx: &mut Context<Self>) {
+        self.retiring = true;
+        info!(self.log, "Resource retired by a configuration reload; stopping once idle";
+            "inFlight" => self.in_flight);
+        // Stopping drops every running future, so it waits until nothing runs; the pool is dropped
+        // with the actor, off its thread.
+        ctx.run_interval(RETIRE_GRACE, |actor, ctx| {
+            if actor.in_flight == 0 {
+                ctx.stop();
+            }
+        });
+    }
+}
+
 /// Parses a wire operation name.
 fn parse_operation(name: &str) -> Option<Operation> {
     serde_json::from_value(serde_json::Value::String(name.to_owned())).ok()
@@ -290,6 +325,9 @@ impl Handler<RunOperation> for Resource {
         self.metrics.in_flight(&self.spec.id, self.in_flight);
         Box::pin(wrap_future::<_, Self>(running).map(|outcome, actor, ctx| {
             actor.in_flight -= 1;
+            if actor.retiring {
+                return outcome;
+            }
             actor.metrics.in_flight(&actor.spec.id, actor.in_flight);
             if outcome.is_err() {
                 actor.follow_connection(ctx);
