@@ -1,5 +1,5 @@
-//! The development control plane's state: the connected relay, its last hello and health, and the
-//! requests waiting for an answer.
+//! The development control plane's state: the connected relay, its last hello and health (with
+//! its metrics summary), and the requests waiting for an answer.
 
 use super::audit_store::AuditStore;
 use relay_actors::protocol::{close_code, Hello, ResourceHealth};
@@ -43,6 +43,8 @@ struct HubState {
     health: BTreeMap<String, ResourceHealth>,
     /// The audit trail's state from the last `health`.
     audit_health: Option<Value>,
+    /// The metrics summary from the last `health`.
+    metrics: Option<Value>,
     last_close: Option<LastClose>,
 }
 
@@ -168,6 +170,7 @@ impl Hub {
                     state.health = resources.into_iter().map(|h| (h.id.clone(), h)).collect();
                 }
                 state.audit_health = value.get("audit").cloned();
+                state.metrics = value.get("metrics").cloned();
             }
             Some("result" | "error") => {
                 let id = value.get("id").and_then(Value::as_str).map(str::to_owned);
@@ -254,6 +257,7 @@ impl Hub {
             "relayVersion": state.hello.as_ref().map(|hello| hello.relay_version.clone()),
             "lastClose": state.last_close,
             "audit": state.audit_health,
+            "metrics": state.metrics,
         })
     }
 }

@@ -100,16 +100,17 @@ impl Resource {
     ) -> Self {
         let log =
             log.new(slog::o!("type" => spec.kind.to_string(), "resourceId" => spec.id.clone()));
+        let gauges = metrics.pool_gauges(&spec.id);
         let backend = match spec.kind {
             ResourceType::Postgres => {
-                match PgBackend::new(Arc::clone(&spec), protection, health_interval, &log) {
+                match PgBackend::new(Arc::clone(&spec), protection, health_interval, &log, gauges) {
                     Ok(backend) => Backend::Postgres(backend),
                     Err(err) => Backend::Unavailable(err.to_string()),
                 }
             }
-            ResourceType::Mongodb => {
-                Backend::Mongo(MongoBackend::new(Arc::clone(&spec), protection))
-            }
+            ResourceType::Mongodb => Backend::Mongo(
+                MongoBackend::new(Arc::clone(&spec), protection).with_pool_gauges(gauges),
+            ),
         };
         let health = ResourceHealth::unknown(&spec.id, spec.display_name());
         Resource {

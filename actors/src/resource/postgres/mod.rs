@@ -23,6 +23,7 @@ mod text_casts;
 mod trace;
 
 use crate::messages::{OperationError, OperationOutput, Produced};
+use crate::metrics::PoolGauges;
 use crate::policy::lineage::ColumnProtection;
 use crate::policy::patterns::TableScope;
 use crate::policy::{Rules, SqlPolicy, StatementKind};
@@ -61,6 +62,8 @@ pub struct PgBackend {
     catalog: Arc<CatalogState>,
     /// Which table columns the masking column rules protect, for the catalog snapshot.
     protection: Arc<dyn ColumnProtection>,
+    /// The pool's gauges; requests waiting for a permit count in its queue depth.
+    gauges: PoolGauges,
 }
 
 /// What the backend knows about its catalog snapshot beyond the policy's copy.
@@ -88,15 +91,16 @@ pub fn policy_for(spec: &Resource) -> SqlPolicy {
 
 impl PgBackend {
     /// Builds the pool (without connecting) and the policy; `health_interval` caps the delay
-    /// between connection attempts after failures.
+    /// between connection attempts after failures. The pool reports to `gauges`.
     pub fn new(
         spec: Arc<Resource>,
         protection: Arc<dyn ColumnProtection>,
         health_interval: Duration,
         log: &slog::Logger,
+        gauges: PoolGauges,
     ) -> Result<Self, TlsSetupError> {
         let tls = database_tls(&spec)?;
-        let pool = build_pool(&spec, tls, health_interval, log);
+        let pool = build_pool(&spec, tls, health_interval, log).with_gauges(gauges.clone());
         let pool = Arc::new(OffThreadDrop::new(pool));
         let policy = policy_for(&spec);
         let spec_pool_size = spec.pool_size.max(1) as usize;
@@ -113,6 +117,7 @@ impl PgBackend {
                 checks: watch::channel(0).0,
             }),
             protection,
+            gauges,
         })
     }
 
@@ -160,6 +165,7 @@ impl PgBackend {
         let policy = self.policy.clone();
         let catalog = Arc::clone(&self.catalog);
         let protection = Arc::clone(&self.protection);
+        let gauges = self.gauges.clone();
         Box::pin(async move {
             let deadline = Instant::now() + timeout;
             let outcome = match planned.pending_check() {
@@ -169,6 +175,7 @@ impl PgBackend {
             let outcome = match outcome {
                 Ok(()) => {
                     let wait = async {
+                        let _waiting = gauges.waiting();
                         let result_slot = result_slots.acquire_owned().await?;
                         let connection = permits.acquire_owned().await?;
                         Ok::<_, tokio::sync::AcquireError>((result_slot, connection))
