@@ -14,7 +14,7 @@ use actix::fut::wrap_future;
 use actix::{Actor, ActorFutureExt, AsyncContext, Context, Handler, Recipient, ResponseActFuture};
 use mongo::MongoBackend;
 use postgres::PgBackend;
-use relay_config::{Operation, ResourceType};
+use relay_config::{Operation, ResourceConnection};
 use slog::{info, warn, Logger};
 use std::sync::Arc;
 use std::time::Duration;
@@ -101,14 +101,17 @@ impl Resource {
         let log =
             log.new(slog::o!("type" => spec.kind.to_string(), "resourceId" => spec.id.clone()));
         let gauges = metrics.pool_gauges(&spec.id);
-        let backend = match spec.kind {
-            ResourceType::Postgres => {
-                match PgBackend::new(Arc::clone(&spec), protection, health_interval, &log, gauges) {
+        // The one place that names the engines: the connection's type picks the backend.
+        let backend = match &spec.connection {
+            ResourceConnection::Postgres(connection) => {
+                let connection = Arc::new(connection.clone());
+                let spec = Arc::clone(&spec);
+                match PgBackend::new(spec, connection, protection, health_interval, &log, gauges) {
                     Ok(backend) => Backend::Postgres(backend),
                     Err(err) => Backend::Unavailable(err.to_string()),
                 }
             }
-            ResourceType::Mongodb => Backend::Mongo(
+            ResourceConnection::Mongodb(_) => Backend::Mongo(
                 MongoBackend::new(Arc::clone(&spec), protection).with_pool_gauges(gauges),
             ),
         };

@@ -160,7 +160,8 @@ impl MongoBackend {
         let client = Rc::clone(&self.client);
         let spec = Arc::clone(&self.spec);
         let gauges = self.gauges.clone();
-        let deadline = Duration::from_secs(spec.connection.connect_timeout_seconds) + CLIENT_GRACE;
+        let deadline =
+            Duration::from_secs(spec.connection.connect_timeout_seconds()) + CLIENT_GRACE;
         Box::pin(async move {
             let check = async {
                 let database = database(&client, &spec, &gauges)

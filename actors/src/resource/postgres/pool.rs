@@ -9,7 +9,7 @@ use super::statements::StatementCache;
 use crate::metrics::PoolGauges;
 use postgres::config::SslMode as DriverSslMode;
 use postgres::Client;
-use relay_config::{Resource, SslMode};
+use relay_config::{PostgresConnection, Resource, SslMode};
 use rustls::ClientConfig;
 use slog::{debug, Logger};
 use std::ops::{Deref, DerefMut};
@@ -315,17 +315,17 @@ fn address(host: &str, port: u16) -> String {
     }
 }
 
-/// Builds the pool without connecting: connections open on demand. `health_interval` caps the
-/// delay between attempts after failures.
+/// Builds the pool of `resource` (whose connection is `connection`) without connecting:
+/// connections open on demand. `health_interval` caps the delay between attempts after failures.
 pub fn build_pool(
     resource: &Resource,
+    connection: &PostgresConnection,
     tls: ClientConfig,
     health_interval: Duration,
     log: &Logger,
 ) -> PgPool {
-    let connection = &resource.connection;
     let host = connection.host.as_deref().unwrap_or("localhost");
-    let port = connection.port_or_default(resource.kind);
+    let port = connection.port_or_default();
     let timeout = Duration::from_secs(connection.connect_timeout_seconds);
     let mut config = postgres::Config::new();
     config
