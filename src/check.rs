@@ -16,7 +16,7 @@ use relay_actors::resource::postgres::health::{self, CatalogUpdate};
 use relay_actors::resource::postgres::{build_pool, database_tls};
 use relay_actors::resource::{verdict, DatabaseHealth, Verdict};
 use relay_actors::status_file;
-use relay_config::{Config, ConfigError, ResourceType};
+use relay_config::{Config, ConfigError, PostgresConnection, ResourceConnection};
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -137,9 +137,11 @@ fn check_local_state(config: &Config) -> bool {
 
 /// A resource's CA bundle, read as the relay reads it.
 fn resource_tls(resource: &relay_config::Resource) -> Result<(), String> {
-    match resource.kind {
-        ResourceType::Postgres => database_tls(resource).map(drop),
-        ResourceType::Mongodb => match resource.connection.ca_file.as_deref() {
+    match &resource.connection {
+        ResourceConnection::Postgres(connection) => {
+            database_tls(&resource.id, connection).map(drop)
+        }
+        ResourceConnection::Mongodb(connection) => match connection.ca_file.as_deref() {
             Some(path) => {
                 let key = format!("resources[{}].connection.caFile", resource.id);
                 relay_actors::tls::client_config(Some(path), &key, Vec::new()).map(drop)
@@ -151,9 +153,9 @@ fn resource_tls(resource: &relay_config::Resource) -> Result<(), String> {
 }
 
 fn check_resource(resource: &relay_config::Resource) -> bool {
-    let outcome = match resource.kind {
-        ResourceType::Postgres => check_postgres(resource),
-        ResourceType::Mongodb => check_mongodb(resource),
+    let outcome = match &resource.connection {
+        ResourceConnection::Postgres(connection) => check_postgres(resource, connection),
+        ResourceConnection::Mongodb(_) => check_mongodb(resource),
     };
     // Judged exactly as `relay run` judges it.
     let judged = verdict(resource, &outcome);
@@ -180,13 +182,16 @@ fn check_resource(resource: &relay_config::Resource) -> bool {
     }
 }
 
-fn check_postgres(resource: &relay_config::Resource) -> Result<DatabaseHealth, String> {
-    let tls = database_tls(resource).map_err(|err| err.to_string())?;
+fn check_postgres(
+    resource: &relay_config::Resource,
+    connection: &PostgresConnection,
+) -> Result<DatabaseHealth, String> {
+    let tls = database_tls(&resource.id, connection).map_err(|err| err.to_string())?;
     // One attempt only: the retry delay never comes into play, and the pool logs nowhere.
     let discard = slog::Logger::root(slog::Discard, slog::o!());
-    let pool = build_pool(resource, tls, Duration::from_secs(30), &discard);
+    let pool = build_pool(resource, connection, tls, Duration::from_secs(30), &discard);
     let pool = OffThreadDrop::new(pool);
-    let timeout = Duration::from_secs(resource.connection.connect_timeout_seconds.max(5));
+    let timeout = Duration::from_secs(connection.connect_timeout_seconds.max(5));
     let (mut found, update) = health::check(
         &pool,
         timeout,

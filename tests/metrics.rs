@@ -30,7 +30,12 @@ fn started_with_metrics(port: u16) -> (DevPlane, Relay) {
     (devplane, relay)
 }
 
-fn operation(devplane: &DevPlane, resource: &str, operation: &str, params: Value) -> Value {
+pub(crate) fn operation(
+    devplane: &DevPlane,
+    resource: &str,
+    operation: &str,
+    params: Value,
+) -> Value {
     let body = json!({"resourceId": resource, "operation": operation, "params": params});
     let (code, answer) = devplane.operation(body);
     assert_eq!(code, 200, "{answer}");
@@ -38,7 +43,7 @@ fn operation(devplane: &DevPlane, resource: &str, operation: &str, params: Value
 }
 
 /// One sample of the exposition: the series (name and labels as written) and its value.
-fn parse_exposition(text: &str) -> BTreeMap<String, f64> {
+pub(crate) fn parse_exposition(text: &str) -> BTreeMap<String, f64> {
     text.lines()
         .filter(|line| !line.starts_with('#') && !line.is_empty())
         .map(|line| {
@@ -66,7 +71,7 @@ fn label_values(series: &str) -> Vec<&str> {
         .collect()
 }
 
-fn scrape(port: u16) -> (String, BTreeMap<String, f64>) {
+pub(crate) fn scrape(port: u16) -> (String, BTreeMap<String, f64>) {
     let response = ureq::get(&format!("http://127.0.0.1:{port}/metrics"))
         .call()
         .unwrap();
@@ -81,7 +86,7 @@ fn scrape(port: u16) -> (String, BTreeMap<String, f64>) {
     (text, samples)
 }
 
-fn value(samples: &BTreeMap<String, f64>, series: &str) -> f64 {
+pub(crate) fn value(samples: &BTreeMap<String, f64>, series: &str) -> f64 {
     *samples
         .get(series)
         .unwrap_or_else(|| panic!("no series {series} in {samples:#?}"))
@@ -314,7 +319,7 @@ fn a_taken_port_stops_the_start_before_connecting() {
 }
 
 /// Scrapes until `series` has `wanted` (at most 200 scrapes, 50 ms apart); returns its last value.
-fn scrape_until(port: u16, series: &str, wanted: f64) -> f64 {
+pub(crate) fn scrape_until(port: u16, series: &str, wanted: f64) -> f64 {
     let mut last = f64::NAN;
     for _ in 0..200 {
         last = scrape(port).1.get(series).copied().unwrap_or(f64::NAN);
@@ -326,8 +331,10 @@ fn scrape_until(port: u16, series: &str, wanted: f64) -> f64 {
     last
 }
 
+/// A connection held by `pg_sleep` shows in use, the request behind it in the queue, and both
+/// leave when the sleep ends; the third request finds the queue full.
 #[test]
-fn a_full_queue_shows_in_flight_and_busy_refusals() {
+fn a_full_queue_shows_in_flight_pool_gauges_and_busy_refusals() {
     let port = free_port();
     let devplane = DevPlane::start();
     let extra = "    poolSize: 1\n    maxQueuedRequests: 1\n";
@@ -339,7 +346,14 @@ fn a_full_queue_shows_in_flight_and_busy_refusals() {
     relay.wait_ready();
     let in_flight = r#"relay_resource_in_flight{resource="main-pg"}"#;
     let limit = r#"relay_resource_in_flight_limit{resource="main-pg"}"#;
+    let in_use = r#"relay_resource_connections_in_use{resource="main-pg"}"#;
+    let idle = r#"relay_resource_connections_idle{resource="main-pg"}"#;
+    let queued = r#"relay_resource_queue_depth{resource="main-pg"}"#;
     assert_eq!(value(&scrape(port).1, limit), 2.0);
+    // The health check opened the one connection and gave it back.
+    assert_eq!(scrape_until(port, idle, 1.0), 1.0);
+    assert_eq!(scrape_until(port, in_use, 0.0), 0.0);
+    assert_eq!(value(&scrape(port).1, queued), 0.0);
     let devplane = std::sync::Arc::new(devplane);
     let sleepers: Vec<_> = (0..2)
         .map(|_| {
@@ -349,19 +363,25 @@ fn a_full_queue_shows_in_flight_and_busy_refusals() {
                     &devplane,
                     "main-pg",
                     "query",
-                    json!({"sql": "SELECT pg_sleep(1)"}),
+                    json!({"sql": "SELECT pg_sleep(2)"}),
                 )
             })
         })
         .collect();
     assert_eq!(scrape_until(port, in_flight, 2.0), 2.0);
+    assert_eq!(scrape_until(port, queued, 1.0), 1.0);
+    assert_eq!(scrape_until(port, in_use, 1.0), 1.0);
+    assert_eq!(value(&scrape(port).1, idle), 0.0);
     let refused = operation(&devplane, "main-pg", "query", json!({"sql": "SELECT 1"}));
     assert_eq!(refused["code"], "busy", "{refused}");
     for sleeper in sleepers {
         assert_eq!(sleeper.join().unwrap()["type"], "result");
     }
     assert_eq!(scrape_until(port, in_flight, 0.0), 0.0);
+    assert_eq!(scrape_until(port, idle, 1.0), 1.0);
+    assert_eq!(scrape_until(port, in_use, 0.0), 0.0);
     let samples = scrape(port).1;
+    assert_eq!(value(&samples, queued), 0.0);
     let busy = r#"relay_resource_busy_refusals_total{resource="main-pg"}"#;
     assert_eq!(value(&samples, busy), 1.0);
     let code = r#"relay_operations_total{resource="main-pg",operation="query",outcome="error",code="busy"}"#;

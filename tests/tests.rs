@@ -17,6 +17,7 @@ mod local_state;
 mod masking_lineage;
 mod masking_values;
 mod metrics;
+mod metrics_summary;
 mod mongo_fixture;
 mod mongo_masking;
 mod mongo_ops;

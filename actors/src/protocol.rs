@@ -140,88 +140,9 @@ pub struct ResourceInfo {
     pub pool_size: u32,
 }
 
-/// `health`: the state of every resource.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Health {
-    pub resources: Vec<ResourceHealth>,
-    /// The state of the audit trail.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub audit: Option<AuditHealth>,
-}
-
-/// The audit trail in `health`: whether it can record, and what waits for the control plane.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AuditHealth {
-    pub enabled: bool,
-    /// False when records cannot be written; operations are refused meanwhile.
-    pub available: bool,
-    /// The chain of this start of the relay.
-    pub chain_id: String,
-    /// Records not yet acknowledged by the control plane.
-    pub pending: u64,
-    /// Records dropped because the spool was full.
-    pub dropped: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-/// Health status of one resource.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum HealthStatus {
-    /// Not checked yet.
-    Unknown,
-    Healthy,
-    Unhealthy,
-}
-
-impl HealthStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HealthStatus::Unknown => "unknown",
-            HealthStatus::Healthy => "healthy",
-            HealthStatus::Unhealthy => "unhealthy",
-        }
-    }
-}
-
-/// Health of one resource, as of its last check.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ResourceHealth {
-    pub id: String,
-    pub name: String,
-    pub status: HealthStatus,
-    /// RFC 3339 UTC time of the last check; absent before the first.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_checked_at: Option<String>,
-    /// Round trip of the last check in milliseconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub latency_ms: Option<u64>,
-    /// Why the resource is unhealthy (masked).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// Whether the database user could write, when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub can_write: Option<bool>,
-}
-
-impl ResourceHealth {
-    /// A resource that has not been checked yet.
-    pub fn unknown(id: &str, name: &str) -> Self {
-        ResourceHealth {
-            id: id.to_owned(),
-            name: name.to_owned(),
-            status: HealthStatus::Unknown,
-            last_checked_at: None,
-            latency_ms: None,
-            error: None,
-            can_write: None,
-        }
-    }
-}
+#[path = "protocol_health.rs"]
+mod health;
+pub use health::*;
 
 /// `request`: run one operation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -132,6 +132,7 @@ impl Supervisor {
         Health {
             resources: self.health.values().cloned().collect(),
             audit: self.audit_status.clone(),
+            metrics: Some(self.metrics.summary()),
         }
     }
 

@@ -288,7 +288,7 @@ mod tests {
         assert_eq!(config.control_plane.url, "ws://cp.example.com:8080/connect");
         assert_eq!(config.control_plane.tenant_id, "acme");
         assert!(config.control_plane.allow_insecure);
-        let connection = &config.resources[0].connection;
+        let connection = config.resources[0].connection.as_postgres().unwrap();
         assert_eq!(connection.port, Some(6543));
         assert_eq!(connection.database.as_deref(), Some("app${x}"));
         assert_eq!(

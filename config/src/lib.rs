@@ -5,10 +5,12 @@
 //! - `load.rs`: [`Config::load`] / [`Config::from_yaml_str`], the steps from text to config.
 //! - `env.rs`: placeholder expansion inside the parsed value tree.
 //! - `schema.rs`: known, required and enumerated keys, checked before typing.
-//! - `model.rs`, `resource.rs`: the typed structs, with defaults.
+//! - `model.rs`, `resource.rs`, `connection.rs`: the typed structs, with defaults; a resource's
+//!   connection is typed by its engine.
 //! - `lenient.rs`: numbers and bools that may arrive as strings (from placeholders).
 //! - `validate.rs`, `validate_resource.rs`, `validate_postgres.rs`, `validate_mongodb.rs`,
-//!   `validate_scope.rs`: ranges, formats, name patterns and cross-key rules.
+//!   `validate_scope.rs`, `validate_masking.rs`, `validate_metrics.rs`: ranges, formats, name
+//!   patterns and cross-key rules, each collecting into a `check::Checker` (a leaf module).
 //! - `ws_url.rs`: the control-plane URL rule.
 //! - `proxy.rs`: `controlPlane.proxy` and the proxy URL rule.
 //! - `secret.rs`: [`Secret`], a string that prints as `[redacted]`.
@@ -22,6 +24,8 @@
 #![forbid(unsafe_code)]
 
 mod audit;
+mod check;
+mod connection;
 mod diff;
 mod env;
 mod error;
@@ -49,14 +53,15 @@ mod test_support;
 use std::path::{Path, PathBuf};
 
 pub use audit::{Audit, AuditLevel};
+pub use connection::{
+    MongoConnection, PostgresConnection, ReadPreference, ResourceConnection, SslMode,
+};
 pub use diff::{unreloadable, ConfigDiff, Section};
 pub use error::{ConfigError, Problem};
 pub use masking::{Builtins, ColumnRule, MaskStrategy};
 pub use model::{Config, ControlPlane, MaskPattern, Masking, Metrics};
 pub use proxy::{ProxyCredentials, ProxyServer, ProxySetting, ProxyUrl};
-pub use resource::{
-    Connection, Operation, ReadPreference, Resource, ResourceType, SslMode, Tables,
-};
+pub use resource::{Operation, Resource, ResourceType, Tables};
 pub use secret::Secret;
 pub use token_file::{read_token_file, TokenFileError};
 

@@ -16,6 +16,7 @@ use serde_norway::Value;
 use serde_path_to_error::Segment;
 
 use crate::audit::Audit;
+use crate::connection::tag_by_engine;
 use crate::env;
 use crate::error::{index_path, is_within, key_path, ConfigError, Problem};
 use crate::model::{Config, ControlPlane, Masking, Metrics};
@@ -185,7 +186,8 @@ impl Builder {
             .iter()
             .enumerate()
             .filter_map(|(index, item)| {
-                let resource = self.typed::<Resource>(item, &index_path("resources", index))?;
+                let item = tag_by_engine(item);
+                let resource = self.typed::<Resource>(&item, &index_path("resources", index))?;
                 Some((index, resource))
             })
             .collect();
@@ -232,7 +234,9 @@ impl Builder {
                     .fold(path.to_owned(), |at, segment| match segment {
                         Segment::Seq { index } => index_path(&at, *index),
                         Segment::Map { key } => key_path(&at, key),
-                        Segment::Enum { variant } => key_path(&at, variant),
+                        // The only data-carrying enum is the engine tag the loader wraps a
+                        // connection in; it is no key of the document.
+                        Segment::Enum { .. } => at,
                         Segment::Unknown => at,
                     });
                 self.problems

@@ -52,9 +52,9 @@ fn example_resource_has_its_values_and_defaults() {
         ("main-pg", ResourceType::Postgres)
     );
     assert_eq!(resource.display_name(), "Main PostgreSQL");
-    let connection = &resource.connection;
+    let connection = resource.connection.as_postgres().unwrap();
     assert_eq!(connection.host.as_deref(), Some("pg.internal"));
-    assert_eq!(connection.port_or_default(resource.kind), 5432);
+    assert_eq!(connection.port_or_default(), 5432);
     assert_eq!(connection.database.as_deref(), Some("appdb"));
     assert_eq!(connection.user.as_deref(), Some("relay_ro"));
     let password = connection.password.as_ref().map(Secret::expose);

@@ -2,7 +2,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 use super::*;
 use crate::audit::{AuditLevel, AUDIT_LEVEL_NAMES};
-use crate::resource::{Connection, Operation, ResourceType};
+use crate::connection::{PostgresConnection, ResourceConnection};
+use crate::resource::{Operation, ResourceType};
 use crate::schema::{Shape, ROOT};
 use serde_norway::Value;
 use std::collections::BTreeSet;
@@ -107,7 +108,7 @@ metrics:
 
 fn schema_keys(shape: &Shape, path: &str, keys: &mut BTreeSet<String>) {
     match shape {
-        Shape::Map(fields) => {
+        Shape::Map(fields) | Shape::Engine(fields) => {
             for field in fields.iter() {
                 let child = format!("{path}.{}", field.name);
                 schema_keys(&field.shape, &child, keys);
@@ -143,7 +144,7 @@ fn full_postgres(ca_file: &str) -> Resource {
         id: "pg".into(),
         kind: ResourceType::Postgres,
         name: Some("PG".into()),
-        connection: Connection {
+        connection: ResourceConnection::Postgres(PostgresConnection {
             host: Some("h".into()),
             port: Some(1),
             database: Some("d".into()),
@@ -154,10 +155,7 @@ fn full_postgres(ca_file: &str) -> Resource {
             application_name: "app".into(),
             sslmode: crate::SslMode::Require,
             ca_file: Some(ca_file.into()),
-            auth_source: None,
-            tls: None,
-            read_preference: crate::ReadPreference::SecondaryPreferred,
-        },
+        }),
         allowed_operations: vec![Operation::Explain],
         max_rows_per_query: 1001,
         pool_size: 4,
@@ -220,12 +218,13 @@ fn schema_and_structs_know_the_same_keys() {
     assert_eq!(config.resources[0], full_postgres(ca_file));
     let mongo = &config.resources[1];
     assert_eq!(mongo.kind, ResourceType::Mongodb);
-    let uri = mongo.connection.uri.as_ref().map(Secret::expose);
+    let connection = mongo.connection.as_mongodb().unwrap();
+    let uri = connection.uri.as_ref().map(Secret::expose);
     assert_eq!(uri, Some("mongodb://h/d"));
-    assert_eq!(mongo.connection.auth_source.as_deref(), Some("users"));
-    assert_eq!(mongo.connection.tls, Some(true));
+    assert_eq!(connection.auth_source.as_deref(), Some("users"));
+    assert_eq!(connection.tls, Some(true));
     let nearest = crate::ReadPreference::Nearest;
-    assert_eq!(mongo.connection.read_preference, nearest);
+    assert_eq!(connection.read_preference, nearest);
     let pattern = MaskPattern {
         name: "n".into(),
         regex: "x".into(),

@@ -5,8 +5,8 @@ use std::fmt;
 
 use serde::Deserialize;
 
+use crate::connection::ResourceConnection;
 use crate::lenient;
-use crate::secret::Secret;
 
 /// `resources[i]`: one database the relay serves.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -21,8 +21,8 @@ pub struct Resource {
     /// `name`: display name. Default: the id (see [`Resource::display_name`]).
     #[serde(default)]
     pub name: Option<String>,
-    /// `connection`: how to reach the database. Required.
-    pub connection: Connection,
+    /// `connection`: how to reach the database, with the keys of its engine. Required.
+    pub connection: ResourceConnection,
     /// `allowedOperations`: what the control plane may ask for. Default: all four;
     /// non-empty, no duplicates.
     #[serde(default = "default_operations")]
@@ -124,12 +124,6 @@ fn default_max_result_bytes() -> u64 {
 fn default_max_statement_bytes() -> u64 {
     256 * 1024
 }
-fn default_connect_timeout() -> u64 {
-    10
-}
-fn default_application_name() -> String {
-    "relay".to_owned()
-}
 
 /// `resources[i].tables`: a resource's table scope. Deny wins; without `allow`, everything the
 /// user can read and no pattern denies is in scope.
@@ -221,128 +215,6 @@ impl Operation {
 impl fmt::Display for Operation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-/// `resources[i].connection`: how to reach the database. Flat and all optional here; which
-/// keys are required depends on the resource type (checked in `validate`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Connection {
-    /// `host`: host name or IP address. Required for postgres; for mongodb, this or `uri`.
-    #[serde(default)]
-    pub host: Option<String>,
-    /// `port`: TCP port. Default: 5432 (postgres) or 27017 (mongodb); range 1..=65535.
-    #[serde(default, deserialize_with = "lenient::optional_number")]
-    pub port: Option<u16>,
-    /// `database`: database name. Required, except for mongodb with a `uri` naming one.
-    #[serde(default)]
-    pub database: Option<String>,
-    /// `user`: user name. Required for postgres.
-    #[serde(default)]
-    pub user: Option<String>,
-    /// `password`: the user's password. Optional, redacted in output.
-    #[serde(default)]
-    pub password: Option<Secret>,
-    /// `uri`: mongodb only, `mongodb://` or `mongodb+srv://` connection string, instead of
-    /// `host`/`port`/`user`/`password`. Redacted in output.
-    #[serde(default)]
-    pub uri: Option<Secret>,
-    /// `connectTimeoutSeconds`: seconds to wait for a connection. Default 10, range 1..=300.
-    #[serde(
-        default = "default_connect_timeout",
-        deserialize_with = "lenient::number"
-    )]
-    pub connect_timeout_seconds: u64,
-    /// `applicationName`: the name the relay's sessions show in the database. Default
-    /// `relay`; 1 to 63 printable ASCII characters.
-    #[serde(default = "default_application_name")]
-    pub application_name: String,
-    /// `sslmode`: postgres only; `disable`, `prefer`, `require` or `verify-full`. Default `prefer`.
-    #[serde(default)]
-    pub sslmode: SslMode,
-    /// `caFile`: PEM bundle of CAs trusted for the database's certificate, beside the public
-    /// roots. Optional; the file must exist.
-    #[serde(default)]
-    pub ca_file: Option<std::path::PathBuf>,
-    /// `authSource`: mongodb only; the database that holds the user's credentials. Default:
-    /// the driver's (`admin`, or what the uri says).
-    #[serde(default)]
-    pub auth_source: Option<String>,
-    /// `tls`: mongodb only; connect over TLS (certificates always verified). Default: what the
-    /// uri says, else off (`mongodb+srv://` always uses TLS).
-    #[serde(default, deserialize_with = "lenient::optional_boolean")]
-    pub tls: Option<bool>,
-    /// `readPreference`: mongodb only; which members serve reads. Default `secondaryPreferred`,
-    /// so that investigations stay off the primary when a secondary is up.
-    #[serde(default)]
-    pub read_preference: ReadPreference,
-}
-
-/// `resources[i].connection.readPreference`: MongoDB read preference modes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum ReadPreference {
-    Primary,
-    PrimaryPreferred,
-    Secondary,
-    #[default]
-    SecondaryPreferred,
-    Nearest,
-}
-
-pub(crate) const READ_PREFERENCE_NAMES: &[&str] = &[
-    "primary",
-    "primaryPreferred",
-    "secondary",
-    "secondaryPreferred",
-    "nearest",
-];
-
-impl ReadPreference {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReadPreference::Primary => "primary",
-            ReadPreference::PrimaryPreferred => "primaryPreferred",
-            ReadPreference::Secondary => "secondary",
-            ReadPreference::SecondaryPreferred => "secondaryPreferred",
-            ReadPreference::Nearest => "nearest",
-        }
-    }
-}
-
-/// `resources[i].connection.sslmode`: whether to use TLS to the database. A certificate is
-/// always verified when TLS is used.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-pub enum SslMode {
-    #[serde(rename = "disable")]
-    Disable,
-    #[default]
-    #[serde(rename = "prefer")]
-    Prefer,
-    #[serde(rename = "require")]
-    Require,
-    #[serde(rename = "verify-full")]
-    VerifyFull,
-}
-
-pub(crate) const SSL_MODE_NAMES: &[&str] = &["disable", "prefer", "require", "verify-full"];
-
-impl SslMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SslMode::Disable => "disable",
-            SslMode::Prefer => "prefer",
-            SslMode::Require => "require",
-            SslMode::VerifyFull => "verify-full",
-        }
-    }
-}
-
-impl Connection {
-    /// `port`, or the default port of `kind`.
-    pub fn port_or_default(&self, kind: ResourceType) -> u16 {
-        self.port.unwrap_or_else(|| kind.default_port())
     }
 }
 

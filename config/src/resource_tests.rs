@@ -4,9 +4,10 @@ use super::*;
 
 #[test]
 fn resource_defaults_fill_in() {
+    let tree = serde_norway::from_str("id: a\ntype: mongodb\nconnection: {uri: 'mongodb://h/db'}")
+        .unwrap();
     let resource: Resource =
-        serde_norway::from_str("id: a\ntype: mongodb\nconnection: {uri: 'mongodb://h/db'}")
-            .unwrap();
+        serde_norway::from_value(crate::connection::tag_by_engine(&tree)).unwrap();
     assert_eq!(resource.kind, ResourceType::Mongodb);
     assert_eq!(resource.display_name(), "a");
     assert_eq!(resource.allowed_operations, Operation::ALL.to_vec());
@@ -15,13 +16,10 @@ fn resource_defaults_fill_in() {
     assert_eq!(resource.statement_timeout_ms, 30_000);
     assert_eq!(resource.lock_timeout_ms(), 2000);
     assert_eq!(resource.max_queued_requests, 64);
-    assert_eq!(resource.connection.connect_timeout_seconds, 10);
-    assert_eq!(resource.connection.application_name, "relay");
-    assert_eq!(resource.connection.port_or_default(resource.kind), 27017);
-    assert_eq!(
-        resource.connection.port_or_default(ResourceType::Postgres),
-        5432
-    );
+    assert_eq!(resource.connection.connect_timeout_seconds(), 10);
+    assert_eq!(resource.connection.application_name(), "relay");
+    assert_eq!(resource.connection.port_or_default(), 27017);
+    assert_eq!(ResourceType::Postgres.default_port(), 5432);
 }
 
 #[test]
@@ -45,7 +43,7 @@ fn names_round_trip() {
 
 #[test]
 fn debug_hides_password_and_uri() {
-    let connection: Connection =
+    let connection: crate::MongoConnection =
         serde_norway::from_str("password: s3cr3t-pw\nuri: 'mongodb://u:s3cr3t-uri@h/db'").unwrap();
     let debug = format!("{connection:?}");
     assert!(!debug.contains("s3cr3t"), "{debug}");

@@ -2,15 +2,18 @@
 //! set of words. Checked on the value tree before typed deserialization, so that every
 //! unknown key, missing key and unknown type/operation/level is reported at once (serde
 //! stops at the first). Types of values are left to serde.
+//!
+//! A resource's keys depend on its engine (its `type`): a key of another engine is reported as
+//! applying to that engine only and removed, like an unknown key, so the typed structs of each
+//! engine hold only their own keys.
 
 use serde_norway::Value;
 
 use crate::audit::AUDIT_LEVEL_NAMES;
+use crate::connection::{READ_PREFERENCE_NAMES, SSL_MODE_NAMES};
 use crate::env::key_name;
 use crate::error::{index_path, key_path, Problem};
-use crate::resource::{
-    OPERATION_NAMES, READ_PREFERENCE_NAMES, RESOURCE_TYPE_NAMES, SSL_MODE_NAMES,
-};
+use crate::resource::{OPERATION_NAMES, RESOURCE_TYPE_NAMES};
 
 /// What may appear at one place in the document.
 pub(crate) enum Shape {
@@ -22,6 +25,9 @@ pub(crate) enum Shape {
     List(&'static Shape),
     /// A mapping with exactly these keys.
     Map(&'static [Field]),
+    /// A mapping with these keys whose `type` names the engine its engine-only keys are for
+    /// (here and in the mappings below it).
+    Engine(&'static [Field]),
 }
 
 /// One key of a mapping.
@@ -31,6 +37,8 @@ pub(crate) struct Field {
     /// A sibling key that, when present, makes a required key optional.
     pub(crate) unless: Option<&'static str>,
     pub(crate) shape: Shape,
+    /// The only engine (resource type) the key belongs to; `None` for every engine.
+    pub(crate) engine: Option<&'static str>,
 }
 
 const fn required(name: &'static str, shape: Shape) -> Field {
@@ -39,6 +47,7 @@ const fn required(name: &'static str, shape: Shape) -> Field {
         required: true,
         unless: None,
         shape,
+        engine: None,
     }
 }
 
@@ -49,6 +58,7 @@ const fn required_unless(name: &'static str, alternative: &'static str, shape: S
         required: true,
         unless: Some(alternative),
         shape,
+        engine: None,
     }
 }
 
@@ -58,6 +68,33 @@ const fn optional(name: &'static str, shape: Shape) -> Field {
         required: false,
         unless: None,
         shape,
+        engine: None,
+    }
+}
+
+/// An optional key of postgres resources only.
+const fn postgres(name: &'static str, shape: Shape) -> Field {
+    Field {
+        engine: Some("postgres"),
+        ..optional(name, shape)
+    }
+}
+
+/// An optional key of mongodb resources only.
+const fn mongodb(name: &'static str, shape: Shape) -> Field {
+    Field {
+        engine: Some("mongodb"),
+        ..optional(name, shape)
+    }
+}
+
+impl Field {
+    /// Whether the key belongs to resources of `engine` (`None`: not known, so any).
+    fn applies_to(&self, engine: Option<&str>) -> bool {
+        match (self.engine, engine) {
+            (Some(only), Some(engine)) => only == engine,
+            _ => true,
+        }
     }
 }
 
@@ -89,17 +126,17 @@ const CONNECTION: Shape = Shape::Map(&[
     optional("uri", Shape::Any),
     optional("connectTimeoutSeconds", Shape::Any),
     optional("applicationName", Shape::Any),
-    optional("sslmode", Shape::OneOf("sslmode", SSL_MODE_NAMES)),
+    postgres("sslmode", Shape::OneOf("sslmode", SSL_MODE_NAMES)),
     optional("caFile", Shape::Any),
-    optional("authSource", Shape::Any),
-    optional("tls", Shape::Any),
-    optional(
+    mongodb("authSource", Shape::Any),
+    mongodb("tls", Shape::Any),
+    mongodb(
         "readPreference",
         Shape::OneOf("read preference", READ_PREFERENCE_NAMES),
     ),
 ]);
 
-const RESOURCE: Shape = Shape::Map(&[
+const RESOURCE: Shape = Shape::Engine(&[
     required("id", Shape::Any),
     required("type", Shape::OneOf("resource type", RESOURCE_TYPE_NAMES)),
     optional("name", Shape::Any),
@@ -111,11 +148,11 @@ const RESOURCE: Shape = Shape::Map(&[
     optional("maxRowsPerQuery", Shape::Any),
     optional("poolSize", Shape::Any),
     optional("statementTimeoutMs", Shape::Any),
-    optional("lockTimeoutMs", Shape::Any),
+    postgres("lockTimeoutMs", Shape::Any),
     optional("maxQueuedRequests", Shape::Any),
     optional("maxResultBytes", Shape::Any),
-    optional("allowedFunctions", Shape::Any),
-    optional("allowedRelations", Shape::Any),
+    postgres("allowedFunctions", Shape::Any),
+    postgres("allowedRelations", Shape::Any),
     optional("tables", TABLES),
     optional("maxStatementBytes", Shape::Any),
     optional("explainAnalyze", Shape::Any),
@@ -217,6 +254,7 @@ pub(crate) fn check(tree: &mut Value, unfilled: &[String]) -> Findings {
     let mut walk = Walk {
         unfilled,
         findings: Findings::default(),
+        engine: None,
     };
     walk.node(tree, &ROOT, "");
     walk.findings
@@ -225,6 +263,8 @@ pub(crate) fn check(tree: &mut Value, unfilled: &[String]) -> Findings {
 struct Walk<'a> {
     unfilled: &'a [String],
     findings: Findings,
+    /// The engine of the resource being walked, once its `type` is a known word.
+    engine: Option<&'static str>,
 }
 
 impl Walk<'_> {
@@ -234,8 +274,21 @@ impl Walk<'_> {
                 entries.retain(|key, value| self.entry(fields, path, key, value));
                 self.missing(fields, path, |name| entries.contains_key(name));
             }
+            (Shape::Engine(fields), Value::Mapping(entries)) => {
+                let kind = entries.get("type").and_then(Value::as_str);
+                let outer = self.engine;
+                self.engine = RESOURCE_TYPE_NAMES
+                    .iter()
+                    .copied()
+                    .find(|n| Some(*n) == kind);
+                entries.retain(|key, value| self.entry(fields, path, key, value));
+                self.missing(fields, path, |name| entries.contains_key(name));
+                self.engine = outer;
+            }
             // An empty section (`controlPlane:` with nothing under it) lacks all its keys.
-            (Shape::Map(fields), Value::Null) => self.missing(fields, path, |_| false),
+            (Shape::Map(fields) | Shape::Engine(fields), Value::Null) => {
+                self.missing(fields, path, |_| false)
+            }
             (Shape::List(item_shape), Value::Sequence(items)) => {
                 for (index, item) in items.iter_mut().enumerate() {
                     self.node(item, item_shape, &index_path(path, index));
@@ -256,10 +309,11 @@ impl Walk<'_> {
         let name = key_name(key);
         let child = key_path(path, &name);
         let Some(field) = fields.iter().find(|field| key.as_str() == Some(field.name)) else {
-            let message = unknown_key(&name, fields);
+            let message = unknown_key(&name, fields, self.engine);
             self.findings.problems.push(Problem::new(child, message));
             return false;
         };
+
         if value.is_null() {
             if !field.required {
                 // `key:` with no value means "use the default", like leaving it out.
@@ -267,11 +321,16 @@ impl Walk<'_> {
             }
             if self.unfilled.contains(&child) {
                 *value = Value::String(String::new());
-            } else if !matches!(field.shape, Shape::Map(_)) {
+            } else if !matches!(field.shape, Shape::Map(_) | Shape::Engine(_)) {
                 self.findings.unusable(child, "missing value".to_owned());
                 return true;
             }
             // An empty required section goes on to report each of its missing keys.
+        }
+        if let (false, Some(only)) = (field.applies_to(self.engine), field.engine) {
+            let message = format!("applies to {only} resources only");
+            self.findings.problems.push(Problem::new(child, message));
+            return false;
         }
         self.node(value, &field.shape, &child);
         true
@@ -287,9 +346,11 @@ impl Walk<'_> {
     }
 }
 
-/// `unknown key "portt" (did you mean "port"?)`, or the list of known keys when nothing is close.
-fn unknown_key(name: &str, fields: &[Field]) -> String {
-    match closest(name, fields) {
+/// `unknown key "portt" (did you mean "port"?)`, or the list of known keys when nothing is close;
+/// only keys of `engine` are suggested or listed.
+fn unknown_key(name: &str, fields: &[Field], engine: Option<&str>) -> String {
+    let fields: Vec<&Field> = fields.iter().filter(|f| f.applies_to(engine)).collect();
+    match closest(name, &fields) {
         Some(suggestion) => format!("unknown key \"{name}\" (did you mean \"{suggestion}\"?)"),
         None => {
             let known: Vec<&str> = fields.iter().map(|field| field.name).collect();
@@ -300,7 +361,7 @@ fn unknown_key(name: &str, fields: &[Field]) -> String {
 
 /// The known key that `name` is most likely a typo of: same letters ignoring case, `_` and
 /// `-` (catches `tenant_id` for `tenantId`), or at most two edits away.
-fn closest(name: &str, fields: &[Field]) -> Option<&'static str> {
+fn closest(name: &str, fields: &[&Field]) -> Option<&'static str> {
     let normalize = |text: &str| -> String {
         text.chars()
             .filter(|c| *c != '_' && *c != '-')

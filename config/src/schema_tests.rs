@@ -135,3 +135,42 @@ fn edit_distance_counts_edits() {
     assert_eq!(edit_distance("", "abc"), 3);
     assert_eq!(edit_distance("kitten", "sitting"), 3);
 }
+
+#[test]
+fn a_resource_knows_only_its_engines_keys() {
+    let found = problems(
+        "controlPlane: {url: x, token: y, tenantId: z}\n\
+         resources:\n\
+         - {id: m, type: mongodb, connection: {host: h, sslmode: require, readPreferenc: primary}, lockTimeoutMs: 5}\n\
+         - {id: p, type: postgres, connection: {host: h, tls: true, authSourc: admin}}\n",
+    );
+    let postgres_keys = "host, port, database, user, password, uri, connectTimeoutSeconds, \
+                         applicationName, sslmode, caFile";
+    assert_eq!(
+        found,
+        vec![
+            "resources[0].connection.sslmode: applies to postgres resources only".to_owned(),
+            "resources[0].connection.readPreferenc: unknown key \"readPreferenc\" (did you mean \
+             \"readPreference\"?)"
+                .to_owned(),
+            "resources[0].lockTimeoutMs: applies to postgres resources only".to_owned(),
+            "resources[1].connection.tls: applies to mongodb resources only".to_owned(),
+            format!(
+                "resources[1].connection.authSourc: unknown key \"authSourc\" (known keys: \
+                 {postgres_keys})"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn an_unknown_type_leaves_every_engines_keys_known() {
+    let found = problems(
+        "controlPlane: {url: x, token: y, tenantId: z}\n\
+         resources:\n- {id: a, type: mysql, connection: {sslmode: require, tls: true}}\n",
+    );
+    assert_eq!(
+        found,
+        ["resources[0].type: unknown resource type \"mysql\" (known: postgres, mongodb)"]
+    );
+}

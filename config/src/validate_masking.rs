@@ -1,9 +1,9 @@
 //! Validation of `masking.columns` and `masking.hashKey`. Every problem is collected.
 
+use crate::check::{regex_problem, Checker};
 use crate::error::{index_path, key_path};
 use crate::masking::MaskStrategy;
 use crate::model::Masking;
-use crate::validate::{regex_problem, Checker};
 
 /// Each rule names a column one way, its regex compiles, `keep` is in range, and a `hash` rule
 /// has a key to hash with.

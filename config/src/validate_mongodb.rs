@@ -1,32 +1,13 @@
 //! Validation of a mongodb resource's connection keys: a `uri` or a host, the database, and the
 //! keys only MongoDB has (`authSource`, `tls`, `readPreference`). Every problem is collected.
 
+use crate::check::Checker;
+use crate::connection::MongoConnection;
 use crate::error::key_path;
-use crate::resource::{Connection, ReadPreference, Resource, ResourceType};
 use crate::secret::Secret;
-use crate::validate::Checker;
-
-/// Refuses the mongodb-only keys on other resource types.
-pub(crate) fn check_mongodb_only_keys(check: &mut Checker, resource: &Resource, at: &str) {
-    if resource.kind == ResourceType::Mongodb {
-        return;
-    }
-    let connection = &resource.connection;
-    let at = key_path(at, "connection");
-    let only = "applies to mongodb resources only";
-    if connection.auth_source.is_some() {
-        check.push(key_path(&at, "authSource"), only);
-    }
-    if connection.tls.is_some() {
-        check.push(key_path(&at, "tls"), only);
-    }
-    if connection.read_preference != ReadPreference::default() {
-        check.push(key_path(&at, "readPreference"), only);
-    }
-}
 
 /// mongodb: either `uri` or `host`, not both; a database is required unless the uri names one.
-pub(crate) fn check_connection(check: &mut Checker, connection: &Connection, at: &str) {
+pub(crate) fn check_connection(check: &mut Checker, connection: &MongoConnection, at: &str) {
     match (&connection.uri, &connection.host) {
         (Some(_), Some(_)) => check.push(key_path(at, "uri"), "set either uri or host, not both"),
         (None, None) => check.push(at, "mongodb needs either uri or host"),
@@ -46,7 +27,7 @@ pub(crate) fn check_connection(check: &mut Checker, connection: &Connection, at:
     }
 }
 
-fn check_mongodb_uri(check: &mut Checker, connection: &Connection, uri: &Secret, at: &str) {
+fn check_mongodb_uri(check: &mut Checker, connection: &MongoConnection, uri: &Secret, at: &str) {
     let Some(database) = mongodb_uri_database(uri.expose()) else {
         // Not echoed: the URI normally carries a password.
         let message = "must start with mongodb:// or mongodb+srv:// and name a host";
@@ -87,9 +68,11 @@ fn mongodb_uri_database(uri: &str) -> Option<&str> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::test_support::{load, problems, with_after, MINIMAL};
+    use crate::ReadPreference;
 
     #[test]
     fn mongodb_uri_database_is_the_path() {
@@ -115,12 +98,7 @@ mod tests {
         let with_uri = load(&mongodb(
             "uri: 'mongodb+srv://u:p@cluster.example.com/app?w=1'",
         ));
-        assert_eq!(
-            with_uri.resources[1]
-                .connection
-                .port_or_default(ResourceType::Mongodb),
-            27017
-        );
+        assert_eq!(with_uri.resources[1].connection.port_or_default(), 27017);
         load(&mongodb("uri: 'mongodb://h', database: app"));
         load(&mongodb(
             "host: h, port: 27018, database: app, user: u, password: p",
@@ -167,13 +145,17 @@ mod tests {
         let config = load(&mongodb(
             "host: h, database: app, authSource: admin, tls: 'true', readPreference: nearest",
         ));
-        let connection = &config.resources[1].connection;
+        let connection = config.resources[1].connection.as_mongodb().unwrap();
         assert_eq!(connection.auth_source.as_deref(), Some("admin"));
         assert_eq!(connection.tls, Some(true));
         assert_eq!(connection.read_preference, ReadPreference::Nearest);
         let defaults = load(&mongodb("host: h, database: app"));
         assert_eq!(
-            defaults.resources[1].connection.read_preference,
+            defaults.resources[1]
+                .connection
+                .as_mongodb()
+                .unwrap()
+                .read_preference,
             ReadPreference::SecondaryPreferred
         );
         assert_eq!(

@@ -1,12 +1,11 @@
 //! Validation of the keys that shape how a resource reads: result size, extra SQL functions,
-//! TLS to the database. Every problem is collected.
+//! the database's CA file. Every problem is collected.
 
+use crate::check::Checker;
 use crate::error::key_path;
-use crate::resource::{Resource, ResourceType, SslMode};
-use crate::validate::Checker;
+use crate::resource::Resource;
 
-/// Checks `maxResultBytes`, `maxStatementBytes`, the name patterns, `connection.sslmode` and
-/// `connection.caFile`.
+/// Checks `maxResultBytes`, `maxStatementBytes`, the name patterns and `connection.caFile`.
 pub(crate) fn check(check: &mut Checker, resource: &Resource, at: &str) {
     check.range(
         key_path(at, "maxResultBytes"),
@@ -20,13 +19,7 @@ pub(crate) fn check(check: &mut Checker, resource: &Resource, at: &str) {
     );
     crate::validate_scope::check(check, resource, at);
     let connection_at = key_path(at, "connection");
-    if resource.kind != ResourceType::Postgres && resource.connection.sslmode != SslMode::Prefer {
-        check.push(
-            key_path(&connection_at, "sslmode"),
-            "applies to postgres resources only",
-        );
-    }
-    if let Some(ca_file) = &resource.connection.ca_file {
+    if let Some(ca_file) = resource.connection.ca_file() {
         if !ca_file.is_file() {
             check.push(
                 key_path(&connection_at, "caFile"),
@@ -68,8 +61,9 @@ resources:\n  - id: pg\n    type: postgres\n    connection:\n      host: db\n   
         assert_eq!(resource.max_result_bytes, 16 * 1024 * 1024);
         assert!(resource.allowed_functions.is_empty());
         assert!(!resource.explain_analyze && !resource.allow_privileged_user);
-        assert_eq!(resource.connection.sslmode, SslMode::Prefer);
-        assert_eq!(resource.connection.ca_file, None);
+        let connection = resource.connection.as_postgres().unwrap();
+        assert_eq!(connection.sslmode, SslMode::Prefer);
+        assert_eq!(connection.ca_file, None);
     }
 
     #[test]
@@ -83,7 +77,8 @@ allowPrivilegedUser: true\n    maxResultBytes: 2048\n";
         assert_eq!(resource.allowed_functions, ["my_fn", "reporting.safe_sum"]);
         assert!(resource.explain_analyze && resource.allow_privileged_user);
         assert_eq!(resource.max_result_bytes, 2048);
-        assert_eq!(resource.connection.sslmode.as_str(), "verify-full");
+        let connection = resource.connection.as_postgres().unwrap();
+        assert_eq!(connection.sslmode.as_str(), "verify-full");
     }
 
     #[test]

@@ -3,9 +3,10 @@
 
 use std::collections::HashMap;
 
+use crate::check::Checker;
+use crate::connection::{PostgresConnection, ResourceConnection};
 use crate::error::{index_path, key_path, Problem};
-use crate::resource::{Connection, Operation, Resource, ResourceType};
-use crate::validate::Checker;
+use crate::resource::{Operation, Resource, ResourceType};
 
 /// Whether a resource of type `kind` may be asked for `operation`. Every operation is valid
 /// for every type today; this is the one place to narrow that.
@@ -77,26 +78,18 @@ fn check_resource(check: &mut Checker, resource: &Resource, at: &str) {
         resource.max_queued_requests,
         1..=10_000,
     );
-    check_connection(
-        check,
-        resource.kind,
-        &resource.connection,
-        &key_path(at, "connection"),
-    );
+    check_connection(check, &resource.connection, &key_path(at, "connection"));
     crate::validate_postgres::check(check, resource, at);
-    crate::validate_mongodb::check_mongodb_only_keys(check, resource, at);
 }
 
-/// `lockTimeoutMs`, when set: postgres only, at least 1 and not above `statementTimeoutMs`
-/// (a lock wait is part of the statement's time).
+/// `lockTimeoutMs`, when set (postgres only, as the schema has it): at least 1 and not above
+/// `statementTimeoutMs` (a lock wait is part of the statement's time).
 fn check_lock_timeout(check: &mut Checker, resource: &Resource, at: &str) {
     let Some(lock_timeout) = resource.lock_timeout else {
         return;
     };
     let key = key_path(at, "lockTimeoutMs");
-    if resource.kind != ResourceType::Postgres {
-        check.push(key, "applies to postgres resources only");
-    } else if lock_timeout == 0 || lock_timeout > resource.statement_timeout_ms {
+    if lock_timeout == 0 || lock_timeout > resource.statement_timeout_ms {
         let message = format!(
             "must be between 1 and statementTimeoutMs ({}) (got {lock_timeout})",
             resource.statement_timeout_ms
@@ -130,16 +123,16 @@ fn check_operations(check: &mut Checker, resource: &Resource, at: &str) {
     }
 }
 
-fn check_connection(check: &mut Checker, kind: ResourceType, connection: &Connection, at: &str) {
+fn check_connection(check: &mut Checker, connection: &ResourceConnection, at: &str) {
     check.range(
         key_path(at, "connectTimeoutSeconds"),
-        connection.connect_timeout_seconds,
+        connection.connect_timeout_seconds(),
         1..=300,
     );
-    if let Some(port) = connection.port {
+    if let Some(port) = connection.port() {
         check.range(key_path(at, "port"), port, 1..=u16::MAX);
     }
-    let name = &connection.application_name;
+    let name = connection.application_name();
     if name.is_empty() || name.len() > 63 || !name.chars().all(|c| c.is_ascii_graphic() || c == ' ')
     {
         check.push(
@@ -148,22 +141,24 @@ fn check_connection(check: &mut Checker, kind: ResourceType, connection: &Connec
         );
     }
     for (key, value) in [
-        ("host", &connection.host),
-        ("database", &connection.database),
-        ("user", &connection.user),
+        ("host", connection.host()),
+        ("database", connection.database()),
+        ("user", connection.user()),
     ] {
-        if value.as_deref().is_some_and(|text| text.trim().is_empty()) {
+        if value.is_some_and(|text| text.trim().is_empty()) {
             check.push(key_path(at, key), "must not be empty");
         }
     }
-    match kind {
-        ResourceType::Postgres => check_postgres(check, connection, at),
-        ResourceType::Mongodb => crate::validate_mongodb::check_connection(check, connection, at),
+    match connection {
+        ResourceConnection::Postgres(connection) => check_postgres(check, connection, at),
+        ResourceConnection::Mongodb(connection) => {
+            crate::validate_mongodb::check_connection(check, connection, at)
+        }
     }
 }
 
 /// postgres: host, database and user are required; a URI is not accepted.
-fn check_postgres(check: &mut Checker, connection: &Connection, at: &str) {
+fn check_postgres(check: &mut Checker, connection: &PostgresConnection, at: &str) {
     for (key, value) in [
         ("host", &connection.host),
         ("database", &connection.database),

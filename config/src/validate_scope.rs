@@ -1,22 +1,18 @@
 //! Validation of the name patterns a resource is judged by: `allowedFunctions`,
 //! `allowedRelations` and `tables.allow` / `tables.deny`, each with its key path.
 
+use crate::check::Checker;
 use crate::error::{index_path, key_path};
 use crate::resource::{Resource, ResourceType};
-use crate::validate::Checker;
 
-/// Checks every pattern of the resource at `at`.
+/// Checks every pattern of the resource at `at` (a mongodb resource has no function or
+/// relation patterns: the schema refuses those keys on it).
 pub(crate) fn check(check: &mut Checker, resource: &Resource, at: &str) {
-    let postgres = resource.kind == ResourceType::Postgres;
     for (key, entries) in [
         ("allowedFunctions", &resource.allowed_functions),
         ("allowedRelations", &resource.allowed_relations),
     ] {
         let key_at = key_path(at, key);
-        if !postgres && !entries.is_empty() {
-            check.push(&key_at, "applies to postgres resources only");
-            continue;
-        }
         let qualified_only = key == "allowedRelations";
         for (index, entry) in entries.iter().enumerate() {
             if let Err(problem) = pattern(entry, qualified_only, resource.kind) {

@@ -1,5 +1,6 @@
 //! The development control plane's state: the tenant's relay sessions (see [`super::roster`]),
-//! what the active one said, the requests waiting for an answer, and the audit records.
+//! what the active one said (its hello and health, with its metrics summary), the requests
+//! waiting for an answer, and the audit records.
 
 use super::audit_store::AuditStore;
 use super::roster::{Departure, Member, Order, Roster};
@@ -172,6 +173,7 @@ impl Hub {
                             resources.into_iter().map(|h| (h.id.clone(), h)).collect();
                     }
                     member.view.audit = value.get("audit").cloned();
+                    member.view.metrics = value.get("metrics").cloned();
                 }
             }
             Some("result" | "error") => {
@@ -293,6 +295,7 @@ impl Hub {
             "relayVersion": view.hello.as_ref().map(|hello| hello.relay_version.clone()),
             "lastClose": state.last_close,
             "audit": view.audit,
+            "metrics": view.metrics,
             "activeInstance": active.map(describe),
             "standbys": standbys,
             "handovers": state.roster.handovers,

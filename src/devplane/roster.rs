@@ -33,6 +33,8 @@ pub struct View {
     pub health: BTreeMap<String, ResourceHealth>,
     /// The audit trail's state from the last `health`.
     pub audit: Option<Value>,
+    /// The metrics summary from the last `health`.
+    pub metrics: Option<Value>,
 }
 
 /// One relay session.

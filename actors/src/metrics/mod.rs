@@ -5,20 +5,29 @@
 //!
 //! Every name starts with `relay_`. Label values are bounded by [`labels::LabelPolicy`]: a label
 //! never carries a statement, a parameter, a returned value or a secret.
+//!
+//! The same figures, summed up, travel in every `health` message ([`Metrics::summary`]).
 
 pub mod labels;
+pub mod pool;
+mod register;
 mod reload;
+mod summary;
 
 use crate::protocol::{ErrorCode, HealthStatus, Outbound};
 use labels::{LabelPolicy, OperationLabels, OutcomeLabels, PatternLabels, ResourceLabels};
+pub use pool::{PoolGauges, Waiting};
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
+use summary::ResourceSeries;
 
 /// Upper bounds (seconds) of the operation latency buckets: 1 ms to the longest statement timeouts.
 const LATENCY_BUCKETS: [f64; 14] = [
@@ -55,6 +64,14 @@ pub struct Metrics {
     in_flight_limit: Family<ResourceLabels, Gauge>,
     busy: Family<ResourceLabels, Counter>,
     healthy: Family<ResourceLabels, Gauge>,
+    connections_in_use: Family<ResourceLabels, Gauge>,
+    connections_idle: Family<ResourceLabels, Gauge>,
+    queue_depth: Family<ResourceLabels, Gauge>,
+    /// Each configured resource's series, for the summary.
+    series: RwLock<BTreeMap<String, ResourceSeries>>,
+    /// Answers by resource label and error code (empty when ok), for the summary: the families
+    /// cannot be listed.
+    outcomes: Mutex<BTreeMap<(String, String), u64>>,
     control_plane_connected: Gauge,
     control_plane_reconnects: Counter,
     ever_connected: AtomicBool,
@@ -82,8 +99,8 @@ impl Metrics {
         )
     }
 
-    /// Metrics for the given resources and their in-flight limits; each starts with its series present (at zero), so a
-    /// dashboard sees every resource before its first request.
+    /// Metrics for the given resources and their in-flight limits; each starts with its series
+    /// present (at zero), so a dashboard sees every resource before its first request.
     pub fn for_resources<'a>(resources: impl IntoIterator<Item = (&'a str, u32)>) -> Self {
         let resources: Vec<(&str, u32)> = resources.into_iter().collect();
         let metrics = Metrics::new(LabelPolicy::new(
@@ -95,9 +112,9 @@ impl Metrics {
                 .in_flight_limit
                 .get_or_create(&labels)
                 .set(i64::from(limit));
-            metrics.in_flight.get_or_create(&labels).set(0);
-            metrics.busy.get_or_create(&labels).inc_by(0);
             metrics.healthy.get_or_create(&labels).set(0);
+            let series = ResourceSeries::new(&metrics, &labels);
+            metrics.series_mut().insert(labels.resource, series);
         }
         metrics
     }
@@ -115,6 +132,11 @@ impl Metrics {
             in_flight_limit: Family::default(),
             busy: Family::default(),
             healthy: Family::default(),
+            connections_in_use: Family::default(),
+            connections_idle: Family::default(),
+            queue_depth: Family::default(),
+            series: RwLock::default(),
+            outcomes: Mutex::new(BTreeMap::new()),
             control_plane_connected: Gauge::default(),
             control_plane_reconnects: Counter::default(),
             ever_connected: AtomicBool::new(false),
@@ -127,108 +149,6 @@ impl Metrics {
         };
         metrics.register();
         metrics
-    }
-
-    fn register(&mut self) {
-        self.register_operations();
-        self.register_resources();
-        self.register_links();
-        self.reloads.register(&mut self.registry);
-    }
-
-    /// What the answers were: outcomes, latency, rows, bytes, masking.
-    fn register_operations(&mut self) {
-        let r = &mut self.registry;
-        r.register(
-            "relay_operations",
-            "Operations answered, by resource, operation, outcome (ok or error) and error code",
-            self.operations.clone(),
-        );
-        r.register(
-            "relay_operation_duration_seconds",
-            "Time from a request's arrival to its answer",
-            self.operation_seconds.clone(),
-        );
-        r.register(
-            "relay_result_rows",
-            "Rows returned in results",
-            self.rows.clone(),
-        );
-        r.register(
-            "relay_result_bytes",
-            "Bytes of result messages sent to the control plane",
-            self.result_bytes.clone(),
-        );
-        r.register(
-            "relay_masked_values",
-            "Values masked in results, by masking pattern",
-            self.masked.clone(),
-        );
-    }
-
-    /// How each resource is doing: load, refusals, health.
-    fn register_resources(&mut self) {
-        let r = &mut self.registry;
-        r.register(
-            "relay_resource_in_flight",
-            "Operations accepted and not yet answered (running or waiting for a connection)",
-            self.in_flight.clone(),
-        );
-        r.register(
-            "relay_resource_in_flight_limit",
-            "Operations a resource accepts at once (poolSize + maxQueuedRequests); beyond it, busy",
-            self.in_flight_limit.clone(),
-        );
-        r.register(
-            "relay_resource_busy_refusals",
-            "Operations refused with busy because the resource's queue was full",
-            self.busy.clone(),
-        );
-        r.register(
-            "relay_resource_healthy",
-            "1 when the resource's last health check passed, else 0",
-            self.healthy.clone(),
-        );
-    }
-
-    /// The control-plane session and the audit trail.
-    fn register_links(&mut self) {
-        let r = &mut self.registry;
-        r.register(
-            "relay_control_plane_connected",
-            "1 while the WebSocket session to the control plane is open, else 0",
-            self.control_plane_connected.clone(),
-        );
-        r.register(
-            "relay_control_plane_reconnects",
-            "Sessions opened after the first one",
-            self.control_plane_reconnects.clone(),
-        );
-        r.register(
-            "relay_audit_available",
-            "1 while audit records can be written, else 0 (operations are refused)",
-            self.audit_available.clone(),
-        );
-        r.register(
-            "relay_audit_records_pending",
-            "Audit records not yet acknowledged by the control plane",
-            self.audit_pending.clone(),
-        );
-        r.register(
-            "relay_audit_spool_bytes",
-            "Bytes of audit records waiting in the spool",
-            self.audit_pending_bytes.clone(),
-        );
-        r.register(
-            "relay_audit_records_spooled",
-            "Audit records written to the spool",
-            self.audit_spooled.clone(),
-        );
-        r.register(
-            "relay_audit_records_dropped",
-            "Audit records dropped because the spool was full",
-            self.audit_dropped.clone(),
-        );
     }
 
     /// Prometheus text exposition of every metric.
@@ -246,9 +166,7 @@ impl Metrics {
         answer: &Outbound,
         took: Duration,
     ) {
-        self.operations
-            .get_or_create(&self.labels.outcome_labels(resource, operation, answer))
-            .inc();
+        self.count_outcome(self.labels.outcome_labels(resource, operation, answer));
         self.operation_seconds
             .get_or_create(&self.labels.operation_labels(resource, operation))
             .observe(took.as_secs_f64());
@@ -265,13 +183,36 @@ impl Metrics {
             };
             self.masked.get_or_create(&labels).inc_by(*count);
         }
+        if let Some(series) = self.series().get(&labels.resource) {
+            series
+                .masked
+                .inc_by(result.masked.by_pattern.values().sum());
+        }
+    }
+
+    fn count_outcome(&self, labels: OutcomeLabels) {
+        self.operations.get_or_create(&labels).inc();
+        let key = (labels.resource, labels.code);
+        *self.outcomes().entry(key).or_default() += 1;
+    }
+
+    fn series(&self) -> RwLockReadGuard<'_, BTreeMap<String, ResourceSeries>> {
+        // Handles to atomics stay valid whatever panicked while holding the lock.
+        self.series.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn series_mut(&self) -> RwLockWriteGuard<'_, BTreeMap<String, ResourceSeries>> {
+        self.series.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn outcomes(&self) -> MutexGuard<'_, BTreeMap<(String, String), u64>> {
+        // Plain counts stay valid whatever panicked while holding the lock.
+        self.outcomes.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// A request refused before it reached the pipeline (a duplicate id, the relay shutting down).
     pub fn request_refused(&self, resource: &str, operation: &str, code: ErrorCode) {
-        self.operations
-            .get_or_create(&self.labels.refusal_labels(resource, operation, code))
-            .inc();
+        self.count_outcome(self.labels.refusal_labels(resource, operation, code));
     }
 
     /// A result message of `bytes` was sent for `resource`.
@@ -293,6 +234,15 @@ impl Metrics {
         self.busy
             .get_or_create(&self.labels.resource_labels(resource))
             .inc();
+    }
+
+    /// The gauges of `resource`'s pool and queue, for the backend that owns the pool; detached
+    /// ones for a resource that is not configured.
+    pub fn pool_gauges(&self, resource: &str) -> PoolGauges {
+        self.series()
+            .get(resource)
+            .map(|series| series.pool.clone())
+            .unwrap_or_default()
     }
 
     pub fn health(&self, resource: &str, status: HealthStatus) {

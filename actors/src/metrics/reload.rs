@@ -2,6 +2,7 @@
 //! one ended and when.
 
 use super::Metrics;
+use crate::protocol::ReloadFigures;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -49,6 +50,24 @@ impl ReloadMetrics {
     }
 }
 
+impl ReloadMetrics {
+    /// The reloads so far, for the `health` message's summary.
+    pub(super) fn figures(&self) -> ReloadFigures {
+        let count = |result: &str| {
+            let labels = ReloadLabels {
+                result: result.to_owned(),
+            };
+            self.reloads.get_or_create(&labels).get()
+        };
+        let ran = self.last_timestamp.get() > 0;
+        ReloadFigures {
+            applied: count("applied"),
+            rejected: count("rejected"),
+            last_applied: ran.then(|| self.last_success.get() == 1),
+        }
+    }
+}
+
 impl Metrics {
     /// A reload ended: `applied`, or rejected (the previous configuration stays in effect).
     pub fn config_reloaded(&self, applied: bool) {
@@ -77,6 +96,8 @@ impl Metrics {
         self.in_flight.get_or_create(&labels).set(0);
         self.busy.get_or_create(&labels).inc_by(0);
         self.healthy.get_or_create(&labels).set(0);
+        let series = super::summary::ResourceSeries::new(self, &labels);
+        self.series_mut().entry(labels.resource).or_insert(series);
     }
 }
 
@@ -129,5 +150,21 @@ mod tests {
         assert_eq!(sample(&text, limit), Some(7.0));
         let busy = r#"relay_resource_busy_refusals_total{resource="late"}"#;
         assert_eq!(sample(&text, busy), Some(1.0));
+        let summary = metrics.summary();
+        let late = summary.resources.iter().find(|r| r.id == "late").unwrap();
+        assert_eq!(late.busy_refusals, 1);
+        metrics.pool_gauges("late").connections(2, 3);
+        assert_eq!(metrics.summary().pool_in_use, 2);
+    }
+
+    #[test]
+    fn the_summary_carries_the_reloads() {
+        let metrics = Metrics::for_resources([("main-pg", 4)]);
+        assert_eq!(metrics.summary().config_reloads, ReloadFigures::default());
+        metrics.config_reloaded(false);
+        metrics.config_reloaded(true);
+        let reloads = metrics.summary().config_reloads;
+        assert_eq!((reloads.applied, reloads.rejected), (1, 1));
+        assert_eq!(reloads.last_applied, Some(true));
     }
 }

@@ -215,3 +215,93 @@ fn audit_gauges_and_counters() {
         Some(3.0)
     );
 }
+
+#[test]
+fn pool_gauges_are_exported_per_resource() {
+    let metrics = metrics();
+    let text = metrics.render().unwrap();
+    let in_use = "relay_resource_connections_in_use{resource=\"orders\"}";
+    assert_eq!(sample(&text, in_use), Some(0.0));
+    let gauges = metrics.pool_gauges("orders");
+    gauges.connections(2, 1);
+    let waiting = gauges.waiting();
+    let text = metrics.render().unwrap();
+    assert_eq!(sample(&text, in_use), Some(2.0));
+    let idle = "relay_resource_connections_idle{resource=\"orders\"}";
+    assert_eq!(sample(&text, idle), Some(1.0));
+    let queue = "relay_resource_queue_depth{resource=\"orders\"}";
+    assert_eq!(sample(&text, queue), Some(1.0));
+    drop(waiting);
+    assert_eq!(sample(&metrics.render().unwrap(), queue), Some(0.0));
+    // A resource that is not configured gets gauges that record nowhere.
+    metrics.pool_gauges("nope").connections(5, 5);
+    assert!(!metrics.render().unwrap().contains("nope"));
+}
+
+#[test]
+fn the_summary_adds_up_what_the_exposition_shows() {
+    let metrics = metrics();
+    let took = Duration::from_millis(5);
+    metrics.operation_answered("main-pg", "query", &result(3, &[("email", 2)]), took);
+    metrics.operation_answered(
+        "orders",
+        "query",
+        &result(1, &[("email", 1), ("cpf", 1)]),
+        took,
+    );
+    let busy = refused(ErrorCode::Busy, "queue full");
+    metrics.operation_answered("orders", "query", &busy, took);
+    metrics.busy_refusal("orders");
+    metrics.request_refused("made-up", "query", ErrorCode::UnknownResource);
+    metrics.result_sent("orders", 120);
+    metrics.pool_gauges("main-pg").connections(1, 2);
+    metrics.in_flight("main-pg", 1);
+    metrics.control_plane(true);
+    metrics.control_plane(true);
+    metrics.audit_spooled();
+    metrics.audit_observed(AuditObservation {
+        available: true,
+        pending: 4,
+        pending_bytes: 9,
+        newly_dropped: 1,
+    });
+    let summary = metrics.summary();
+    assert_eq!((summary.operations.ok, summary.operations.error), (2, 2));
+    let codes: Vec<(&str, u64)> = summary
+        .operations
+        .errors_by_code
+        .iter()
+        .map(|(code, n)| (code.as_str(), *n))
+        .collect();
+    assert_eq!(codes, [("busy", 1), ("unknown_resource", 1)]);
+    assert_eq!((summary.result_rows, summary.masked_values), (4, 4));
+    assert_eq!((summary.busy_refusals, summary.result_bytes), (1, 120));
+    assert_eq!((summary.pool_in_use, summary.pool_idle), (1, 2));
+    assert_eq!((summary.in_flight, summary.queue_depth), (1, 0));
+    assert_eq!(summary.control_plane_reconnects, 1);
+    let audit = summary.audit;
+    assert_eq!((audit.pending, audit.spooled, audit.dropped), (4, 1, 1));
+    let ids: Vec<&str> = summary.resources.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["main-pg", "orders"]);
+    let orders = &summary.resources[1];
+    assert_eq!((orders.operations.ok, orders.operations.error), (1, 1));
+    assert_eq!((orders.masked_values, orders.busy_refusals), (2, 1));
+    assert_eq!(summary.resources[0].pool_idle, 2);
+}
+
+#[test]
+fn the_summary_reads_as_camel_case_json_and_tolerates_new_fields() {
+    let metrics = metrics();
+    metrics.operation_answered("orders", "list_tables", &result(1, &[]), Duration::ZERO);
+    let json = serde_json::to_value(metrics.summary()).unwrap();
+    assert_eq!(json["operations"]["ok"], 1, "{json}");
+    assert_eq!(json["resources"][1]["poolInUse"], 0, "{json}");
+    assert_eq!(json["controlPlaneReconnects"], 0, "{json}");
+    let mut newer = json.clone();
+    newer["aFigureAddedLater"] = 3.into();
+    let read: crate::protocol::MetricsSummary = serde_json::from_value(newer).unwrap();
+    assert_eq!(read, metrics.summary());
+    let older: crate::protocol::MetricsSummary =
+        serde_json::from_value(serde_json::json!({"resultRows": 5})).unwrap();
+    assert_eq!((older.result_rows, older.operations.ok), (5, 0));
+}

@@ -18,7 +18,7 @@ use actix::{
 };
 use mongo::MongoBackend;
 use postgres::PgBackend;
-use relay_config::{Operation, ResourceType};
+use relay_config::{Operation, ResourceConnection};
 use slog::{info, warn, Logger};
 use std::sync::Arc;
 use std::time::Duration;
@@ -106,16 +106,20 @@ impl Resource {
     ) -> Self {
         let log =
             log.new(slog::o!("type" => spec.kind.to_string(), "resourceId" => spec.id.clone()));
-        let backend = match spec.kind {
-            ResourceType::Postgres => {
-                match PgBackend::new(Arc::clone(&spec), protection, health_interval, &log) {
+        let gauges = metrics.pool_gauges(&spec.id);
+        // The one place that names the engines: the connection's type picks the backend.
+        let backend = match &spec.connection {
+            ResourceConnection::Postgres(connection) => {
+                let connection = Arc::new(connection.clone());
+                let spec = Arc::clone(&spec);
+                match PgBackend::new(spec, connection, protection, health_interval, &log, gauges) {
                     Ok(backend) => Backend::Postgres(backend),
                     Err(err) => Backend::Unavailable(err.to_string()),
                 }
             }
-            ResourceType::Mongodb => {
-                Backend::Mongo(MongoBackend::new(Arc::clone(&spec), protection))
-            }
+            ResourceConnection::Mongodb(_) => Backend::Mongo(
+                MongoBackend::new(Arc::clone(&spec), protection).with_pool_gauges(gauges),
+            ),
         };
         let health = ResourceHealth::unknown(&spec.id, spec.display_name());
         Resource {

@@ -8,9 +8,11 @@ pub mod fields;
 pub mod health;
 pub mod options;
 pub mod params;
+pub mod pool_events;
 mod trace;
 
 use crate::messages::{OperationError, OperationOutput, Produced};
+use crate::metrics::PoolGauges;
 use crate::policy::catalog::QualifiedName;
 use crate::policy::lineage::ColumnProtection;
 use crate::policy::mongo::pipeline_sources;
@@ -54,6 +56,8 @@ pub struct MongoBackend {
     scope: Arc<TableScope>,
     /// Which fields the masking column rules protect, to follow them through renames.
     protection: Arc<dyn ColumnProtection>,
+    /// The driver's pool reports to these, through its connection events.
+    gauges: PoolGauges,
 }
 
 impl MongoBackend {
@@ -69,7 +73,14 @@ impl MongoBackend {
             client: Rc::new(OnceCell::new()),
             running: Rc::new(RefCell::new(HashMap::new())),
             protection,
+            gauges: PoolGauges::default(),
         }
+    }
+
+    /// Reports the driver's pool to `gauges`, once the client is made.
+    pub fn with_pool_gauges(mut self, gauges: PoolGauges) -> Self {
+        self.gauges = gauges;
+        self
     }
 
     /// Parses the request's params and checks them against the read-only policy. Pure.
@@ -100,10 +111,14 @@ impl MongoBackend {
         let result_slots = Arc::clone(&self.result_slots);
         let scope = Arc::clone(&self.scope);
         let protection = Arc::clone(&self.protection);
+        let gauges = self.gauges.clone();
         let (work, handle) = abortable(async move {
             // Waiting for a slot counts against the request's time like the rest of its work.
+            let waiting = gauges.waiting();
             let slot = result_slots.acquire_owned().await.ok();
-            let database = database(&client, &spec).await?;
+            // From here the driver's own check-out events count the wait for a connection.
+            drop(waiting);
+            let database = database(&client, &spec, &gauges).await?;
             check_scope(&scope, database.name(), &plan)?;
             let lineage = match &plan {
                 MongoPlan::Query(read) => trace::trace(protection.as_ref(), database.name(), read),
@@ -144,10 +159,14 @@ impl MongoBackend {
     pub fn check_health(&self) -> LocalFuture<Result<DatabaseHealth, String>> {
         let client = Rc::clone(&self.client);
         let spec = Arc::clone(&self.spec);
-        let deadline = Duration::from_secs(spec.connection.connect_timeout_seconds) + CLIENT_GRACE;
+        let gauges = self.gauges.clone();
+        let deadline =
+            Duration::from_secs(spec.connection.connect_timeout_seconds()) + CLIENT_GRACE;
         Box::pin(async move {
             let check = async {
-                let database = database(&client, &spec).await.map_err(|err| err.message)?;
+                let database = database(&client, &spec, &gauges)
+                    .await
+                    .map_err(|err| err.message)?;
                 health::check(&database).await
             };
             actix_rt::time::timeout(deadline, check)
@@ -212,13 +231,19 @@ async fn execute(
     }
 }
 
-/// The configured database on the shared client, making the client on first use.
-async fn database(cell: &OnceCell<Client>, spec: &Resource) -> Result<Database, OperationError> {
+/// The configured database on the shared client, making the client on first use, with its
+/// pool reporting to `gauges`.
+async fn database(
+    cell: &OnceCell<Client>,
+    spec: &Resource,
+    gauges: &PoolGauges,
+) -> Result<Database, OperationError> {
     let unavailable =
         |message: String| OperationError::new(ErrorCode::ResourceUnavailable, message);
     let client = cell
         .get_or_try_init(|| async {
-            let options = options::client_options(spec).await.map_err(unavailable)?;
+            let mut options = options::client_options(spec).await.map_err(unavailable)?;
+            options.cmap_event_handler = Some(pool_events::handler(gauges.clone()));
             Client::with_options(options).map_err(|err| unavailable(describe_error(&err)))
         })
         .await?;

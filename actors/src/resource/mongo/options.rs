@@ -6,19 +6,22 @@ use mongodb::options::{
     TlsOptions,
 };
 use regex::Regex;
-use relay_config::{ReadPreference as ConfiguredPreference, Resource};
+use relay_config::{MongoConnection, ReadPreference as ConfiguredPreference, Resource};
 use std::sync::LazyLock;
 use std::time::Duration;
 
 /// Builds the driver's options: the configured `uri` (parsed, which resolves `mongodb+srv`
 /// records) or the host keys, with the relay's own limits laid over either.
 pub async fn client_options(spec: &Resource) -> Result<ClientOptions, String> {
-    let connection = &spec.connection;
+    let connection = spec
+        .connection
+        .as_mongodb()
+        .ok_or_else(|| format!("resource {} is not a mongodb resource", spec.id))?;
     let mut options = match &connection.uri {
         Some(uri) => ClientOptions::parse(uri.expose())
             .await
             .map_err(|err| format!("invalid connection uri: {}", scrub(&err.to_string())))?,
-        None => host_options(spec)?,
+        None => host_options(connection),
     };
     let timeout = Duration::from_secs(connection.connect_timeout_seconds);
     options.app_name = Some(connection.application_name.clone());
@@ -35,7 +38,7 @@ pub async fn client_options(spec: &Resource) -> Result<ClientOptions, String> {
         let credential = options.credential.get_or_insert_with(Credential::default);
         credential.source = Some(source.clone());
     }
-    if let Some(tls) = tls_setting(spec) {
+    if let Some(tls) = tls_setting(connection) {
         options.tls = Some(tls);
     }
     if let Some(database) = &connection.database {
@@ -44,10 +47,9 @@ pub async fn client_options(spec: &Resource) -> Result<ClientOptions, String> {
     Ok(options)
 }
 
-fn host_options(spec: &Resource) -> Result<ClientOptions, String> {
-    let connection = &spec.connection;
+fn host_options(connection: &MongoConnection) -> ClientOptions {
     let host = connection.host.clone().unwrap_or_default();
-    let port = connection.port_or_default(spec.kind);
+    let port = connection.port_or_default();
     let address = mongodb::options::ServerAddress::Tcp {
         host,
         port: Some(port),
@@ -61,12 +63,11 @@ fn host_options(spec: &Resource) -> Result<ClientOptions, String> {
                 .build(),
         );
     }
-    Ok(options)
+    options
 }
 
 /// `tls` and `caFile`: certificates are always verified; a CA file implies TLS.
-fn tls_setting(spec: &Resource) -> Option<Tls> {
-    let connection = &spec.connection;
+fn tls_setting(connection: &MongoConnection) -> Option<Tls> {
     let enabled = || {
         Tls::Enabled(
             TlsOptions::builder()

@@ -23,6 +23,7 @@ mod text_casts;
 mod trace;
 
 use crate::messages::{OperationError, OperationOutput, Produced};
+use crate::metrics::PoolGauges;
 use crate::policy::lineage::ColumnProtection;
 use crate::policy::patterns::TableScope;
 use crate::policy::{Rules, SqlPolicy, StatementKind};
@@ -34,7 +35,7 @@ use exec::{read_only, run_statement, Limits};
 use health::CatalogUpdate;
 pub use plan::PlannedOperation;
 use plan::{refusal, PendingCheck};
-use relay_config::{Operation, Resource, SslMode};
+use relay_config::{Operation, PostgresConnection, Resource, SslMode};
 use serde_json::Value;
 use std::future::Future;
 use std::pin::Pin;
@@ -50,6 +51,7 @@ pub type LocalFuture<T> = Pin<Box<dyn Future<Output = T>>>;
 /// The PostgreSQL side of a resource.
 pub struct PgBackend {
     spec: Arc<Resource>,
+    connection: Arc<PostgresConnection>,
     pool: Arc<OffThreadDrop<PgPool>>,
     policy: SqlPolicy,
     cancels: CancelRegistry,
@@ -61,6 +63,8 @@ pub struct PgBackend {
     catalog: Arc<CatalogState>,
     /// Which table columns the masking column rules protect, for the catalog snapshot.
     protection: Arc<dyn ColumnProtection>,
+    /// The pool's gauges; requests waiting for a permit count in its queue depth.
+    gauges: PoolGauges,
 }
 
 /// What the backend knows about its catalog snapshot beyond the policy's copy.
@@ -88,21 +92,25 @@ pub fn policy_for(spec: &Resource) -> SqlPolicy {
 
 impl PgBackend {
     /// Builds the pool (without connecting) and the policy; `health_interval` caps the delay
-    /// between connection attempts after failures.
+    /// between connection attempts after failures. The pool reports to `gauges`.
     pub fn new(
         spec: Arc<Resource>,
+        connection: Arc<PostgresConnection>,
         protection: Arc<dyn ColumnProtection>,
         health_interval: Duration,
         log: &slog::Logger,
+        gauges: PoolGauges,
     ) -> Result<Self, TlsSetupError> {
-        let tls = database_tls(&spec)?;
-        let pool = build_pool(&spec, tls, health_interval, log);
+        let tls = database_tls(&spec.id, &connection)?;
+        let pool =
+            build_pool(&spec, &connection, tls, health_interval, log).with_gauges(gauges.clone());
         let pool = Arc::new(OffThreadDrop::new(pool));
         let policy = policy_for(&spec);
         let spec_pool_size = spec.pool_size.max(1) as usize;
         let result_slots = Produced::slots_for(spec.pool_size);
         Ok(PgBackend {
             spec,
+            connection,
             pool,
             policy,
             cancels: CancelRegistry::default(),
@@ -113,6 +121,7 @@ impl PgBackend {
                 checks: watch::channel(0).0,
             }),
             protection,
+            gauges,
         })
     }
 
@@ -160,6 +169,7 @@ impl PgBackend {
         let policy = self.policy.clone();
         let catalog = Arc::clone(&self.catalog);
         let protection = Arc::clone(&self.protection);
+        let gauges = self.gauges.clone();
         Box::pin(async move {
             let deadline = Instant::now() + timeout;
             let outcome = match planned.pending_check() {
@@ -169,6 +179,7 @@ impl PgBackend {
             let outcome = match outcome {
                 Ok(()) => {
                     let wait = async {
+                        let _waiting = gauges.waiting();
                         let result_slot = result_slots.acquire_owned().await?;
                         let connection = permits.acquire_owned().await?;
                         Ok::<_, tokio::sync::AcquireError>((result_slot, connection))
@@ -226,7 +237,7 @@ impl PgBackend {
     /// Cancels a running request's statement, if it is running.
     pub fn cancel(&self, request_id: &str) {
         if let Some(token) = self.cancels.cancel(request_id) {
-            let tls = database_tls(&self.spec);
+            let tls = database_tls(&self.spec.id, &self.connection);
             actix_rt::task::spawn_blocking(move || match tls {
                 Ok(tls) => token.cancel_query(tokio_postgres_rustls::MakeRustlsConnect::new(tls)),
                 Err(_) => token.cancel_query(postgres::NoTls),
@@ -238,7 +249,7 @@ impl PgBackend {
     /// date, or takes it away (refusing every statement) when it cannot be read.
     pub fn check_health(&self) -> LocalFuture<Result<crate::resource::DatabaseHealth, String>> {
         let pool = Arc::clone(&self.pool);
-        let timeout = Duration::from_secs(self.spec.connection.connect_timeout_seconds.max(5));
+        let timeout = Duration::from_secs(self.connection.connect_timeout_seconds.max(5));
         let policy = self.policy.clone();
         let catalog = Arc::clone(&self.catalog);
         let known = catalog.fingerprint().clone();
@@ -299,12 +310,14 @@ async fn check_off_thread(
 
 /// TLS to the database as `sslmode` says: certificates are verified with `verify-full` or when a
 /// `caFile` is given; `prefer` and `require` otherwise only encrypt, as libpq does.
-pub fn database_tls(spec: &Resource) -> Result<rustls::ClientConfig, TlsSetupError> {
-    let verify =
-        spec.connection.sslmode == SslMode::VerifyFull || spec.connection.ca_file.is_some();
+pub fn database_tls(
+    id: &str,
+    connection: &PostgresConnection,
+) -> Result<rustls::ClientConfig, TlsSetupError> {
+    let verify = connection.sslmode == SslMode::VerifyFull || connection.ca_file.is_some();
     if verify {
-        let key = format!("resources[{}].connection.caFile", spec.id);
-        tls::client_config(spec.connection.ca_file.as_deref(), &key, Vec::new())
+        let key = format!("resources[{id}].connection.caFile");
+        tls::client_config(connection.ca_file.as_deref(), &key, Vec::new())
     } else {
         tls::encrypt_only_config()
     }

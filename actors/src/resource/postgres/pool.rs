@@ -6,9 +6,10 @@
 use super::connect::{self, Target};
 use super::connect_gate::{ConnectCause, ConnectGate, RetryPolicy};
 use super::statements::StatementCache;
+use crate::metrics::PoolGauges;
 use postgres::config::SslMode as DriverSslMode;
 use postgres::Client;
-use relay_config::{Resource, SslMode};
+use relay_config::{PostgresConnection, Resource, SslMode};
 use rustls::ClientConfig;
 use slog::{debug, Logger};
 use std::ops::{Deref, DerefMut};
@@ -74,6 +75,8 @@ pub struct PgPool {
     returned: Condvar,
     gate: Arc<Mutex<ConnectGate>>,
     log: Logger,
+    /// Told the open and idle counts whenever they change.
+    gauges: PoolGauges,
 }
 
 /// A connection handed out; it goes back to the pool when dropped (closed if broken).
@@ -116,6 +119,20 @@ impl PgPool {
         self.max_size
     }
 
+    /// Reports the connections in use and idle to `gauges` from now on.
+    pub fn with_gauges(mut self, gauges: PoolGauges) -> Self {
+        self.gauges = gauges;
+        self.publish(&self.slots());
+        self
+    }
+
+    /// Tells the gauges how the slots stand; called with the lock held, after every change.
+    fn publish(&self, slots: &Slots) {
+        let idle = slots.idle.len() as u32;
+        self.gauges
+            .connections(slots.open.saturating_sub(idle), idle);
+    }
+
     /// An idle connection, or a new one while fewer than `poolSize` are open, else the first to
     /// come back within `timeout`. A new connection is opened on this thread, and its failure is
     /// this call's error.
@@ -129,16 +146,19 @@ impl PgPool {
                 self.returned.notify_all();
             }
             if let Some(connection) = found {
+                self.publish(&slots);
                 drop(slots);
                 drop(expired);
                 return Ok(self.hand_out(connection));
             }
             if slots.open < self.max_size {
                 slots.open += 1;
+                self.publish(&slots);
                 drop(slots);
                 drop(expired);
                 return self.open_connection().map(|c| self.hand_out(c));
             }
+            self.publish(&slots);
             drop(expired);
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -168,7 +188,10 @@ impl PgPool {
     fn open_connection(&self) -> Result<PgConnection, CheckoutError> {
         let opened = self.connect();
         if opened.is_err() {
-            self.slots().open -= 1;
+            let mut slots = self.slots();
+            slots.open -= 1;
+            self.publish(&slots);
+            drop(slots);
             self.returned.notify_all();
         }
         opened.map_err(CheckoutError::Connect)
@@ -220,9 +243,11 @@ impl PgPool {
                 connection,
                 since: now,
             });
+            self.publish(&slots);
             drop(slots);
         } else {
             slots.open -= 1;
+            self.publish(&slots);
             drop(slots);
             drop(connection);
         }
@@ -290,17 +315,17 @@ fn address(host: &str, port: u16) -> String {
     }
 }
 
-/// Builds the pool without connecting: connections open on demand. `health_interval` caps the
-/// delay between attempts after failures.
+/// Builds the pool of `resource` (whose connection is `connection`) without connecting:
+/// connections open on demand. `health_interval` caps the delay between attempts after failures.
 pub fn build_pool(
     resource: &Resource,
+    connection: &PostgresConnection,
     tls: ClientConfig,
     health_interval: Duration,
     log: &Logger,
 ) -> PgPool {
-    let connection = &resource.connection;
     let host = connection.host.as_deref().unwrap_or("localhost");
-    let port = connection.port_or_default(resource.kind);
+    let port = connection.port_or_default();
     let timeout = Duration::from_secs(connection.connect_timeout_seconds);
     let mut config = postgres::Config::new();
     config
@@ -339,5 +364,6 @@ pub fn build_pool(
         returned: Condvar::new(),
         gate: Arc::new(Mutex::new(ConnectGate::new(policy))),
         log: log.new(slog::o!("database" => connection.database.clone().unwrap_or_default())),
+        gauges: PoolGauges::default(),
     }
 }
