@@ -24,6 +24,7 @@ IMAGE=causeflow/relay:latest
 CONTAINER=causeflow-relay
 KUBE_CONTAINER=causeflow-relay-kubernetes
 DEPLOYMENT=deploy/kubernetes/deployment.yaml
+CONFIGMAP=deploy/kubernetes/configmap.yaml
 RELAY_UID=10001
 MAX_IMAGE_BYTES=$((20 * 1000 * 1000))
 YAML_REQUIREMENTS="PyYAML==6.0.3"
@@ -217,7 +218,14 @@ pass "podman stop: drained (Shutdown requested, Relay stopping, Relay stopped), 
 
 # ---- the Kubernetes Deployment's container ----
 kube() { "$yaml_venv/bin/python" scripts/lib/kubernetes-container.py "$DEPLOYMENT" "$@"; }
-mapfile -d '' kube_flags < <(kube flags "$workdir/relay-config.yaml" PG_HOST="$PG_HOST")
+# The ConfigMap's configuration (the token read from the Secret volume's file), pointed at the
+# development control plane like the one above.
+mkdir -p "$workdir/kube"
+"$yaml_venv/bin/python" -c 'import sys, yaml; sys.stdout.write(yaml.safe_load(open(sys.argv[1]))["data"]["relay-config.yaml"])' \
+    "$CONFIGMAP" | sed "s#wss://api.causeflow.ai/v1/relay/connect#ws://127.0.0.1:$devplane_port/v1/relay/connect#" \
+    >"$workdir/kube/relay-config.yaml"
+chmod 0444 "$workdir/kube/relay-config.yaml"
+mapfile -d '' kube_flags < <(kube flags "$workdir/kube/relay-config.yaml" PG_HOST="$PG_HOST")
 [ "${#kube_flags[@]}" -gt 0 ] || fail "cannot read $DEPLOYMENT"
 grace=$(kube grace | tr -d '\0')
 echo "==> The relay container of $DEPLOYMENT: podman run -d ${kube_flags[*]}"
@@ -228,7 +236,7 @@ wait_for_log "$KUBE_CONTAINER" '"msg":"Relay ready"' || fail "the Deployment's r
 kube_pid=$(pm inspect -f '{{.State.Pid}}' "$KUBE_CONTAINER")
 check_process "$kube_pid" || fail "the Deployment's relay: $process_problem"
 check_read_only_root "$kube_pid" "size=65536k" || fail "the Deployment's relay: $filesystem_problem"
-pass "Deployment: UID/GID $RELAY_UID with fsGroup $RELAY_UID, no capabilities, NoNewPrivs, read-only root, emptyDir /tmp (64 MiB tmpfs)"
+pass "Deployment: UID/GID $RELAY_UID with fsGroup $RELAY_UID, no capabilities, NoNewPrivs, read-only root, emptyDir /tmp (64 MiB tmpfs), the ConfigMap's configuration with the token read from the Secret volume"
 for probe in startupProbe livenessProbe readinessProbe; do
     mapfile -d '' probe_command < <(kube probe "$probe")
     probe_output=$(exec_until_success "$KUBE_CONTAINER" "${probe_command[@]}") ||

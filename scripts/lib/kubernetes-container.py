@@ -1,7 +1,7 @@
 """The relay container of deploy/kubernetes/deployment.yaml as `podman run` settings, for
 scripts/check-image.sh: the security contexts (UID/GID, fsGroup, read-only root, capabilities, no
 privilege escalation, seccomp), the limits, the volume mounts (the ConfigMap's subPath as a read-only
-file, the in-memory emptyDir as a tmpfs of its sizeLimit), the environment and the args; and the
+file, a Secret's items as read-only files, the in-memory emptyDir as a tmpfs of its sizeLimit), the environment and the args; and the
 probes' exec commands, the grace period. A setting it does not know how to run is an error, so the
 check cannot silently drift from the manifest.
 
@@ -13,6 +13,7 @@ check cannot silently drift from the manifest.
 """
 
 import json
+import os
 import sys
 
 import yaml
@@ -92,6 +93,26 @@ def limit_flags(container):
     return flags
 
 
+def secret_directory(name, secret, config_file):
+    """A Secret volume as the kubelet projects it: one file per item, in a directory beside the
+    config file. A key's value comes from the environment variable named like it (`relay-token`:
+    RELAY_TOKEN), as for the env entries, so no secret is on a command line."""
+    items = secret.get("items") or fail(f"volume {name}: a Secret volume without items is not run by the image check")
+    directory = os.path.join(os.path.dirname(os.path.abspath(config_file)), f"secret-{name}")
+    os.makedirs(directory, mode=0o755, exist_ok=True)
+    for item in items:
+        variable = item["key"].upper().replace("-", "_")
+        value = os.environ.get(variable)
+        if value is None:
+            fail(f"volume {name}: Secret key {item['key']} needs {variable} in the environment")
+        file = os.path.join(directory, item["path"])
+        with open(file, "w", encoding="utf-8") as out:
+            out.write(value)
+        # Readable by the container's UID whatever the host user; the mount is read-only.
+        os.chmod(file, 0o444)
+    return directory
+
+
 def mount_flags(pod, container, config_file):
     volumes = {volume["name"]: volume for volume in pod.get("volumes", [])}
     flags = []
@@ -103,6 +124,9 @@ def mount_flags(pod, container, config_file):
                 fail(f"configMap volume {mount['name']} without subPath is not run by the image check")
             mode = "ro" if mount.get("readOnly") else "rw"
             flags += ["-v", f"{config_file}:{path}:{mode}"]
+        elif "secret" in volume:
+            directory = secret_directory(mount["name"], volume["secret"], config_file)
+            flags += ["-v", f"{directory}:{path}:ro"]
         elif volume.get("emptyDir", {}).get("medium") == "Memory":
             size = volume["emptyDir"].get("sizeLimit")
             options = f"type=tmpfs,destination={path},tmpfs-mode=0777,notmpcopyup"
