@@ -4,6 +4,8 @@
 //! `cargo bench --bench suite [-- [--smoke] [SECTION...]]`; sections: `operations`, `masking`,
 //! `policy`, `footprint`.
 
+#[path = "suite/backends.rs"]
+mod backends;
 #[path = "suite/controlplane.rs"]
 mod controlplane;
 #[path = "suite/dataset.rs"]
@@ -16,6 +18,8 @@ mod footprint;
 mod masking;
 #[path = "suite/operations.rs"]
 mod operations;
+#[path = "suite/operations_report.rs"]
+mod operations_report;
 #[path = "suite/policy.rs"]
 mod policy;
 #[path = "suite/process.rs"]

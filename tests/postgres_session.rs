@@ -104,3 +104,22 @@ fn a_connection_closed_while_idle_is_replaced_without_failing_the_request() {
         "after"
     );
 }
+
+#[test]
+fn a_select_at_the_session_timeouts_is_read_only_and_stops_at_the_row_limit_as_in_a_transaction() {
+    let (devplane, _relay) =
+        started(|config| config.replace("maxRowsPerQuery: 1000", "maxRowsPerQuery: 3"));
+    // At the session's timeouts a SELECT runs in one round trip, outside a transaction block; with
+    // a request's own timeout it runs in START TRANSACTION READ ONLY. Both answer alike.
+    let sql = "SELECT current_setting('transaction_read_only'), n \
+               FROM pg_catalog.generate_series(1, 10) AS n";
+    for timeout_ms in [None, Some(1234)] {
+        let result = query(&devplane, sql, timeout_ms);
+        assert_eq!(
+            result["rows"],
+            json!([["on", 1], ["on", 2], ["on", 3]]),
+            "{result}"
+        );
+        assert_eq!(result["truncated"], true, "{result}");
+    }
+}

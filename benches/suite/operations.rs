@@ -1,17 +1,20 @@
 //! Relay against PostgreSQL itself: every operation at 1, 5, 20 and 100 requests in flight through
 //! the relay (its own process, driven over protocol v1) and directly (five connections), side by
-//! side in one run, with the relay's CPU per operation and its peak memory under load.
+//! side in one run, with the CPU per operation of the relay, of the direct client and of the
+//! PostgreSQL backends serving each, and the relay's memory before and under load.
 
+use crate::backends::{between, BackendCpu, BackendMonitor};
 use crate::controlplane::{LoadClient, LoadRun};
 use crate::direct::DirectPool;
-use crate::process::{start_relay, usage, RelayProcess};
+use crate::operations_report::{comparison_table, cost_table, load_table, Compared, Stats};
+use crate::process::{reset_peak, start_relay, usage, RelayProcess, Usage};
 use crate::relaybench::{self, Dataset};
-use crate::report::{mib, Section};
+use crate::report::Section;
 use crate::workloads::{self, Workload, ALL};
 use std::time::Duration;
 
 /// Requests in flight for each measured run.
-const IN_FLIGHT: [usize; 4] = [1, 5, 20, 100];
+pub const IN_FLIGHT: [usize; 4] = [1, 5, 20, 100];
 
 /// How big and how long: the real run, or a smoke run that only checks the suite still works.
 #[derive(Clone, Copy)]
@@ -46,11 +49,12 @@ struct RelayUnderTest {
     _dir: tempfile::TempDir,
 }
 
-fn start_under_test(dataset: &Dataset) -> Result<RelayUnderTest, String> {
+fn start_under_test(dataset: &Dataset, names: &Names) -> Result<RelayUnderTest, String> {
     let client = LoadClient::start()?;
     let dir = tempfile::tempdir().map_err(|err| err.to_string())?;
     let spool = dir.path().join("spool.jsonl");
-    let config = workloads::relay_config(client.port, dataset, &spool.display().to_string());
+    let spool = spool.display().to_string();
+    let config = workloads::relay_config(client.port, dataset, &spool, &names.relay);
     let process = start_relay(&config, dir.path())?;
     client.wait_for_relay(Duration::from_secs(10))?;
     Ok(RelayUnderTest {
@@ -58,14 +62,6 @@ fn start_under_test(dataset: &Dataset) -> Result<RelayUnderTest, String> {
         process,
         _dir: dir,
     })
-}
-
-/// Throughput and latency of one measured run.
-struct Stats {
-    ops_per_second: f64,
-    p50: Duration,
-    p99: Duration,
-    operations: usize,
 }
 
 fn stats(mut run: LoadRun, who: &str, workload: Workload) -> Result<Stats, String> {
@@ -91,64 +87,132 @@ fn stats(mut run: LoadRun, who: &str, workload: Workload) -> Result<Stats, Strin
     })
 }
 
-/// One row of the comparison table.
-struct Compared {
-    workload: Workload,
-    in_flight: usize,
-    relay: Stats,
-    direct: Stats,
-    relay_cpu_seconds: f64,
+/// The `application_name` of the relay's sessions and of the direct client's, unique to this
+/// run of the suite so that no other client of the server (a test suite using the relay's default
+/// name, another run of the suite) is counted as theirs.
+struct Names {
+    relay: String,
+    direct: String,
 }
 
-impl Compared {
-    fn ratio(&self) -> f64 {
-        self.relay.ops_per_second / self.direct.ops_per_second.max(1e-9)
+impl Names {
+    fn new() -> Names {
+        let run = std::process::id();
+        Names {
+            relay: format!("relaybench-relay-{run}"),
+            direct: format!("relaybench-direct-{run}"),
+        }
     }
 }
 
-fn measure(
-    relay: &RelayUnderTest,
-    direct: &DirectPool,
-    scale: &Scale,
-    workload: Workload,
-    in_flight: usize,
-) -> Result<Compared, String> {
-    let pid = relay.process.running.0.id();
-    let mut rng = fastrand::Rng::with_seed(in_flight as u64);
-    let customers = scale.customers as i64;
-    let make =
-        Box::new(move |id: &str| workload.request(id, workload.first_id(&mut rng, customers)));
-    let before = usage(pid)?;
-    let relay_run = relay
-        .client
-        .run(make, workload.check(), in_flight, scale.run)?;
-    let relay_cpu_seconds = usage(pid)?.cpu_seconds - before.cpu_seconds;
-    let relay_stats = stats(relay_run, "relay", workload)?;
-    let direct_stats = stats(
-        direct.run(workload, in_flight, scale.run),
-        "direct",
-        workload,
-    )?;
-    eprintln!(
-        "  {:<36} {in_flight:>3} in flight: relay {:>8.0}/s, direct {:>8.0}/s",
-        workload.label(),
-        relay_stats.ops_per_second,
-        direct_stats.ops_per_second
-    );
-    Ok(Compared {
-        workload,
-        in_flight,
-        relay: relay_stats,
-        direct: direct_stats,
-        relay_cpu_seconds,
-    })
+/// Everything one row measures, and the means to measure it.
+struct Bench<'a> {
+    relay: &'a RelayUnderTest,
+    direct: &'a DirectPool,
+    monitor: &'a mut BackendMonitor,
+    names: &'a Names,
+}
+
+impl Bench<'_> {
+    /// One closed-loop run through the relay: its answers, the relay's CPU and peak memory, and the
+    /// CPU of its backends.
+    fn through_relay(
+        &mut self,
+        scale: &Scale,
+        workload: Workload,
+        in_flight: usize,
+    ) -> Result<(Stats, f64, Option<u64>, BackendCpu), String> {
+        let pid = self.relay.process.running.0.id();
+        let mut rng = fastrand::Rng::with_seed(in_flight as u64);
+        let customers = scale.customers as i64;
+        let make =
+            Box::new(move |id: &str| workload.request(id, workload.first_id(&mut rng, customers)));
+        let peak_reset = reset_peak(pid);
+        let backends_before = self.monitor.sample(&self.names.relay)?;
+        let before = usage(pid)?;
+        let run = self
+            .relay
+            .client
+            .run(make, workload.check(), in_flight, scale.run)?;
+        let after = usage(pid)?;
+        let backends = between(&backends_before, &self.monitor.sample(&self.names.relay)?);
+        let peak = peak_reset.then_some(after.peak_kib);
+        let stats = stats(run, "relay", workload)?;
+        Ok((
+            stats,
+            after.cpu_seconds - before.cpu_seconds,
+            peak,
+            backends,
+        ))
+    }
+
+    /// The same run against PostgreSQL directly: the direct client's CPU (this process's, which
+    /// does nothing else meanwhile) and its backends' CPU.
+    fn direct(
+        &mut self,
+        scale: &Scale,
+        workload: Workload,
+        in_flight: usize,
+    ) -> Result<(Stats, f64, BackendCpu), String> {
+        let own = std::process::id();
+        let backends_before = self.monitor.sample(&self.names.direct)?;
+        let before = usage(own)?;
+        let run = self.direct.run(workload, in_flight, scale.run);
+        let after = usage(own)?;
+        let backends = between(&backends_before, &self.monitor.sample(&self.names.direct)?);
+        let stats = stats(run, "direct", workload)?;
+        Ok((stats, after.cpu_seconds - before.cpu_seconds, backends))
+    }
+
+    fn measure(
+        &mut self,
+        scale: &Scale,
+        workload: Workload,
+        in_flight: usize,
+    ) -> Result<Compared, String> {
+        let (relay, relay_cpu_seconds, relay_peak_kib, relay_backends) =
+            self.through_relay(scale, workload, in_flight)?;
+        let (direct, direct_cpu_seconds, direct_backends) =
+            self.direct(scale, workload, in_flight)?;
+        eprintln!(
+            "  {:<36} {in_flight:>3} in flight: relay {:>8.0}/s, direct {:>8.0}/s",
+            workload.label(),
+            relay.ops_per_second,
+            direct.ops_per_second
+        );
+        Ok(Compared {
+            workload,
+            in_flight,
+            relay,
+            direct,
+            relay_cpu_seconds,
+            relay_peak_kib,
+            relay_backends,
+            direct_cpu_seconds,
+            direct_backends,
+        })
+    }
 }
 
 /// Builds (or reuses) the dataset, starts the relay, and measures every operation both ways.
 pub fn run(scale: &Scale) -> Result<Vec<Section>, String> {
     let dataset = relaybench::ensure(scale.database, scale.customers, scale.orders)?;
-    let relay = start_under_test(&dataset)?;
-    let direct = DirectPool::connect(&dataset.reader_settings(), scale.customers)?;
+    let names = Names::new();
+    let relay = start_under_test(&dataset, &names)?;
+    let idle: Usage = usage(relay.process.running.0.id())?;
+    let direct_settings = format!(
+        "{} application_name={}",
+        dataset.reader_settings(),
+        names.direct
+    );
+    let direct = DirectPool::connect(&direct_settings, scale.customers)?;
+    let mut monitor = BackendMonitor::connect(&dataset.database)?;
+    let mut bench = Bench {
+        relay: &relay,
+        direct: &direct,
+        monitor: &mut monitor,
+        names: &names,
+    };
     let mut compared = Vec::new();
     for workload in selected_workloads()? {
         // Warm both sides up: connections opened, statements planned, caches filled.
@@ -156,15 +220,16 @@ pub fn run(scale: &Scale) -> Result<Vec<Section>, String> {
             run: scale.warmup,
             ..*scale
         };
-        measure(&relay, &direct, &warmup, workload, 5)?;
+        bench.measure(&warmup, workload, 5)?;
         for in_flight in IN_FLIGHT {
-            compared.push(measure(&relay, &direct, scale, workload, in_flight)?);
+            compared.push(bench.measure(scale, workload, in_flight)?);
         }
     }
     let after = usage(relay.process.running.0.id())?;
     Ok(vec![
         comparison_table(&dataset, scale, &compared),
-        load_table(after, &compared),
+        cost_table(&compared),
+        load_table(idle, after, &compared),
     ])
 }
 
@@ -185,89 +250,4 @@ fn selected_workloads() -> Result<Vec<Workload>, String> {
         ));
     }
     Ok(chosen)
-}
-
-fn millis(duration: Duration) -> String {
-    format!("{:.2}", duration.as_secs_f64() * 1000.0)
-}
-
-fn comparison_table(dataset: &Dataset, scale: &Scale, compared: &[Compared]) -> Section {
-    let mut section = Section::new(
-        format!(
-            "Relay vs PostgreSQL direct ({} customers, {} orders; direct: 5 connections)",
-            dataset.customers, dataset.orders
-        ),
-        &[
-            "Operation",
-            "In flight",
-            "Relay ops/s",
-            "Relay p50 / p99 ms",
-            "Direct ops/s",
-            "Direct p50 / p99 ms",
-            "Relay ÷ direct",
-            "Target",
-            "Relay CPU s / 1000 ops",
-        ],
-    );
-    for row in compared {
-        let target = if row.in_flight == 20 {
-            let met = if row.ratio() >= row.workload.target() {
-                "met"
-            } else {
-                "NOT met"
-            };
-            format!(">= {:.1}x: {met}", row.workload.target())
-        } else {
-            String::new()
-        };
-        section.row([
-            row.workload.label().to_owned(),
-            row.in_flight.to_string(),
-            format!("{:.0}", row.relay.ops_per_second),
-            format!("{} / {}", millis(row.relay.p50), millis(row.relay.p99)),
-            format!("{:.0}", row.direct.ops_per_second),
-            format!("{} / {}", millis(row.direct.p50), millis(row.direct.p99)),
-            format!("{:.2}x", row.ratio()),
-            target,
-            format!(
-                "{:.3}",
-                row.relay_cpu_seconds / row.relay.operations.max(1) as f64 * 1000.0
-            ),
-        ]);
-    }
-    section.note(format!(
-        "Each cell is a {} s closed-loop run: the load client keeps N requests in flight over the \
-         relay's WebSocket (protocol v1, audit records acknowledged), the direct client runs N \
-         threads sharing 5 connections with each statement prepared once per connection. Both \
-         read as the read-only role `{}`; the relay masks with the seed's patterns and every \
-         built-in. Ratios compare operations per second measured one right after the other.",
-        scale.run.as_secs_f64(),
-        relaybench::READER
-    ));
-    section
-}
-
-fn load_table(after: crate::process::Usage, compared: &[Compared]) -> Section {
-    let operations: usize = compared.iter().map(|c| c.relay.operations).sum();
-    let cpu: f64 = compared.iter().map(|c| c.relay_cpu_seconds).sum();
-    let mut section = Section::new("Relay under load", &["Measure", "Relay", "Target"]);
-    section.row([
-        "Peak RSS (VmHWM), all runs incl. 100 in flight with 1000-row results".into(),
-        mib(after.peak_kib),
-        "<= 64 MiB".into(),
-    ]);
-    section.row([
-        "RSS after the load".into(),
-        mib(after.rss_kib),
-        String::new(),
-    ]);
-    section.row([
-        "CPU per 1000 operations, all runs".into(),
-        format!(
-            "{:.3} s ({operations} operations)",
-            cpu / operations.max(1) as f64 * 1000.0
-        ),
-        String::new(),
-    ]);
-    section
 }

@@ -117,3 +117,9 @@ pub fn start_relay(config: &str, dir: &Path) -> Result<RelayProcess, String> {
         ready_after: started.elapsed(),
     })
 }
+
+/// Resets the peak resident memory (`VmHWM`) of `pid` to its current RSS, so the next reading is
+/// the peak of what ran since (Linux 4.0+, `clear_refs` value 5). False when the kernel refused.
+pub fn reset_peak(pid: u32) -> bool {
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5").is_ok()
+}

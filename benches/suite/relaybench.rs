@@ -45,7 +45,7 @@ pub fn port() -> u16 {
 }
 
 /// The administrative user that builds the database (trust auth locally; `PGUSER`/`PGPASSWORD`).
-fn connect_admin(dbname: &str) -> Result<Client, String> {
+pub fn connect_admin(dbname: &str) -> Result<Client, String> {
     let user = std::env::var("PGUSER").unwrap_or_else(|_| "postgres".into());
     let mut settings = format!(
         "host={} port={} user={user} dbname={dbname}",

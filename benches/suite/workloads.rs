@@ -132,8 +132,8 @@ fn rows_are(answer: &Answer, expected: u64) -> Result<(), String> {
 
 /// The relay's configuration for the benchmark: the reader role, the seed's masking patterns
 /// beside the default built-ins, enough queue for 100 requests in flight, and plaintext to the
-/// local server as the direct client uses.
-pub fn relay_config(port: u16, dataset: &Dataset, spool: &str) -> String {
+/// local server as the direct client uses. Its sessions show `application_name` in the database.
+pub fn relay_config(port: u16, dataset: &Dataset, spool: &str, application_name: &str) -> String {
     let (host, pg_port, database) = (relaybench::host(), relaybench::port(), &dataset.database);
     format!(
         "controlPlane:
@@ -143,7 +143,8 @@ pub fn relay_config(port: u16, dataset: &Dataset, spool: &str) -> String {
 resources:
   - id: {RESOURCE}
     type: postgres
-    connection: {{host: {host}, port: {pg_port}, database: {database}, user: {READER}, sslmode: disable}}
+    connection: {{host: {host}, port: {pg_port}, database: {database}, user: {READER}, sslmode: disable,
+      applicationName: {application_name}}}
     allowedOperations: [query, describe_table, list_tables, explain]
     maxRowsPerQuery: {RANGE_ROWS}
     maxQueuedRequests: 128

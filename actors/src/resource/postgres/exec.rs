@@ -1,6 +1,8 @@
-//! Running statements: always in a READ ONLY transaction with a statement timeout, always rolled back,
-//! over the extended protocol only, fetching no more rows than the limit allows.
+//! Running statements: in a READ ONLY transaction with a statement timeout, rolled back (or, for a
+//! size-guarded SELECT, in one round trip: see `at_once`), over the extended protocol only,
+//! fetching no more rows than the limit allows.
 
+use super::answer::{check_parameters, output, take_row};
 use super::cancel::CancelSlot;
 pub use super::classify::{classify, describe};
 use super::params::JsonParam;
@@ -10,11 +12,10 @@ pub use super::text_casts::text_cast_wrapper;
 use super::text_casts::{needs_wrapper, with_text_casts};
 use super::trace::Tracing;
 use crate::messages::{OperationError, OperationOutput};
-use crate::protocol::{Column, ErrorCode};
+use crate::protocol::ErrorCode;
 use crate::resource::pg_values::budget::Budget;
-use crate::resource::pg_values::{decode_within, DecodeError, RawCell};
 use postgres::types::ToSql;
-use postgres::{Row, Transaction};
+use postgres::{GenericClient, Row, Transaction};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -39,7 +40,7 @@ const FIRST_BATCH: usize = 256;
 const MAX_BATCH: usize = 4096;
 
 /// Why one attempt at an operation failed.
-enum Failure {
+pub(super) enum Failure {
     /// The connection was gone before anything ran (closed while idle, or the server restarted):
     /// another connection may serve the operation.
     LostConnection(OperationError),
@@ -49,20 +50,32 @@ enum Failure {
     Final(OperationError),
 }
 
-/// Checks out a connection, runs `work` in a READ ONLY transaction and rolls back. An operation
-/// whose connection turns out to be gone is retried on another (each retry discards one dead
-/// connection); one whose cached statement went stale is retried once.
+/// Checks out a connection, runs `work` in a READ ONLY transaction and rolls back, retried as
+/// [`with_retries`] says.
 pub fn read_only<T>(
     pool: &PgPool,
     limits: &Limits,
     cancel: Option<&CancelSlot>,
     mut work: impl FnMut(&mut Transaction<'_>, &mut StatementCache) -> Result<T, OperationError>,
 ) -> Result<T, OperationError> {
+    with_retries(pool, limits, |connection| {
+        in_transaction(connection, limits, cancel, &mut work)
+    })
+}
+
+/// Checks out a connection and makes `attempt` on it. An operation whose connection turns out to
+/// be gone is retried on another (each retry discards one dead connection); one whose cached
+/// statement went stale is retried once.
+pub(super) fn with_retries<T>(
+    pool: &PgPool,
+    limits: &Limits,
+    mut attempt: impl FnMut(&mut PgConnection) -> Result<T, Failure>,
+) -> Result<T, OperationError> {
     let mut lost_connections_left = pool.max_size();
     let mut stale_retry_left = true;
     let mut connection = checkout(pool, limits)?;
     loop {
-        match in_transaction(&mut connection, limits, cancel, &mut work) {
+        match attempt(&mut connection) {
             Ok(value) => return Ok(value),
             Err(Failure::LostConnection(_)) if lost_connections_left > 0 => {
                 lost_connections_left -= 1;
@@ -97,7 +110,7 @@ fn checkout<'pool>(
 
 /// One attempt: `START TRANSACTION READ ONLY`, the request's own timeouts when they differ from
 /// the session's, the work, and the rollback.
-fn in_transaction<T>(
+pub(super) fn in_transaction<T>(
     connection: &mut PgConnection,
     limits: &Limits,
     cancel: Option<&CancelSlot>,
@@ -152,7 +165,7 @@ fn in_transaction<T>(
 pub const RELEASE_ADVISORY_LOCKS_SQL: &str = "SELECT pg_catalog.pg_advisory_unlock_all()";
 
 /// Whether an error on the first statement means the connection itself is gone.
-fn connection_lost(err: &postgres::Error) -> bool {
+pub(super) fn connection_lost(err: &postgres::Error) -> bool {
     match err.as_db_error() {
         None => true,
         // admin_shutdown, crash_shutdown, cannot_connect_now: the server is restarting.
@@ -183,7 +196,8 @@ pub fn run_statement(
     tracing: Option<&Tracing>,
 ) -> Result<OperationOutput, OperationError> {
     let guard = limits.guard_size.then_some(limits.max_bytes);
-    let prepared = prepare_query(transaction, statements, sql, guard, cancel)?;
+    let prepared = prepare_query(transaction, statements, sql, guard, limits.max_rows)
+        .map_err(|err| classify(err, cancel))?;
     let lineage = tracing.map(|t| t.trace(&prepared.origins));
     let Prepared {
         statement,
@@ -195,16 +209,7 @@ pub fn run_statement(
         lineage: lineage.clone().unwrap_or_default(),
         ..output(columns, rows, truncated)
     };
-    if statement.params().len() != params.len() {
-        return Err(OperationError::new(
-            ErrorCode::InvalidRequest,
-            format!(
-                "statement takes {} parameter(s), {} given",
-                statement.params().len(),
-                params.len()
-            ),
-        ));
-    }
+    check_parameters(&statement, params)?;
     let params: Vec<JsonParam> = params.iter().cloned().map(JsonParam).collect();
     let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
     let portal = transaction
@@ -219,18 +224,9 @@ pub fn run_statement(
             .map_err(|err| classify_cached(err, statements, cancel))?;
         let exhausted = batch.len() < wanted;
         for row in &batch {
-            if rows.len() == limits.max_rows as usize {
+            if !take_row(row, size_guarded, limits, &mut rows, &mut budget)? {
                 return Ok(output(columns, rows, true));
             }
-            let mut width = row.len();
-            if size_guarded {
-                width -= 1;
-                // The database stopped sending values: the rows so far passed the limit.
-                if row.try_get::<_, Option<bool>>(width).ok().flatten() != Some(false) {
-                    return Err(too_large(limits.max_bytes));
-                }
-            }
-            rows.push(decode_row(row, width, &mut budget)?);
         }
         if exhausted {
             return Ok(output(columns, rows, false));
@@ -255,26 +251,28 @@ fn next_batch(fetched: usize, fetched_bytes: u64, limits: &Limits) -> usize {
 
 /// The statement for `sql` from the connection's cache, or prepared now and kept: wrapped so
 /// columns whose binary format the relay does not decode arrive as text and, with `guard` (the
-/// byte limit), so the database stops sending values past it.
-fn prepare_query(
-    transaction: &mut Transaction<'_>,
+/// byte limit), so the database stops sending values past it and rows past `max_rows` + 1 (one
+/// more tells that the answer is truncated).
+pub(super) fn prepare_query(
+    client: &mut impl GenericClient,
     statements: &mut StatementCache,
     sql: &str,
     guard: Option<u64>,
-    cancel: Option<&CancelSlot>,
-) -> Result<Prepared, OperationError> {
+    max_rows: u32,
+) -> Result<Prepared, postgres::Error> {
     if let Some(prepared) = statements.query(sql) {
         return Ok(prepared);
     }
-    let classify = |err| classify(err, cancel);
-    let original = transaction.prepare(sql).map_err(classify)?;
+    let original = client.prepare(sql)?;
     let guard = guard.filter(|_| !original.columns().is_empty());
     let size_guarded = guard.is_some() && needs_wrapper(&original, true);
     let runs = if needs_wrapper(&original, size_guarded) {
         let limit = guard.filter(|_| size_guarded);
-        transaction
-            .prepare(&with_text_casts(sql, &original, limit))
-            .map_err(classify)?
+        let mut wrapped = with_text_casts(sql, &original, limit);
+        if size_guarded {
+            wrapped.push_str(&format!("\nLIMIT {}", u64::from(max_rows) + 1));
+        }
+        client.prepare(&wrapped)?
     } else {
         original.clone()
     };
@@ -306,7 +304,7 @@ pub fn catalog_query(
 }
 
 /// [`classify`] for an error of a cached statement: a stale one asks for a retry.
-fn classify_cached(
+pub(super) fn classify_cached(
     err: postgres::Error,
     statements: &mut StatementCache,
     cancel: Option<&CancelSlot>,
@@ -315,47 +313,6 @@ fn classify_cached(
         statements.mark_stale();
     }
     classify(err, cancel)
-}
-
-fn output(columns: Vec<Column>, rows: Vec<Vec<Value>>, truncated: bool) -> OperationOutput {
-    OperationOutput {
-        columns,
-        rows,
-        truncated,
-        details: None,
-        lineage: Default::default(),
-    }
-}
-
-fn too_large(limit: u64) -> OperationError {
-    OperationError::new(
-        ErrorCode::ResultTooLarge,
-        format!("result exceeds maxResultBytes ({limit} bytes); select fewer columns or rows"),
-    )
-}
-
-/// Decodes the first `width` values of a row within what is left of the result's budget (each
-/// value and its separator).
-fn decode_row(row: &Row, width: usize, budget: &mut Budget) -> Result<Vec<Value>, OperationError> {
-    let mut values = Vec::with_capacity(width);
-    for (index, column) in row.columns().iter().enumerate().take(width) {
-        budget.charge(1).map_err(|over| too_large(over.limit))?;
-        let raw: RawCell<'_> = row.try_get(index).map_err(|err| {
-            OperationError::new(
-                ErrorCode::Internal,
-                format!("column {}: {err}", column.name()),
-            )
-        })?;
-        let value = decode_within(column.type_(), raw.0, budget).map_err(|err| match err {
-            DecodeError::TooLarge { limit } => too_large(limit),
-            err => OperationError::new(
-                ErrorCode::Internal,
-                format!("column {}: {err}", column.name()),
-            ),
-        })?;
-        values.push(value);
-    }
-    Ok(values)
 }
 
 #[cfg(test)]

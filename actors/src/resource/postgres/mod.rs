@@ -1,6 +1,8 @@
 //! A PostgreSQL resource's backend: parses and checks each operation (policy first, without touching
 //! the database), then runs it on a blocking thread over the resource's pool.
 
+mod answer;
+mod at_once;
 pub mod cancel;
 pub mod catalog;
 mod classify;
@@ -344,18 +346,14 @@ fn execute(
             let tracing = trace::Tracing::for_query(policy, context.protection, &sql)?;
             limits.guard_size = tracing.kind() == StatementKind::Select;
             let limits = &*limits;
-            read_only(pool, limits, Some(slot), |tx, statements| {
-                run_statement(
-                    tx,
-                    statements,
-                    &sql,
-                    &params,
-                    limits,
-                    Some(slot),
-                    Some(&tracing),
-                )
-            })
-            .map_err(|err| echo::without_echoed_values(err, &sql))
+            let query = at_once::Query {
+                sql: &sql,
+                params: &params,
+                limits,
+                cancel: slot,
+                tracing: Some(&tracing),
+            };
+            at_once::run_query(pool, &query).map_err(|err| echo::without_echoed_values(err, &sql))
         }
         PlannedOperation::ListTables { schema } => {
             catalog::list_tables(pool, schema, scope, limits)

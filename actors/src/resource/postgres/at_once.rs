@@ -1,0 +1,192 @@
+//! A checked SELECT in one round trip. A size-guarded statement (its wrapper also stops at the row
+//! limit) run at the session's own timeouts is sent as one Bind/Execute/Sync outside a transaction
+//! block: PostgreSQL runs it in an implicit transaction, READ ONLY by the session's
+//! `default_transaction_read_only = on`, instead of the four round trips of `START TRANSACTION
+//! READ ONLY`, bind, execute and `ROLLBACK`. Anything else runs in a transaction as before.
+
+use super::answer::{check_parameters, output, take_row};
+use super::cancel::CancelSlot;
+use super::classify::classify;
+use super::exec::{
+    classify_cached, connection_lost, in_transaction, prepare_query, run_statement, with_retries,
+    Failure, Limits,
+};
+use super::params::JsonParam;
+use super::pool::{PgConnection, PgPool};
+use super::statements::StatementCache;
+use super::trace::Tracing;
+use crate::messages::{OperationError, OperationOutput};
+use crate::protocol::ErrorCode;
+use crate::resource::pg_values::budget::Budget;
+use postgres::types::ToSql;
+use postgres::Transaction;
+use serde_json::Value;
+use std::time::Duration;
+
+/// One checked statement from the control plane and what it may take.
+pub struct Query<'a> {
+    pub sql: &'a str,
+    pub params: &'a [Value],
+    pub limits: &'a Limits,
+    pub cancel: &'a CancelSlot,
+    pub tracing: Option<&'a Tracing>,
+}
+
+/// Runs `query`: in one round trip when it can, in a READ ONLY transaction otherwise.
+pub fn run_query(pool: &PgPool, query: &Query<'_>) -> Result<OperationOutput, OperationError> {
+    with_retries(pool, query.limits, |connection| {
+        match runs_at_once(connection, query) {
+            Some(Ok(output)) => Ok(output),
+            Some(Err(failure)) => Err(failure),
+            None => in_transaction(
+                connection,
+                query.limits,
+                Some(query.cancel),
+                &mut |tx: &mut Transaction<'_>, st: &mut StatementCache| {
+                    run_statement(
+                        tx,
+                        st,
+                        query.sql,
+                        query.params,
+                        query.limits,
+                        Some(query.cancel),
+                        query.tracing,
+                    )
+                },
+            ),
+        }
+    })
+}
+
+/// Whether a statement may skip the transaction block: a SELECT whose size guard bounds both the
+/// rows and the bytes the database sends (so no portal is needed to stop fetching), at the
+/// session's own timeouts (a request's own need `SET LOCAL`, which needs a transaction block), and
+/// with no session advisory locks to release afterwards (that path keeps its ordering).
+fn may_run_at_once(limits: &Limits, session_timeout: Duration) -> bool {
+    limits.guard_size && !limits.release_advisory_locks && limits.timeout == session_timeout
+}
+
+/// The one-round-trip attempt, or None when the statement needs a transaction block.
+fn runs_at_once(
+    connection: &mut PgConnection,
+    query: &Query<'_>,
+) -> Option<Result<OperationOutput, Failure>> {
+    if !may_run_at_once(query.limits, connection.session_timeout) {
+        return None;
+    }
+    let PgConnection {
+        client,
+        statements,
+        broken,
+        ..
+    } = connection;
+    let (limits, cancel) = (query.limits, query.cancel);
+    let prepared = match prepare_query(
+        client,
+        statements,
+        query.sql,
+        Some(limits.max_bytes),
+        limits.max_rows,
+    ) {
+        Ok(prepared) => prepared,
+        Err(err) => return Some(Err(first_failure(err, statements, broken, cancel))),
+    };
+    if !prepared.size_guarded {
+        return None;
+    }
+    let lineage = query.tracing.map(|t| t.trace(&prepared.origins));
+    if let Err(err) = check_parameters(&prepared.statement, query.params) {
+        return Some(Err(Failure::Final(err)));
+    }
+    cancel.arm(client.cancel_token());
+    // A cancel that arrived while the request waited for a connection had no statement to stop.
+    if cancel.is_cancelled() {
+        return Some(Err(Failure::Final(OperationError::new(
+            ErrorCode::Cancelled,
+            "cancelled before it started",
+        ))));
+    }
+    let params: Vec<JsonParam> = query.params.iter().cloned().map(JsonParam).collect();
+    let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+    // All rows in one go: the wrapper's LIMIT and size guard bound them, and collecting them in
+    // one wait costs less than waking up for every row.
+    let rows = match client.query(&prepared.statement, &refs) {
+        Ok(rows) => rows,
+        Err(err) => return Some(Err(first_failure(err, statements, broken, cancel))),
+    };
+    let mut fetched = Vec::new();
+    let mut budget = Budget::new(limits.max_bytes);
+    let mut truncated = false;
+    for row in &rows {
+        match take_row(row, true, limits, &mut fetched, &mut budget) {
+            Ok(true) => {}
+            Ok(false) => {
+                truncated = true;
+                break;
+            }
+            Err(err) => return Some(Err(Failure::Final(err))),
+        }
+    }
+    Some(Ok(OperationOutput {
+        lineage: lineage.unwrap_or_default(),
+        ..output(prepared.columns, fetched, truncated)
+    }))
+}
+
+/// An error of the statement or before it: a connection found gone may be replaced by another
+/// (rerunning a read-only statement is harmless), and is not reused.
+fn first_failure(
+    err: postgres::Error,
+    statements: &mut StatementCache,
+    broken: &mut bool,
+    cancel: &CancelSlot,
+) -> Failure {
+    if connection_lost(&err) {
+        *broken = true;
+        return Failure::LostConnection(classify(err, Some(cancel)));
+    }
+    failure(err, statements, cancel)
+}
+
+/// An error of the statement: a stale cached statement asks for one retry.
+fn failure(err: postgres::Error, statements: &mut StatementCache, cancel: &CancelSlot) -> Failure {
+    let err = classify_cached(err, statements, Some(cancel));
+    if statements.take_stale() {
+        Failure::StaleStatement(err)
+    } else {
+        Failure::Final(err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(timeout_ms: u64) -> Limits {
+        Limits {
+            timeout: Duration::from_millis(timeout_ms),
+            max_rows: 1000,
+            max_bytes: 1 << 20,
+            release_advisory_locks: false,
+            guard_size: true,
+        }
+    }
+
+    #[test]
+    fn only_a_guarded_select_at_the_session_timeouts_skips_the_transaction_block() {
+        let session = Duration::from_millis(30_000);
+        assert!(may_run_at_once(&limits(30_000), session));
+        // A request's own timeout is set with SET LOCAL, which needs a transaction block.
+        assert!(!may_run_at_once(&limits(1_000), session));
+        let unguarded = Limits {
+            guard_size: false,
+            ..limits(30_000)
+        };
+        assert!(!may_run_at_once(&unguarded, session));
+        let vouching = Limits {
+            release_advisory_locks: true,
+            ..limits(30_000)
+        };
+        assert!(!may_run_at_once(&vouching, session));
+    }
+}
