@@ -61,8 +61,9 @@ pub enum CheckoutError {
 /// The pool each PostgreSQL resource owns.
 ///
 /// Nothing the relay runs can change a session for the next user: every operation runs in a READ
-/// ONLY transaction that is always rolled back, and a rollback also undoes `SET` and `set_config`.
-/// What would outlive it (`PREPARE`, `LISTEN`, session advisory locks, temporary tables, holdable
+/// ONLY transaction, either a transaction block that is always rolled back or, for a size-guarded
+/// SELECT, the implicit one of a single Bind/Execute/Sync (`at_once.rs`); `SET` and `set_config`
+/// are refused by the policy. What would outlive either (`PREPARE`, `LISTEN`, session advisory locks, temporary tables, holdable
 /// cursors) is refused by the policy. So the session is set up once, at connect, and a pooled
 /// connection is handed out again without a reset round trip.
 pub struct PgPool {
