@@ -1,7 +1,7 @@
 //! The relay's actor system and the pure engines it uses.
 //!
 //! ```text
-//!               Supervisor (supervisor.rs)
+//!               Supervisor (supervisor/)
 //!    ┌─────────────┼────────────────┬──────────────┐
 //! ControlPlane  Resource (1 per db)  Masker        Auditor
 //! control_plane/ resource/           masking/      audit/

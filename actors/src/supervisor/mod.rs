@@ -65,13 +65,13 @@ pub struct Supervisor {
     auditor: Option<Addr<Auditor>>,
     health: BTreeMap<String, ResourceHealth>,
     audit_status: Option<AuditHealth>,
-    control_plane_link: status_links::LinkState,
+    control_plane_link: status::LinkState,
     /// The configuration file and the SHA-256 of its bytes, for the `config_loaded` record and
-    /// for reloads (`supervisor_reload.rs`).
+    /// for reloads (`supervisor/reload.rs`).
     config_source: Option<(String, String)>,
     startup: Startup,
     shutting_down: bool,
-    status_file: status_links::StatusFileSink,
+    status_file: status::StatusFileSink,
     metrics: Arc<Metrics>,
     /// Resources a reload replaced, still finishing requests (cancels reach them too).
     retired: routes::Retired,
@@ -288,7 +288,7 @@ impl Handler<Connected> for Supervisor {
 
     fn handle(&mut self, connected: Connected, _ctx: &mut Context<Self>) {
         self.startup.connected = true;
-        self.control_plane_link = status_links::LinkState::connected();
+        self.control_plane_link = status::LinkState::connected();
         self.audit_security(
             SecurityKind::Connected,
             serde_json::json!({"url": connected.url}),
@@ -351,15 +351,10 @@ impl Handler<Shutdown> for Supervisor {
     }
 }
 
-#[path = "supervisor_audit.rs"]
-mod audit_links;
-#[path = "supervisor_reload.rs"]
+mod audit;
 mod reload;
-#[path = "supervisor_routes.rs"]
 mod routes;
-#[path = "supervisor_status.rs"]
-mod status_links;
+mod status;
 
 #[cfg(test)]
-#[path = "supervisor_tests.rs"]
 mod tests;

@@ -140,7 +140,6 @@ pub struct ResourceInfo {
     pub pool_size: u32,
 }
 
-#[path = "protocol_health.rs"]
 mod health;
 pub use health::*;
 
@@ -284,10 +283,8 @@ impl std::fmt::Display for ErrorCode {
     }
 }
 
-#[path = "protocol_codec.rs"]
 mod codec;
 pub use codec::{decode_inbound, encode_outbound, Rejection};
 
 #[cfg(test)]
-#[path = "protocol_tests.rs"]
 mod tests;
