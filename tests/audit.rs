@@ -9,19 +9,6 @@ use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(30);
 
-/// The audit records in a relay's stdout, in order.
-fn stdout_records(relay: &Relay) -> Vec<Value> {
-    relay
-        .process
-        .stdout
-        .all()
-        .iter()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|line| line["log"] == "audit")
-        .map(|line| line["record"].clone())
-        .collect()
-}
-
 fn op(devplane: &DevPlane, id: &str, sql: &str, timeout_ms: Option<u64>) -> Value {
     let mut body = json!({"resourceId": "main-pg", "operation": "query", "requestId": id,
         "params": {"sql": sql}});
@@ -95,13 +82,14 @@ fn one_masked_chained_record_per_operation_and_outcome() {
         ("cancelled-1", "cancelled"),
     ];
     wait_until("five operation records", || {
-        stdout_records(&relay)
+        relay
+            .stdout_audit_records()
             .iter()
             .filter(|r| r["kind"] == "operation")
             .count()
             >= 5
     });
-    let records = stdout_records(&relay);
+    let records = relay.stdout_audit_records();
     for (id, outcome) in expected {
         let mine: Vec<&Value> = records.iter().filter(|r| r["requestId"] == id).collect();
         assert_eq!(mine.len(), 1, "one record for {id}: {records:?}");
@@ -144,9 +132,9 @@ fn one_masked_chained_record_per_operation_and_outcome() {
     assert_eq!(code, 0, "{printed}");
     // The dev control plane received the same records, acknowledged, once each and in order.
     wait_until("the control plane to hold every record", || {
-        devplane.audit_records().len() == stdout_records(&relay).len()
+        devplane.audit_records().len() == relay.stdout_audit_records().len()
     });
-    assert_eq!(devplane.audit_records(), stdout_records(&relay));
+    assert_eq!(devplane.audit_records(), relay.stdout_audit_records());
 }
 
 #[test]
@@ -179,7 +167,7 @@ fn a_control_plane_outage_loses_and_repeats_nothing() {
     }
     wait_until("every record to reach the control plane", || {
         let stored = std::fs::read_to_string(&store).unwrap_or_default();
-        stored.lines().count() == stdout_records(&relay).len()
+        stored.lines().count() == relay.stdout_audit_records().len()
     });
     let stored: Vec<Value> = std::fs::read_to_string(&store)
         .unwrap()
@@ -188,7 +176,7 @@ fn a_control_plane_outage_loses_and_repeats_nothing() {
         .collect();
     assert_eq!(
         stored,
-        stdout_records(&relay),
+        relay.stdout_audit_records(),
         "every record once, in order"
     );
     let events: Vec<&str> = stored.iter().filter_map(|r| r["event"].as_str()).collect();

@@ -17,22 +17,11 @@ fn sha256(text: &str) -> String {
         .collect()
 }
 
-fn audit_records(relay: &Relay) -> Vec<Value> {
-    relay
-        .process
-        .stdout
-        .all()
-        .iter()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|line| line["log"] == "audit")
-        .map(|line| line["record"].clone())
-        .collect()
-}
-
 fn record_of(relay: &Relay, request_id: &str) -> Value {
     let deadline = Instant::now() + WAIT;
     loop {
-        if let Some(found) = audit_records(relay)
+        if let Some(found) = relay
+            .stdout_audit_records()
             .into_iter()
             .find(|r| r["requestId"] == request_id)
         {
@@ -118,7 +107,8 @@ fn a_statement_over_4_mib_and_refused_messages_are_recorded_truthfully() {
     let deadline = Instant::now() + WAIT;
     while dup.len() < 2 {
         assert!(Instant::now() < deadline, "{dup:?}");
-        dup = audit_records(&relay)
+        dup = relay
+            .stdout_audit_records()
             .into_iter()
             .filter(|r| r["requestId"] == "dup-1")
             .collect();
@@ -131,7 +121,8 @@ fn a_statement_over_4_mib_and_refused_messages_are_recorded_truthfully() {
     assert_eq!(plane.next_reply(WAIT)["code"], "invalid_message");
     let deadline = Instant::now() + WAIT;
     let garbage = loop {
-        let found = audit_records(&relay)
+        let found = relay
+            .stdout_audit_records()
             .into_iter()
             .find(|r| r["code"] == "invalid_message");
         if let Some(found) = found {

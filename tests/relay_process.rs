@@ -13,6 +13,18 @@ pub struct Relay {
 }
 
 impl Relay {
+    /// The audit records the relay logged on stdout so far, in order.
+    pub fn stdout_audit_records(&self) -> Vec<serde_json::Value> {
+        self.process
+            .stdout
+            .all()
+            .iter()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|line| line["log"] == "audit")
+            .map(|line| line["record"].clone())
+            .collect()
+    }
+
     pub fn start(config: &str, token: &str) -> Relay {
         Self::start_env(config, token, &[], true)
     }

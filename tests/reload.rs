@@ -56,18 +56,6 @@ fn sha256(bytes: &[u8]) -> String {
         .collect()
 }
 
-fn audit_records(relay: &Relay) -> Vec<Value> {
-    relay
-        .process
-        .stdout
-        .all()
-        .iter()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|line| line["log"] == "audit")
-        .map(|line| line["record"].clone())
-        .collect()
-}
-
 /// Waits for a log line with `msg` whose fields satisfy `wanted`.
 fn wait_line(relay: &Relay, msg: &str, wanted: impl Fn(&Value) -> bool) -> Value {
     let found = relay.process.stdout.wait_for(WAIT, |line| {
@@ -145,7 +133,7 @@ fn sighup_applies_a_new_resource_and_masking_rule_without_dropping_the_session()
         "main-pg is untouched:\n{output}"
     );
 
-    let records = audit_records(&relay);
+    let records = relay.stdout_audit_records();
     let record = records
         .iter()
         .find(|r| r["event"] == "config_reloaded" && r["details"]["sha256"] == sha256(&bytes))
@@ -194,7 +182,7 @@ fn sighup_with_an_invalid_config_keeps_the_old_one_and_reports_every_problem() {
         "the old masking stays: {still}"
     );
 
-    let records = audit_records(&relay);
+    let records = relay.stdout_audit_records();
     let record = records
         .iter()
         .find(|r| r["event"] == "config_reloaded" && r["details"]["result"] == "rejected")
