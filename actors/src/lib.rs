@@ -28,5 +28,6 @@ pub mod status_file;
 pub mod supervisor;
 pub mod time;
 pub mod tls;
+mod wire_enum;
 
 pub use supervisor::{StartError, Supervisor};

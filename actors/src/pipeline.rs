@@ -225,7 +225,7 @@ fn audit_record(
         operation: request.operation.clone(),
         statement: crate::audit::statement::Statement::of_params(&request.params),
         outcome,
-        code: code.map(|code| code.as_str().to_owned()),
+        code,
         row_count,
         truncated,
         masked,

@@ -6,6 +6,7 @@
 use super::chain::{verify, Verdict};
 use super::*;
 use crate::messages::{AuditAcked, AuditLink, AuditReady, Record, Security};
+use crate::protocol::ErrorCode;
 use actix::{Actor, Addr, Context, Handler};
 use sha2::Digest;
 use std::sync::Mutex;
@@ -66,7 +67,7 @@ fn operation(outcome: Outcome, sql: &str) -> Record {
             operation: "query".into(),
             statement: Some(sql.into()),
             outcome,
-            code: (outcome != Outcome::Ok).then(|| "not_read_only".to_owned()),
+            code: (outcome != Outcome::Ok).then_some(ErrorCode::NotReadOnly),
             row_count: 1,
             truncated: false,
             masked: MaskedCounts::default(),

@@ -5,31 +5,20 @@
 use super::chain::{hex, GENESIS_KIND};
 use super::statement::{render, Rendered, Statement};
 use crate::masking::MaskingEngine;
-use crate::protocol::MaskedCounts;
-use serde::Serialize;
+use crate::protocol::{ErrorCode, MaskedCounts};
+use crate::wire_enum::wire_enum;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-/// How an operation ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Outcome {
-    Ok,
-    Refused,
-    Failed,
-    Timeout,
-    Cancelled,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Ok => "ok",
-            Outcome::Refused => "refused",
-            Outcome::Failed => "failed",
-            Outcome::Timeout => "timeout",
-            Outcome::Cancelled => "cancelled",
-        }
+wire_enum! {
+    /// How an operation ended.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Outcome {
+        Ok = "ok",
+        Refused = "refused",
+        Failed = "failed",
+        Timeout = "timeout",
+        Cancelled = "cancelled",
     }
 }
 
@@ -45,7 +34,7 @@ pub struct AuditRecord {
     pub operation: String,
     pub statement: Option<Statement>,
     pub outcome: Outcome,
-    pub code: Option<String>,
+    pub code: Option<ErrorCode>,
     pub row_count: u64,
     pub truncated: bool,
     pub masked: MaskedCounts,

@@ -1,6 +1,7 @@
 //! Wire types of the `health` message: each resource's state, the audit trail's, and the summary
 //! of the relay's metrics. Part of [`crate::protocol`], which re-exports every item.
 
+use crate::wire_enum::wire_enum;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -34,23 +35,14 @@ pub struct AuditHealth {
     pub error: Option<String>,
 }
 
-/// Health status of one resource.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum HealthStatus {
-    /// Not checked yet.
-    Unknown,
-    Healthy,
-    Unhealthy,
-}
-
-impl HealthStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HealthStatus::Unknown => "unknown",
-            HealthStatus::Healthy => "healthy",
-            HealthStatus::Unhealthy => "unhealthy",
-        }
+wire_enum! {
+    /// Health status of one resource.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum HealthStatus {
+        /// Not checked yet.
+        Unknown = "unknown",
+        Healthy = "healthy",
+        Unhealthy = "unhealthy",
     }
 }
 

@@ -4,6 +4,7 @@
 //! unknown fields, so adding an optional field is not a breaking change; anything else bumps
 //! [`PROTOCOL_VERSION`].
 
+use crate::wire_enum::wire_enum;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -209,77 +210,46 @@ pub struct ErrorMessage {
     pub message: String,
 }
 
-/// Stable error codes. New codes may be added; existing ones never change meaning.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorCode {
-    /// The message was not JSON, or not an object with a string `type`.
-    InvalidMessage,
-    /// The message's `type` is not one this relay accepts.
-    UnsupportedMessage,
-    /// A `request` with missing or ill-typed fields or params.
-    InvalidRequest,
-    /// No resource with that id is configured.
-    UnknownResource,
-    /// The operation is not in the resource's `allowedOperations`.
-    OperationNotAllowed,
-    /// The statement or command is not a plain read.
-    NotReadOnly,
-    /// The statement reads a relation (or collection) outside the resource's table scope.
-    NotAllowedRelation,
-    /// The operation ran past its time limit.
-    Timeout,
-    /// The resource's queue is full; retry later.
-    Busy,
-    /// The resource cannot serve now (database down, actor restarting).
-    ResourceUnavailable,
-    /// The database refused or failed the operation.
-    QueryFailed,
-    /// The result exceeds the size cap.
-    ResultTooLarge,
-    /// The control plane cancelled the request.
-    Cancelled,
-    /// The relay is shutting down and takes no new work.
-    ShuttingDown,
-    /// The relay stands by while another relay of the tenant serves; it ran nothing.
-    Standby,
-    /// Masking could not run, so nothing was sent.
-    MaskingFailed,
-    /// The audit trail cannot record, so the operation did not run.
-    AuditUnavailable,
-    /// A relay bug; details are in the relay's log.
-    Internal,
-}
-
-impl ErrorCode {
-    /// The code as it appears on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::InvalidMessage => "invalid_message",
-            ErrorCode::UnsupportedMessage => "unsupported_message",
-            ErrorCode::InvalidRequest => "invalid_request",
-            ErrorCode::UnknownResource => "unknown_resource",
-            ErrorCode::OperationNotAllowed => "operation_not_allowed",
-            ErrorCode::NotReadOnly => "not_read_only",
-            ErrorCode::NotAllowedRelation => "not_allowed_relation",
-            ErrorCode::Timeout => "timeout",
-            ErrorCode::Busy => "busy",
-            ErrorCode::ResourceUnavailable => "resource_unavailable",
-            ErrorCode::QueryFailed => "query_failed",
-            ErrorCode::ResultTooLarge => "result_too_large",
-            ErrorCode::Cancelled => "cancelled",
-            ErrorCode::ShuttingDown => "shutting_down",
-            ErrorCode::Standby => "standby",
-            ErrorCode::MaskingFailed => "masking_failed",
-            ErrorCode::AuditUnavailable => "audit_unavailable",
-            ErrorCode::Internal => "internal",
-        }
-    }
-}
-
-impl std::fmt::Display for ErrorCode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+wire_enum! {
+    /// Stable error codes. New codes may be added; existing ones never change meaning.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum ErrorCode {
+        /// The message was not JSON, or not an object with a string `type`.
+        InvalidMessage = "invalid_message",
+        /// The message's `type` is not one this relay accepts.
+        UnsupportedMessage = "unsupported_message",
+        /// A `request` with missing or ill-typed fields or params.
+        InvalidRequest = "invalid_request",
+        /// No resource with that id is configured.
+        UnknownResource = "unknown_resource",
+        /// The operation is not in the resource's `allowedOperations`.
+        OperationNotAllowed = "operation_not_allowed",
+        /// The statement or command is not a plain read.
+        NotReadOnly = "not_read_only",
+        /// The statement reads a relation (or collection) outside the resource's table scope.
+        NotAllowedRelation = "not_allowed_relation",
+        /// The operation ran past its time limit.
+        Timeout = "timeout",
+        /// The resource's queue is full; retry later.
+        Busy = "busy",
+        /// The resource cannot serve now (database down, actor restarting).
+        ResourceUnavailable = "resource_unavailable",
+        /// The database refused or failed the operation.
+        QueryFailed = "query_failed",
+        /// The result exceeds the size cap.
+        ResultTooLarge = "result_too_large",
+        /// The control plane cancelled the request.
+        Cancelled = "cancelled",
+        /// The relay is shutting down and takes no new work.
+        ShuttingDown = "shutting_down",
+        /// The relay stands by while another relay of the tenant serves; it ran nothing.
+        Standby = "standby",
+        /// Masking could not run, so nothing was sent.
+        MaskingFailed = "masking_failed",
+        /// The audit trail cannot record, so the operation did not run.
+        AuditUnavailable = "audit_unavailable",
+        /// A relay bug; details are in the relay's log.
+        Internal = "internal",
     }
 }
 

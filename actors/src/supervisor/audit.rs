@@ -136,7 +136,7 @@ impl Handler<RequestRefused> for Supervisor {
             operation,
             statement: refused.statement,
             outcome: Outcome::Refused,
-            code: Some(refused.code.as_str().to_owned()),
+            code: Some(refused.code),
             row_count: 0,
             truncated: false,
             masked: MaskedCounts::default(),
