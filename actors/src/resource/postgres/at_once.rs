@@ -18,6 +18,7 @@ use super::trace::Tracing;
 use crate::messages::{OperationError, OperationOutput};
 use crate::protocol::ErrorCode;
 use crate::resource::pg_values::budget::Budget;
+use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
 use postgres::Transaction;
 use serde_json::Value;
@@ -108,17 +109,22 @@ fn runs_at_once(
     }
     let params: Vec<JsonParam> = query.params.iter().cloned().map(JsonParam).collect();
     let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-    // All rows in one go: the wrapper's LIMIT and size guard bound them, and collecting them in
-    // one wait costs less than waking up for every row.
-    let rows = match client.query(&prepared.statement, &refs) {
+    // One Execute for every row (the wrapper's LIMIT and size guard bound them), each row decoded
+    // as it arrives and dropped, so wire rows and decoded values are not held twice.
+    let mut rows = match client.query_raw(&prepared.statement, refs) {
         Ok(rows) => rows,
         Err(err) => return Some(Err(first_failure(err, statements, broken, cancel))),
     };
     let mut fetched = Vec::new();
     let mut budget = Budget::new(limits.max_bytes);
     let mut truncated = false;
-    for row in &rows {
-        match take_row(row, true, limits, &mut fetched, &mut budget) {
+    loop {
+        let row = match rows.next() {
+            Ok(Some(row)) => row,
+            Ok(None) => break,
+            Err(err) => return Some(Err(failure(err, statements, cancel))),
+        };
+        match take_row(&row, true, limits, &mut fetched, &mut budget) {
             Ok(true) => {}
             Ok(false) => {
                 truncated = true;
