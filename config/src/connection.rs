@@ -5,8 +5,8 @@
 
 use serde::Deserialize;
 
+use crate::engine::ResourceType;
 use crate::lenient;
-use crate::resource::ResourceType;
 use crate::secret::Secret;
 
 /// `resources[i].connection`, typed by the resource's `type`.

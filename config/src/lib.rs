@@ -27,6 +27,7 @@ mod audit;
 mod check;
 mod connection;
 mod diff;
+mod engine;
 mod env;
 mod error;
 mod lenient;

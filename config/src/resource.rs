@@ -6,6 +6,8 @@ use std::fmt;
 use serde::Deserialize;
 
 use crate::connection::ResourceConnection;
+pub use crate::engine::ResourceType;
+pub(crate) use crate::engine::RESOURCE_TYPE_NAMES;
 use crate::lenient;
 
 /// `resources[i]`: one database the relay serves.
@@ -136,43 +138,6 @@ pub struct Tables {
     /// `deny`: patterns of what may not be read, even when `allow` names it.
     #[serde(default)]
     pub deny: Vec<String>,
-}
-
-/// `resources[i].type`: which database engine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ResourceType {
-    /// `postgres`: PostgreSQL (default port 5432).
-    Postgres,
-    /// `mongodb`: MongoDB (default port 27017).
-    Mongodb,
-}
-
-/// The YAML spellings of [`ResourceType`], in declaration order.
-pub(crate) const RESOURCE_TYPE_NAMES: &[&str] = &["postgres", "mongodb"];
-
-impl ResourceType {
-    /// The YAML spelling: `postgres` or `mongodb`.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            ResourceType::Postgres => "postgres",
-            ResourceType::Mongodb => "mongodb",
-        }
-    }
-
-    /// The port used when `connection.port` is not set.
-    pub fn default_port(&self) -> u16 {
-        match self {
-            ResourceType::Postgres => 5432,
-            ResourceType::Mongodb => 27017,
-        }
-    }
-}
-
-impl fmt::Display for ResourceType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 /// `resources[i].allowedOperations[j]`: a kind of request the control plane may send.

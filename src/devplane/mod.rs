@@ -11,6 +11,7 @@
 //! does and the oldest is promoted when it goes (see [`roster`]).
 
 pub mod audit_store;
+pub mod http;
 pub mod hub;
 pub mod relay_socket;
 pub mod roster;

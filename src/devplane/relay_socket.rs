@@ -3,9 +3,9 @@
 //! watches the session with a heartbeat so a relay that vanished without a close is noticed and a
 //! standby promoted well within 15 s.
 
+use super::http::{bearer, error_body, secret_eq, MAX_RELAY_MESSAGE};
 use super::hub::{Hub, SessionOrder};
 use super::roster::Order;
-use super::routes::{bearer, error_body, secret_eq, MAX_RELAY_MESSAGE};
 use actix_web::http::StatusCode;
 use actix_web::{rt, web, HttpRequest, HttpResponse};
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason};

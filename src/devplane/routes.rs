@@ -1,17 +1,14 @@
 //! HTTP and WebSocket routes of the development control plane.
 
+use super::http::{bearer, error_body, secret_eq, MAX_RELAY_MESSAGE};
 use super::hub::{Forward, ForwardError, Hub};
 use super::relay_socket;
-use actix_web::http::header::AUTHORIZATION;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Largest message accepted from a relay (results can be large).
-pub(super) const MAX_RELAY_MESSAGE: usize = 64 * 1024 * 1024;
 
 /// Time an operation may take beyond its own timeout before the API answers 504.
 const ANSWER_SLACK: Duration = Duration::from_secs(5);
@@ -30,25 +27,6 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .route("/v1/relay/audit", web::get().to(audit))
         .route("/v1/relay/operations", web::post().to(operations))
         .route("/v1/relay/operations/{id}/cancel", web::post().to(cancel));
-}
-
-pub(super) fn error_body(status: StatusCode, code: &str, message: &str) -> HttpResponse {
-    HttpResponse::build(status).json(json!({"error": {"code": code, "message": message}}))
-}
-
-/// Compares secrets in time independent of where they differ.
-pub(super) fn secret_eq(given: &str, expected: &str) -> bool {
-    let (a, b) = (given.as_bytes(), expected.as_bytes());
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-pub(super) fn bearer(request: &HttpRequest) -> &str {
-    request
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .unwrap_or_default()
 }
 
 fn api_key_ok(request: &HttpRequest, hub: &Hub) -> bool {

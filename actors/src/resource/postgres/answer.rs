@@ -1,7 +1,6 @@
 //! Rows fetched from PostgreSQL made into an answer: decoded within the result's byte budget, up
 //! to the row limit, refused when the size guard says the database stopped sending values.
 
-use super::exec::Limits;
 use crate::messages::{OperationError, OperationOutput};
 use crate::protocol::{Column, ErrorCode};
 use crate::resource::pg_values::budget::Budget;
@@ -30,18 +29,19 @@ pub fn check_parameters(statement: &Statement, params: &[Value]) -> Result<(), O
 pub fn take_row(
     row: &Row,
     size_guarded: bool,
-    limits: &Limits,
+    max_rows: u32,
+    max_bytes: u64,
     rows: &mut Vec<Vec<Value>>,
     budget: &mut Budget,
 ) -> Result<bool, OperationError> {
-    if rows.len() == limits.max_rows as usize {
+    if rows.len() == max_rows as usize {
         return Ok(false);
     }
     let mut width = row.len();
     if size_guarded {
         width -= 1;
         if row.try_get::<_, Option<bool>>(width).ok().flatten() != Some(false) {
-            return Err(too_large(limits.max_bytes));
+            return Err(too_large(max_bytes));
         }
     }
     rows.push(decode_row(row, width, budget)?);

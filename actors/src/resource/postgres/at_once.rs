@@ -124,7 +124,14 @@ fn runs_at_once(
             Ok(None) => break,
             Err(err) => return Some(Err(failure(err, statements, cancel))),
         };
-        match take_row(&row, true, limits, &mut fetched, &mut budget) {
+        match take_row(
+            &row,
+            true,
+            limits.max_rows,
+            limits.max_bytes,
+            &mut fetched,
+            &mut budget,
+        ) {
             Ok(true) => {}
             Ok(false) => {
                 truncated = true;

@@ -224,7 +224,14 @@ pub fn run_statement(
             .map_err(|err| classify_cached(err, statements, cancel))?;
         let exhausted = batch.len() < wanted;
         for row in &batch {
-            if !take_row(row, size_guarded, limits, &mut rows, &mut budget)? {
+            if !take_row(
+                row,
+                size_guarded,
+                limits.max_rows,
+                limits.max_bytes,
+                &mut rows,
+                &mut budget,
+            )? {
                 return Ok(output(columns, rows, true));
             }
         }
