@@ -123,6 +123,7 @@ impl Hub {
         reason: Option<String>,
     ) -> Vec<SessionOrder> {
         let mut state = self.state();
+        state.roster.release_unrun(connection_id, code);
         let (departure, orders) = state.roster.detach(connection_id);
         if departure == Departure::Served {
             state.last_close = Some(LastClose {

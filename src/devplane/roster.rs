@@ -171,8 +171,9 @@ impl<S: Clone> Roster<S> {
         orders
     }
 
-    /// A `draining` from the active session: the oldest standby takes over at once; the
-    /// draining one still answers what it runs. Without a standby nothing changes.
+    /// A `draining` from the active session: the oldest standby takes over at once and the
+    /// draining one is told `standby`; it still answers what it runs. Without a standby nothing
+    /// changes.
     pub fn on_draining(&mut self, connection_id: u64) -> Vec<Order<S>> {
         let Some(index) = self.index_of(connection_id) else {
             return Vec::new();
@@ -181,7 +182,16 @@ impl<S: Clone> Roster<S> {
             return Vec::new();
         }
         self.members[index].role = Role::Draining;
-        self.promote().into_iter().collect()
+        let mut orders: Vec<Order<S>> = self.promote().into_iter().collect();
+        // The answer to `draining`: nothing new goes to this session, so the relay may close
+        // once it has answered what it has (frames are ordered).
+        let active_instance = self.active().and_then(Member::instance_id);
+        let notice = json!({"type": "standby", "activeInstanceId": active_instance});
+        orders.push(Order::Send {
+            session: self.members[index].session.clone(),
+            text: notice.to_string(),
+        });
+        orders
     }
 
     /// Forgets a session that closed; promotes a standby if it was the active one.
@@ -197,6 +207,22 @@ impl<S: Clone> Roster<S> {
             }
             Role::Draining => (Departure::Served, Vec::new()),
             Role::Pending | Role::Standby => (Departure::Quiet, Vec::new()),
+        }
+    }
+
+    /// A draining relay that closes cleanly (1001) has answered every request it ran, so what
+    /// still waits on it never reached it: each is answered `shutting_down`, which sends it to
+    /// the relay that took over. Frames in flight when the close went out are not lost.
+    pub fn release_unrun(&mut self, connection_id: u64, close_code: Option<u16>) {
+        let Some(member) = self.member_mut(connection_id) else {
+            return;
+        };
+        if member.role != Role::Draining || close_code != Some(close_code::GOING_AWAY) {
+            return;
+        }
+        for (id, waiting) in member.pending.drain() {
+            let _ = waiting.send(json!({"type": "error", "id": id, "code": "shutting_down",
+                "message": "the relay closed while draining, before this request reached it"}));
         }
     }
 

@@ -113,7 +113,10 @@ fn draining_promotes_at_once_and_the_drainer_still_holds_its_requests() {
         .pending
         .insert("r1".into(), sender);
     let orders = roster.on_draining(1);
-    assert_eq!(sent_types(&orders), [(2, "active".into())]);
+    assert_eq!(
+        sent_types(&orders),
+        [(2, "active".into()), (1, "standby".into())]
+    );
     assert_eq!(active_id(&roster), Some(2));
     let drainer = roster.member_mut(1).unwrap();
     assert_eq!(drainer.role, Role::Draining);

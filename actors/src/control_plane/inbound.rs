@@ -125,19 +125,20 @@ impl ControlPlane {
         }
         self.in_flight
             .insert(request.id.clone(), request.resource_id.clone());
-        self.in_flight_count.set(self.in_flight_count.get() + 1);
+        self.drain.request_started();
         let generation = self.generation;
         let id = request.id.clone();
         let answer = self.supervisor.send(Dispatch { request });
         ctx.spawn(answer.into_actor(self).map(move |answer, actor, _ctx| {
-            actor
-                .in_flight_count
-                .set(actor.in_flight_count.get().saturating_sub(1));
+            actor.drain.request_finished();
             if generation != actor.generation {
                 debug!(actor.log, "Answer dropped: its session ended"; "requestId" => id);
                 return;
             }
-            let resource = actor.in_flight.remove(&id).unwrap_or_default();
+            let Some(resource) = actor.in_flight.remove(&id) else {
+                debug!(actor.log, "Answer dropped: the drain already answered it"; "requestId" => id);
+                return;
+            };
             let message = answer.unwrap_or_else(|_| {
                 Outbound::Error(ErrorMessage {
                     id: Some(id),

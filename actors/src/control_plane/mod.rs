@@ -8,6 +8,7 @@ mod attempt;
 pub mod backoff;
 pub mod connect;
 mod connector;
+mod drain;
 mod egress_stream;
 mod failure;
 mod inbound;
@@ -18,19 +19,18 @@ mod role;
 pub mod tunnel;
 
 use crate::messages::{
-    AuthRejected, Connected, Disconnected, Drain, GetHealth, HealthReport, SendToControlPlane,
+    AuthRejected, Connected, Disconnected, GetHealth, HealthReport, SendToControlPlane,
 };
 use crate::metrics::Metrics;
 use crate::protocol::{close_code, encode_outbound, Hello, Outbound};
 use crate::supervisor::Supervisor;
-use actix::fut::wrap_future;
 use actix::io::{SinkWrite, WriteHandler};
 use actix::{
-    Actor, ActorFutureExt, Addr, AsyncContext, Context, Handler, ResponseActFuture, Running,
-    SpawnHandle, StreamHandler, WrapFuture,
+    Actor, ActorFutureExt, Addr, AsyncContext, Context, Handler, Running, SpawnHandle,
+    StreamHandler, WrapFuture,
 };
 use awc::error::WsProtocolError;
-use awc::ws::{CloseCode, CloseReason, Codec, Frame, Message};
+use awc::ws::{CloseReason, Codec, Frame, Message};
 use awc::BoxedSocket;
 use backoff::{Backoff, STABLE_CONNECTION};
 use connect::redact_url;
@@ -38,9 +38,7 @@ use futures_util::stream::{once, SplitSink, StreamExt};
 use reassembly::Reassembler;
 use relay_config::ControlPlane as ControlPlaneConfig;
 use slog::{error, info, warn, Logger};
-use std::cell::Cell;
 use std::collections::HashMap;
-use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -73,13 +71,12 @@ pub struct ControlPlane {
     /// Increases with every connection attempt; events of older sessions are ignored.
     generation: u64,
     session: Option<Session>,
-    session_open: Rc<Cell<bool>>,
     draining: bool,
     /// Active or standing by, on the current session.
     role: role::SessionRole,
     /// Requests of the current session still running: id -> resource id.
     in_flight: HashMap<String, String>,
-    in_flight_count: Rc<Cell<usize>>,
+    drain: drain::DrainSignals,
     metrics: Arc<Metrics>,
 }
 
@@ -102,11 +99,10 @@ impl ControlPlane {
             backoff,
             generation: 0,
             session: None,
-            session_open: Rc::new(Cell::new(false)),
             draining: false,
             role: Default::default(),
             in_flight: HashMap::new(),
-            in_flight_count: Rc::new(Cell::new(0)),
+            drain: Default::default(),
             metrics,
         }
     }
@@ -130,7 +126,7 @@ impl ControlPlane {
             last_seen: now,
             reassembler: Reassembler::new(self.config.max_message_bytes),
         });
-        self.session_open.set(true);
+        self.drain.set_session_open(true);
         self.role = Default::default();
         self.metrics.control_plane(true);
         info!(self.log, "Connected to control plane"; "url" => self.url_for_logs(),
@@ -164,7 +160,7 @@ impl ControlPlane {
         };
         ctx.cancel_future(session.stream);
         session.sink.close();
-        self.session_open.set(false);
+        self.drain.set_session_open(false);
         self.metrics.control_plane(false);
         // Answers still running belong to a session the control plane has given up on.
         self.in_flight.clear();
@@ -278,7 +274,7 @@ impl Actor for ControlPlane {
     }
 
     fn stopping(&mut self, _ctx: &mut Context<Self>) -> Running {
-        self.session_open.set(false);
+        self.drain.set_session_open(false);
         Running::Stop
     }
 }
@@ -331,40 +327,5 @@ impl Handler<SendToControlPlane> for ControlPlane {
 
     fn handle(&mut self, message: SendToControlPlane, _ctx: &mut Context<Self>) {
         self.send(message.message);
-    }
-}
-
-impl Handler<Drain> for ControlPlane {
-    type Result = ResponseActFuture<Self, ()>;
-
-    fn handle(&mut self, drain: Drain, _ctx: &mut Context<Self>) -> Self::Result {
-        self.draining = true;
-        self.announce_draining();
-        let in_flight = Rc::clone(&self.in_flight_count);
-        let session_open = Rc::clone(&self.session_open);
-        let deadline = Instant::now() + drain.grace;
-        let wait_for_work = async move {
-            while in_flight.get() > 0 && Instant::now() < deadline {
-                actix_rt::time::sleep(Duration::from_millis(20)).await;
-            }
-        };
-        Box::pin(
-            wrap_future::<_, Self>(wait_for_work).then(move |_, actor, _ctx| {
-                if let Some(session) = actor.session.as_mut() {
-                    let reason = CloseReason {
-                        code: CloseCode::Away,
-                        description: Some("relay shutting down".into()),
-                    };
-                    let _ = session.sink.write(Message::Close(Some(reason)));
-                }
-                // Give the close handshake a moment so the control plane sees a clean close.
-                let close_deadline = Instant::now() + Duration::from_secs(2);
-                wrap_future::<_, Self>(async move {
-                    while session_open.get() && Instant::now() < close_deadline {
-                        actix_rt::time::sleep(Duration::from_millis(10)).await;
-                    }
-                })
-            }),
-        )
     }
 }

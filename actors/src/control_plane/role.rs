@@ -54,7 +54,16 @@ impl SessionRole {
 
 impl ControlPlane {
     /// `standby`: keep the session, answer requests with `standby`, keep reporting health.
+    /// While draining it is the control plane's answer to `draining`: nothing new comes here.
     pub(super) fn on_standby(&mut self, notice: StandbyNotice) {
+        if self.draining {
+            debug!(
+                self.log,
+                "Control plane routes nothing new to this draining relay"
+            );
+            self.drain.handed_over.send_replace(true);
+            return;
+        }
         if self.role.apply(true) == RoleChange::StandingBy {
             info!(self.log, "Relay standing by";
                 "activeInstanceId" => notice.active_instance_id.unwrap_or_default());
@@ -75,11 +84,13 @@ impl ControlPlane {
     }
 
     /// Tells a control plane that understands roles that this relay drains, so it can promote a
-    /// standby before the session closes.
-    pub(super) fn announce_draining(&mut self) {
-        if self.role.roles_spoken() && !self.role.is_standby() {
+    /// standby before the session closes. Returns whether it was told.
+    pub(super) fn announce_draining(&mut self) -> bool {
+        let announce = self.role.roles_spoken() && !self.role.is_standby();
+        if announce {
             self.send(Outbound::Draining(Default::default()));
         }
+        announce
     }
 }
 
