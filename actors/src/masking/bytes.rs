@@ -2,7 +2,8 @@
 //! and MongoDB `$binary`, scanned as bytes through their UTF-8 and Latin-1 text views. Any match
 //! replaces the whole value with that pattern's replacement: a part of a binary value is no value.
 
-use super::engine::{count, MAX_MASKED_VALUE_BYTES, OVERSIZED_REPLACEMENT};
+use super::compiled::{MAX_MASKED_VALUE_BYTES, OVERSIZED_REPLACEMENT};
+use super::counts::count;
 use super::scan::Scanner;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;

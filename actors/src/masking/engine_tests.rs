@@ -6,7 +6,7 @@
 use super::*;
 use crate::protocol::Column;
 use proptest::prelude::*;
-use relay_config::{Builtins, ColumnRule, MaskPattern, MaskStrategy, Secret};
+use relay_config::{Builtins, ColumnRule, MaskPattern, MaskStrategy, Masking, Secret};
 use serde_json::json;
 
 fn seed_patterns() -> Vec<MaskPattern> {

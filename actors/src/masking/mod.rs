@@ -5,7 +5,10 @@
 mod builtins;
 mod bytes;
 mod columns;
+mod compiled;
+mod counts;
 pub mod engine;
+mod number_grammar;
 mod numbers;
 mod protection;
 mod scan;

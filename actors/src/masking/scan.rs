@@ -4,9 +4,10 @@
 //! one. Values, numbers and bytes are walked in `values.rs`, `numbers.rs` and `bytes.rs`.
 
 use super::builtins::Kind;
-use super::engine::{
-    count, Caches, MaskingEngine, Pattern, MAX_MASKED_VALUE_BYTES, OVERSIZED_REPLACEMENT,
+use super::compiled::{
+    Caches, MaskingEngine, Pattern, MAX_MASKED_VALUE_BYTES, OVERSIZED_REPLACEMENT,
 };
+use super::counts::count;
 use crate::protocol::MaskedCounts;
 use regex_automata::{Anchored, Input, Match, PatternID};
 use std::borrow::Cow;

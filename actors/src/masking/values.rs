@@ -1,7 +1,7 @@
 //! Walking what leaves: result rows by their column plans, and JSON values at any depth — strings,
 //! numbers, binaries and object keys — with column rules on named fields.
 
-use super::engine::count;
+use super::counts::count;
 use super::scan::Scanner;
 use crate::policy::lineage::Source;
 use crate::protocol::Column;
