@@ -99,7 +99,8 @@ fn main() -> ExitCode {
 /// `relay healthcheck`: judges the status file the running relay keeps; prints one line. The
 /// file is `--status-file`, else `RELAY_STATUS_FILE`, else found in the instance directories.
 fn healthcheck(ready: bool, max_age: u64, status_file: Option<PathBuf>) -> ExitCode {
-    use relay_actors::local_state::{find_status_file, status_file_from_env};
+    use relay_actors::local_state::status_file_from_env;
+    use relay_actors::status_file::find_status_file;
     use relay_actors::status_file::{check, Probe};
     let max_age = std::time::Duration::from_secs(max_age);
     let probe = if ready { Probe::Ready } else { Probe::Live };

@@ -14,6 +14,9 @@
 
 pub mod audit;
 pub mod control_plane;
+pub mod domain;
+pub mod hex;
+pub mod json_size;
 pub mod local_state;
 pub mod lru;
 pub mod masking;

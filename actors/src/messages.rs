@@ -1,11 +1,13 @@
 //! Every message exchanged between the relay's actors: named fields, typed results.
 
-use crate::policy::lineage::Source;
-use crate::protocol::{Column, ErrorCode, MaskedCounts, Outbound, Request, ResourceHealth};
+pub use crate::domain::{
+    AuditUnavailable, MaskPayload, Masked, MaskingError, OperationError, OperationOutput,
+    OutputLineage,
+};
+use crate::protocol::{Outbound, Request, ResourceHealth};
 use actix::Message;
 use serde_json::Value;
 use std::time::Duration;
-use thiserror::Error;
 
 /// Control plane -> supervisor: run one request through resource, masking and audit; the answer is
 /// the message to send back (`result` or `error`).
@@ -107,51 +109,6 @@ impl Produced {
     }
 }
 
-/// What an operation produced, before masking.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct OperationOutput {
-    pub columns: Vec<Column>,
-    pub rows: Vec<Vec<Value>>,
-    pub truncated: bool,
-    pub details: Option<Value>,
-    pub lineage: OutputLineage,
-}
-
-/// Where an output's values come from, as far as the resource traced them, so that a column rule
-/// follows its column under any name.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct OutputLineage {
-    /// Per result column, the protected column its values derive from (the strictest rule's);
-    /// shorter than the columns, or empty, where nothing was traced.
-    pub columns: Vec<Option<Source>>,
-    /// Per result column, whether its value is computed from its source (an expression, a
-    /// whole row) rather than the protected column itself: then only the whole value is safe,
-    /// since a kept part or a hash of a piece tells something about the column.
-    pub computed: Vec<bool>,
-    /// Top-level document fields (MongoDB) computed from protected fields, with their source.
-    pub fields: Vec<(String, Source)>,
-    /// Column rules with a `table` scope that matches the relation read: they apply to its
-    /// fields by name, as rules without a scope apply everywhere.
-    pub scoped_rules: Vec<usize>,
-}
-
-/// Why an operation did not produce output; becomes an `error` message at the edge.
-#[derive(Debug, Clone, Error, PartialEq)]
-#[error("{code}: {message}")]
-pub struct OperationError {
-    pub code: ErrorCode,
-    pub message: String,
-}
-
-impl OperationError {
-    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        OperationError {
-            code,
-            message: message.into(),
-        }
-    }
-}
-
 /// Supervisor -> masker: mask everything in `payload` that is about to leave the relay.
 #[derive(Message, Debug)]
 #[rtype(result = "Result<Masked, MaskingError>")]
@@ -159,31 +116,12 @@ pub struct Mask {
     pub payload: MaskPayload,
 }
 
-/// Something to mask.
-#[derive(Debug, Clone, PartialEq)]
-pub enum MaskPayload {
-    Output(OperationOutput),
-    Text(String),
-}
-
-/// A masked payload and what was replaced.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Masked {
-    pub payload: MaskPayload,
-    pub counts: MaskedCounts,
-}
-
-/// Masking could not run; nothing may be sent.
-#[derive(Debug, Clone, Error, PartialEq)]
-#[error("masking failed: {0}")]
-pub struct MaskingError(pub String);
-
 /// Pipeline -> auditor: record one operation; answers once the record is written everywhere it
 /// must be (its `seq`), or why it could not be.
 #[derive(Message, Debug)]
 #[rtype(result = "Result<u64, AuditUnavailable>")]
 pub struct Record {
-    pub record: crate::audit::AuditRecord,
+    pub record: crate::domain::AuditRecord,
 }
 
 /// Control plane -> supervisor: a request or message refused before it reached a resource
@@ -196,7 +134,7 @@ pub struct RequestRefused {
     pub resource_id: Option<String>,
     pub operation: Option<String>,
     pub code: crate::protocol::ErrorCode,
-    pub statement: Option<crate::audit::statement::Statement>,
+    pub statement: Option<crate::domain::Statement>,
 }
 
 /// Pipeline -> auditor: can an operation be recorded now? Asked before an operation runs, so no
@@ -205,16 +143,11 @@ pub struct RequestRefused {
 #[rtype(result = "Result<(), AuditUnavailable>")]
 pub struct AuditReady;
 
-/// The audit trail cannot take records; operations are refused.
-#[derive(Debug, Clone, Error, PartialEq)]
-#[error("audit unavailable: {0}")]
-pub struct AuditUnavailable(pub String);
-
 /// Supervisor -> auditor: record a security event.
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
 pub struct Security {
-    pub event: crate::audit::SecurityEvent,
+    pub event: crate::domain::SecurityEvent,
 }
 
 /// Supervisor -> auditor: the control-plane session is up (send what is spooled) or down.

@@ -1,11 +1,10 @@
 //! The messages of a configuration reload: asking the supervisor to reload, and what it tells
 //! the children whose settings changed.
 
-use crate::control_plane::connect::Link;
 use crate::masking::MaskingEngine;
 use crate::protocol::Hello;
 use actix::Message;
-use relay_config::{Audit, ControlPlane as ControlPlaneConfig};
+use relay_config::Audit;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -53,16 +52,6 @@ pub struct Retire;
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
 pub struct UpdateHello {
-    pub hello: Hello,
-}
-
-/// Supervisor -> control plane: `controlPlane` changed; close the session and connect with these
-/// settings.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Reconnect {
-    pub config: Arc<ControlPlaneConfig>,
-    pub link: Link,
     pub hello: Hello,
 }
 

@@ -2,10 +2,10 @@
 //! `hash` (SHA-256 of its own canonical form), and each start of the relay opens a new chain with
 //! a marked genesis record. Sealing and verification are pure and live here.
 
+pub use crate::hex::hex;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 /// `prev` of a genesis record.
 pub const GENESIS_PREV: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -64,15 +64,6 @@ pub fn record_hash(body: &Map<String, Value>) -> String {
 /// Hex SHA-256 of some bytes (the configuration file's, for `config_loaded`).
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
-}
-
-/// Lowercase hex of bytes.
-pub fn hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        let _ = write!(out, "{byte:02x}");
-    }
-    out
 }
 
 /// The chain of one relay start.

@@ -3,43 +3,11 @@
 //! Pure.
 
 use super::chain::{hex, GENESIS_KIND};
-use super::statement::{render, Rendered, Statement};
+use super::statement::{render, Rendered};
+pub use crate::domain::{AuditRecord, Outcome, SecurityEvent, SecurityKind, Statement};
 use crate::masking::MaskingEngine;
-use crate::protocol::{ErrorCode, MaskedCounts};
-use crate::wire_enum::wire_enum;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
-
-wire_enum! {
-    /// How an operation ended.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub enum Outcome {
-        Ok = "ok",
-        Refused = "refused",
-        Failed = "failed",
-        Timeout = "timeout",
-        Cancelled = "cancelled",
-    }
-}
-
-/// One operation, as the pipeline saw it (or a request refused before it reached a resource).
-/// `statement` is what the control plane sent; the auditor renders or fingerprints it before it
-/// is written anywhere. Empty ids are recorded as `null`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AuditRecord {
-    pub request_id: String,
-    pub tenant_id: String,
-    pub resource_id: String,
-    pub resource_type: String,
-    pub operation: String,
-    pub statement: Option<Statement>,
-    pub outcome: Outcome,
-    pub code: Option<ErrorCode>,
-    pub row_count: u64,
-    pub truncated: bool,
-    pub masked: MaskedCounts,
-    pub duration_ms: u64,
-}
 
 /// How the statement appears in a record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,43 +50,6 @@ pub fn record_statement(
         StatementField::Fingerprint(print)
     });
     RecordedStatement { field, rendered }
-}
-
-/// Security events; each is recorded whatever `audit.level` says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SecurityKind {
-    ConfigLoaded,
-    ConfigReloaded,
-    AuditRecovered,
-    Connected,
-    Disconnected,
-    AuthFailed,
-    PrivilegeCheck,
-    RecordsDropped,
-}
-
-impl SecurityKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SecurityKind::ConfigLoaded => "config_loaded",
-            SecurityKind::ConfigReloaded => "config_reloaded",
-            SecurityKind::AuditRecovered => "audit_recovered",
-            SecurityKind::Connected => "connection_established",
-            SecurityKind::Disconnected => "connection_lost",
-            SecurityKind::AuthFailed => "auth_failure",
-            SecurityKind::PrivilegeCheck => "privilege_check",
-            SecurityKind::RecordsDropped => "records_dropped",
-        }
-    }
-}
-
-/// A security event and its details, a JSON object (never secrets, never data values).
-#[derive(Debug, Clone, PartialEq)]
-pub struct SecurityEvent {
-    pub kind: SecurityKind,
-    pub details: Value,
-    /// Whether this event deserves attention (written at `warn`).
-    pub alarming: bool,
 }
 
 /// The fields every record starts with.

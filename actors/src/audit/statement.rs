@@ -9,6 +9,7 @@
 //! the rendered text is cut at `maxStatementBytes`. Pure.
 
 use super::chain::{canonical, hex};
+pub use crate::domain::Statement;
 use crate::masking::MaskingEngine;
 use crate::protocol::MaskedCounts;
 use pg_query::protobuf::{ScanToken, Token};
@@ -16,36 +17,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 
-/// A statement as the relay received it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Statement {
-    /// `params.sql` of a request.
-    Sql(String),
-    /// The other parameters of a request (a MongoDB command, a table name).
-    Json(Value),
-    /// The whole text of a message that could not be read as a request.
-    Message(String),
-}
-
-impl From<&str> for Statement {
-    fn from(sql: &str) -> Self {
-        Statement::Sql(sql.to_owned())
-    }
-}
-
 impl Statement {
-    /// The statement of a request's parameters: `sql` when there is one, else the parameters
-    /// themselves when there are any.
-    pub fn of_params(params: &Value) -> Option<Statement> {
-        if let Some(sql) = params.get("sql").and_then(Value::as_str) {
-            return Some(Statement::Sql(sql.to_owned()));
-        }
-        match params {
-            Value::Object(fields) if !fields.is_empty() => Some(Statement::Json(params.clone())),
-            _ => None,
-        }
-    }
-
     /// Bytes of the exact text (SQL, the message) or of the canonical JSON.
     fn hashed_text(&self) -> std::borrow::Cow<'_, str> {
         match self {

@@ -15,6 +15,7 @@ mod inbound;
 pub mod proxy;
 pub mod reassembly;
 mod reconfigure;
+pub use reconfigure::Reconnect;
 mod role;
 pub mod tunnel;
 

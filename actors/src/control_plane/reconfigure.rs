@@ -2,13 +2,25 @@
 //! (`hello` again, on the same session), new settings or a new token (close and connect again),
 //! and the token file read again after the control plane refused the token.
 
+use super::connect::Link;
 use super::ControlPlane;
-use crate::protocol::Outbound;
-use crate::reload_messages::{Reconnect, TokenReread, UpdateHello};
-use actix::{Context, Handler};
+use crate::protocol::{Hello, Outbound};
+use crate::reload_messages::{TokenReread, UpdateHello};
+use actix::{Context, Handler, Message as ActixMessage};
 use awc::ws::{CloseCode, CloseReason, Message};
+use relay_config::ControlPlane as ControlPlaneConfig;
 use slog::{info, warn};
 use std::sync::Arc;
+
+/// Supervisor -> control plane: `controlPlane` changed; close the session and connect with these
+/// settings.
+#[derive(ActixMessage)]
+#[rtype(result = "()")]
+pub struct Reconnect {
+    pub config: Arc<ControlPlaneConfig>,
+    pub link: Link,
+    pub hello: Hello,
+}
 
 impl ControlPlane {
     /// Reads `controlPlane.tokenFile` again, if the relay uses one; returns whether the token in

@@ -6,10 +6,8 @@
 //! The instance id is `RELAY_INSTANCE_ID`, else the host name: the container's or the pod's, so a
 //! restarted relay in the same container or pod finds the spool it left behind.
 
-mod discover;
 mod files;
 
-pub use discover::find_status_file;
 pub use files::{
     create_new, open_append, open_read, replace_file, FileLock, LockError, READ_LIMIT,
 };
@@ -72,7 +70,7 @@ pub fn instance_dir_name(tenant_id: &str, instance_id: &str) -> String {
     digest.update(tenant_id.as_bytes());
     digest.update([0]);
     digest.update(instance_id.as_bytes());
-    let hash = crate::audit::chain::hex(&digest.finalize()[..8]);
+    let hash = crate::hex::hex(&digest.finalize()[..8]);
     format!("{slug}-{hash}")
 }
 

@@ -2,8 +2,8 @@
 //! and how the probe finds the status file.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use super::discover::find_in;
 use super::*;
+use crate::status_file::find_in;
 use crate::status_file::{self, AuditStatus, Status};
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;

@@ -87,7 +87,7 @@ const INLINE_CELLS: usize = 256;
 const INLINE_BYTES: usize = 32 * 1024;
 
 fn is_small(payload: &MaskPayload) -> bool {
-    use crate::resource::pg_values::approximate_json_size;
+    use crate::json_size::approximate_json_size;
     match payload {
         MaskPayload::Text(text) => text.len() <= INLINE_BYTES,
         MaskPayload::Output(output) => {

@@ -6,16 +6,10 @@
 
 use super::catalog::{CatalogSnapshot, QualifiedName};
 use super::tree::Walker;
+pub use crate::domain::Source;
 use pg_query::protobuf::{ResTarget, SelectStmt, SetOperation};
 use pg_query::{Node, NodeEnum};
 use std::collections::BTreeSet;
-
-/// A protected column an output reads: the index of its column rule and the column's name.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Source {
-    pub rule: usize,
-    pub column: String,
-}
 
 pub type Sources = BTreeSet<Source>;
 

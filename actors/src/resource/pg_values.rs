@@ -16,10 +16,13 @@ mod numeric;
 mod sample_cells;
 mod scalar;
 
+pub use crate::json_size::approximate_json_size;
+#[cfg(test)]
+use crate::json_size::FLOAT_TEXT_MAX;
 use ::postgres::types::{FromSql, Kind, Type};
 use budget::{Budget, OverBudget};
 use bytes::Malformed;
-use serde_json::{Number, Value};
+use serde_json::Value;
 use std::error::Error;
 
 /// A cell as received: accepts every type, keeps the raw binary bytes (None = SQL NULL).
@@ -230,50 +233,6 @@ fn scalar_decoder(oid: u32) -> Option<Scalar> {
         _ => return None,
     };
     Some(Scalar::Small(small))
-}
-
-/// The longest text serde_json prints for an f64 (e.g. "-2.2250738585072014e-308").
-const FLOAT_TEXT_MAX: usize = 24;
-
-/// The approximate size in bytes of a decoded JSON value, for enforcing a per-result byte cap
-/// cheaply (strings: len + 2, numbers: digits, containers: sum + separators). No serialization;
-/// string escapes are not counted. Walks with an explicit stack so depth cannot overflow it.
-pub fn approximate_json_size(value: &Value) -> usize {
-    let mut total = 0usize;
-    let mut pending = vec![value];
-    while let Some(value) = pending.pop() {
-        total += match value {
-            Value::Null | Value::Bool(true) => 4,
-            Value::Bool(false) => 5,
-            Value::Number(number) => number_size(number),
-            Value::String(text) => text.len() + 2,
-            Value::Array(items) => {
-                pending.extend(items);
-                2 + items.len().saturating_sub(1)
-            }
-            Value::Object(members) => {
-                pending.extend(members.values());
-                // Each key is quoted and followed by a colon; members are comma-separated.
-                let keys: usize = members.keys().map(|key| key.len() + 3).sum();
-                2 + keys + members.len().saturating_sub(1)
-            }
-        };
-    }
-    total
-}
-
-fn number_size(number: &Number) -> usize {
-    if let Some(unsigned) = number.as_u64() {
-        decimal_digits(unsigned)
-    } else if let Some(signed) = number.as_i64() {
-        1 + decimal_digits(signed.unsigned_abs())
-    } else {
-        FLOAT_TEXT_MAX
-    }
-}
-
-fn decimal_digits(value: u64) -> usize {
-    value.checked_ilog10().map_or(1, |log| log as usize + 1)
 }
 
 #[cfg(test)]

@@ -13,10 +13,10 @@ use super::{initial_health, ResourceChild, Supervisor};
 use crate::audit::chain::sha256_hex;
 use crate::audit::SecurityKind;
 use crate::control_plane::connect::Link;
+use crate::control_plane::Reconnect;
 use crate::masking::{Masker, MaskingEngine};
 use crate::reload_messages::{
-    Reconfigure, Reconnect, ReloadConfig, ReloadOutcome, ReloadTrigger, Retire, TokenReread,
-    UpdateHello,
+    Reconfigure, ReloadConfig, ReloadOutcome, ReloadTrigger, Retire, TokenReread, UpdateHello,
 };
 use actix::{Actor, Context, Handler, MessageResult};
 use relay_config::{unreloadable, Config, ConfigDiff, ConfigError, Problem, Section};

@@ -2,8 +2,8 @@
 //! instance directories under the base directory that belong to this user and hold a status file;
 //! one is the answer, several are narrowed to the fresh ones whose writer is still running.
 
-use super::{base_dir, STATUS_FILE_NAME};
-use crate::status_file::{self, Status};
+use super::{self as status_file, Status};
+use crate::local_state::{base_dir, STATUS_FILE_NAME};
 use rustix::process::geteuid;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -15,7 +15,7 @@ pub fn find_status_file(max_age: Duration) -> Result<PathBuf, String> {
 }
 
 /// [`find_status_file`] in the base directory `base`.
-pub(super) fn find_in(base: &Path, max_age: Duration) -> Result<PathBuf, String> {
+pub(crate) fn find_in(base: &Path, max_age: Duration) -> Result<PathBuf, String> {
     let candidates = candidates(base);
     match candidates.as_slice() {
         [] => Err(format!(

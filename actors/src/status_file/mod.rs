@@ -3,7 +3,12 @@
 //! resource's health, when), and `relay healthcheck` judges it. This gives container platforms an
 //! exec probe without opening a port. Pure apart from the file I/O.
 
+mod discover;
+
 use crate::local_state;
+#[cfg(test)]
+pub(crate) use discover::find_in;
+pub use discover::find_status_file;
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
 use std::path::Path;
