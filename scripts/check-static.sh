@@ -105,6 +105,16 @@ echo "stripped size: $size_bytes bytes ($size_mib MiB)"
 [ "$size_bytes" -le "$MAX_BINARY_BYTES" ] || fail "relay is $size_bytes bytes, more than $MAX_BINARY_BYTES"
 pass "stripped binary is $size_mib MiB (limit $((MAX_BINARY_BYTES / 1000000)) MB)"
 
+# The development control plane is built from the protocol and audit-chain crates only: the SQL
+# parser and the MongoDB driver are not in it. Both leave their source paths (panic locations) in
+# a binary that links them, stripped or not; the relay itself shows the check can see them.
+linked_heavy() { grep -a -q -E '/(pg_query|mongodb)-[0-9]' "$1"; }
+linked_heavy "$relay_bin" || fail "cannot tell which crates a binary links: relay shows no pg_query or mongodb"
+if linked_heavy "$devplane_bin"; then
+    fail "relay-devplane links pg_query or the MongoDB driver; it should need only relay-protocol and relay-audit-chain"
+fi
+pass "relay-devplane links neither the SQL parser nor the MongoDB driver"
+
 version_line=$("$relay_bin" version)
 [[ "$version_line" =~ ^relay\ [0-9]+\.[0-9]+\.[0-9]+ ]] || fail "unexpected 'relay version' output: $version_line"
 pass "relay version: $version_line"

@@ -3,7 +3,7 @@
 //! record. Exit 0 only for an intact chain.
 
 use crate::EXIT_USAGE;
-use relay_actors::audit::chain::{verify, Verdict};
+use relay_audit_chain::{verify, Verdict};
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::ExitCode;

@@ -7,7 +7,7 @@
 //! directories and their symlinks. Reading what the path resolves to sees every kind of update
 //! (in place, rename over, symlink swap) the same way, at the cost of one small read per interval.
 
-use relay_actors::audit::chain::sha256_hex;
+use relay_audit_chain::sha256_hex;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};

@@ -15,7 +15,6 @@
 pub mod audit;
 pub mod control_plane;
 pub mod domain;
-pub mod hex;
 pub mod json_size;
 pub mod local_state;
 pub mod lru;
@@ -24,13 +23,12 @@ pub mod messages;
 pub mod metrics;
 pub mod pipeline;
 pub mod policy;
-pub mod protocol;
 pub mod reload_messages;
 pub mod resource;
 pub mod status_file;
 pub mod supervisor;
-pub mod time;
 pub mod tls;
-mod wire_enum;
 
+pub use relay_protocol as protocol;
+pub use relay_protocol::time;
 pub use supervisor::{StartError, Supervisor};

@@ -2,7 +2,7 @@
 //! cumulatively per chain; optionally kept in a file so it survives the dev control plane's own
 //! restarts (and can be checked with `relay audit verify`).
 
-use relay_actors::audit::spool::read_records;
+use relay_audit_chain::read_records;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};

@@ -4,8 +4,8 @@
 
 use super::audit_store::AuditStore;
 use super::roster::{Departure, Member, Order, Roster};
-use relay_actors::protocol::{close_code, Hello, ResourceHealth};
-use relay_actors::time::now_rfc3339;
+use relay_protocol::time::now_rfc3339;
+use relay_protocol::{close_code, Hello, ResourceHealth};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;

@@ -9,7 +9,7 @@ use super::roster::Order;
 use actix_web::http::StatusCode;
 use actix_web::{rt, web, HttpRequest, HttpResponse};
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason};
-use relay_actors::protocol::{PROBE_HEADER, TENANT_HEADER};
+use relay_protocol::{PROBE_HEADER, TENANT_HEADER};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -10,7 +10,7 @@
 //!   old socket is not closed yet), closing the old one with 4000;
 //! - when the active session closes or says `draining`, the oldest standby is promoted.
 
-use relay_actors::protocol::{close_code, Hello, ResourceHealth, STANDBY_CAPABILITY};
+use relay_protocol::{close_code, Hello, ResourceHealth, STANDBY_CAPABILITY};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use tokio::sync::oneshot;

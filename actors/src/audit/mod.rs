@@ -7,7 +7,7 @@
 //! retried every [`RETRY_INTERVAL`], so a directory created later or an acknowledgement that
 //! makes room heals it without a restart.
 
-pub mod chain;
+pub use relay_audit_chain as chain;
 pub mod record;
 pub mod sinks;
 pub mod spool;

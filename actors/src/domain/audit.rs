@@ -2,7 +2,7 @@
 //! How records are rendered, sealed and written is the audit module's business.
 
 use crate::protocol::{ErrorCode, MaskedCounts};
-use crate::wire_enum::wire_enum;
+use relay_protocol::wire_enum;
 use serde_json::Value;
 
 wire_enum! {

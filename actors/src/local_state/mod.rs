@@ -70,7 +70,7 @@ pub fn instance_dir_name(tenant_id: &str, instance_id: &str) -> String {
     digest.update(tenant_id.as_bytes());
     digest.update([0]);
     digest.update(instance_id.as_bytes());
-    let hash = crate::hex::hex(&digest.finalize()[..8]);
+    let hash = relay_audit_chain::hex(&digest.finalize()[..8]);
     format!("{slug}-{hash}")
 }
 

@@ -2,7 +2,13 @@
 //! `hash` (SHA-256 of its own canonical form), and each start of the relay opens a new chain with
 //! a marked genesis record. Sealing and verification are pure and live here.
 
-pub use crate::hex::hex;
+#![forbid(unsafe_code)]
+
+mod hex;
+mod records;
+
+pub use hex::hex;
+pub use records::read_records;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -212,5 +218,4 @@ where
 }
 
 #[cfg(test)]
-#[path = "chain_tests.rs"]
 mod tests;

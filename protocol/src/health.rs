@@ -1,7 +1,6 @@
 //! Wire types of the `health` message: each resource's state, the audit trail's, and the summary
 //! of the relay's metrics. Part of [`crate::protocol`], which re-exports every item.
 
-use crate::wire_enum::wire_enum;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

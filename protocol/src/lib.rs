@@ -3,8 +3,16 @@
 //! The protocol is documented in `docs/protocol.md`; this file is its source of truth. Receivers ignore
 //! unknown fields, so adding an optional field is not a breaking change; anything else bumps
 //! [`PROTOCOL_VERSION`].
+#![forbid(unsafe_code)]
 
-use crate::wire_enum::wire_enum;
+pub mod time;
+#[macro_use]
+mod wire_enum;
+
+/// For [`wire_enum!`]'s expansion in other crates.
+#[doc(hidden)]
+pub use serde as __serde;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;

@@ -12,6 +12,7 @@
 ///
 /// It gets `as_str` (the wire string), `from_wire`, `ALL`, `Display`, `FromStr`, `Serialize`
 /// (the string) and `Deserialize` (one of the strings, else serde's "unknown variant" error).
+#[macro_export]
 macro_rules! wire_enum {
     (
         $(#[$meta:meta])*
@@ -61,24 +62,22 @@ macro_rules! wire_enum {
             }
         }
 
-        impl ::serde::Serialize for $name {
-            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        impl $crate::__serde::Serialize for $name {
+            fn serialize<S: $crate::__serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 serializer.serialize_str(self.as_str())
             }
         }
 
-        impl<'de> ::serde::Deserialize<'de> for $name {
-            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let text = <String as ::serde::Deserialize>::deserialize(deserializer)?;
+        impl<'de> $crate::__serde::Deserialize<'de> for $name {
+            fn deserialize<D: $crate::__serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <String as $crate::__serde::Deserialize>::deserialize(deserializer)?;
                 Self::from_wire(&text).ok_or_else(|| {
-                    <D::Error as ::serde::de::Error>::unknown_variant(&text, &[$($wire),+])
+                    <D::Error as $crate::__serde::de::Error>::unknown_variant(&text, &[$($wire),+])
                 })
             }
         }
     };
 }
-
-pub(crate) use wire_enum;
 
 #[cfg(test)]
 mod tests {
