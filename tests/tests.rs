@@ -18,6 +18,7 @@ mod masking_lineage;
 mod masking_values;
 mod metrics;
 mod metrics_summary;
+mod module_graph;
 mod mongo_fixture;
 mod mongo_masking;
 mod mongo_ops;

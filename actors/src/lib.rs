@@ -1,15 +1,33 @@
 //! The relay's actor system and the pure engines it uses.
 //!
 //! ```text
-//!               Supervisor (supervisor/)
+//!               Supervisor (supervisor/)  starts, watches and restarts; publishes the routes
 //!    ┌─────────────┼────────────────┬──────────────┐
 //! ControlPlane  Resource (1 per db)  Masker        Auditor
 //! control_plane/ resource/           masking/      audit/
 //! ```
-//! A `request` arrives at [`control_plane::ControlPlane`], which hands it to the
-//! [`supervisor::Supervisor`]; [`pipeline`] runs it on the resource, masks the answer and audits it.
-//! Wire types are in [`protocol`], actor messages in [`messages`]. Pure parts (protocol, backoff,
-//! reassembly, masking engine) have no actix imports and carry their unit tests.
+//! The path of one request, one hop per line:
+//! 1. [`control_plane::ControlPlane`] decodes a `request` and takes the latest [`routing::Routes`]
+//!    the supervisor published (a `watch` channel, no mailbox hop);
+//! 2. [`pipeline::run`] asks the [`audit::Auditor`] whether it can record (`AuditReady`);
+//! 3. the [`resource::Resource`] checks the allow-list and policy and runs the operation;
+//! 4. the [`masking::Masker`] masks the output (or the error text);
+//! 5. the auditor writes the record (`Record`), and only then
+//! 6. the control plane sends `result` or `error`; the auditor sends the sealed record to the
+//!    control plane it finds published, and the control plane's `audit_ack` goes back to it.
+//!
+//! The supervisor is on no request's path: it starts children, restarts any that stop, applies
+//! reloads and orders the drain. Domain types are in [`domain`] (a leaf), actor messages in
+//! [`messages`], wire types in the `relay-protocol` crate (re-exported as [`protocol`]), the audit
+//! chain in `relay-audit-chain`. Pure parts (policy, masking engine, lineage, backoff, reassembly)
+//! import no actix and carry their unit tests.
+//!
+//! Concurrency: every actor runs on the one actix system thread. Work that can take long runs
+//! elsewhere: PostgreSQL's synchronous driver on blocking threads ([`resource::off_thread`]),
+//! masking of large results on a bounded pool of blocking threads ([`masking`]), long statements'
+//! policy checks and audit rendering off the actor. The MongoDB driver's I/O is async, as tasks on
+//! the same thread. The actor thread does the routing, the small cases inline (where a thread hop
+//! would cost more than the work), the audit trail's file appends and the encoding of answers.
 #![forbid(unsafe_code)]
 
 pub mod audit;
@@ -25,6 +43,7 @@ pub mod pipeline;
 pub mod policy;
 pub mod reload_messages;
 pub mod resource;
+pub mod routing;
 pub mod status_file;
 pub mod supervisor;
 pub mod tls;

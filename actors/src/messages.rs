@@ -9,15 +9,7 @@ use actix::Message;
 use serde_json::Value;
 use std::time::Duration;
 
-/// Control plane -> supervisor: run one request through resource, masking and audit; the answer is
-/// the message to send back (`result` or `error`).
-#[derive(Message, Debug)]
-#[rtype(result = "Outbound")]
-pub struct Dispatch {
-    pub request: Request,
-}
-
-/// Control plane -> supervisor -> resource: the control plane cancelled a request.
+/// Control plane -> resource: the control plane cancelled a request.
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "()")]
 pub struct CancelRequest {
@@ -124,7 +116,7 @@ pub struct Record {
     pub record: crate::domain::AuditRecord,
 }
 
-/// Control plane -> supervisor: a request or message refused before it reached a resource
+/// Control plane -> auditor: a request or message refused before it reached a resource
 /// (malformed, a duplicate id, ill-typed fields, the relay shutting down); it is recorded like
 /// any refused operation.
 #[derive(Message, Debug)]
@@ -157,7 +149,7 @@ pub struct AuditLink {
     pub connected: bool,
 }
 
-/// Control plane -> supervisor -> auditor: records of `chain_id` up to `seq` were stored.
+/// Control plane -> auditor: records of `chain_id` up to `seq` were stored.
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "()")]
 pub struct AuditAcked {
@@ -165,7 +157,7 @@ pub struct AuditAcked {
     pub seq: u64,
 }
 
-/// Auditor -> supervisor -> control plane: send this sealed record in an `audit` message.
+/// Auditor -> control plane: send this sealed record in an `audit` message.
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "()")]
 pub struct ForwardAudit {

@@ -48,7 +48,7 @@ fn start(settings: Audit) -> (Addr<Auditor>, Forwarded) {
     let forwarded = Arc::clone(&collector.forwarded);
     let collector = collector.start();
     let outbox = AuditOutbox {
-        forward: collector.clone().recipient(),
+        forward: Forwarder::fixed(collector.clone().recipient()),
         status: collector.recipient(),
     };
     let engine = MaskingEngine::from_config(&relay_config::Masking::default()).unwrap();

@@ -29,6 +29,7 @@ use slog::{error, info, warn, Logger};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::watch;
 
 /// `records_dropped` is recorded at most this often while the spool overflows.
 const DROP_REPORT_INTERVAL: Duration = Duration::from_secs(60);
@@ -44,8 +45,31 @@ const INLINE_STATEMENT_BYTES: usize = 16 << 10;
 
 /// Where the auditor sends records for the control plane and reports its state.
 pub struct AuditOutbox {
-    pub forward: Recipient<ForwardAudit>,
+    pub forward: Forwarder,
     pub status: Recipient<AuditStatusChanged>,
+}
+
+/// The control plane that sealed records go to: the one the supervisor last published, so a
+/// restarted control-plane actor gets them at once and none passes through the supervisor.
+pub struct Forwarder(watch::Receiver<Option<Recipient<ForwardAudit>>>);
+
+impl Forwarder {
+    /// Follows the destination the supervisor publishes.
+    pub fn following(destination: watch::Receiver<Option<Recipient<ForwardAudit>>>) -> Self {
+        Forwarder(destination)
+    }
+
+    /// Always the same destination.
+    pub fn fixed(destination: Recipient<ForwardAudit>) -> Self {
+        Forwarder(watch::Sender::new(Some(destination)).subscribe())
+    }
+
+    /// Sends a record if there is a control plane (the spool keeps it either way).
+    pub fn do_send(&self, forward: ForwardAudit) {
+        if let Some(destination) = self.0.borrow().as_ref() {
+            destination.do_send(forward);
+        }
+    }
 }
 
 /// The audit actor.

@@ -58,7 +58,7 @@ impl ControlPlane {
                 error!(self.log, "Control plane rejected the relay token or tenant id";
                     "url" => self.url_for_logs(), "status" => status,
                     "retryInMs" => delay.as_millis() as u64);
-                self.supervisor.do_send(AuthRejected {
+                self.supervisor.auth_rejected.do_send(AuthRejected {
                     detail: format!("upgrade refused with HTTP status {status}"),
                 });
                 delay

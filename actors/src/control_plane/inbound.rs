@@ -3,10 +3,12 @@
 use super::reassembly::Assembled;
 use super::ControlPlane;
 use crate::audit::statement::Statement;
-use crate::messages::{AuditAcked, CancelRequest, Dispatch, RequestRefused};
+use crate::messages::{AuditAcked, CancelRequest, RequestRefused};
+use crate::pipeline;
 use crate::protocol::{
     decode_inbound, ErrorCode, ErrorMessage, Inbound, Outbound, Rejection, Request,
 };
+use crate::routing::CancelDelivery;
 use actix::{ActorFutureExt, AsyncContext, Context, WrapFuture};
 use awc::ws::{Frame, Message};
 use slog::{debug, warn};
@@ -51,18 +53,10 @@ impl ControlPlane {
     fn on_text(&mut self, text: &str, ctx: &mut Context<Self>) {
         match decode_inbound(text) {
             Ok(Inbound::Request(request)) => self.on_request(request, ctx),
-            Ok(Inbound::Cancel(cancel)) => match self.in_flight.get(&cancel.id) {
-                Some(resource_id) => self.supervisor.do_send(CancelRequest {
-                    request_id: cancel.id,
-                    resource_id: resource_id.clone(),
-                }),
-                None => {
-                    debug!(self.log, "Cancel for a request not in flight"; "requestId" => cancel.id)
-                }
-            },
+            Ok(Inbound::Cancel(cancel)) => self.on_cancel(cancel.id),
             Ok(Inbound::Standby(notice)) => self.on_standby(notice),
             Ok(Inbound::Active(notice)) => self.on_active(notice, ctx),
-            Ok(Inbound::AuditAck(ack)) => self.supervisor.do_send(AuditAcked {
+            Ok(Inbound::AuditAck(ack)) => self.routes.borrow().audit_acked(AuditAcked {
                 chain_id: ack.chain_id,
                 seq: ack.seq,
             }),
@@ -83,7 +77,7 @@ impl ControlPlane {
             let value = parsed.as_ref()?.get(name)?;
             value.as_str().map(str::to_owned)
         };
-        self.supervisor.do_send(RequestRefused {
+        self.routes.borrow().refused(RequestRefused {
             request_id: rejection.id.clone(),
             resource_id: field("resourceId"),
             operation: field("operation"),
@@ -95,7 +89,7 @@ impl ControlPlane {
 
     /// Refuses a request that decoded but cannot run; it is audited like any refusal.
     fn refuse(&mut self, request: &Request, code: ErrorCode, message: &str) {
-        self.supervisor.do_send(RequestRefused {
+        self.routes.borrow().refused(RequestRefused {
             request_id: Some(request.id.clone()),
             resource_id: Some(request.resource_id.clone()),
             operation: Some(request.operation.clone()),
@@ -128,8 +122,9 @@ impl ControlPlane {
         self.drain.request_started();
         let generation = self.generation;
         let id = request.id.clone();
-        let answer = self.supervisor.send(Dispatch { request });
-        ctx.spawn(answer.into_actor(self).map(move |answer, actor, _ctx| {
+        let route = self.routes.borrow().route(&request.resource_id);
+        let answer = pipeline::run(route, request);
+        ctx.spawn(answer.into_actor(self).map(move |message, actor, _ctx| {
             actor.drain.request_finished();
             if generation != actor.generation {
                 debug!(actor.log, "Answer dropped: its session ended"; "requestId" => id);
@@ -139,19 +134,30 @@ impl ControlPlane {
                 debug!(actor.log, "Answer dropped: the drain already answered it"; "requestId" => id);
                 return;
             };
-            let message = answer.unwrap_or_else(|_| {
-                Outbound::Error(ErrorMessage {
-                    id: Some(id),
-                    code: ErrorCode::Internal,
-                    message: "relay could not process the request".into(),
-                })
-            });
             let is_result = matches!(message, Outbound::Result(_));
             let bytes = actor.send(message);
             if is_result {
                 actor.metrics.result_sent(&resource, bytes);
             }
         }));
+    }
+}
+
+impl ControlPlane {
+    /// Hands a cancel to the resource the request runs on (or a retired one still running it).
+    fn on_cancel(&mut self, request_id: String) {
+        let Some(resource_id) = self.in_flight.get(&request_id).cloned() else {
+            debug!(self.log, "Cancel for a request not in flight"; "requestId" => request_id);
+            return;
+        };
+        let cancel = CancelRequest {
+            request_id,
+            resource_id,
+        };
+        let request_id = cancel.request_id.clone();
+        if self.routes.borrow().cancel(cancel) == CancelDelivery::UnknownResource {
+            debug!(self.log, "Cancel for an unknown resource"; "requestId" => request_id);
+        }
     }
 }
 

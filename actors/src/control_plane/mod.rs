@@ -12,6 +12,8 @@ mod drain;
 mod egress_stream;
 mod failure;
 mod inbound;
+mod link;
+pub use link::SupervisorLink;
 pub mod proxy;
 pub mod reassembly;
 mod reconfigure;
@@ -24,11 +26,11 @@ use crate::messages::{
 };
 use crate::metrics::Metrics;
 use crate::protocol::{close_code, encode_outbound, Hello, Outbound};
-use crate::supervisor::Supervisor;
+use crate::routing::RoutesWatch;
 use actix::io::{SinkWrite, WriteHandler};
 use actix::{
-    Actor, ActorFutureExt, Addr, AsyncContext, Context, Handler, Running, SpawnHandle,
-    StreamHandler, WrapFuture,
+    Actor, ActorFutureExt, AsyncContext, Context, Handler, Running, SpawnHandle, StreamHandler,
+    WrapFuture,
 };
 use awc::error::WsProtocolError;
 use awc::ws::{CloseReason, Codec, Frame, Message};
@@ -66,7 +68,9 @@ pub struct ControlPlane {
     config: Arc<ControlPlaneConfig>,
     hello: Hello,
     link: connect::Link,
-    supervisor: Addr<Supervisor>,
+    supervisor: SupervisorLink,
+    /// The children requests run through, as the supervisor last published them.
+    routes: RoutesWatch,
     log: Logger,
     backoff: Backoff,
     /// Increases with every connection attempt; events of older sessions are ignored.
@@ -86,7 +90,8 @@ impl ControlPlane {
         config: Arc<ControlPlaneConfig>,
         hello: Hello,
         link: connect::Link,
-        supervisor: Addr<Supervisor>,
+        supervisor: SupervisorLink,
+        routes: RoutesWatch,
         log: &Logger,
         metrics: Arc<Metrics>,
     ) -> Self {
@@ -96,6 +101,7 @@ impl ControlPlane {
             hello,
             link,
             supervisor,
+            routes,
             log: log.new(slog::o!()),
             backoff,
             generation: 0,
@@ -134,7 +140,7 @@ impl ControlPlane {
             "proxy" => self.link.route.describe());
         self.send(Outbound::Hello(self.hello.clone()));
         self.send_health_snapshot(ctx);
-        self.supervisor.do_send(Connected {
+        self.supervisor.connected.do_send(Connected {
             url: self.url_for_logs(),
         });
     }
@@ -168,7 +174,9 @@ impl ControlPlane {
         if session.opened_at.elapsed() >= STABLE_CONNECTION {
             self.backoff.reset();
         }
-        self.supervisor.do_send(Disconnected { reason });
+        self.supervisor
+            .disconnected
+            .do_send(Disconnected { reason });
         true
     }
 
@@ -194,7 +202,7 @@ impl ControlPlane {
     }
 
     fn send_health_snapshot(&mut self, ctx: &mut Context<Self>) {
-        let request = self.supervisor.send(GetHealth);
+        let request = self.supervisor.health.send(GetHealth);
         ctx.spawn(request.into_actor(self).map(|snapshot, actor, _ctx| {
             if let Ok(health) = snapshot {
                 actor.send(Outbound::Health(health));
@@ -239,7 +247,7 @@ impl ControlPlane {
                 // A rotated token file is worth trying soon, not at the backoff cap.
                 let mut at_cap = true;
                 if code == Some(close_code::UNAUTHORIZED) {
-                    self.supervisor.do_send(AuthRejected {
+                    self.supervisor.auth_rejected.do_send(AuthRejected {
                         detail: format!("session closed with code 4001: {description}"),
                     });
                     at_cap = !self.reread_token();

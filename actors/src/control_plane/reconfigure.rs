@@ -34,7 +34,9 @@ impl ControlPlane {
                 info!(self.log, "Token file read again: the next connection uses its new token";
                     "file" => path.display().to_string());
                 Arc::make_mut(&mut self.config).credential = token.clone();
-                self.supervisor.do_send(TokenReread { credential: token });
+                self.supervisor
+                    .token_reread
+                    .do_send(TokenReread { credential: token });
                 true
             }
             Ok(_) => false,

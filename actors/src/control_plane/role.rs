@@ -67,7 +67,9 @@ impl ControlPlane {
         if self.role.apply(true) == RoleChange::StandingBy {
             info!(self.log, "Relay standing by";
                 "activeInstanceId" => notice.active_instance_id.unwrap_or_default());
-            self.supervisor.do_send(RoleChanged { standby: true });
+            self.supervisor
+                .role_changed
+                .do_send(RoleChanged { standby: true });
         }
     }
 
@@ -76,7 +78,9 @@ impl ControlPlane {
         match self.role.apply(false) {
             RoleChange::Promoted => {
                 info!(self.log, "Relay promoted to active");
-                self.supervisor.do_send(RoleChanged { standby: false });
+                self.supervisor
+                    .role_changed
+                    .do_send(RoleChanged { standby: false });
                 self.send_health_snapshot(ctx);
             }
             _ => debug!(self.log, "Control plane confirmed this relay as active"),

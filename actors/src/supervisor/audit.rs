@@ -1,15 +1,10 @@
-//! The supervisor's side of the audit trail: starting the auditor, turning what happens to the
-//! relay into security events, and carrying records and acknowledgements between the auditor and
-//! the control plane.
+//! The supervisor's side of the audit trail: starting the auditor and turning what happens to the
+//! relay into security events. Records and acknowledgements go between the auditor and the control
+//! plane directly.
 
 use super::Supervisor;
-use crate::audit::{AuditOutbox, AuditRecord, Auditor, Outcome, SecurityEvent, SecurityKind};
-use crate::messages::{
-    AuditAcked, AuditLink, AuditStatusChanged, AuthRejected, ForwardAudit, Record, RequestRefused,
-    Security, SendToControlPlane,
-};
-use crate::protocol::MaskedCounts;
-use crate::protocol::{AuditMessage, Outbound};
+use crate::audit::{AuditOutbox, Auditor, Forwarder, SecurityEvent, SecurityKind};
+use crate::messages::{AuditLink, AuditStatusChanged, AuthRejected, Security};
 use actix::{Actor, AsyncContext, Context, Handler};
 use std::sync::Arc;
 
@@ -34,7 +29,7 @@ impl Supervisor {
 
     pub(super) fn start_auditor(&mut self, ctx: &mut Context<Self>) {
         let outbox = AuditOutbox {
-            forward: ctx.address().recipient(),
+            forward: Forwarder::following(self.publisher.audit_destination()),
             status: ctx.address().recipient(),
         };
         let auditor = Auditor::new(
@@ -67,30 +62,6 @@ impl Handler<AuthRejected> for Supervisor {
     }
 }
 
-impl Handler<ForwardAudit> for Supervisor {
-    type Result = ();
-
-    fn handle(&mut self, forward: ForwardAudit, _ctx: &mut Context<Self>) {
-        if let Some(control_plane) = &self.control_plane {
-            control_plane.do_send(SendToControlPlane {
-                message: Outbound::Audit(AuditMessage {
-                    record: forward.record,
-                }),
-            });
-        }
-    }
-}
-
-impl Handler<AuditAcked> for Supervisor {
-    type Result = ();
-
-    fn handle(&mut self, ack: AuditAcked, _ctx: &mut Context<Self>) {
-        if let Some(auditor) = &self.auditor {
-            auditor.do_send(ack);
-        }
-    }
-}
-
 impl Handler<AuditStatusChanged> for Supervisor {
     type Result = ();
 
@@ -111,39 +82,6 @@ impl Handler<AuditStatusChanged> for Supervisor {
             // `Relay ready` waits for the audit trail; the probe reads its state from the file.
             self.announce_startup();
             self.write_status();
-        }
-    }
-}
-
-impl Handler<RequestRefused> for Supervisor {
-    type Result = ();
-
-    fn handle(&mut self, refused: RequestRefused, _ctx: &mut Context<Self>) {
-        let resource_id = refused.resource_id.unwrap_or_default();
-        let operation = refused.operation.unwrap_or_default();
-        self.metrics
-            .request_refused(&resource_id, &operation, refused.code);
-        let resource_type = self
-            .resources
-            .get(&resource_id)
-            .map(|child| child.spec.kind.to_string())
-            .unwrap_or_default();
-        let record = AuditRecord {
-            request_id: refused.request_id.unwrap_or_default(),
-            tenant_id: self.config.control_plane.tenant_id.clone(),
-            resource_id,
-            resource_type,
-            operation,
-            statement: refused.statement,
-            outcome: Outcome::Refused,
-            code: Some(refused.code),
-            row_count: 0,
-            truncated: false,
-            masked: MaskedCounts::default(),
-            duration_ms: 0,
-        };
-        if let Some(auditor) = &self.auditor {
-            auditor.do_send(Record { record });
         }
     }
 }

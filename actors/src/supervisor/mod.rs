@@ -6,7 +6,7 @@
 //! supervisor, never through cached addresses, so a restarted child is found at once.
 
 use crate::audit::{Auditor, SecurityKind};
-use crate::control_plane::{connect, ControlPlane};
+use crate::control_plane::{connect, ControlPlane, SupervisorLink};
 use crate::masking::{engine::PatternError, Masker, MaskingEngine};
 use crate::messages::{
     AuditLink, Connected, Disconnected, Drain, GetHealth, HealthChanged, HealthReport, Shutdown,
@@ -16,6 +16,7 @@ use crate::protocol::{
     AuditHealth, Health, Hello, ResourceHealth, ResourceInfo, PROTOCOL_VERSION, STANDBY_CAPABILITY,
 };
 use crate::resource::Resource;
+use crate::routing::Routes;
 use actix::{
     Actor, ActorFutureExt, Addr, AsyncContext, Context, Handler, ResponseActFuture, System,
     WrapFuture,
@@ -75,6 +76,10 @@ pub struct Supervisor {
     metrics: Arc<Metrics>,
     /// Resources a reload replaced, still finishing requests (cancels reach them too).
     retired: routes::Retired,
+    /// The routing table and the audit records' destination, for the data path.
+    publisher: routes::Publisher,
+    /// A reload changed the children: publish the table on the next `ensure_children`.
+    routes_stale: bool,
 }
 
 impl Supervisor {
@@ -95,7 +100,10 @@ impl Supervisor {
                 },
             );
         }
+        let tenant_id = config.control_plane.tenant_id.clone();
+        let publisher = routes::Publisher::new(Routes::empty(tenant_id, Arc::clone(&metrics)));
         Ok(Supervisor {
+            publisher,
             config: Arc::new(config),
             log,
             link,
@@ -113,6 +121,7 @@ impl Supervisor {
             status_file: Default::default(),
             metrics,
             retired: Default::default(),
+            routes_stale: false,
         })
     }
 
@@ -176,13 +185,17 @@ impl Supervisor {
         if self.shutting_down {
             return;
         }
+        let mut started = self.routes_stale;
+        self.routes_stale = false;
         if !alive(&self.auditor) {
             self.restarted("auditor", self.auditor.is_some());
             self.start_auditor(ctx);
+            started = true;
         }
         if !alive(&self.masker) {
             self.restarted("masker", self.masker.is_some());
             self.masker = Some(Masker::new(Arc::clone(&self.masking)).start());
+            started = true;
         }
         let health_interval =
             Duration::from_secs(self.config.control_plane.health_interval_seconds);
@@ -201,6 +214,7 @@ impl Supervisor {
                     Arc::clone(&self.metrics),
                 );
                 child.addr = Some(resource.start());
+                started = true;
             }
         }
         if !alive(&self.control_plane) {
@@ -209,11 +223,16 @@ impl Supervisor {
                 Arc::new(self.config.control_plane.clone()),
                 self.hello(),
                 self.link.clone(),
-                me,
+                SupervisorLink::of(&me),
+                self.publisher.routes(),
                 &self.log,
                 Arc::clone(&self.metrics),
             );
             self.control_plane = Some(control_plane.start());
+            started = true;
+        }
+        if started {
+            self.publish_routes();
         }
     }
 

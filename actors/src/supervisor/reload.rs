@@ -160,6 +160,7 @@ impl Supervisor {
             }
         }
         self.apply_resources(&diff);
+        self.routes_stale = true;
         self.ensure_children(ctx);
         self.tell_control_plane(&diff, link);
         let joined = |ids: &[String]| ids.join(",");

@@ -1,14 +1,15 @@
-//! The supervisor's routing: which resource, masker and auditor a request runs through, and where
-//! a cancel goes, including to resources a reload replaced that still finish requests.
+//! What the supervisor publishes for the data path: the routing table (resources, retired
+//! resources still finishing requests, masker, auditor) and the control plane that sealed audit
+//! records go to. Readers hold `watch` receivers, so a restarted child is reachable at once and no
+//! request or record passes through the supervisor's mailbox.
 
 use super::Supervisor;
-use crate::messages::{CancelRequest, Dispatch};
-use crate::pipeline::{self, Route};
-use crate::protocol::Outbound;
+use crate::messages::ForwardAudit;
 use crate::resource::Resource;
-use actix::{Addr, Context, Handler, ResponseFuture};
-use slog::debug;
+use crate::routing::{ResourceRoute, Routes, RoutesWatch};
+use actix::{Addr, Recipient};
 use std::sync::Arc;
+use tokio::sync::watch;
 
 /// Resources a reload removed or replaced, until they have stopped.
 #[derive(Default)]
@@ -22,62 +23,57 @@ impl Retired {
         self.resources.push((id.to_owned(), resource));
     }
 
-    /// Hands the cancel to every retired resource of that id still running; returns whether any.
-    fn forward(&mut self, cancel: &CancelRequest) -> bool {
+    fn running(&mut self) -> Vec<(String, Addr<Resource>)> {
         self.resources.retain(|(_, addr)| addr.connected());
-        let mut any = false;
-        for (id, addr) in &self.resources {
-            if *id == cancel.resource_id {
-                addr.do_send(cancel.clone());
-                any = true;
-            }
+        self.resources.clone()
+    }
+}
+
+/// The supervisor's publishing ends.
+pub(super) struct Publisher {
+    routes: watch::Sender<Arc<Routes>>,
+    audit_destination: watch::Sender<Option<Recipient<ForwardAudit>>>,
+}
+
+impl Publisher {
+    pub(super) fn new(routes: Routes) -> Self {
+        Publisher {
+            routes: watch::Sender::new(Arc::new(routes)),
+            audit_destination: watch::Sender::new(None),
         }
-        any
+    }
+
+    pub(super) fn routes(&self) -> RoutesWatch {
+        self.routes.subscribe()
+    }
+
+    pub(super) fn audit_destination(&self) -> watch::Receiver<Option<Recipient<ForwardAudit>>> {
+        self.audit_destination.subscribe()
     }
 }
 
 impl Supervisor {
-    fn route(&self, resource_id: &str) -> Route {
-        Route {
+    /// Publishes the children as they are now.
+    pub(super) fn publish_routes(&mut self) {
+        let resources = self
+            .resources
+            .iter()
+            .filter_map(|(id, child)| {
+                let addr = child.addr.clone()?;
+                let kind = child.spec.kind.to_string();
+                Some((id.clone(), ResourceRoute { kind, addr }))
+            })
+            .collect();
+        let routes = Routes {
             tenant_id: self.config.control_plane.tenant_id.clone(),
-            resource: self.resources.get(resource_id).and_then(|child| {
-                child
-                    .addr
-                    .clone()
-                    .map(|addr| (child.spec.kind.to_string(), addr))
-            }),
+            resources,
+            retired: self.retired.running(),
             masker: self.masker.clone(),
             auditor: self.auditor.clone(),
             metrics: Arc::clone(&self.metrics),
-        }
-    }
-}
-
-impl Handler<Dispatch> for Supervisor {
-    type Result = ResponseFuture<Outbound>;
-
-    fn handle(&mut self, dispatch: Dispatch, _ctx: &mut Context<Self>) -> Self::Result {
-        let route = self.route(&dispatch.request.resource_id);
-        Box::pin(pipeline::run(route, dispatch.request))
-    }
-}
-
-impl Handler<CancelRequest> for Supervisor {
-    type Result = ();
-
-    fn handle(&mut self, cancel: CancelRequest, _ctx: &mut Context<Self>) {
-        // The request may run on the resource in effect or on one a reload retired.
-        let retired = self.retired.forward(&cancel);
-        match self
-            .resources
-            .get(&cancel.resource_id)
-            .and_then(|child| child.addr.as_ref())
-        {
-            Some(resource) => resource.do_send(cancel),
-            None if retired => {}
-            None => {
-                debug!(self.log, "Cancel for an unknown resource"; "requestId" => cancel.request_id)
-            }
-        }
+        };
+        self.publisher.routes.send_replace(Arc::new(routes));
+        let destination = self.control_plane.clone().map(Addr::recipient);
+        self.publisher.audit_destination.send_replace(destination);
     }
 }

@@ -3,8 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
-use crate::messages::{Dispatch, Mask, MaskPayload};
+use crate::messages::{Mask, MaskPayload};
 use crate::protocol::{ErrorCode, Outbound, Request};
+use crate::routing::RoutesWatch;
 use actix::Message;
 
 #[derive(Message)]
@@ -22,6 +23,18 @@ impl Handler<PanicForTest> for Masker {
 #[derive(Message)]
 #[rtype(result = "Option<Addr<Masker>>")]
 struct CurrentMasker;
+
+#[derive(Message)]
+#[rtype(result = "RoutesWatch")]
+struct CurrentRoutes;
+
+impl Handler<CurrentRoutes> for Supervisor {
+    type Result = actix::MessageResult<CurrentRoutes>;
+
+    fn handle(&mut self, _: CurrentRoutes, _ctx: &mut Context<Self>) -> Self::Result {
+        actix::MessageResult(self.publisher.routes())
+    }
+}
 
 impl Handler<CurrentMasker> for Supervisor {
     type Result = Option<Addr<Masker>>;
@@ -88,20 +101,18 @@ async fn a_panicking_child_is_restarted_and_keeps_serving() {
         .unwrap();
     assert_eq!(masked.payload, MaskPayload::Text("mail ***@***.***".into()));
 
-    // Requests routed through the supervisor reach the new child: the unknown resource id is echoed
-    // in the error message, masked by the restarted masker.
-    let answer = supervisor
-        .send(Dispatch {
-            request: Request {
-                id: "r1".into(),
-                resource_id: "ana@example.com".into(),
-                operation: "list_tables".into(),
-                params: serde_json::Value::Null,
-                timeout_ms: None,
-            },
-        })
-        .await
-        .unwrap();
+    // Requests routed by the table the supervisor publishes reach the new child: the unknown
+    // resource id is echoed in the error message, masked by the restarted masker.
+    let routes = supervisor.send(CurrentRoutes).await.unwrap();
+    let route = routes.borrow().route("ana@example.com");
+    let request = Request {
+        id: "r1".into(),
+        resource_id: "ana@example.com".into(),
+        operation: "list_tables".into(),
+        params: serde_json::Value::Null,
+        timeout_ms: None,
+    };
+    let answer = crate::pipeline::run(route, request).await;
     let Outbound::Error(error) = answer else {
         panic!("expected an error, got {answer:?}");
     };
