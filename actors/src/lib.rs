@@ -14,6 +14,7 @@
 
 pub mod audit;
 pub mod control_plane;
+pub mod in_flight;
 pub mod local_state;
 pub mod lru;
 pub mod masking;

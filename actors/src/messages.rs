@@ -76,7 +76,8 @@ pub struct HealthReport {
 pub struct Shutdown;
 
 /// Supervisor -> control plane: stop taking requests, let in-flight ones finish within `grace`, then
-/// close the WebSocket cleanly.
+/// close the WebSocket cleanly. Supervisor -> resource: refuse new work with `shutting_down`, stop
+/// health checks, let in-flight work finish within `grace` (then cancel it), then stop.
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
 pub struct Drain {
@@ -209,6 +210,14 @@ pub struct AuditReady;
 #[derive(Debug, Clone, Error, PartialEq)]
 #[error("audit unavailable: {0}")]
 pub struct AuditUnavailable(pub String);
+
+/// Supervisor -> auditor: the relay drained and stops; answered once the last record
+/// (`relay_stopped`, with `details`) is written after every record before it.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct AuditStopping {
+    pub details: Value,
+}
 
 /// Supervisor -> auditor: record a security event.
 #[derive(Message, Debug)]

@@ -208,7 +208,8 @@ fn audit_record(
             | ErrorCode::NotAllowedRelation
             | ErrorCode::InvalidRequest
             | ErrorCode::UnknownResource
-            | ErrorCode::Busy,
+            | ErrorCode::Busy
+            | ErrorCode::ShuttingDown,
         ) => Outcome::Refused,
         Some(_) => Outcome::Failed,
     };

@@ -95,6 +95,7 @@ pub enum SecurityKind {
     AuthFailed,
     PrivilegeCheck,
     RecordsDropped,
+    RelayStopped,
 }
 
 impl SecurityKind {
@@ -108,6 +109,7 @@ impl SecurityKind {
             SecurityKind::AuthFailed => "auth_failure",
             SecurityKind::PrivilegeCheck => "privilege_check",
             SecurityKind::RecordsDropped => "records_dropped",
+            SecurityKind::RelayStopped => "relay_stopped",
         }
     }
 }

@@ -8,20 +8,16 @@
 use crate::audit::{Auditor, SecurityKind};
 use crate::control_plane::{connect, ControlPlane};
 use crate::masking::{engine::PatternError, Masker, MaskingEngine};
-use crate::messages::{
-    AuditLink, Connected, Disconnected, Drain, GetHealth, HealthChanged, HealthReport, Shutdown,
-};
+use crate::messages::{AuditLink, Connected, Disconnected, GetHealth, HealthChanged, HealthReport};
 use crate::metrics::Metrics;
 use crate::protocol::{
     AuditHealth, Health, Hello, ResourceHealth, ResourceInfo, PROTOCOL_VERSION, STANDBY_CAPABILITY,
 };
 use crate::resource::Resource;
-use actix::{
-    Actor, ActorFutureExt, Addr, AsyncContext, Context, Handler, ResponseActFuture, System,
-    WrapFuture,
-};
+use actix::{Actor, Addr, AsyncContext, Context, Handler};
+use children::{keep_running, ChildName};
 use relay_config::Config;
-use slog::{debug, error, info, warn, Logger};
+use slog::{debug, Logger};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -145,87 +141,79 @@ impl Supervisor {
     }
 
     fn hello(&self) -> Hello {
-        Hello {
-            protocol_version: PROTOCOL_VERSION,
-            relay_version: env!("CARGO_PKG_VERSION").to_owned(),
-            tenant_id: self.config.control_plane.tenant_id.clone(),
-            resources: self
-                .config
-                .resources
-                .iter()
-                .map(|spec| ResourceInfo {
-                    id: spec.id.clone(),
-                    name: spec.display_name().to_owned(),
-                    kind: spec.kind.to_string(),
-                    allowed_operations: spec
-                        .allowed_operations
-                        .iter()
-                        .map(|op| op.as_str().to_owned())
-                        .collect(),
-                    max_rows_per_query: spec.max_rows_per_query,
-                    pool_size: spec.pool_size,
-                })
-                .collect(),
-            instance_id: Some(crate::local_state::instance_id()),
-            capabilities: vec![STANDBY_CAPABILITY.to_owned()],
-        }
+        hello(&self.config)
     }
 
-    /// Starts every child that is not running.
+    /// Starts every child that is not running: the watchdog's one restart path for every kind.
     fn ensure_children(&mut self, ctx: &mut Context<Self>) {
         if self.shutting_down {
             return;
         }
-        if !alive(&self.auditor) {
-            self.restarted("auditor", self.auditor.is_some());
-            self.start_auditor(ctx);
-        }
-        if !alive(&self.masker) {
-            self.restarted("masker", self.masker.is_some());
-            self.masker = Some(Masker::new(Arc::clone(&self.masking)).start());
-        }
-        let health_interval =
-            Duration::from_secs(self.config.control_plane.health_interval_seconds);
+        self.ensure_auditor(ctx);
+        keep_running(
+            &mut self.masker,
+            ChildName::new("masker"),
+            &self.log,
+            || Masker::new(Arc::clone(&self.masking)),
+        );
+        self.ensure_resources(ctx);
         let me = ctx.address();
-        for (id, child) in &mut self.resources {
-            if !alive(&child.addr) {
-                if child.addr.is_some() {
-                    warn!(self.log, "Actor stopped unexpectedly; restarting"; "actor" => "resource", "resourceId" => id.clone());
-                }
-                let resource = Resource::new(
-                    Arc::clone(&child.spec),
-                    health_interval,
-                    me.clone().recipient(),
-                    &self.log,
-                    Arc::clone(&self.masking) as Arc<dyn crate::policy::lineage::ColumnProtection>,
-                    Arc::clone(&self.metrics),
-                );
-                child.addr = Some(resource.start());
-            }
-        }
-        if !alive(&self.control_plane) {
-            self.restarted("controlPlane", self.control_plane.is_some());
-            let control_plane = ControlPlane::new(
+        let name = ChildName::new("controlPlane");
+        keep_running(&mut self.control_plane, name, &self.log, || {
+            ControlPlane::new(
                 Arc::new(self.config.control_plane.clone()),
-                self.hello(),
+                hello(&self.config),
                 self.link.clone(),
                 me,
                 &self.log,
                 Arc::clone(&self.metrics),
-            );
-            self.control_plane = Some(control_plane.start());
-        }
+            )
+        });
     }
 
-    fn restarted(&self, actor: &str, was_running: bool) {
-        if was_running {
-            warn!(self.log, "Actor stopped unexpectedly; restarting"; "actor" => actor.to_owned());
+    fn ensure_resources(&mut self, ctx: &mut Context<Self>) {
+        let health_interval =
+            Duration::from_secs(self.config.control_plane.health_interval_seconds);
+        for (id, child) in &mut self.resources {
+            keep_running(&mut child.addr, ChildName::resource(id), &self.log, || {
+                Resource::new(
+                    Arc::clone(&child.spec),
+                    health_interval,
+                    ctx.address().recipient(),
+                    &self.log,
+                    Arc::clone(&self.masking) as Arc<dyn crate::policy::lineage::ColumnProtection>,
+                    Arc::clone(&self.metrics),
+                )
+            });
         }
     }
 }
 
-fn alive<A: Actor>(addr: &Option<Addr<A>>) -> bool {
-    addr.as_ref().is_some_and(Addr::connected)
+/// The `hello` that announces this configuration's resources.
+fn hello(config: &Config) -> Hello {
+    Hello {
+        protocol_version: PROTOCOL_VERSION,
+        relay_version: env!("CARGO_PKG_VERSION").to_owned(),
+        tenant_id: config.control_plane.tenant_id.clone(),
+        resources: config
+            .resources
+            .iter()
+            .map(|spec| ResourceInfo {
+                id: spec.id.clone(),
+                name: spec.display_name().to_owned(),
+                kind: spec.kind.to_string(),
+                allowed_operations: spec
+                    .allowed_operations
+                    .iter()
+                    .map(|op| op.as_str().to_owned())
+                    .collect(),
+                max_rows_per_query: spec.max_rows_per_query,
+                pool_size: spec.pool_size,
+            })
+            .collect(),
+        instance_id: Some(crate::local_state::instance_id()),
+        capabilities: vec![STANDBY_CAPABILITY.to_owned()],
+    }
 }
 
 fn initial_health(spec: &relay_config::Resource) -> ResourceHealth {
@@ -317,43 +305,11 @@ impl Handler<Disconnected> for Supervisor {
     }
 }
 
-impl Handler<Shutdown> for Supervisor {
-    type Result = ResponseActFuture<Self, ()>;
-
-    fn handle(&mut self, _: Shutdown, _ctx: &mut Context<Self>) -> Self::Result {
-        self.shutting_down = true;
-        let grace = Duration::from_secs(self.config.control_plane.shutdown_grace_seconds);
-        info!(self.log, "Relay stopping"; "graceSeconds" => grace.as_secs());
-        let drained = self
-            .control_plane
-            .clone()
-            .map(|cp| cp.send(Drain { grace }));
-        Box::pin(
-            async move {
-                if let Some(drained) = drained {
-                    if drained.await.is_err() {
-                        return false;
-                    }
-                }
-                true
-            }
-            .into_actor(self)
-            .map(|clean, supervisor, _ctx| {
-                if !clean {
-                    error!(
-                        supervisor.log,
-                        "Control plane connection was gone at shutdown"
-                    );
-                }
-                System::current().stop();
-            }),
-        )
-    }
-}
-
 mod audit;
+mod children;
 mod reload;
 mod routes;
+mod shutdown;
 mod status;
 
 #[cfg(test)]

@@ -22,6 +22,12 @@ impl Retired {
         self.resources.push((id.to_owned(), resource));
     }
 
+    /// The retired resources still running.
+    pub(super) fn running(&self) -> Vec<Addr<Resource>> {
+        let running = self.resources.iter().map(|(_, addr)| addr);
+        running.filter(|addr| addr.connected()).cloned().collect()
+    }
+
     /// Hands the cancel to every retired resource of that id still running; returns whether any.
     fn forward(&mut self, cancel: &CancelRequest) -> bool {
         self.resources.retain(|(_, addr)| addr.connected());
