@@ -29,7 +29,25 @@ pub(super) struct ShutdownState {
     pub draining: bool,
     /// The periodic health check, cancelled when the resource drains or retires.
     pub health_loop: Option<SpawnHandle>,
+    /// The grace period ran out and what still ran was cancelled.
+    pub grace_over: bool,
 }
+
+impl ShutdownState {
+    /// Work cancelled because the grace period ran out is answered as the control plane was
+    /// told (`timeout`, the relay shut down first), not as a cancel the control plane asked for.
+    pub fn answer<T>(&self, outcome: Result<T, OperationError>) -> Result<T, OperationError> {
+        match outcome {
+            Err(err) if self.grace_over && err.code == ErrorCode::Cancelled => {
+                Err(OperationError::new(ErrorCode::Timeout, UNFINISHED))
+            }
+            other => other,
+        }
+    }
+}
+
+/// Why work that outlived the grace period did not finish.
+const UNFINISHED: &str = "the relay shut down before this request finished";
 
 /// The answer to work that arrives while the resource drains.
 pub(super) fn shutting_down() -> OperationError {
@@ -69,6 +87,7 @@ impl Handler<Drain> for Resource {
                     if !finished {
                         warn!(actor.log, "Grace period over; cancelling what still runs";
                             "inFlight" => work.count());
+                        actor.shutdown.grace_over = true;
                         actor.cancel_all();
                     }
                     let deadline = Instant::now() + CANCEL_WAIT;
@@ -100,5 +119,32 @@ impl Handler<Retire> for Resource {
             work.idle().await;
         };
         ctx.spawn(wrap_future::<_, Self>(idle).map(|(), _actor, ctx| ctx.stop()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cancelled() -> Result<(), OperationError> {
+        Err(OperationError::new(ErrorCode::Cancelled, "cancelled"))
+    }
+
+    #[test]
+    fn a_cancel_after_the_grace_period_is_answered_as_a_timeout() {
+        let mut state = ShutdownState::default();
+        assert_eq!(state.answer(cancelled()), cancelled());
+        state.grace_over = true;
+        let answered = state.answer(cancelled()).unwrap_err();
+        assert_eq!(answered.code, ErrorCode::Timeout);
+        assert_eq!(answered.message, UNFINISHED);
+        let other = Err(OperationError::new(ErrorCode::QueryFailed, "boom"));
+        assert_eq!(state.answer::<()>(other.clone()), other);
+        assert_eq!(state.answer(Ok(7)), Ok(7));
+    }
+
+    #[test]
+    fn work_arriving_while_draining_is_refused_as_shutting_down() {
+        assert_eq!(shutting_down().code, ErrorCode::ShuttingDown);
     }
 }

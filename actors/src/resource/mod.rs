@@ -315,6 +315,7 @@ impl Handler<RunOperation> for Resource {
         self.metrics.in_flight(&self.spec.id, self.work.count());
         Box::pin(wrap_future::<_, Self>(running).map(|outcome, actor, ctx| {
             drop(working);
+            let outcome = actor.shutdown.answer(outcome);
             if actor.retiring {
                 return outcome;
             }

@@ -7,6 +7,7 @@
 
 use crate::audit::{Auditor, SecurityKind};
 use crate::control_plane::{connect, ControlPlane};
+use crate::in_flight::InFlight;
 use crate::masking::{engine::PatternError, Masker, MaskingEngine};
 use crate::messages::{AuditLink, Connected, Disconnected, GetHealth, HealthChanged, HealthReport};
 use crate::metrics::Metrics;
@@ -71,6 +72,9 @@ pub struct Supervisor {
     metrics: Arc<Metrics>,
     /// Resources a reload replaced, still finishing requests (cancels reach them too).
     retired: routes::Retired,
+    /// Requests on their way through resource, masking and audit: the last audit record waits
+    /// for them at shutdown.
+    pipelines: InFlight,
 }
 
 impl Supervisor {
@@ -109,6 +113,7 @@ impl Supervisor {
             status_file: Default::default(),
             metrics,
             retired: Default::default(),
+            pipelines: InFlight::default(),
         })
     }
 

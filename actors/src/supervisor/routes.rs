@@ -64,7 +64,12 @@ impl Handler<Dispatch> for Supervisor {
 
     fn handle(&mut self, dispatch: Dispatch, _ctx: &mut Context<Self>) -> Self::Result {
         let route = self.route(&dispatch.request.resource_id);
-        Box::pin(pipeline::run(route, dispatch.request))
+        let running = self.pipelines.enter();
+        Box::pin(async move {
+            let answer = pipeline::run(route, dispatch.request).await;
+            drop(running);
+            answer
+        })
     }
 }
 

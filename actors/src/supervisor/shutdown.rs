@@ -8,7 +8,12 @@ use crate::messages::{AuditStopping, Drain, Shutdown};
 use actix::{ActorFutureExt, Context, Handler, ResponseActFuture, System, WrapFuture};
 use futures_util::future::join_all;
 use slog::{error, info};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// How long requests still on their way may take once every resource drained: their records
+/// come before the last one.
+const PIPELINE_WAIT: Duration = Duration::from_secs(2);
 
 impl Supervisor {
     /// Sends `Drain` to every resource, including those a reload retired that still finish
@@ -41,12 +46,15 @@ impl Handler<Shutdown> for Supervisor {
             .clone()
             .map(|cp| cp.send(Drain { grace }));
         let resources = self.drain_resources(grace);
+        let pipelines = self.pipelines.clone();
         let drained = async move {
             let clean = match control_plane {
                 Some(drained) => drained.await.is_ok(),
                 None => true,
             };
             resources.await;
+            // Resources have answered or stopped, so what is left is masking and audit.
+            let _ = pipelines.idle_by(Instant::now() + PIPELINE_WAIT).await;
             clean
         };
         Box::pin(
@@ -59,8 +67,9 @@ impl Handler<Shutdown> for Supervisor {
                             "Control plane connection was gone at shutdown"
                         );
                     }
-                    let details = serde_json::json!({"graceSeconds": grace.as_secs(),
-                        "drainMs": started.elapsed().as_millis() as u64});
+                    let drain_ms = started.elapsed().as_millis() as u64;
+                    let details =
+                        serde_json::json!({"graceSeconds": grace.as_secs(), "drainMs": drain_ms});
                     let stopped = supervisor
                         .auditor
                         .clone()
