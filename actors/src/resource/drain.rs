@@ -123,6 +123,7 @@ impl Handler<Retire> for Resource {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
