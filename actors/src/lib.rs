@@ -9,7 +9,8 @@
 //! A `request` arrives at [`control_plane::ControlPlane`], which hands it to the
 //! [`supervisor::Supervisor`]; [`pipeline`] runs it on the resource, masks the answer and audits it.
 //! Wire types are in [`protocol`], actor messages in [`messages`]. Pure parts (protocol, backoff,
-//! reassembly, masking engine) have no actix imports and carry their unit tests.
+//! reassembly, masking engine, the [`in_flight`] tracker shutdown waits on) have no actix imports
+//! and carry their unit tests.
 #![forbid(unsafe_code)]
 
 pub mod audit;

@@ -8,6 +8,7 @@ use crate::messages::{AuditStopping, Drain, Shutdown};
 use actix::{ActorFutureExt, Context, Handler, ResponseActFuture, System, WrapFuture};
 use futures_util::future::join_all;
 use slog::{error, info};
+use std::future::Future;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -18,7 +19,7 @@ const PIPELINE_WAIT: Duration = Duration::from_secs(2);
 impl Supervisor {
     /// Sends `Drain` to every resource, including those a reload retired that still finish
     /// requests; the future ends when all have drained (a resource already gone has nothing to do).
-    fn drain_resources(&mut self, grace: Duration) -> impl std::future::Future<Output = ()> {
+    fn drain_resources(&mut self, grace: Duration) -> impl Future<Output = ()> {
         let current = self
             .resources
             .values()
@@ -29,6 +30,21 @@ impl Supervisor {
             .collect();
         async move {
             join_all(draining).await;
+        }
+    }
+
+    /// Has the auditor end the chain with `relay_stopped`; the future ends once it is written.
+    fn last_record(&self, grace: Duration, took: Duration) -> impl Future<Output = ()> {
+        let drain_ms = took.as_millis() as u64;
+        let details = serde_json::json!({"graceSeconds": grace.as_secs(), "drainMs": drain_ms});
+        let stopped = self
+            .auditor
+            .clone()
+            .map(|auditor| auditor.send(AuditStopping { details }));
+        async move {
+            if let Some(stopped) = stopped {
+                let _ = stopped.await;
+            }
         }
     }
 }
@@ -67,19 +83,9 @@ impl Handler<Shutdown> for Supervisor {
                             "Control plane connection was gone at shutdown"
                         );
                     }
-                    let drain_ms = started.elapsed().as_millis() as u64;
-                    let details =
-                        serde_json::json!({"graceSeconds": grace.as_secs(), "drainMs": drain_ms});
-                    let stopped = supervisor
-                        .auditor
-                        .clone()
-                        .map(|auditor| auditor.send(AuditStopping { details }));
-                    async move {
-                        if let Some(stopped) = stopped {
-                            let _ = stopped.await;
-                        }
-                    }
-                    .into_actor(supervisor)
+                    supervisor
+                        .last_record(grace, started.elapsed())
+                        .into_actor(supervisor)
                 })
                 .map(|(), _supervisor, _ctx| System::current().stop()),
         )
