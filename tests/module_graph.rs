@@ -58,7 +58,7 @@ fn references(
         .next()
         .unwrap_or_default();
     let mut named: Vec<ModulePath> = Vec::new();
-    for found in PATH.captures_iter(&source) {
+    for found in PATH.captures_iter(source) {
         let prefix = &found[1];
         let rest = found[2].split("::").map(str::to_owned);
         let mut full: ModulePath = if prefix == "crate::" {
@@ -70,7 +70,7 @@ fn references(
         full.extend(rest);
         named.push(full);
     }
-    for group in GROUPED.captures_iter(&source) {
+    for group in GROUPED.captures_iter(source) {
         for item in group[1].split(',') {
             let parts: ModulePath = item
                 .trim()

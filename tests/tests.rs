@@ -10,6 +10,7 @@ mod connect_proxy;
 mod deploy;
 mod deploy_image;
 mod deploy_kubernetes;
+mod drain;
 mod egress;
 mod fake_control_plane;
 mod hostile_fixture;

@@ -19,8 +19,8 @@
 //! The supervisor is on no request's path: it starts children, restarts any that stop, applies
 //! reloads and orders the drain. Domain types are in [`domain`] (a leaf), actor messages in
 //! [`messages`], wire types in the `relay-protocol` crate (re-exported as [`protocol`]), the audit
-//! chain in `relay-audit-chain`. Pure parts (policy, masking engine, lineage, backoff, reassembly)
-//! import no actix and carry their unit tests.
+//! chain in `relay-audit-chain`. Pure parts (policy, masking engine, lineage, backoff, reassembly,
+//! the [`in_flight`] tracker that shutdown waits on) import no actix and carry their unit tests.
 //!
 //! Concurrency: every actor runs on the one actix system thread. Work that can take long runs
 //! elsewhere: PostgreSQL's synchronous driver on blocking threads ([`resource::off_thread`]),
@@ -33,6 +33,7 @@
 pub mod audit;
 pub mod control_plane;
 pub mod domain;
+pub mod in_flight;
 pub mod json_size;
 pub mod local_state;
 pub mod lru;

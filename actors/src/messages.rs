@@ -70,7 +70,8 @@ pub struct HealthReport {
 pub struct Shutdown;
 
 /// Supervisor -> control plane: stop taking requests, let in-flight ones finish within `grace`, then
-/// close the WebSocket cleanly.
+/// close the WebSocket cleanly. Supervisor -> resource: refuse new work with `shutting_down`, stop
+/// health checks, let in-flight work finish within `grace` (then cancel it), then stop.
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
 pub struct Drain {
@@ -134,6 +135,14 @@ pub struct RequestRefused {
 #[derive(Message, Debug)]
 #[rtype(result = "Result<(), AuditUnavailable>")]
 pub struct AuditReady;
+
+/// Supervisor -> auditor: the relay drained and stops; answered once the last record
+/// (`relay_stopped`, with `details`) is written after every record before it.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct AuditStopping {
+    pub details: Value,
+}
 
 /// Supervisor -> auditor: record a security event.
 #[derive(Message, Debug)]

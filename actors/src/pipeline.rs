@@ -1,6 +1,7 @@
 //! The path of one request: resource, then masking, then audit; returns the message to send back.
 
 use crate::audit::{AuditRecord, Auditor, Outcome};
+use crate::in_flight::InFlightGuard;
 use crate::masking::Masker;
 use crate::messages::{
     AuditReady, Mask, MaskPayload, OperationError, Produced, Record, RunOperation,
@@ -12,13 +13,16 @@ use actix::Addr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// The actors one request passes through, looked up by the supervisor when the request arrives.
+/// The actors one request passes through, taken from the published routing table when the
+/// request arrives.
 pub struct Route {
     pub tenant_id: String,
     pub resource: Option<(String, Addr<Resource>)>,
     pub masker: Option<Addr<Masker>>,
     pub auditor: Option<Addr<Auditor>>,
     pub metrics: Arc<Metrics>,
+    /// Counts the request as in flight until its answer is ready (dropped with the route).
+    pub running: Option<InFlightGuard>,
 }
 
 /// How long a request waits for the audit trail before it is refused: the auditor's bounded
@@ -208,7 +212,8 @@ fn audit_record(
             | ErrorCode::NotAllowedRelation
             | ErrorCode::InvalidRequest
             | ErrorCode::UnknownResource
-            | ErrorCode::Busy,
+            | ErrorCode::Busy
+            | ErrorCode::ShuttingDown,
         ) => Outcome::Refused,
         Some(_) => Outcome::Failed,
     };

@@ -153,6 +153,7 @@ async fn without_the_audit_trail_nothing_runs() {
             masker: Some(masker()),
             auditor,
             metrics: Default::default(),
+            running: None,
         };
         // Without a resource the answer would be unknown_resource: the audit check comes first.
         let Outbound::Error(error) = run(route, request()).await else {

@@ -6,6 +6,7 @@
 
 use crate::audit::Auditor;
 use crate::domain::{AuditRecord, Outcome};
+use crate::in_flight::InFlight;
 use crate::masking::Masker;
 use crate::messages::{AuditAcked, CancelRequest, Record, RequestRefused};
 use crate::metrics::Metrics;
@@ -34,6 +35,9 @@ pub struct Routes {
     pub masker: Option<Addr<Masker>>,
     pub auditor: Option<Addr<Auditor>>,
     pub metrics: Arc<Metrics>,
+    /// Requests on their way through resource, masking and audit: the last audit record waits
+    /// for them at shutdown.
+    pub pipelines: InFlight,
 }
 
 /// The latest routing table, as a reader holds it.
@@ -48,7 +52,7 @@ pub enum CancelDelivery {
 
 impl Routes {
     /// A table with no children yet.
-    pub fn empty(tenant_id: String, metrics: Arc<Metrics>) -> Self {
+    pub fn empty(tenant_id: String, metrics: Arc<Metrics>, pipelines: InFlight) -> Self {
         Routes {
             tenant_id,
             resources: HashMap::new(),
@@ -56,6 +60,7 @@ impl Routes {
             masker: None,
             auditor: None,
             metrics,
+            pipelines,
         }
     }
 
@@ -70,6 +75,7 @@ impl Routes {
             masker: self.masker.clone(),
             auditor: self.auditor.clone(),
             metrics: Arc::clone(&self.metrics),
+            running: Some(self.pipelines.enter()),
         }
     }
 

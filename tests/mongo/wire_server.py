@@ -12,6 +12,7 @@ import os
 import random
 import signal
 import sys
+import time
 import uuid
 
 import bson
@@ -82,6 +83,8 @@ class WireServer:
                 self.views[(db_name, view)] = definition
             for coll, validator in spec.get("validators", {}).items():
                 self.validators[(db_name, coll)] = validator
+        # Seconds to wait before answering a command on a collection, so a test can keep it in flight.
+        self.delays = seed.get("delays") or {}
         self.privileges = seed.get("privileges") or [
             {"resource": {"db": name, "collection": ""}, "actions": READ_ACTIONS}
             for name in seed["databases"]]
@@ -100,6 +103,9 @@ class WireServer:
         if name.lower() in HANDSHAKE:
             reply = self.hello(request.client_port)
         else:
+            delay = self.delays.get(body.get(name)) if isinstance(body.get(name), str) else None
+            if delay:
+                time.sleep(float(delay))
             reply = self.dispatch(db, name, body)
         if isinstance(request, mockupdb.OpMsg) and request.flags & MORE_TO_COME:
             return True  # the client expects no answer

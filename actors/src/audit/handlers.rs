@@ -4,8 +4,10 @@
 use super::record::record_statement;
 use super::statement::Statement;
 use super::{Auditor, INLINE_STATEMENT_BYTES};
+use super::{SecurityEvent, SecurityKind};
 use crate::messages::{
-    AuditAcked, AuditLink, AuditReady, AuditUnavailable, ForwardAudit, Record, Security,
+    AuditAcked, AuditLink, AuditReady, AuditStopping, AuditUnavailable, ForwardAudit, Record,
+    Security,
 };
 use actix::{fut, ActorFutureExt, Context, Handler, ResponseActFuture, WrapFuture};
 use slog::warn;
@@ -74,6 +76,26 @@ impl Handler<Security> for Auditor {
 
     fn handle(&mut self, message: Security, _ctx: &mut Context<Self>) {
         self.security(message.event);
+    }
+}
+
+impl Handler<AuditStopping> for Auditor {
+    type Result = ();
+
+    fn handle(&mut self, stopping: AuditStopping, _ctx: &mut Context<Self>) {
+        // Records are written in order, so this one comes after every record sent before it.
+        self.security(SecurityEvent {
+            kind: SecurityKind::RelayStopped,
+            details: stopping.details,
+            alarming: false,
+        });
+        if !self.waiting.is_empty() {
+            warn!(self.log, "Audit trail unavailable at shutdown; security events not written";
+                "events" => self.waiting.len());
+        }
+        if let Err(err) = self.sinks.sync_file() {
+            warn!(self.log, "Cannot make the audit file durable at shutdown"; "error" => err);
+        }
     }
 }
 

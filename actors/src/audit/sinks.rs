@@ -143,6 +143,16 @@ impl Sinks {
         Ok(())
     }
 
+    /// Makes what the audit file holds durable (at shutdown, after the last record).
+    pub fn sync_file(&self) -> Result<(), String> {
+        match &self.file {
+            Some(file) => file
+                .sync_data()
+                .map_err(|err| format!("cannot sync the audit file: {err}")),
+            None => Ok(()),
+        }
+    }
+
     /// Spools a record; `Ok(None)` when there is no spool.
     pub fn push_spool(
         &mut self,

@@ -47,6 +47,7 @@ pub enum SecurityKind {
     AuthFailed,
     PrivilegeCheck,
     RecordsDropped,
+    RelayStopped,
 }
 
 impl SecurityKind {
@@ -60,6 +61,7 @@ impl SecurityKind {
             SecurityKind::AuthFailed => "auth_failure",
             SecurityKind::PrivilegeCheck => "privilege_check",
             SecurityKind::RecordsDropped => "records_dropped",
+            SecurityKind::RelayStopped => "relay_stopped",
         }
     }
 }

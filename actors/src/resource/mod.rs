@@ -1,21 +1,19 @@
 //! One actor per configured database: owns its connection pool, checks health, runs operations.
 
+mod drain;
 pub mod mongo;
 pub mod off_thread;
 pub mod pg_values;
 pub mod postgres;
 
+use crate::in_flight::InFlight;
 use crate::messages::{CancelRequest, HealthChanged, OperationError, Produced, RunOperation};
 use crate::metrics::Metrics;
 use crate::policy::lineage::ColumnProtection;
 use crate::protocol::{ErrorCode, HealthStatus, ResourceHealth};
-use crate::reload_messages::Retire;
 use crate::time::now_rfc3339;
 use actix::fut::wrap_future;
-use actix::{
-    Actor, ActorContext, ActorFutureExt, AsyncContext, Context, Handler, Recipient,
-    ResponseActFuture,
-};
+use actix::{Actor, ActorFutureExt, AsyncContext, Context, Handler, Recipient, ResponseActFuture};
 use mongo::MongoBackend;
 use postgres::PgBackend;
 use relay_config::{Operation, ResourceConnection};
@@ -86,13 +84,16 @@ pub struct Resource {
     log: Logger,
     backend: Backend,
     health: ResourceHealth,
-    /// Operations accepted and not yet answered (running or waiting for a connection).
-    in_flight: usize,
+    /// Operations accepted and not yet answered (running or waiting for a connection); retiring
+    /// and draining wait on it.
+    work: InFlight,
     /// A health check is due early, when the next connection attempt may start.
     reconnect_scheduled: bool,
     metrics: Arc<Metrics>,
     /// A reload removed or replaced this resource: it finishes what runs, then stops.
     retiring: bool,
+    /// The relay is shutting down: no new work, no health checks (see `drain.rs`).
+    shutdown: drain::ShutdownState,
 }
 
 impl Resource {
@@ -129,15 +130,16 @@ impl Resource {
             log,
             backend,
             health,
-            in_flight: 0,
+            work: InFlight::default(),
             reconnect_scheduled: false,
             metrics,
             retiring: false,
+            shutdown: Default::default(),
         }
     }
 
     fn check_health(&mut self, ctx: &mut Context<Self>) {
-        if self.retiring {
+        if self.retiring || self.shutdown.draining {
             return;
         }
         let check = match &self.backend {
@@ -230,10 +232,13 @@ impl Resource {
 
     /// Requests beyond the pool wait for a connection; beyond `maxQueuedRequests` waiting, `busy`.
     fn queue_full(&self) -> bool {
-        self.in_flight >= (self.spec.pool_size + self.spec.max_queued_requests) as usize
+        self.work.count() >= (self.spec.pool_size + self.spec.max_queued_requests) as usize
     }
 
     fn plan(&self, message: &RunOperation) -> Result<Planned, OperationError> {
+        if self.shutdown.draining {
+            return Err(drain::shutting_down());
+        }
         let request = &message.request;
         let operation = parse_operation(&request.operation).ok_or_else(|| {
             let name: String = request.operation.chars().take(64).collect();
@@ -278,28 +283,9 @@ impl Actor for Resource {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         self.check_health(ctx);
-        ctx.run_interval(self.health_interval, |actor, ctx| actor.check_health(ctx));
-    }
-}
-
-/// How long a retired resource still accepts work already addressed to it: a request routed just
-/// before the reload may reach its mailbox a moment after [`Retire`].
-const RETIRE_GRACE: Duration = Duration::from_secs(1);
-
-impl Handler<Retire> for Resource {
-    type Result = ();
-
-    fn handle(&mut self, _: Retire, ctx: &mut Context<Self>) {
-        self.retiring = true;
-        info!(self.log, "Resource retired by a configuration reload; stopping once idle";
-            "inFlight" => self.in_flight);
-        // Stopping drops every running future, so it waits until nothing runs; the pool is dropped
-        // with the actor, off its thread.
-        ctx.run_interval(RETIRE_GRACE, |actor, ctx| {
-            if actor.in_flight == 0 {
-                ctx.stop();
-            }
-        });
+        let health_loop =
+            ctx.run_interval(self.health_interval, |actor, ctx| actor.check_health(ctx));
+        self.shutdown.health_loop = Some(health_loop);
     }
 }
 
@@ -325,14 +311,15 @@ impl Handler<RunOperation> for Resource {
                 return Box::pin(actix::fut::ready(Err(err)));
             }
         };
-        self.in_flight += 1;
-        self.metrics.in_flight(&self.spec.id, self.in_flight);
+        let working = self.work.enter();
+        self.metrics.in_flight(&self.spec.id, self.work.count());
         Box::pin(wrap_future::<_, Self>(running).map(|outcome, actor, ctx| {
-            actor.in_flight -= 1;
+            drop(working);
+            let outcome = actor.shutdown.answer(outcome);
             if actor.retiring {
                 return outcome;
             }
-            actor.metrics.in_flight(&actor.spec.id, actor.in_flight);
+            actor.metrics.in_flight(&actor.spec.id, actor.work.count());
             if outcome.is_err() {
                 actor.follow_connection(ctx);
             }

@@ -2,10 +2,11 @@
 //! relay into security events. Records and acknowledgements go between the auditor and the control
 //! plane directly.
 
+use super::children::{keep_running, ChildName};
 use super::Supervisor;
 use crate::audit::{AuditOutbox, Auditor, Forwarder, SecurityEvent, SecurityKind};
 use crate::messages::{AuditLink, AuditStatusChanged, AuthRejected, Security};
-use actix::{Actor, AsyncContext, Context, Handler};
+use actix::{AsyncContext, Context, Handler};
 use std::sync::Arc;
 
 impl Supervisor {
@@ -27,20 +28,35 @@ impl Supervisor {
         }
     }
 
-    pub(super) fn start_auditor(&mut self, ctx: &mut Context<Self>) {
-        let outbox = AuditOutbox {
-            forward: Forwarder::following(self.publisher.audit_destination()),
-            status: ctx.address().recipient(),
-        };
-        let auditor = Auditor::new(
-            self.config.audit.clone(),
-            self.config.control_plane.tenant_id.clone(),
-            Arc::clone(&self.masking),
-            self.log.clone(),
-            Some(outbox),
-        )
-        .with_metrics(Arc::clone(&self.metrics));
-        self.auditor = Some(auditor.start());
+    /// Starts an auditor in place of one that is not running (the first, or one that stopped).
+    pub(super) fn ensure_auditor(&mut self, ctx: &mut Context<Self>) -> bool {
+        let started = keep_running(
+            &mut self.auditor,
+            ChildName::new("auditor"),
+            &self.log,
+            || {
+                let outbox = AuditOutbox {
+                    forward: Forwarder::following(self.publisher.audit_destination()),
+                    status: ctx.address().recipient(),
+                };
+                Auditor::new(
+                    self.config.audit.clone(),
+                    self.config.control_plane.tenant_id.clone(),
+                    Arc::clone(&self.masking),
+                    self.log.clone(),
+                    Some(outbox),
+                )
+                .with_metrics(Arc::clone(&self.metrics))
+            },
+        );
+        if started {
+            self.auditor_started();
+        }
+        started
+    }
+
+    /// What a fresh audit chain records first, and the link state it must know.
+    fn auditor_started(&self) {
         let (file, sha256) = self.config_source.clone().unwrap_or_default();
         let details = serde_json::json!({"file": file, "sha256": sha256,
             "resources": self.resources.len(), "maskingEnabled": self.config.masking.enabled});

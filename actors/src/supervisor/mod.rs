@@ -1,28 +1,26 @@
-//! The supervisor: starts every child actor, restarts any that stops or panics, routes requests and
-//! orders shutdown.
+//! The supervisor: starts every child actor, restarts any that stops or panics, publishes where
+//! requests go, and orders shutdown. It is on no request's path.
 //!
 //! actix drops an actor whose handler panics without restarting it, so a watchdog checks each child's
-//! mailbox and starts a fresh child when one is gone. Other actors reach children only through the
-//! supervisor, never through cached addresses, so a restarted child is found at once.
+//! mailbox and starts a fresh child when one is gone. Requests and audit records reach children
+//! through the routing table the supervisor publishes on a `watch` channel after every start or
+//! restart, never through addresses cached elsewhere, so a restarted child is found at once.
 
 use crate::audit::{Auditor, SecurityKind};
 use crate::control_plane::{connect, ControlPlane, SupervisorLink};
+use crate::in_flight::InFlight;
 use crate::masking::{engine::PatternError, Masker, MaskingEngine};
-use crate::messages::{
-    AuditLink, Connected, Disconnected, Drain, GetHealth, HealthChanged, HealthReport, Shutdown,
-};
+use crate::messages::{AuditLink, Connected, Disconnected, GetHealth, HealthChanged, HealthReport};
 use crate::metrics::Metrics;
 use crate::protocol::{
     AuditHealth, Health, Hello, ResourceHealth, ResourceInfo, PROTOCOL_VERSION, STANDBY_CAPABILITY,
 };
 use crate::resource::Resource;
 use crate::routing::Routes;
-use actix::{
-    Actor, ActorFutureExt, Addr, AsyncContext, Context, Handler, ResponseActFuture, System,
-    WrapFuture,
-};
+use actix::{Actor, Addr, AsyncContext, Context, Handler};
+use children::{keep_running, ChildName};
 use relay_config::Config;
-use slog::{debug, error, info, warn, Logger};
+use slog::{debug, Logger};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -80,6 +78,9 @@ pub struct Supervisor {
     publisher: routes::Publisher,
     /// A reload changed the children: publish the table on the next `ensure_children`.
     routes_stale: bool,
+    /// Requests on their way through resource, masking and audit: the last audit record waits
+    /// for them at shutdown.
+    pipelines: InFlight,
 }
 
 impl Supervisor {
@@ -101,7 +102,9 @@ impl Supervisor {
             );
         }
         let tenant_id = config.control_plane.tenant_id.clone();
-        let publisher = routes::Publisher::new(Routes::empty(tenant_id, Arc::clone(&metrics)));
+        let pipelines = InFlight::default();
+        let routes = Routes::empty(tenant_id, Arc::clone(&metrics), pipelines.clone());
+        let publisher = routes::Publisher::new(routes);
         Ok(Supervisor {
             publisher,
             config: Arc::new(config),
@@ -122,6 +125,7 @@ impl Supervisor {
             metrics,
             retired: Default::default(),
             routes_stale: false,
+            pipelines,
         })
     }
 
@@ -154,97 +158,87 @@ impl Supervisor {
     }
 
     fn hello(&self) -> Hello {
-        Hello {
-            protocol_version: PROTOCOL_VERSION,
-            relay_version: env!("CARGO_PKG_VERSION").to_owned(),
-            tenant_id: self.config.control_plane.tenant_id.clone(),
-            resources: self
-                .config
-                .resources
-                .iter()
-                .map(|spec| ResourceInfo {
-                    id: spec.id.clone(),
-                    name: spec.display_name().to_owned(),
-                    kind: spec.kind.to_string(),
-                    allowed_operations: spec
-                        .allowed_operations
-                        .iter()
-                        .map(|op| op.as_str().to_owned())
-                        .collect(),
-                    max_rows_per_query: spec.max_rows_per_query,
-                    pool_size: spec.pool_size,
-                })
-                .collect(),
-            instance_id: Some(crate::local_state::instance_id()),
-            capabilities: vec![STANDBY_CAPABILITY.to_owned()],
-        }
+        hello(&self.config)
     }
 
-    /// Starts every child that is not running.
+    /// Starts every child that is not running: the watchdog's one restart path for every kind.
     fn ensure_children(&mut self, ctx: &mut Context<Self>) {
         if self.shutting_down {
             return;
         }
-        let mut started = self.routes_stale;
-        self.routes_stale = false;
-        if !alive(&self.auditor) {
-            self.restarted("auditor", self.auditor.is_some());
-            self.start_auditor(ctx);
-            started = true;
-        }
-        if !alive(&self.masker) {
-            self.restarted("masker", self.masker.is_some());
-            self.masker = Some(Masker::new(Arc::clone(&self.masking)).start());
-            started = true;
-        }
-        let health_interval =
-            Duration::from_secs(self.config.control_plane.health_interval_seconds);
+        let mut started = std::mem::take(&mut self.routes_stale);
+        started |= self.ensure_auditor(ctx);
+        started |= keep_running(
+            &mut self.masker,
+            ChildName::new("masker"),
+            &self.log,
+            || Masker::new(Arc::clone(&self.masking)),
+        );
+        started |= self.ensure_resources(ctx);
         let me = ctx.address();
-        for (id, child) in &mut self.resources {
-            if !alive(&child.addr) {
-                if child.addr.is_some() {
-                    warn!(self.log, "Actor stopped unexpectedly; restarting"; "actor" => "resource", "resourceId" => id.clone());
-                }
-                let resource = Resource::new(
-                    Arc::clone(&child.spec),
-                    health_interval,
-                    me.clone().recipient(),
-                    &self.log,
-                    Arc::clone(&self.masking) as Arc<dyn crate::policy::lineage::ColumnProtection>,
-                    Arc::clone(&self.metrics),
-                );
-                child.addr = Some(resource.start());
-                started = true;
-            }
-        }
-        if !alive(&self.control_plane) {
-            self.restarted("controlPlane", self.control_plane.is_some());
-            let control_plane = ControlPlane::new(
+        let name = ChildName::new("controlPlane");
+        started |= keep_running(&mut self.control_plane, name, &self.log, || {
+            ControlPlane::new(
                 Arc::new(self.config.control_plane.clone()),
-                self.hello(),
+                hello(&self.config),
                 self.link.clone(),
                 SupervisorLink::of(&me),
                 self.publisher.routes(),
                 &self.log,
                 Arc::clone(&self.metrics),
-            );
-            self.control_plane = Some(control_plane.start());
-            started = true;
-        }
+            )
+        });
         if started {
             self.publish_routes();
         }
     }
 
-    fn restarted(&self, actor: &str, was_running: bool) {
-        if was_running {
-            warn!(self.log, "Actor stopped unexpectedly; restarting"; "actor" => actor.to_owned());
+    /// Starts every resource that is not running; returns whether it started any.
+    fn ensure_resources(&mut self, ctx: &mut Context<Self>) -> bool {
+        let health_interval =
+            Duration::from_secs(self.config.control_plane.health_interval_seconds);
+        let mut started = false;
+        for (id, child) in &mut self.resources {
+            started |= keep_running(&mut child.addr, ChildName::resource(id), &self.log, || {
+                Resource::new(
+                    Arc::clone(&child.spec),
+                    health_interval,
+                    ctx.address().recipient(),
+                    &self.log,
+                    Arc::clone(&self.masking) as Arc<dyn crate::policy::lineage::ColumnProtection>,
+                    Arc::clone(&self.metrics),
+                )
+            });
         }
+        started
     }
 }
 
-fn alive<A: Actor>(addr: &Option<Addr<A>>) -> bool {
-    addr.as_ref().is_some_and(Addr::connected)
+/// The `hello` that announces this configuration's resources.
+fn hello(config: &Config) -> Hello {
+    Hello {
+        protocol_version: PROTOCOL_VERSION,
+        relay_version: env!("CARGO_PKG_VERSION").to_owned(),
+        tenant_id: config.control_plane.tenant_id.clone(),
+        resources: config
+            .resources
+            .iter()
+            .map(|spec| ResourceInfo {
+                id: spec.id.clone(),
+                name: spec.display_name().to_owned(),
+                kind: spec.kind.to_string(),
+                allowed_operations: spec
+                    .allowed_operations
+                    .iter()
+                    .map(|op| op.as_str().to_owned())
+                    .collect(),
+                max_rows_per_query: spec.max_rows_per_query,
+                pool_size: spec.pool_size,
+            })
+            .collect(),
+        instance_id: Some(crate::local_state::instance_id()),
+        capabilities: vec![STANDBY_CAPABILITY.to_owned()],
+    }
 }
 
 fn initial_health(spec: &relay_config::Resource) -> ResourceHealth {
@@ -336,43 +330,11 @@ impl Handler<Disconnected> for Supervisor {
     }
 }
 
-impl Handler<Shutdown> for Supervisor {
-    type Result = ResponseActFuture<Self, ()>;
-
-    fn handle(&mut self, _: Shutdown, _ctx: &mut Context<Self>) -> Self::Result {
-        self.shutting_down = true;
-        let grace = Duration::from_secs(self.config.control_plane.shutdown_grace_seconds);
-        info!(self.log, "Relay stopping"; "graceSeconds" => grace.as_secs());
-        let drained = self
-            .control_plane
-            .clone()
-            .map(|cp| cp.send(Drain { grace }));
-        Box::pin(
-            async move {
-                if let Some(drained) = drained {
-                    if drained.await.is_err() {
-                        return false;
-                    }
-                }
-                true
-            }
-            .into_actor(self)
-            .map(|clean, supervisor, _ctx| {
-                if !clean {
-                    error!(
-                        supervisor.log,
-                        "Control plane connection was gone at shutdown"
-                    );
-                }
-                System::current().stop();
-            }),
-        )
-    }
-}
-
 mod audit;
+mod children;
 mod reload;
 mod routes;
+mod shutdown;
 mod status;
 
 #[cfg(test)]

@@ -23,7 +23,14 @@ impl Retired {
         self.resources.push((id.to_owned(), resource));
     }
 
-    fn running(&mut self) -> Vec<(String, Addr<Resource>)> {
+    /// The retired resources still running.
+    pub(super) fn running(&self) -> Vec<Addr<Resource>> {
+        let running = self.resources.iter().map(|(_, addr)| addr);
+        running.filter(|addr| addr.connected()).cloned().collect()
+    }
+
+    /// The retired resources still running, with their ids.
+    fn running_by_id(&mut self) -> Vec<(String, Addr<Resource>)> {
         self.resources.retain(|(_, addr)| addr.connected());
         self.resources.clone()
     }
@@ -67,10 +74,11 @@ impl Supervisor {
         let routes = Routes {
             tenant_id: self.config.control_plane.tenant_id.clone(),
             resources,
-            retired: self.retired.running(),
+            retired: self.retired.running_by_id(),
             masker: self.masker.clone(),
             auditor: self.auditor.clone(),
             metrics: Arc::clone(&self.metrics),
+            pipelines: self.pipelines.clone(),
         };
         self.publisher.routes.send_replace(Arc::new(routes));
         let destination = self.control_plane.clone().map(Addr::recipient);

@@ -155,6 +155,13 @@ impl MongoBackend {
         }
     }
 
+    /// Cancels every request this backend runs (at shutdown, once the grace period is over).
+    pub fn cancel_all(&self) {
+        for (_, handle) in self.running.borrow_mut().drain() {
+            handle.abort();
+        }
+    }
+
     /// A `ping` round trip and the user's privileges.
     pub fn check_health(&self) -> LocalFuture<Result<DatabaseHealth, String>> {
         let client = Rc::clone(&self.client);

@@ -239,12 +239,24 @@ impl PgBackend {
     /// Cancels a running request's statement, if it is running.
     pub fn cancel(&self, request_id: &str) {
         if let Some(token) = self.cancels.cancel(request_id) {
-            let tls = database_tls(&self.spec.id, &self.connection);
-            actix_rt::task::spawn_blocking(move || match tls {
-                Ok(tls) => token.cancel_query(tokio_postgres_rustls::MakeRustlsConnect::new(tls)),
-                Err(_) => token.cancel_query(postgres::NoTls),
-            });
+            self.send_cancel(token);
         }
+    }
+
+    /// Cancels every request this backend runs (at shutdown, once the grace period is over).
+    pub fn cancel_all(&self) {
+        for token in self.cancels.cancel_all() {
+            self.send_cancel(token);
+        }
+    }
+
+    /// Sends a cancel request on a blocking thread (it opens a connection to the server).
+    fn send_cancel(&self, token: postgres::CancelToken) {
+        let tls = database_tls(&self.spec.id, &self.connection);
+        actix_rt::task::spawn_blocking(move || match tls {
+            Ok(tls) => token.cancel_query(tokio_postgres_rustls::MakeRustlsConnect::new(tls)),
+            Err(_) => token.cancel_query(postgres::NoTls),
+        });
     }
 
     /// A health check on a blocking thread; it also brings the policy's catalog snapshot up to
