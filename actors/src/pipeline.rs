@@ -7,15 +7,17 @@ use crate::messages::{
 };
 use crate::metrics::Metrics;
 use crate::protocol::{ErrorCode, ErrorMessage, MaskedCounts, OperationResult, Outbound, Request};
-use crate::resource::Resource;
+use crate::resource::{Deadline, ResourceHandle};
 use actix::Addr;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The actors one request passes through, looked up by the supervisor when the request arrives.
 pub struct Route {
     pub tenant_id: String,
-    pub resource: Option<(String, Addr<Resource>)>,
+    /// The resource's type and its handle.
+    pub resource: Option<(String, ResourceHandle)>,
     pub masker: Option<Addr<Masker>>,
     pub auditor: Option<Addr<Auditor>>,
     pub metrics: Arc<Metrics>,
@@ -37,27 +39,82 @@ pub async fn run(route: Route, request: Request) -> Outbound {
     answer
 }
 
+/// A wait that ran out: the request's deadline, or the pipeline's own limit for that wait.
+enum Expired {
+    Deadline(OperationError),
+    Limit,
+}
+
+/// Waits for `work` at most `limit` (if any), and never past the request's deadline (if any).
+async fn within<T>(
+    deadline: Option<Deadline>,
+    limit: Option<Duration>,
+    what: &str,
+    work: impl Future<Output = T>,
+) -> Result<T, Expired> {
+    let limit_at = limit.map(|limit| Instant::now() + limit);
+    let until = match (deadline.map(|d| d.at()), limit_at) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let Some(until) = until else {
+        return Ok(work.await);
+    };
+    match tokio::time::timeout_at(until.into(), work).await {
+        Ok(value) => Ok(value),
+        Err(_) => match deadline.filter(|d| limit_at.is_none_or(|l| d.at() <= l)) {
+            Some(deadline) => Err(Expired::Deadline(deadline.expired_error(what))),
+            None => Err(Expired::Limit),
+        },
+    }
+}
+
+fn timed_out(request: &Request, err: OperationError) -> Outbound {
+    Outbound::Error(ErrorMessage {
+        id: Some(request.id.clone()),
+        code: err.code,
+        message: err.message,
+    })
+}
+
 async fn answer(route: Route, request: Request, started: Instant) -> Outbound {
     let Some(auditor) = route.auditor.clone() else {
         return audit_unavailable(&request, "the audit trail is restarting");
     };
-    match actix_rt::time::timeout(AUDIT_WAIT, auditor.send(AuditReady)).await {
+    // One deadline for the whole request, from the moment it arrived: the resource's waits,
+    // masking and the audit trail's readiness all end by it.
+    let deadline = route.resource.as_ref().map(|(_, handle)| {
+        Deadline::starting_at(started, request.timeout_ms, handle.statement_timeout)
+    });
+    match within(
+        deadline,
+        Some(AUDIT_WAIT),
+        "the audit trail",
+        auditor.send(AuditReady),
+    )
+    .await
+    {
         Ok(Ok(Ok(()))) => {}
         Ok(Ok(Err(unavailable))) => return audit_unavailable(&request, &unavailable.0),
         Ok(Err(_)) => return audit_unavailable(&request, "the audit trail is restarting"),
-        Err(_) => return audit_unavailable(&request, "the audit trail is not keeping up"),
+        Err(Expired::Deadline(err)) => return timed_out(&request, err),
+        Err(Expired::Limit) => {
+            return audit_unavailable(&request, "the audit trail is not keeping up")
+        }
     }
-    let outcome = match &route.resource {
-        None => Err(OperationError::new(
+    let outcome = match (&route.resource, deadline) {
+        (None, _) | (_, None) => Err(OperationError::new(
             ErrorCode::UnknownResource,
             format!(
                 "no resource with id \"{}\"",
                 request.resource_id.chars().take(64).collect::<String>()
             ),
         )),
-        Some((_, addr)) => addr
+        (Some((_, handle)), Some(deadline)) => handle
+            .run
             .send(RunOperation {
                 request: request.clone(),
+                deadline,
             })
             .await
             .unwrap_or_else(|_| {
@@ -68,7 +125,16 @@ async fn answer(route: Route, request: Request, started: Instant) -> Outbound {
             }),
     };
     let (message, counts, summary) = match outcome {
-        Ok(produced) => mask_output(route.masker.as_ref(), &request, produced, started).await,
+        Ok(produced) => {
+            let masking = mask_output(route.masker.as_ref(), &request, produced, started);
+            match within(deadline, None, "masking", masking).await {
+                Ok(masked) => masked,
+                Err(Expired::Deadline(err)) => {
+                    (timed_out(&request, err), MaskedCounts::default(), None)
+                }
+                Err(Expired::Limit) => (masking_failed(&request), MaskedCounts::default(), None),
+            }
+        }
         Err(err) => (
             mask_error(route.masker.as_ref(), &request, err).await,
             MaskedCounts::default(),
@@ -76,6 +142,8 @@ async fn answer(route: Route, request: Request, started: Instant) -> Outbound {
         ),
     };
     let record = audit_record(&route, &request, &message, counts, summary, started);
+    // Not bounded by the deadline: the record is of the answer about to leave, and an answer of
+    // `timeout` after a record of `ok` would make the trail disagree with the control plane.
     match actix_rt::time::timeout(AUDIT_WAIT, auditor.send(Record { record })).await {
         Ok(Ok(Ok(_seq))) => message,
         // The operation ran but its record was not written: its answer is withheld.

@@ -15,7 +15,7 @@ use crate::metrics::Metrics;
 use crate::protocol::{
     AuditHealth, Health, Hello, ResourceHealth, ResourceInfo, PROTOCOL_VERSION, STANDBY_CAPABILITY,
 };
-use crate::resource::Resource;
+use crate::resource::ResourceHandle;
 use actix::{
     Actor, ActorFutureExt, Addr, AsyncContext, Context, Handler, ResponseActFuture, System,
     WrapFuture,
@@ -42,7 +42,7 @@ pub enum StartError {
 /// One resource child and its configuration.
 struct ResourceChild {
     spec: Arc<relay_config::Resource>,
-    addr: Option<Addr<Resource>>,
+    addr: Option<ResourceHandle>,
 }
 
 /// Which startup lines have been printed, so the sequence matches the documented one.
@@ -188,19 +188,18 @@ impl Supervisor {
             Duration::from_secs(self.config.control_plane.health_interval_seconds);
         let me = ctx.address();
         for (id, child) in &mut self.resources {
-            if !alive(&child.addr) {
+            if !child.addr.as_ref().is_some_and(ResourceHandle::connected) {
                 if child.addr.is_some() {
                     warn!(self.log, "Actor stopped unexpectedly; restarting"; "actor" => "resource", "resourceId" => id.clone());
                 }
-                let resource = Resource::new(
+                child.addr = Some(crate::resource::start(
                     Arc::clone(&child.spec),
                     health_interval,
                     me.clone().recipient(),
                     &self.log,
                     Arc::clone(&self.masking) as Arc<dyn crate::policy::lineage::ColumnProtection>,
                     Arc::clone(&self.metrics),
-                );
-                child.addr = Some(resource.start());
+                ));
             }
         }
         if !alive(&self.control_plane) {

@@ -5,19 +5,19 @@ use super::Supervisor;
 use crate::messages::{CancelRequest, Dispatch};
 use crate::pipeline::{self, Route};
 use crate::protocol::Outbound;
-use crate::resource::Resource;
-use actix::{Addr, Context, Handler, ResponseFuture};
+use crate::resource::ResourceHandle;
+use actix::{Context, Handler, ResponseFuture};
 use slog::debug;
 use std::sync::Arc;
 
 /// Resources a reload removed or replaced, until they have stopped.
 #[derive(Default)]
 pub(super) struct Retired {
-    resources: Vec<(String, Addr<Resource>)>,
+    resources: Vec<(String, ResourceHandle)>,
 }
 
 impl Retired {
-    pub(super) fn add(&mut self, id: &str, resource: Addr<Resource>) {
+    pub(super) fn add(&mut self, id: &str, resource: ResourceHandle) {
         self.resources.retain(|(_, addr)| addr.connected());
         self.resources.push((id.to_owned(), resource));
     }
@@ -26,9 +26,9 @@ impl Retired {
     fn forward(&mut self, cancel: &CancelRequest) -> bool {
         self.resources.retain(|(_, addr)| addr.connected());
         let mut any = false;
-        for (id, addr) in &self.resources {
+        for (id, handle) in &self.resources {
             if *id == cancel.resource_id {
-                addr.do_send(cancel.clone());
+                handle.cancel.do_send(cancel.clone());
                 any = true;
             }
         }
@@ -73,7 +73,7 @@ impl Handler<CancelRequest> for Supervisor {
             .get(&cancel.resource_id)
             .and_then(|child| child.addr.as_ref())
         {
-            Some(resource) => resource.do_send(cancel),
+            Some(resource) => resource.cancel.do_send(cancel),
             None if retired => {}
             None => {
                 debug!(self.log, "Cancel for an unknown resource"; "requestId" => cancel.request_id)

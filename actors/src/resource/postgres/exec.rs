@@ -14,14 +14,17 @@ use super::trace::Tracing;
 use crate::messages::{OperationError, OperationOutput};
 use crate::protocol::ErrorCode;
 use crate::resource::pg_values::budget::Budget;
+use crate::resource::Deadline;
 use postgres::types::ToSql;
 use postgres::{GenericClient, Row, Transaction};
 use serde_json::Value;
 use std::time::Duration;
 
-/// Limits of one operation.
-pub struct Limits {
-    pub timeout: Duration,
+/// Limits of one operation's statements.
+pub struct StatementLimits {
+    /// The request's deadline: the checkout waits no longer, and each statement's timeout is the
+    /// time remaining (never more than the session's).
+    pub deadline: Deadline,
     pub max_rows: u32,
     pub max_bytes: u64,
     /// Release session advisory locks after the operation: set when the resource allows functions
@@ -54,7 +57,7 @@ pub(super) enum Failure {
 /// [`with_retries`] says.
 pub fn read_only<T>(
     pool: &PgPool,
-    limits: &Limits,
+    limits: &StatementLimits,
     cancel: Option<&CancelSlot>,
     mut work: impl FnMut(&mut Transaction<'_>, &mut StatementCache) -> Result<T, OperationError>,
 ) -> Result<T, OperationError> {
@@ -68,7 +71,7 @@ pub fn read_only<T>(
 /// statement went stale is retried once.
 pub(super) fn with_retries<T>(
     pool: &PgPool,
-    limits: &Limits,
+    limits: &StatementLimits,
     mut attempt: impl FnMut(&mut PgConnection) -> Result<T, Failure>,
 ) -> Result<T, OperationError> {
     let mut lost_connections_left = pool.max_size();
@@ -95,24 +98,23 @@ pub(super) fn with_retries<T>(
 
 fn checkout<'pool>(
     pool: &'pool PgPool,
-    limits: &Limits,
+    limits: &StatementLimits,
 ) -> Result<PooledConnection<'pool>, OperationError> {
-    pool.get_timeout(limits.timeout).map_err(|err| match err {
-        CheckoutError::Connect(cause) => {
-            OperationError::new(ErrorCode::ResourceUnavailable, cause.message)
-        }
-        CheckoutError::Exhausted(waited) => OperationError::new(
-            ErrorCode::ResourceUnavailable,
-            format!("no database connection within {} ms", waited.as_millis()),
-        ),
-    })
+    pool.get_timeout(limits.deadline.remaining())
+        .map_err(|err| match err {
+            // A database that cannot be reached fails fast, with its cause.
+            CheckoutError::Connect(cause) => {
+                OperationError::new(ErrorCode::ResourceUnavailable, cause.message)
+            }
+            CheckoutError::Exhausted(_) => limits.deadline.expired_error("a database connection"),
+        })
 }
 
 /// One attempt: `START TRANSACTION READ ONLY`, the request's own timeouts when they differ from
 /// the session's, the work, and the rollback.
 pub(super) fn in_transaction<T>(
     connection: &mut PgConnection,
-    limits: &Limits,
+    limits: &StatementLimits,
     cancel: Option<&CancelSlot>,
     work: &mut impl FnMut(&mut Transaction<'_>, &mut StatementCache) -> Result<T, OperationError>,
 ) -> Result<T, Failure> {
@@ -124,6 +126,12 @@ pub(super) fn in_transaction<T>(
         ..
     } = connection;
     let final_error = |err| Failure::Final(classify(err, cancel));
+    let remaining = limits.deadline.remaining();
+    if remaining.is_zero() {
+        return Err(Failure::Final(
+            limits.deadline.expired_error("a database connection"),
+        ));
+    }
     let mut transaction = match client.build_transaction().read_only(true).start() {
         Ok(transaction) => transaction,
         Err(err) if connection_lost(&err) => {
@@ -131,9 +139,9 @@ pub(super) fn in_transaction<T>(
         }
         Err(err) => return Err(final_error(err)),
     };
-    if limits.timeout != *session_timeout {
+    if let Some(timeout) = local_timeout(remaining, *session_timeout) {
         transaction
-            .batch_execute(&local_timeouts(limits.timeout))
+            .batch_execute(&local_timeouts(timeout))
             .map_err(final_error)?;
     }
     if let Some(slot) = cancel {
@@ -173,6 +181,17 @@ pub(super) fn connection_lost(err: &postgres::Error) -> bool {
     }
 }
 
+/// Within this of the session's own statement timeout, a statement runs at the session's: a
+/// `SET LOCAL` round trip (and the loss of the one-round-trip path) would shave off less than a
+/// deadline's tolerance.
+const SESSION_TIMEOUT_SLACK: Duration = Duration::from_millis(20);
+
+/// The statement timeout a request sets for itself, `None` when the session's serves: the time
+/// remaining to its deadline, never more than the session's (the configured) timeout.
+pub fn local_timeout(remaining: Duration, session_timeout: Duration) -> Option<Duration> {
+    (remaining + SESSION_TIMEOUT_SLACK < session_timeout).then_some(remaining)
+}
+
 /// A request's own timeouts, set for its transaction only, when they differ from the session's.
 /// A simple query of fixed text and one integer the relay formats itself; statements from the
 /// control plane only ever travel over the extended protocol, as bound parameters never spliced
@@ -191,7 +210,7 @@ pub fn run_statement(
     statements: &mut StatementCache,
     sql: &str,
     params: &[Value],
-    limits: &Limits,
+    limits: &StatementLimits,
     cancel: Option<&CancelSlot>,
     tracing: Option<&Tracing>,
 ) -> Result<OperationOutput, OperationError> {
@@ -244,7 +263,7 @@ pub fn run_statement(
 /// How many rows to fetch next: one past the row limit at most (to tell `truncated`), a small
 /// first batch, then as many as the rows seen so far say will fit in the rest of the byte limit,
 /// so a large result costs few round trips and a wide one stops soon after the limit.
-fn next_batch(fetched: usize, fetched_bytes: u64, limits: &Limits) -> usize {
+fn next_batch(fetched: usize, fetched_bytes: u64, limits: &StatementLimits) -> usize {
     let wanted = limits.max_rows as usize + 1 - fetched;
     if fetched == 0 {
         return wanted.min(FIRST_BATCH);
@@ -326,14 +345,24 @@ pub(super) fn classify_cached(
 mod tests {
     use super::*;
 
-    fn limits(max_rows: u32, max_bytes: u64) -> Limits {
-        Limits {
-            timeout: Duration::from_secs(1),
+    fn limits(max_rows: u32, max_bytes: u64) -> StatementLimits {
+        StatementLimits {
+            deadline: Deadline::after(Duration::from_secs(1)),
             max_rows,
             max_bytes,
             release_advisory_locks: false,
             guard_size: false,
         }
+    }
+
+    #[test]
+    fn a_request_sets_the_time_remaining_unless_the_session_timeout_serves() {
+        let session = Duration::from_millis(30_000);
+        assert_eq!(local_timeout(session, session), None);
+        // A few milliseconds spent waiting: the session's own timeout still serves.
+        assert_eq!(local_timeout(Duration::from_millis(29_995), session), None);
+        let left = Duration::from_millis(1_500);
+        assert_eq!(local_timeout(left, session), Some(left));
     }
 
     #[test]
