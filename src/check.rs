@@ -197,7 +197,8 @@ impl resource::WithBackend for CheckHealth {
 
     fn with<B: Backend>(self, backend: B) -> Self::Output {
         let system = actix::System::new();
-        let outcome = system.block_on(backend.check_health());
+        // Made inside the runtime: the check starts its work on the runtime's blocking threads.
+        let outcome = system.block_on(async { backend.check_health().await });
         // The backend (a PostgreSQL pool) is dropped inside the runtime that made it.
         system.block_on(async move { drop(backend) });
         outcome

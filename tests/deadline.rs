@@ -41,7 +41,10 @@ fn timed_query(devplane: &DevPlane, sql: &str, timeout_ms: Option<u64>) -> (Valu
 fn assert_timely_timeout(answer: &Value, took: Duration, timeout_ms: u64) {
     assert_eq!(answer["code"], "timeout", "{answer}");
     let bound = Duration::from_millis(timeout_ms) + TOLERANCE;
-    assert!(took <= bound, "answered after {took:?}, bound {bound:?}: {answer}");
+    assert!(
+        took <= bound,
+        "answered after {took:?}, bound {bound:?}: {answer}"
+    );
 }
 
 fn waited_for(answer: &Value, what: &str) -> bool {
@@ -92,7 +95,10 @@ fn a_request_behind_a_full_pool_gives_up_at_its_deadline() {
     assert!(waited_for(&answer, "a result slot"), "{answer}");
     assert_eq!(holder.join().unwrap()["type"], "result");
     assert_eq!(queued.join().unwrap()["type"], "result");
-    assert_eq!(timed_query(&devplane, "SELECT 4", None).0["rows"], json!([[4]]));
+    assert_eq!(
+        timed_query(&devplane, "SELECT 4", None).0["rows"],
+        json!([[4]])
+    );
 }
 
 #[test]
@@ -140,5 +146,8 @@ fn a_slow_statement_gives_up_at_its_deadline_or_the_resource_timeout() {
     assert_timely_timeout(&answer, took, 700);
     let (answer, took) = timed_query(&devplane, "SELECT pg_sleep(5.02)", None);
     assert_timely_timeout(&answer, took, 700);
-    assert_eq!(sessions_running("pg_sleep(5.02)", "AND state = 'active'"), 0);
+    assert_eq!(
+        sessions_running("pg_sleep(5.02)", "AND state = 'active'"),
+        0
+    );
 }

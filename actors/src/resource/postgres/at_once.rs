@@ -68,7 +68,7 @@ fn may_run_at_once(limits: &StatementLimits, session_timeout: Duration) -> bool 
     limits.guard_size
         && !limits.release_advisory_locks
         && !remaining.is_zero()
-        && local_timeout(remaining, session_timeout).is_none()
+        && local_timeout(limits.deadline.budget(), remaining, session_timeout).is_none()
 }
 
 /// The one-round-trip attempt, or None when the statement needs a transaction block.

@@ -139,7 +139,8 @@ pub(super) fn in_transaction<T>(
         }
         Err(err) => return Err(final_error(err)),
     };
-    if let Some(timeout) = local_timeout(remaining, *session_timeout) {
+    let budget = limits.deadline.budget();
+    if let Some(timeout) = local_timeout(budget, remaining, *session_timeout) {
         transaction
             .batch_execute(&local_timeouts(timeout))
             .map_err(final_error)?;
@@ -181,15 +182,26 @@ pub(super) fn connection_lost(err: &postgres::Error) -> bool {
     }
 }
 
-/// Within this of the session's own statement timeout, a statement runs at the session's: a
-/// `SET LOCAL` round trip (and the loss of the one-round-trip path) would shave off less than a
-/// deadline's tolerance.
-const SESSION_TIMEOUT_SLACK: Duration = Duration::from_millis(20);
+/// A statement's timeout is rounded to the request's whole budget, or to the session's own timeout,
+/// when they are this close: a `SET LOCAL` round trip (and the loss of the one-round-trip path)
+/// would shave off less than a deadline's tolerance.
+const TIMEOUT_SLACK: Duration = Duration::from_millis(50);
 
 /// The statement timeout a request sets for itself, `None` when the session's serves: the time
-/// remaining to its deadline, never more than the session's (the configured) timeout.
-pub fn local_timeout(remaining: Duration, session_timeout: Duration) -> Option<Duration> {
-    (remaining + SESSION_TIMEOUT_SLACK < session_timeout).then_some(remaining)
+/// remaining to its deadline (its whole `budget` when it has hardly waited), never more than
+/// the session's (the configured) timeout.
+pub fn local_timeout(
+    budget: Duration,
+    remaining: Duration,
+    session_timeout: Duration,
+) -> Option<Duration> {
+    let waited = budget.saturating_sub(remaining);
+    let timeout = if waited <= TIMEOUT_SLACK {
+        budget
+    } else {
+        remaining
+    };
+    (timeout + TIMEOUT_SLACK < session_timeout).then_some(timeout.min(session_timeout))
 }
 
 /// A request's own timeouts, set for its transaction only, when they differ from the session's.
@@ -357,12 +369,22 @@ mod tests {
 
     #[test]
     fn a_request_sets_the_time_remaining_unless_the_session_timeout_serves() {
-        let session = Duration::from_millis(30_000);
-        assert_eq!(local_timeout(session, session), None);
+        let ms = Duration::from_millis;
+        let session = ms(30_000);
+        assert_eq!(local_timeout(session, session, session), None);
         // A few milliseconds spent waiting: the session's own timeout still serves.
-        assert_eq!(local_timeout(Duration::from_millis(29_995), session), None);
-        let left = Duration::from_millis(1_500);
-        assert_eq!(local_timeout(left, session), Some(left));
+        assert_eq!(local_timeout(session, ms(29_995), session), None);
+        // A request's own, shorter budget, hardly waited on: the budget itself.
+        assert_eq!(
+            local_timeout(ms(1_234), ms(1_230), session),
+            Some(ms(1_234))
+        );
+        // Most of it spent waiting: what remains.
+        assert_eq!(local_timeout(ms(1_234), ms(400), session), Some(ms(400)));
+        assert_eq!(
+            local_timeout(session, ms(20_000), session),
+            Some(ms(20_000))
+        );
     }
 
     #[test]
