@@ -86,44 +86,10 @@ async fn answer(route: Route, request: Request, started: Instant) -> Outbound {
     let deadline = route.resource.as_ref().map(|(_, handle)| {
         Deadline::starting_at(started, request.timeout_ms, handle.statement_timeout)
     });
-    match within(
-        deadline,
-        Some(AUDIT_WAIT),
-        "the audit trail",
-        auditor.send(AuditReady),
-    )
-    .await
-    {
-        Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(unavailable))) => return audit_unavailable(&request, &unavailable.0),
-        Ok(Err(_)) => return audit_unavailable(&request, "the audit trail is restarting"),
-        Err(Expired::Deadline(err)) => return timed_out(&request, err),
-        Err(Expired::Limit) => {
-            return audit_unavailable(&request, "the audit trail is not keeping up")
-        }
+    if let Err(refused) = audit_ready(&auditor, &request, deadline).await {
+        return refused;
     }
-    let outcome = match (&route.resource, deadline) {
-        (None, _) | (_, None) => Err(OperationError::new(
-            ErrorCode::UnknownResource,
-            format!(
-                "no resource with id \"{}\"",
-                request.resource_id.chars().take(64).collect::<String>()
-            ),
-        )),
-        (Some((_, handle)), Some(deadline)) => handle
-            .run
-            .send(RunOperation {
-                request: request.clone(),
-                deadline,
-            })
-            .await
-            .unwrap_or_else(|_| {
-                Err(OperationError::new(
-                    ErrorCode::ResourceUnavailable,
-                    "resource is restarting",
-                ))
-            }),
-    };
+    let outcome = run_on_resource(&route, &request, deadline).await;
     let (message, counts, summary) = match outcome {
         Ok(produced) => {
             let masking = mask_output(route.masker.as_ref(), &request, produced, started);
@@ -142,22 +108,75 @@ async fn answer(route: Route, request: Request, started: Instant) -> Outbound {
         ),
     };
     let record = audit_record(&route, &request, &message, counts, summary, started);
-    // Not bounded by the deadline: the record is of the answer about to leave, and an answer of
-    // `timeout` after a record of `ok` would make the trail disagree with the control plane.
+    recorded(&auditor, &request, message, record).await
+}
+
+/// Whether the audit trail can record an operation now (no operation runs unaudited); the
+/// answer to send instead when it cannot, or when the request's time ran out waiting.
+async fn audit_ready(
+    auditor: &Addr<Auditor>,
+    request: &Request,
+    deadline: Option<Deadline>,
+) -> Result<(), Outbound> {
+    let ready = auditor.send(AuditReady);
+    match within(deadline, Some(AUDIT_WAIT), "the audit trail", ready).await {
+        Ok(Ok(Ok(()))) => Ok(()),
+        Ok(Ok(Err(unavailable))) => Err(audit_unavailable(request, &unavailable.0)),
+        Ok(Err(_)) => Err(audit_unavailable(request, "the audit trail is restarting")),
+        Err(Expired::Deadline(err)) => Err(timed_out(request, err)),
+        Err(Expired::Limit) => Err(audit_unavailable(
+            request,
+            "the audit trail is not keeping up",
+        )),
+    }
+}
+
+async fn run_on_resource(
+    route: &Route,
+    request: &Request,
+    deadline: Option<Deadline>,
+) -> Result<Produced, OperationError> {
+    let (Some((_, handle)), Some(deadline)) = (&route.resource, deadline) else {
+        return Err(OperationError::new(
+            ErrorCode::UnknownResource,
+            format!(
+                "no resource with id \"{}\"",
+                request.resource_id.chars().take(64).collect::<String>()
+            ),
+        ));
+    };
+    let run = RunOperation {
+        request: request.clone(),
+        deadline,
+    };
+    handle.run.send(run).await.unwrap_or_else(|_| {
+        Err(OperationError::new(
+            ErrorCode::ResourceUnavailable,
+            "resource is restarting",
+        ))
+    })
+}
+
+/// `message` once its record is written; withheld when it cannot be. Not bounded by the deadline:
+/// the record is of the answer about to leave, and an answer of `timeout` after a record of `ok`
+/// would make the trail disagree with the control plane.
+async fn recorded(
+    auditor: &Addr<Auditor>,
+    request: &Request,
+    message: Outbound,
+    record: AuditRecord,
+) -> Outbound {
     match actix_rt::time::timeout(AUDIT_WAIT, auditor.send(Record { record })).await {
         Ok(Ok(Ok(_seq))) => message,
         // The operation ran but its record was not written: its answer is withheld.
         Ok(Ok(Err(unavailable))) => audit_unavailable(
-            &request,
+            request,
             &format!(
                 "the operation's audit record could not be written ({})",
                 unavailable.0
             ),
         ),
-        _ => audit_unavailable(
-            &request,
-            "the operation's audit record could not be written",
-        ),
+        _ => audit_unavailable(request, "the operation's audit record could not be written"),
     }
 }
 

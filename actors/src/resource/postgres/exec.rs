@@ -6,10 +6,11 @@ use super::answer::{check_parameters, output, take_row};
 use super::cancel::CancelSlot;
 pub use super::classify::{classify, describe};
 use super::params::JsonParam;
-use super::pool::{timeout_millis, CheckoutError, PgConnection, PgPool, PooledConnection};
+use super::pool::{CheckoutError, PgConnection, PgPool, PooledConnection};
 use super::statements::{is_stale_statement, Prepared, StatementCache};
 pub use super::text_casts::text_cast_wrapper;
 use super::text_casts::{needs_wrapper, with_text_casts};
+pub use super::timeouts::{local_timeout, local_timeouts};
 use super::trace::Tracing;
 use crate::messages::{OperationError, OperationOutput};
 use crate::protocol::ErrorCode;
@@ -18,7 +19,6 @@ use crate::resource::Deadline;
 use postgres::types::ToSql;
 use postgres::{GenericClient, Row, Transaction};
 use serde_json::Value;
-use std::time::Duration;
 
 /// Limits of one operation's statements.
 pub struct StatementLimits {
@@ -182,40 +182,6 @@ pub(super) fn connection_lost(err: &postgres::Error) -> bool {
     }
 }
 
-/// A statement's timeout is rounded to the request's whole budget, or to the session's own timeout,
-/// when they are this close: a `SET LOCAL` round trip (and the loss of the one-round-trip path)
-/// would shave off less than a deadline's tolerance.
-const TIMEOUT_SLACK: Duration = Duration::from_millis(50);
-
-/// The statement timeout a request sets for itself, `None` when the session's serves: the time
-/// remaining to its deadline (its whole `budget` when it has hardly waited), never more than
-/// the session's (the configured) timeout.
-pub fn local_timeout(
-    budget: Duration,
-    remaining: Duration,
-    session_timeout: Duration,
-) -> Option<Duration> {
-    let waited = budget.saturating_sub(remaining);
-    let timeout = if waited <= TIMEOUT_SLACK {
-        budget
-    } else {
-        remaining
-    };
-    (timeout + TIMEOUT_SLACK < session_timeout).then_some(timeout.min(session_timeout))
-}
-
-/// A request's own timeouts, set for its transaction only, when they differ from the session's.
-/// A simple query of fixed text and one integer the relay formats itself; statements from the
-/// control plane only ever travel over the extended protocol, as bound parameters never spliced
-/// into SQL.
-pub fn local_timeouts(timeout: Duration) -> String {
-    let timeout_ms = timeout_millis(timeout);
-    format!(
-        "SET LOCAL statement_timeout = {timeout_ms}; \
-         SET LOCAL idle_in_transaction_session_timeout = {timeout_ms}"
-    )
-}
-
 /// Runs one checked statement and returns at most `max_rows` rows.
 pub fn run_statement(
     transaction: &mut Transaction<'_>,
@@ -356,6 +322,7 @@ pub(super) fn classify_cached(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn limits(max_rows: u32, max_bytes: u64) -> StatementLimits {
         StatementLimits {
@@ -365,26 +332,6 @@ mod tests {
             release_advisory_locks: false,
             guard_size: false,
         }
-    }
-
-    #[test]
-    fn a_request_sets_the_time_remaining_unless_the_session_timeout_serves() {
-        let ms = Duration::from_millis;
-        let session = ms(30_000);
-        assert_eq!(local_timeout(session, session, session), None);
-        // A few milliseconds spent waiting: the session's own timeout still serves.
-        assert_eq!(local_timeout(session, ms(29_995), session), None);
-        // A request's own, shorter budget, hardly waited on: the budget itself.
-        assert_eq!(
-            local_timeout(ms(1_234), ms(1_230), session),
-            Some(ms(1_234))
-        );
-        // Most of it spent waiting: what remains.
-        assert_eq!(local_timeout(ms(1_234), ms(400), session), Some(ms(400)));
-        assert_eq!(
-            local_timeout(session, ms(20_000), session),
-            Some(ms(20_000))
-        );
     }
 
     #[test]

@@ -22,6 +22,7 @@ mod snapshot_protect;
 pub mod snapshot_sql;
 pub mod statements;
 mod text_casts;
+mod timeouts;
 mod trace;
 
 use crate::messages::{OperationError, OperationOutput};
