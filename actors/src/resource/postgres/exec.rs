@@ -126,12 +126,7 @@ pub(super) fn in_transaction<T>(
         ..
     } = connection;
     let final_error = |err| Failure::Final(classify(err, cancel));
-    let remaining = limits.deadline.remaining();
-    if remaining.is_zero() {
-        return Err(Failure::Final(
-            limits.deadline.expired_error("a database connection"),
-        ));
-    }
+    let remaining = time_left(limits)?;
     let mut transaction = match client.build_transaction().read_only(true).start() {
         Ok(transaction) => transaction,
         Err(err) if connection_lost(&err) => {
@@ -139,8 +134,7 @@ pub(super) fn in_transaction<T>(
         }
         Err(err) => return Err(final_error(err)),
     };
-    let budget = limits.deadline.budget();
-    if let Some(timeout) = local_timeout(budget, remaining, *session_timeout) {
+    if let Some(timeout) = local_timeout(limits.deadline.budget(), remaining, *session_timeout) {
         transaction
             .batch_execute(&local_timeouts(timeout))
             .map_err(final_error)?;
@@ -168,6 +162,18 @@ pub(super) fn in_transaction<T>(
         (Ok(_), Err(err)) => Err(final_error(err)),
         (Ok(value), Ok(())) => Ok(value),
     }
+}
+
+/// The time left to the request's deadline; none left (the checkout took it all) is `timeout`
+/// before anything is sent.
+fn time_left(limits: &StatementLimits) -> Result<std::time::Duration, Failure> {
+    let remaining = limits.deadline.remaining();
+    if remaining.is_zero() {
+        return Err(Failure::Final(
+            limits.deadline.expired_error("a database connection"),
+        ));
+    }
+    Ok(remaining)
 }
 
 /// Sent after an operation that may have reached vouched-for code: no session lock may outlive it.
