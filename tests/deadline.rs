@@ -41,6 +41,7 @@ fn timed_query(devplane: &DevPlane, sql: &str, timeout_ms: Option<u64>) -> (Valu
 fn assert_timely_timeout(answer: &Value, took: Duration, timeout_ms: u64) {
     assert_eq!(answer["code"], "timeout", "{answer}");
     let bound = Duration::from_millis(timeout_ms) + TOLERANCE;
+    eprintln!("timeoutMs {timeout_ms}: answered timeout after {took:?}");
     assert!(
         took <= bound,
         "answered after {took:?}, bound {bound:?}: {answer}"
