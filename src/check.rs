@@ -10,13 +10,10 @@ use relay_actors::audit::sinks::check_paths;
 use relay_actors::control_plane::connect::{self, classify, redact_url, ConnectFailure};
 use relay_actors::local_state;
 use relay_actors::protocol::PROBE_HEADER;
-use relay_actors::resource::mongo::MongoBackend;
-use relay_actors::resource::off_thread::OffThreadDrop;
-use relay_actors::resource::postgres::health::{self, CatalogUpdate};
-use relay_actors::resource::postgres::{build_pool, database_tls};
-use relay_actors::resource::{verdict, DatabaseHealth, Verdict};
+use relay_actors::resource::postgres::database_tls;
+use relay_actors::resource::{self, verdict, Backend, BackendParts, DatabaseHealth, Verdict};
 use relay_actors::status_file;
-use relay_config::{Config, ConfigError, PostgresConnection, ResourceConnection};
+use relay_config::{Config, ConfigError, ResourceConnection};
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -153,10 +150,7 @@ fn resource_tls(resource: &relay_config::Resource) -> Result<(), String> {
 }
 
 fn check_resource(resource: &relay_config::Resource) -> bool {
-    let outcome = match &resource.connection {
-        ResourceConnection::Postgres(connection) => check_postgres(resource, connection),
-        ResourceConnection::Mongodb(_) => check_mongodb(resource),
-    };
+    let outcome = check_database(resource);
     // Judged exactly as `relay run` judges it.
     let judged = verdict(resource, &outcome);
     match (judged, outcome) {
@@ -182,35 +176,33 @@ fn check_resource(resource: &relay_config::Resource) -> bool {
     }
 }
 
-fn check_postgres(
-    resource: &relay_config::Resource,
-    connection: &PostgresConnection,
-) -> Result<DatabaseHealth, String> {
-    let tls = database_tls(&resource.id, connection).map_err(|err| err.to_string())?;
+/// One health check, through the same backend `relay run` would use for the resource.
+fn check_database(resource: &relay_config::Resource) -> Result<DatabaseHealth, String> {
     // One attempt only: the retry delay never comes into play, and the pool logs nowhere.
     let discard = slog::Logger::root(slog::Discard, slog::o!());
-    let pool = build_pool(resource, connection, tls, Duration::from_secs(30), &discard);
-    let pool = OffThreadDrop::new(pool);
-    let timeout = Duration::from_secs(connection.connect_timeout_seconds.max(5));
-    let (mut found, update) = health::check(
-        &pool,
-        timeout,
-        None,
-        &relay_actors::policy::lineage::Unprotected,
-    )?;
-    if let CatalogUpdate::Changed(_, snapshot) = update {
-        found.notes = health::function_notes(&snapshot);
-    }
-    Ok(found)
+    let parts = BackendParts {
+        protection: Arc::new(relay_actors::policy::lineage::Unprotected),
+        health_interval: Duration::from_secs(30),
+        log: &discard,
+        gauges: Default::default(),
+    };
+    resource::open(&Arc::new(resource.clone()), parts, CheckHealth)
 }
 
-fn check_mongodb(resource: &relay_config::Resource) -> Result<DatabaseHealth, String> {
-    let backend = MongoBackend::new(
-        Arc::new(resource.clone()),
-        Arc::new(relay_actors::policy::lineage::Unprotected),
-    );
-    let system = actix::System::new();
-    system.block_on(backend.check_health())
+/// Runs one health check of a backend to its end.
+struct CheckHealth;
+
+impl resource::WithBackend for CheckHealth {
+    type Output = Result<DatabaseHealth, String>;
+
+    fn with<B: Backend>(self, backend: B) -> Self::Output {
+        let system = actix::System::new();
+        // Made inside the runtime: the check starts its work on the runtime's blocking threads.
+        let outcome = system.block_on(async { backend.check_health().await });
+        // The backend (a PostgreSQL pool) is dropped inside the runtime that made it.
+        system.block_on(async move { drop(backend) });
+        outcome
+    }
 }
 
 fn summarize(found: &DatabaseHealth, write_warning: Option<String>) -> String {

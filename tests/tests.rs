@@ -7,6 +7,7 @@ mod audit;
 mod audit_statements;
 mod cli;
 mod connect_proxy;
+mod deadline;
 mod deploy;
 mod deploy_image;
 mod deploy_kubernetes;

@@ -83,6 +83,9 @@ pub struct Drain {
 #[rtype(result = "Result<Produced, OperationError>")]
 pub struct RunOperation {
     pub request: Request,
+    /// When the request must be answered by: computed once when it arrived, carried through
+    /// every wait.
+    pub deadline: crate::domain::Deadline,
 }
 
 /// An operation's output with the resource's result slot it occupies: a resource keeps at most
@@ -92,14 +95,6 @@ pub struct RunOperation {
 pub struct Produced {
     pub output: OperationOutput,
     pub slot: Option<tokio::sync::OwnedSemaphorePermit>,
-}
-
-impl Produced {
-    /// A resource's result slots: two per pooled connection, so fetching the next result overlaps
-    /// masking the last one.
-    pub fn slots_for(pool_size: u32) -> std::sync::Arc<tokio::sync::Semaphore> {
-        std::sync::Arc::new(tokio::sync::Semaphore::new(pool_size.max(1) as usize * 2))
-    }
 }
 
 /// Supervisor -> masker: mask everything in `payload` that is about to leave the relay.

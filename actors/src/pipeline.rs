@@ -8,8 +8,9 @@ use crate::messages::{
 };
 use crate::metrics::Metrics;
 use crate::protocol::{ErrorCode, ErrorMessage, MaskedCounts, OperationResult, Outbound, Request};
-use crate::resource::Resource;
+use crate::resource::{Deadline, ResourceHandle};
 use actix::Addr;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,7 +18,8 @@ use std::time::{Duration, Instant};
 /// request arrives.
 pub struct Route {
     pub tenant_id: String,
-    pub resource: Option<(String, Addr<Resource>)>,
+    /// The resource's type and its handle.
+    pub resource: Option<(String, ResourceHandle)>,
     pub masker: Option<Addr<Masker>>,
     pub auditor: Option<Addr<Auditor>>,
     pub metrics: Arc<Metrics>,
@@ -41,38 +43,68 @@ pub async fn run(route: Route, request: Request) -> Outbound {
     answer
 }
 
+/// A wait that ran out: the request's deadline, or the pipeline's own limit for that wait.
+enum Expired {
+    Deadline(OperationError),
+    Limit,
+}
+
+/// Waits for `work` at most `limit` (if any), and never past the request's deadline (if any).
+async fn within<T>(
+    deadline: Option<Deadline>,
+    limit: Option<Duration>,
+    what: &str,
+    work: impl Future<Output = T>,
+) -> Result<T, Expired> {
+    let limit_at = limit.map(|limit| Instant::now() + limit);
+    let until = match (deadline.map(|d| d.at()), limit_at) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let Some(until) = until else {
+        return Ok(work.await);
+    };
+    match tokio::time::timeout_at(until.into(), work).await {
+        Ok(value) => Ok(value),
+        Err(_) => match deadline.filter(|d| limit_at.is_none_or(|l| d.at() <= l)) {
+            Some(deadline) => Err(Expired::Deadline(deadline.expired_error(what))),
+            None => Err(Expired::Limit),
+        },
+    }
+}
+
+fn timed_out(request: &Request, err: OperationError) -> Outbound {
+    Outbound::Error(ErrorMessage {
+        id: Some(request.id.clone()),
+        code: err.code,
+        message: err.message,
+    })
+}
+
 async fn answer(route: Route, request: Request, started: Instant) -> Outbound {
     let Some(auditor) = route.auditor.clone() else {
         return audit_unavailable(&request, "the audit trail is restarting");
     };
-    match actix_rt::time::timeout(AUDIT_WAIT, auditor.send(AuditReady)).await {
-        Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(unavailable))) => return audit_unavailable(&request, &unavailable.0),
-        Ok(Err(_)) => return audit_unavailable(&request, "the audit trail is restarting"),
-        Err(_) => return audit_unavailable(&request, "the audit trail is not keeping up"),
+    // One deadline for the whole request, from the moment it arrived: the resource's waits,
+    // masking and the audit trail's readiness all end by it.
+    let deadline = route.resource.as_ref().map(|(_, handle)| {
+        Deadline::starting_at(started, request.timeout_ms, handle.statement_timeout)
+    });
+    if let Err(refused) = audit_ready(&auditor, &request, deadline).await {
+        return refused;
     }
-    let outcome = match &route.resource {
-        None => Err(OperationError::new(
-            ErrorCode::UnknownResource,
-            format!(
-                "no resource with id \"{}\"",
-                request.resource_id.chars().take(64).collect::<String>()
-            ),
-        )),
-        Some((_, addr)) => addr
-            .send(RunOperation {
-                request: request.clone(),
-            })
-            .await
-            .unwrap_or_else(|_| {
-                Err(OperationError::new(
-                    ErrorCode::ResourceUnavailable,
-                    "resource is restarting",
-                ))
-            }),
-    };
+    let outcome = run_on_resource(&route, &request, deadline).await;
     let (message, counts, summary) = match outcome {
-        Ok(produced) => mask_output(route.masker.as_ref(), &request, produced, started).await,
+        Ok(produced) => {
+            let masking = mask_output(route.masker.as_ref(), &request, produced, started);
+            match within(deadline, None, "masking", masking).await {
+                Ok(masked) => masked,
+                Err(Expired::Deadline(err)) => {
+                    (timed_out(&request, err), MaskedCounts::default(), None)
+                }
+                Err(Expired::Limit) => (masking_failed(&request), MaskedCounts::default(), None),
+            }
+        }
         Err(err) => (
             mask_error(route.masker.as_ref(), &request, err).await,
             MaskedCounts::default(),
@@ -80,20 +112,75 @@ async fn answer(route: Route, request: Request, started: Instant) -> Outbound {
         ),
     };
     let record = audit_record(&route, &request, &message, counts, summary, started);
+    recorded(&auditor, &request, message, record).await
+}
+
+/// Whether the audit trail can record an operation now (no operation runs unaudited); the
+/// answer to send instead when it cannot, or when the request's time ran out waiting.
+async fn audit_ready(
+    auditor: &Addr<Auditor>,
+    request: &Request,
+    deadline: Option<Deadline>,
+) -> Result<(), Outbound> {
+    let ready = auditor.send(AuditReady);
+    match within(deadline, Some(AUDIT_WAIT), "the audit trail", ready).await {
+        Ok(Ok(Ok(()))) => Ok(()),
+        Ok(Ok(Err(unavailable))) => Err(audit_unavailable(request, &unavailable.0)),
+        Ok(Err(_)) => Err(audit_unavailable(request, "the audit trail is restarting")),
+        Err(Expired::Deadline(err)) => Err(timed_out(request, err)),
+        Err(Expired::Limit) => Err(audit_unavailable(
+            request,
+            "the audit trail is not keeping up",
+        )),
+    }
+}
+
+async fn run_on_resource(
+    route: &Route,
+    request: &Request,
+    deadline: Option<Deadline>,
+) -> Result<Produced, OperationError> {
+    let (Some((_, handle)), Some(deadline)) = (&route.resource, deadline) else {
+        return Err(OperationError::new(
+            ErrorCode::UnknownResource,
+            format!(
+                "no resource with id \"{}\"",
+                request.resource_id.chars().take(64).collect::<String>()
+            ),
+        ));
+    };
+    let run = RunOperation {
+        request: request.clone(),
+        deadline,
+    };
+    handle.run.send(run).await.unwrap_or_else(|_| {
+        Err(OperationError::new(
+            ErrorCode::ResourceUnavailable,
+            "resource is restarting",
+        ))
+    })
+}
+
+/// `message` once its record is written; withheld when it cannot be. Not bounded by the deadline:
+/// the record is of the answer about to leave, and an answer of `timeout` after a record of `ok`
+/// would make the trail disagree with the control plane.
+async fn recorded(
+    auditor: &Addr<Auditor>,
+    request: &Request,
+    message: Outbound,
+    record: AuditRecord,
+) -> Outbound {
     match actix_rt::time::timeout(AUDIT_WAIT, auditor.send(Record { record })).await {
         Ok(Ok(Ok(_seq))) => message,
         // The operation ran but its record was not written: its answer is withheld.
         Ok(Ok(Err(unavailable))) => audit_unavailable(
-            &request,
+            request,
             &format!(
                 "the operation's audit record could not be written ({})",
                 unavailable.0
             ),
         ),
-        _ => audit_unavailable(
-            &request,
-            "the operation's audit record could not be written",
-        ),
+        _ => audit_unavailable(request, "the operation's audit record could not be written"),
     }
 }
 

@@ -12,7 +12,7 @@ use crate::messages::{AuditAcked, CancelRequest, Record, RequestRefused};
 use crate::metrics::Metrics;
 use crate::pipeline::Route;
 use crate::protocol::MaskedCounts;
-use crate::resource::Resource;
+use crate::resource::ResourceHandle;
 use actix::Addr;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,7 +22,7 @@ use tokio::sync::watch;
 #[derive(Clone)]
 pub struct ResourceRoute {
     pub kind: String,
-    pub addr: Addr<Resource>,
+    pub addr: ResourceHandle,
 }
 
 /// The routing table.
@@ -31,7 +31,7 @@ pub struct Routes {
     pub tenant_id: String,
     pub resources: HashMap<String, ResourceRoute>,
     /// Resources a reload removed or replaced, until they stop: cancels still reach them.
-    pub retired: Vec<(String, Addr<Resource>)>,
+    pub retired: Vec<(String, ResourceHandle)>,
     pub masker: Option<Addr<Masker>>,
     pub auditor: Option<Addr<Auditor>>,
     pub metrics: Arc<Metrics>,
@@ -85,12 +85,12 @@ impl Routes {
         let mut delivered = false;
         for (id, addr) in &self.retired {
             if *id == cancel.resource_id && addr.connected() {
-                addr.do_send(cancel.clone());
+                addr.cancel.do_send(cancel.clone());
                 delivered = true;
             }
         }
         if let Some(route) = self.resources.get(&cancel.resource_id) {
-            route.addr.do_send(cancel);
+            route.addr.cancel.do_send(cancel);
             delivered = true;
         }
         if delivered {

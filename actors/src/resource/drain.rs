@@ -54,7 +54,7 @@ pub(super) fn shutting_down() -> OperationError {
     OperationError::new(ErrorCode::ShuttingDown, "relay is shutting down")
 }
 
-impl Resource {
+impl<B: Backend> Resource<B> {
     fn stop_health_loop(&mut self, ctx: &mut Context<Self>) {
         if let Some(health_loop) = self.shutdown.health_loop.take() {
             ctx.cancel_future(health_loop);
@@ -62,15 +62,14 @@ impl Resource {
     }
 
     fn cancel_all(&self) {
-        match &self.backend {
-            Backend::Postgres(backend) => backend.cancel_all(),
-            Backend::Mongo(backend) => backend.cancel_all(),
-            Backend::Unavailable(_) => {}
+        for (request_id, cancel) in &self.running {
+            cancel.cancel();
+            self.backend.cancel(request_id);
         }
     }
 }
 
-impl Handler<Drain> for Resource {
+impl<B: Backend> Handler<Drain> for Resource<B> {
     type Result = ResponseActFuture<Self, ()>;
 
     fn handle(&mut self, drain: Drain, ctx: &mut Context<Self>) -> Self::Result {
@@ -104,7 +103,7 @@ impl Handler<Drain> for Resource {
     }
 }
 
-impl Handler<Retire> for Resource {
+impl<B: Backend> Handler<Retire> for Resource<B> {
     type Result = ();
 
     fn handle(&mut self, _: Retire, ctx: &mut Context<Self>) {

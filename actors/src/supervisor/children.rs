@@ -2,6 +2,7 @@
 //! running (never started, stopped, or dropped by a panic) is started afresh, and one that had
 //! been running is logged as restarted.
 
+use crate::resource::ResourceHandle;
 use actix::{Actor, Addr, Context};
 use slog::{warn, Logger};
 
@@ -28,9 +29,26 @@ impl<'a> ChildName<'a> {
     }
 }
 
+/// Something the watchdog keeps running: an actor's address, or a resource's handle.
+pub(super) trait Child {
+    fn running(&self) -> bool;
+}
+
+impl<A: Actor> Child for Addr<A> {
+    fn running(&self) -> bool {
+        self.connected()
+    }
+}
+
+impl Child for ResourceHandle {
+    fn running(&self) -> bool {
+        self.connected()
+    }
+}
+
 /// Whether a child runs in `slot`.
-pub(super) fn alive<A: Actor>(slot: &Option<Addr<A>>) -> bool {
-    slot.as_ref().is_some_and(Addr::connected)
+pub(super) fn alive<C: Child>(slot: &Option<C>) -> bool {
+    slot.as_ref().is_some_and(Child::running)
 }
 
 /// Starts the child `build` makes in `slot` unless one runs there; returns whether it started
@@ -44,6 +62,16 @@ pub(super) fn keep_running<A>(
 where
     A: Actor<Context = Context<A>>,
 {
+    keep_started(slot, name, log, || build().start())
+}
+
+/// [`keep_running`] for any child: `start` starts it and returns what the slot holds.
+pub(super) fn keep_started<C: Child>(
+    slot: &mut Option<C>,
+    name: ChildName<'_>,
+    log: &Logger,
+    start: impl FnOnce() -> C,
+) -> bool {
     if alive(slot) {
         return false;
     }
@@ -54,7 +82,7 @@ where
             None => warn!(log, "Actor stopped unexpectedly; restarting"; "actor" => name.actor),
         }
     }
-    *slot = Some(build().start());
+    *slot = Some(start());
     true
 }
 

@@ -15,10 +15,10 @@ use crate::metrics::Metrics;
 use crate::protocol::{
     AuditHealth, Health, Hello, ResourceHealth, ResourceInfo, PROTOCOL_VERSION, STANDBY_CAPABILITY,
 };
-use crate::resource::Resource;
+use crate::resource::ResourceHandle;
 use crate::routing::Routes;
 use actix::{Actor, Addr, AsyncContext, Context, Handler};
-use children::{keep_running, ChildName};
+use children::{keep_running, keep_started, ChildName};
 use relay_config::Config;
 use slog::{debug, Logger};
 use std::collections::{BTreeMap, BTreeSet};
@@ -41,7 +41,7 @@ pub enum StartError {
 /// One resource child and its configuration.
 struct ResourceChild {
     spec: Arc<relay_config::Resource>,
-    addr: Option<Addr<Resource>>,
+    addr: Option<ResourceHandle>,
 }
 
 /// Which startup lines have been printed, so the sequence matches the documented one.
@@ -199,8 +199,8 @@ impl Supervisor {
             Duration::from_secs(self.config.control_plane.health_interval_seconds);
         let mut started = false;
         for (id, child) in &mut self.resources {
-            started |= keep_running(&mut child.addr, ChildName::resource(id), &self.log, || {
-                Resource::new(
+            started |= keep_started(&mut child.addr, ChildName::resource(id), &self.log, || {
+                crate::resource::start(
                     Arc::clone(&child.spec),
                     health_interval,
                     ctx.address().recipient(),

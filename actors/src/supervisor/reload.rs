@@ -231,9 +231,9 @@ impl Supervisor {
 
     /// Tells a removed or replaced resource to finish what runs and stop; cancels still reach it.
     fn retire(&mut self, child: ResourceChild) {
-        if let Some(addr) = child.addr {
-            addr.do_send(Retire);
-            self.retired.add(&child.spec.id, addr);
+        if let Some(handle) = child.addr {
+            handle.retire.do_send(Retire);
+            self.retired.add(&child.spec.id, handle);
         }
     }
 

@@ -5,7 +5,7 @@
 
 use super::Supervisor;
 use crate::messages::ForwardAudit;
-use crate::resource::Resource;
+use crate::resource::ResourceHandle;
 use crate::routing::{ResourceRoute, Routes, RoutesWatch};
 use actix::{Addr, Recipient};
 use std::sync::Arc;
@@ -14,23 +14,26 @@ use tokio::sync::watch;
 /// Resources a reload removed or replaced, until they have stopped.
 #[derive(Default)]
 pub(super) struct Retired {
-    resources: Vec<(String, Addr<Resource>)>,
+    resources: Vec<(String, ResourceHandle)>,
 }
 
 impl Retired {
-    pub(super) fn add(&mut self, id: &str, resource: Addr<Resource>) {
+    pub(super) fn add(&mut self, id: &str, resource: ResourceHandle) {
         self.resources.retain(|(_, addr)| addr.connected());
         self.resources.push((id.to_owned(), resource));
     }
 
     /// The retired resources still running.
-    pub(super) fn running(&self) -> Vec<Addr<Resource>> {
+    pub(super) fn running(&self) -> Vec<ResourceHandle> {
         let running = self.resources.iter().map(|(_, addr)| addr);
-        running.filter(|addr| addr.connected()).cloned().collect()
+        running
+            .filter(|handle| handle.connected())
+            .cloned()
+            .collect()
     }
 
     /// The retired resources still running, with their ids.
-    fn running_by_id(&mut self) -> Vec<(String, Addr<Resource>)> {
+    fn running_by_id(&mut self) -> Vec<(String, ResourceHandle)> {
         self.resources.retain(|(_, addr)| addr.connected());
         self.resources.clone()
     }

@@ -26,7 +26,7 @@ impl Supervisor {
             .filter_map(|child| child.addr.clone());
         let draining: Vec<_> = current
             .chain(self.retired.running())
-            .map(|resource| resource.send(Drain { grace }))
+            .map(|resource| resource.drain.send(Drain { grace }))
             .collect();
         async move {
             join_all(draining).await;

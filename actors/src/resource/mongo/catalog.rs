@@ -1,13 +1,14 @@
 //! `list_tables` and `describe_table` for MongoDB: collections and views with estimated counts;
 //! one collection's indexes, validator and a field summary from a bounded `$sample`.
 
-use super::exec::{collect, column, max_time_ms, whole_number};
+use super::exec::{collect, column, max_time, max_time_ms, whole_number};
+use super::failure;
 use super::fields::summarize;
-use super::{failure, Limits};
 use crate::messages::{OperationError, OperationOutput};
 use crate::policy::catalog::QualifiedName;
 use crate::policy::patterns::TableScope;
 use crate::protocol::ErrorCode;
+use crate::resource::{Deadline, Limits};
 use mongodb::bson::{doc, Bson, Document};
 use mongodb::Database;
 use serde_json::{json, Value};
@@ -21,6 +22,7 @@ const MAX_PATHS: usize = 500;
 pub async fn list_tables(
     database: &Database,
     limits: &Limits,
+    deadline: Deadline,
     scope: &TableScope,
 ) -> Result<OperationOutput, OperationError> {
     let mut entries = list_collections(database, doc! {}).await?;
@@ -38,7 +40,7 @@ pub async fn list_tables(
         let estimate = match kind {
             // Counting a view runs its pipeline: not an estimate, and not cheap.
             "view" => None,
-            _ => estimated_count(database, name, limits).await?,
+            _ => estimated_count(database, name, deadline).await?,
         };
         rows.push(vec![json!(name), json!(kind), json!(estimate)]);
     }
@@ -60,6 +62,7 @@ pub async fn describe_table(
     database: &Database,
     collection: &str,
     limits: &Limits,
+    deadline: Deadline,
 ) -> Result<OperationOutput, OperationError> {
     let entries = list_collections(database, doc! {"name": collection}).await?;
     let Some(entry) = entries.into_iter().next() else {
@@ -76,10 +79,10 @@ pub async fn describe_table(
     } else {
         (
             indexes(database, collection).await?,
-            estimated_count(database, collection, limits).await?,
+            estimated_count(database, collection, deadline).await?,
         )
     };
-    let sample = sample(database, collection, limits).await?;
+    let sample = sample(database, collection, limits, deadline).await?;
     let rows = summarize(&sample, MAX_PATHS)
         .into_iter()
         .map(|field| vec![json!(field.path), json!(field.types), json!(field.share)])
@@ -153,10 +156,10 @@ async fn indexes(database: &Database, collection: &str) -> Result<Vec<Value>, Op
 async fn estimated_count(
     database: &Database,
     collection: &str,
-    limits: &Limits,
+    deadline: Deadline,
 ) -> Result<Option<i64>, OperationError> {
     let reply = database
-        .run_command(doc! {"count": collection, "maxTimeMS": max_time_ms(limits)})
+        .run_command(doc! {"count": collection, "maxTimeMS": max_time_ms(deadline)})
         .await
         .map_err(|err| failure(&err))?;
     Ok(whole_number(reply.get("n")))
@@ -166,13 +169,14 @@ async fn sample(
     database: &Database,
     collection: &str,
     limits: &Limits,
+    deadline: Deadline,
 ) -> Result<Vec<Document>, OperationError> {
     let size = SAMPLE_SIZE.min(limits.max_rows);
     let cursor = database
         .collection::<Document>(collection)
         .aggregate(vec![doc! {"$sample": {"size": i64::from(size)}}])
         .batch_size(size)
-        .max_time(limits.timeout)
+        .max_time(max_time(deadline))
         .await
         .map_err(|err| failure(&err))?;
     Ok(collect(cursor, limits).await?.documents)

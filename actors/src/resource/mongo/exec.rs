@@ -2,10 +2,11 @@
 //! limit is pushed to the server (`limit` or a final `$limit` stage, one past the limit to tell
 //! truncation) and the cursor is closed as soon as enough documents arrived.
 
+use super::failure;
 use super::params::Read;
-use super::{failure, Limits};
 use crate::messages::{OperationError, OperationOutput};
 use crate::protocol::{Column, ErrorCode};
+use crate::resource::{Deadline, Limits};
 use mongodb::bson::{doc, Bson, Document};
 use mongodb::options::FindOptions;
 use mongodb::{Cursor, Database};
@@ -22,11 +23,12 @@ pub async fn run_read(
     database: &Database,
     read: Read,
     limits: &Limits,
+    deadline: Deadline,
 ) -> Result<OperationOutput, OperationError> {
     let fetch = limits.max_rows as u64 + 1;
     let cursor = match read {
         Read::Count { collection, filter } => {
-            return count(database, &collection, filter, limits).await
+            return count(database, &collection, filter, deadline).await
         }
         Read::Find {
             collection,
@@ -43,7 +45,7 @@ pub async fn run_read(
             options.skip = Some(skip);
             options.limit = Some(limit as i64);
             options.batch_size = Some(batch_size(limit));
-            options.max_time = Some(limits.timeout);
+            options.max_time = Some(max_time(deadline));
             database
                 .collection::<Document>(&collection)
                 .find(filter)
@@ -59,7 +61,7 @@ pub async fn run_read(
                 .collection::<Document>(&collection)
                 .aggregate(pipeline)
                 .batch_size(batch_size(fetch))
-                .max_time(limits.timeout)
+                .max_time(max_time(deadline))
                 .await
         }
     }
@@ -82,13 +84,13 @@ async fn count(
     database: &Database,
     collection: &str,
     filter: Document,
-    limits: &Limits,
+    deadline: Deadline,
 ) -> Result<OperationOutput, OperationError> {
     let reply = database
         .run_command(doc! {
             "count": collection,
             "query": filter,
-            "maxTimeMS": max_time_ms(limits),
+            "maxTimeMS": max_time_ms(deadline),
         })
         .await
         .map_err(|err| failure(&err))?;
@@ -109,7 +111,7 @@ pub async fn explain(
     database: &Database,
     read: Read,
     execution_stats: bool,
-    limits: &Limits,
+    deadline: Deadline,
 ) -> Result<OperationOutput, OperationError> {
     let explained = match read {
         Read::Find {
@@ -150,7 +152,7 @@ pub async fn explain(
         .run_command(doc! {
             "explain": explained,
             "verbosity": verbosity,
-            "maxTimeMS": max_time_ms(limits),
+            "maxTimeMS": max_time_ms(deadline),
         })
         .await
         .map_err(|err| failure(&err))?;
@@ -216,8 +218,15 @@ pub fn whole_number(value: Option<&Bson>) -> Option<i64> {
     }
 }
 
-pub fn max_time_ms(limits: &Limits) -> i64 {
-    i64::try_from(limits.timeout.as_millis()).unwrap_or(i64::MAX)
+pub fn max_time_ms(deadline: Deadline) -> i64 {
+    i64::try_from(max_time(deadline).as_millis()).unwrap_or(i64::MAX)
+}
+
+/// The server's `maxTimeMS`: the time left to the deadline, at least 1 ms (0 would mean none).
+pub fn max_time(deadline: Deadline) -> std::time::Duration {
+    deadline
+        .remaining()
+        .max(std::time::Duration::from_millis(1))
 }
 
 /// Documents per round trip: all of a small result at once, bounded for large ones.

@@ -11,47 +11,37 @@ pub mod params;
 pub mod pool_events;
 mod trace;
 
-use crate::messages::{OperationError, OperationOutput, Produced};
+use crate::messages::{OperationError, OperationOutput};
 use crate::metrics::PoolGauges;
 use crate::policy::catalog::QualifiedName;
 use crate::policy::lineage::ColumnProtection;
 use crate::policy::mongo::pipeline_sources;
 use crate::policy::patterns::TableScope;
-use crate::protocol::{ErrorCode, Request};
-use crate::resource::postgres::LocalFuture;
-use crate::resource::DatabaseHealth;
-use futures_util::future::{abortable, AbortHandle, Aborted};
+use crate::protocol::ErrorCode;
+use crate::resource::backend::{Backend, LocalFuture, RunContext};
+use crate::resource::{DatabaseHealth, Deadline, Limits};
 use mongodb::error::{Error as DriverError, ErrorKind};
 use mongodb::{Client, Database};
 use params::MongoPlan;
 use relay_config::{Operation, Resource};
 use serde_json::Value;
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::OnceCell;
 
-/// Time past the server's `maxTimeMS` before the relay gives up on an answer itself.
-const CLIENT_GRACE: Duration = Duration::from_secs(2);
+/// Time past the deadline (the server's `maxTimeMS`) before the relay gives up on an answer
+/// itself: the server's own timeout answers first when it can.
+const CLIENT_GRACE: Duration = Duration::from_millis(50);
 
-/// Bounds of one operation.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    pub timeout: Duration,
-    pub max_rows: u32,
-    pub max_bytes: u64,
-}
+/// Time past the connect timeout before a health check gives up on `ping`.
+const HEALTH_GRACE: Duration = Duration::from_secs(2);
 
 /// The MongoDB side of a resource. The client is made on first use, so that a bad DNS record
 /// or an unreachable server only makes the resource unhealthy, and is retried.
 pub struct MongoBackend {
     spec: Arc<Resource>,
     client: Rc<OnceCell<Client>>,
-    running: Rc<RefCell<HashMap<String, AbortHandle>>>,
-    /// Outputs of this resource that may be in memory before they are masked (see [`Produced`]).
-    result_slots: Arc<tokio::sync::Semaphore>,
     /// `tables`: which collections may be read, as `database.collection`.
     scope: Arc<TableScope>,
     /// Which fields the masking column rules protect, to follow them through renames.
@@ -68,10 +58,8 @@ impl MongoBackend {
         );
         MongoBackend {
             scope: Arc::new(scope),
-            result_slots: Produced::slots_for(spec.pool_size),
             spec,
             client: Rc::new(OnceCell::new()),
-            running: Rc::new(RefCell::new(HashMap::new())),
             protection,
             gauges: PoolGauges::default(),
         }
@@ -82,93 +70,67 @@ impl MongoBackend {
         self.gauges = gauges;
         self
     }
+}
+
+impl Backend for MongoBackend {
+    type Plan = MongoPlan;
 
     /// Parses the request's params and checks them against the read-only policy. Pure.
-    pub fn plan(&self, operation: Operation, params: &Value) -> Result<MongoPlan, OperationError> {
+    fn plan(&self, operation: Operation, params: &Value) -> Result<MongoPlan, OperationError> {
         params::plan(operation, params, self.spec.explain_analyze)
     }
 
-    /// Runs a planned operation; `cancel` with the request's id stops it.
-    pub fn run(
+    /// Runs a planned operation until its deadline; a cancel drops it (dropping its cursor
+    /// closes it on the server).
+    fn run(
         &self,
-        request: &Request,
         plan: MongoPlan,
-    ) -> LocalFuture<Result<Produced, OperationError>> {
-        let limits = Limits {
-            // A request may shorten the resource's statement timeout, never lengthen it.
-            timeout: Duration::from_millis(
-                request
-                    .timeout_ms
-                    .map_or(self.spec.statement_timeout_ms, |ms| {
-                        ms.min(self.spec.statement_timeout_ms)
-                    }),
-            ),
-            max_rows: self.spec.max_rows_per_query,
-            max_bytes: self.spec.max_result_bytes,
-        };
+        context: RunContext,
+    ) -> LocalFuture<Result<OperationOutput, OperationError>> {
         let client = Rc::clone(&self.client);
         let spec = Arc::clone(&self.spec);
-        let result_slots = Arc::clone(&self.result_slots);
         let scope = Arc::clone(&self.scope);
         let protection = Arc::clone(&self.protection);
         let gauges = self.gauges.clone();
-        let (work, handle) = abortable(async move {
-            // Waiting for a slot counts against the request's time like the rest of its work.
-            let waiting = gauges.waiting();
-            let slot = result_slots.acquire_owned().await.ok();
-            // From here the driver's own check-out events count the wait for a connection.
-            drop(waiting);
+        let RunContext {
+            deadline,
+            limits,
+            cancel,
+            ..
+        } = context;
+        let work = async move {
             let database = database(&client, &spec, &gauges).await?;
             check_scope(&scope, database.name(), &plan)?;
             let lineage = match &plan {
                 MongoPlan::Query(read) => trace::trace(protection.as_ref(), database.name(), read),
                 _ => Default::default(),
             };
-            let mut output = execute(&database, plan, &limits, &scope).await?;
+            let mut output = execute(&database, plan, &limits, deadline, &scope).await?;
             output.lineage = lineage;
-            Ok(Produced { output, slot })
-        });
-        let request_id = request.id.clone();
-        self.running.borrow_mut().insert(request_id.clone(), handle);
-        let running = Rc::clone(&self.running);
+            Ok(output)
+        };
         Box::pin(async move {
-            let outcome = actix_rt::time::timeout(limits.timeout + CLIENT_GRACE, work).await;
-            running.borrow_mut().remove(&request_id);
-            match outcome {
-                Ok(Ok(result)) => result,
-                Ok(Err(Aborted)) => Err(OperationError::new(
+            let client_deadline = deadline.at() + CLIENT_GRACE;
+            tokio::select! {
+                biased;
+                () = cancel.cancelled() => Err(OperationError::new(
                     ErrorCode::Cancelled,
                     "cancelled by the control plane",
                 )),
-                Err(_) => Err(OperationError::new(
-                    ErrorCode::Timeout,
-                    format!("no answer within {} ms", limits.timeout.as_millis()),
-                )),
+                outcome = tokio::time::timeout_at(client_deadline.into(), work) => {
+                    outcome.unwrap_or_else(|_| Err(deadline.expired_error("the database")))
+                }
             }
         })
     }
 
-    /// Stops a running request; dropping its cursor closes it on the server.
-    pub fn cancel(&self, request_id: &str) {
-        if let Some(handle) = self.running.borrow_mut().remove(request_id) {
-            handle.abort();
-        }
-    }
-
-    /// Cancels every request this backend runs (at shutdown, once the grace period is over).
-    pub fn cancel_all(&self) {
-        for (_, handle) in self.running.borrow_mut().drain() {
-            handle.abort();
-        }
-    }
-
     /// A `ping` round trip and the user's privileges.
-    pub fn check_health(&self) -> LocalFuture<Result<DatabaseHealth, String>> {
+    fn check_health(&self) -> LocalFuture<Result<DatabaseHealth, String>> {
         let client = Rc::clone(&self.client);
         let spec = Arc::clone(&self.spec);
         let gauges = self.gauges.clone();
         let deadline =
-            Duration::from_secs(spec.connection.connect_timeout_seconds()) + CLIENT_GRACE;
+            Duration::from_secs(spec.connection.connect_timeout_seconds()) + HEALTH_GRACE;
         Box::pin(async move {
             let check = async {
                 let database = database(&client, &spec, &gauges)
@@ -223,18 +185,19 @@ async fn execute(
     database: &Database,
     plan: MongoPlan,
     limits: &Limits,
+    deadline: Deadline,
     scope: &TableScope,
 ) -> Result<OperationOutput, OperationError> {
     match plan {
-        MongoPlan::Query(read) => exec::run_read(database, read, limits).await,
-        MongoPlan::ListTables => catalog::list_tables(database, limits, scope).await,
+        MongoPlan::Query(read) => exec::run_read(database, read, limits, deadline).await,
+        MongoPlan::ListTables => catalog::list_tables(database, limits, deadline, scope).await,
         MongoPlan::DescribeTable { collection } => {
-            catalog::describe_table(database, &collection, limits).await
+            catalog::describe_table(database, &collection, limits, deadline).await
         }
         MongoPlan::Explain {
             read,
             execution_stats,
-        } => exec::explain(database, read, execution_stats, limits).await,
+        } => exec::explain(database, read, execution_stats, deadline).await,
     }
 }
 

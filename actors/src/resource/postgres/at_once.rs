@@ -8,8 +8,8 @@ use super::answer::{check_parameters, output, take_row};
 use super::cancel::CancelSlot;
 use super::classify::classify;
 use super::exec::{
-    classify_cached, connection_lost, in_transaction, prepare_query, run_statement, with_retries,
-    Failure, Limits,
+    classify_cached, connection_lost, in_transaction, local_timeout, prepare_query, run_statement,
+    with_retries, Failure, StatementLimits,
 };
 use super::params::JsonParam;
 use super::pool::{PgConnection, PgPool};
@@ -28,7 +28,7 @@ use std::time::Duration;
 pub struct Query<'a> {
     pub sql: &'a str,
     pub params: &'a [Value],
-    pub limits: &'a Limits,
+    pub limits: &'a StatementLimits,
     pub cancel: &'a CancelSlot,
     pub tracing: Option<&'a Tracing>,
 }
@@ -63,8 +63,12 @@ pub fn run_query(pool: &PgPool, query: &Query<'_>) -> Result<OperationOutput, Op
 /// rows and the bytes the database sends (so no portal is needed to stop fetching), at the
 /// session's own timeouts (a request's own need `SET LOCAL`, which needs a transaction block), and
 /// with no session advisory locks to release afterwards (that path keeps its ordering).
-fn may_run_at_once(limits: &Limits, session_timeout: Duration) -> bool {
-    limits.guard_size && !limits.release_advisory_locks && limits.timeout == session_timeout
+fn may_run_at_once(limits: &StatementLimits, session_timeout: Duration) -> bool {
+    let remaining = limits.deadline.remaining();
+    limits.guard_size
+        && !limits.release_advisory_locks
+        && !remaining.is_zero()
+        && local_timeout(limits.deadline.budget(), remaining, session_timeout).is_none()
 }
 
 /// The one-round-trip attempt, or None when the statement needs a transaction block.
@@ -175,9 +179,9 @@ fn failure(err: postgres::Error, statements: &mut StatementCache, cancel: &Cance
 mod tests {
     use super::*;
 
-    fn limits(timeout_ms: u64) -> Limits {
-        Limits {
-            timeout: Duration::from_millis(timeout_ms),
+    fn limits(timeout_ms: u64) -> StatementLimits {
+        StatementLimits {
+            deadline: crate::resource::Deadline::after(Duration::from_millis(timeout_ms)),
             max_rows: 1000,
             max_bytes: 1 << 20,
             release_advisory_locks: false,
@@ -191,12 +195,12 @@ mod tests {
         assert!(may_run_at_once(&limits(30_000), session));
         // A request's own timeout is set with SET LOCAL, which needs a transaction block.
         assert!(!may_run_at_once(&limits(1_000), session));
-        let unguarded = Limits {
+        let unguarded = StatementLimits {
             guard_size: false,
             ..limits(30_000)
         };
         assert!(!may_run_at_once(&unguarded, session));
-        let vouching = Limits {
+        let vouching = StatementLimits {
             release_advisory_locks: true,
             ..limits(30_000)
         };

@@ -55,19 +55,6 @@ impl CancelRegistry {
         slot.take_token()
     }
 
-    /// Marks every registered operation cancelled and returns the tokens of those whose statement
-    /// is running: at shutdown, what outlives the grace period is cancelled, not abandoned.
-    pub fn cancel_all(&self) -> Vec<CancelToken> {
-        let slots: Vec<Arc<CancelSlot>> = self.lock().values().cloned().collect();
-        slots
-            .iter()
-            .filter_map(|slot| {
-                slot.cancelled.store(true, Ordering::SeqCst);
-                slot.take_token()
-            })
-            .collect()
-    }
-
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<CancelSlot>>> {
         self.running.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -88,16 +75,5 @@ mod tests {
         registry.finish("r1");
         assert!(registry.cancel("r1").is_none());
         assert!(registry.cancel("unknown").is_none());
-    }
-
-    #[test]
-    fn cancelling_all_marks_every_registered_slot() {
-        let registry = CancelRegistry::default();
-        let first = registry.start("r1");
-        let second = registry.start("r2");
-        // Neither is armed, so there is no token to send, but both are marked.
-        assert!(registry.cancel_all().is_empty());
-        assert!(first.is_cancelled());
-        assert!(second.is_cancelled());
     }
 }

@@ -1,7 +1,7 @@
 //! Catalog operations: `list_tables` and `describe_table`, from pg_catalog (far cheaper than
 //! information_schema), in the same read-only transaction as every other operation.
 
-use super::exec::{catalog_query, read_only, Limits};
+use super::exec::{catalog_query, read_only, StatementLimits};
 use super::pool::PgPool;
 use super::statements::StatementCache;
 use crate::messages::{OperationError, OperationOutput};
@@ -86,7 +86,7 @@ pub fn list_tables(
     pool: &PgPool,
     schema: Option<String>,
     scope: Option<&TableScope>,
-    limits: &Limits,
+    limits: &StatementLimits,
 ) -> Result<OperationOutput, OperationError> {
     let max_rows = limits.max_rows;
     let scope = ScopeParams::new(scope);
@@ -203,7 +203,7 @@ pub fn describe_table(
     table: String,
     schema: Option<String>,
     scope: Option<&TableScope>,
-    limits: &Limits,
+    limits: &StatementLimits,
 ) -> Result<OperationOutput, OperationError> {
     read_only(pool, limits, None, |transaction, statements| {
         let found = catalog_query(

@@ -6,22 +6,25 @@ use super::answer::{check_parameters, output, take_row};
 use super::cancel::CancelSlot;
 pub use super::classify::{classify, describe};
 use super::params::JsonParam;
-use super::pool::{timeout_millis, CheckoutError, PgConnection, PgPool, PooledConnection};
+use super::pool::{CheckoutError, PgConnection, PgPool, PooledConnection};
 use super::statements::{is_stale_statement, Prepared, StatementCache};
 pub use super::text_casts::text_cast_wrapper;
 use super::text_casts::{needs_wrapper, with_text_casts};
+pub use super::timeouts::{local_timeout, local_timeouts};
 use super::trace::Tracing;
 use crate::messages::{OperationError, OperationOutput};
 use crate::protocol::ErrorCode;
 use crate::resource::pg_values::budget::Budget;
+use crate::resource::Deadline;
 use postgres::types::ToSql;
 use postgres::{GenericClient, Row, Transaction};
 use serde_json::Value;
-use std::time::Duration;
 
-/// Limits of one operation.
-pub struct Limits {
-    pub timeout: Duration,
+/// Limits of one operation's statements.
+pub struct StatementLimits {
+    /// The request's deadline: the checkout waits no longer, and each statement's timeout is the
+    /// time remaining (never more than the session's).
+    pub deadline: Deadline,
     pub max_rows: u32,
     pub max_bytes: u64,
     /// Release session advisory locks after the operation: set when the resource allows functions
@@ -54,7 +57,7 @@ pub(super) enum Failure {
 /// [`with_retries`] says.
 pub fn read_only<T>(
     pool: &PgPool,
-    limits: &Limits,
+    limits: &StatementLimits,
     cancel: Option<&CancelSlot>,
     mut work: impl FnMut(&mut Transaction<'_>, &mut StatementCache) -> Result<T, OperationError>,
 ) -> Result<T, OperationError> {
@@ -68,7 +71,7 @@ pub fn read_only<T>(
 /// statement went stale is retried once.
 pub(super) fn with_retries<T>(
     pool: &PgPool,
-    limits: &Limits,
+    limits: &StatementLimits,
     mut attempt: impl FnMut(&mut PgConnection) -> Result<T, Failure>,
 ) -> Result<T, OperationError> {
     let mut lost_connections_left = pool.max_size();
@@ -95,24 +98,23 @@ pub(super) fn with_retries<T>(
 
 fn checkout<'pool>(
     pool: &'pool PgPool,
-    limits: &Limits,
+    limits: &StatementLimits,
 ) -> Result<PooledConnection<'pool>, OperationError> {
-    pool.get_timeout(limits.timeout).map_err(|err| match err {
-        CheckoutError::Connect(cause) => {
-            OperationError::new(ErrorCode::ResourceUnavailable, cause.message)
-        }
-        CheckoutError::Exhausted(waited) => OperationError::new(
-            ErrorCode::ResourceUnavailable,
-            format!("no database connection within {} ms", waited.as_millis()),
-        ),
-    })
+    pool.get_timeout(limits.deadline.remaining())
+        .map_err(|err| match err {
+            // A database that cannot be reached fails fast, with its cause.
+            CheckoutError::Connect(cause) => {
+                OperationError::new(ErrorCode::ResourceUnavailable, cause.message)
+            }
+            CheckoutError::Exhausted(_) => limits.deadline.expired_error("a database connection"),
+        })
 }
 
 /// One attempt: `START TRANSACTION READ ONLY`, the request's own timeouts when they differ from
 /// the session's, the work, and the rollback.
 pub(super) fn in_transaction<T>(
     connection: &mut PgConnection,
-    limits: &Limits,
+    limits: &StatementLimits,
     cancel: Option<&CancelSlot>,
     work: &mut impl FnMut(&mut Transaction<'_>, &mut StatementCache) -> Result<T, OperationError>,
 ) -> Result<T, Failure> {
@@ -124,6 +126,7 @@ pub(super) fn in_transaction<T>(
         ..
     } = connection;
     let final_error = |err| Failure::Final(classify(err, cancel));
+    let remaining = time_left(limits)?;
     let mut transaction = match client.build_transaction().read_only(true).start() {
         Ok(transaction) => transaction,
         Err(err) if connection_lost(&err) => {
@@ -131,9 +134,9 @@ pub(super) fn in_transaction<T>(
         }
         Err(err) => return Err(final_error(err)),
     };
-    if limits.timeout != *session_timeout {
+    if let Some(timeout) = local_timeout(limits.deadline.budget(), remaining, *session_timeout) {
         transaction
-            .batch_execute(&local_timeouts(limits.timeout))
+            .batch_execute(&local_timeouts(timeout))
             .map_err(final_error)?;
     }
     if let Some(slot) = cancel {
@@ -161,6 +164,18 @@ pub(super) fn in_transaction<T>(
     }
 }
 
+/// The time left to the request's deadline; none left (the checkout took it all) is `timeout`
+/// before anything is sent.
+fn time_left(limits: &StatementLimits) -> Result<std::time::Duration, Failure> {
+    let remaining = limits.deadline.remaining();
+    if remaining.is_zero() {
+        return Err(Failure::Final(
+            limits.deadline.expired_error("a database connection"),
+        ));
+    }
+    Ok(remaining)
+}
+
 /// Sent after an operation that may have reached vouched-for code: no session lock may outlive it.
 pub const RELEASE_ADVISORY_LOCKS_SQL: &str = "SELECT pg_catalog.pg_advisory_unlock_all()";
 
@@ -173,25 +188,13 @@ pub(super) fn connection_lost(err: &postgres::Error) -> bool {
     }
 }
 
-/// A request's own timeouts, set for its transaction only, when they differ from the session's.
-/// A simple query of fixed text and one integer the relay formats itself; statements from the
-/// control plane only ever travel over the extended protocol, as bound parameters never spliced
-/// into SQL.
-pub fn local_timeouts(timeout: Duration) -> String {
-    let timeout_ms = timeout_millis(timeout);
-    format!(
-        "SET LOCAL statement_timeout = {timeout_ms}; \
-         SET LOCAL idle_in_transaction_session_timeout = {timeout_ms}"
-    )
-}
-
 /// Runs one checked statement and returns at most `max_rows` rows.
 pub fn run_statement(
     transaction: &mut Transaction<'_>,
     statements: &mut StatementCache,
     sql: &str,
     params: &[Value],
-    limits: &Limits,
+    limits: &StatementLimits,
     cancel: Option<&CancelSlot>,
     tracing: Option<&Tracing>,
 ) -> Result<OperationOutput, OperationError> {
@@ -244,7 +247,7 @@ pub fn run_statement(
 /// How many rows to fetch next: one past the row limit at most (to tell `truncated`), a small
 /// first batch, then as many as the rows seen so far say will fit in the rest of the byte limit,
 /// so a large result costs few round trips and a wide one stops soon after the limit.
-fn next_batch(fetched: usize, fetched_bytes: u64, limits: &Limits) -> usize {
+fn next_batch(fetched: usize, fetched_bytes: u64, limits: &StatementLimits) -> usize {
     let wanted = limits.max_rows as usize + 1 - fetched;
     if fetched == 0 {
         return wanted.min(FIRST_BATCH);
@@ -325,10 +328,11 @@ pub(super) fn classify_cached(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
-    fn limits(max_rows: u32, max_bytes: u64) -> Limits {
-        Limits {
-            timeout: Duration::from_secs(1),
+    fn limits(max_rows: u32, max_bytes: u64) -> StatementLimits {
+        StatementLimits {
+            deadline: Deadline::after(Duration::from_secs(1)),
             max_rows,
             max_bytes,
             release_advisory_locks: false,

@@ -1,7 +1,7 @@
 //! Health of a PostgreSQL resource, in one read-only transaction: a `SELECT 1` round trip, the
 //! privilege self-check, and the catalog snapshot (read again only when its fingerprint changed).
 
-use super::exec::{read_only, Limits};
+use super::exec::{read_only, StatementLimits};
 use super::pool::PgPool;
 use super::{privileges, snapshot};
 use crate::messages::OperationError;
@@ -26,8 +26,8 @@ pub fn check(
     known_fingerprint: Option<&str>,
     protection: &dyn ColumnProtection,
 ) -> Result<(DatabaseHealth, CatalogUpdate), String> {
-    let limits = Limits {
-        timeout,
+    let limits = StatementLimits {
+        deadline: crate::resource::Deadline::after(timeout),
         max_rows: 1,
         max_bytes: u64::MAX,
         release_advisory_locks: false,

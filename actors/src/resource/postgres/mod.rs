@@ -22,51 +22,43 @@ mod snapshot_protect;
 pub mod snapshot_sql;
 pub mod statements;
 mod text_casts;
+mod timeouts;
 mod trace;
 
-use crate::messages::{OperationError, OperationOutput, Produced};
+use crate::messages::{OperationError, OperationOutput};
 use crate::metrics::PoolGauges;
 use crate::policy::lineage::ColumnProtection;
 use crate::policy::patterns::TableScope;
 use crate::policy::{Rules, SqlPolicy, StatementKind};
-use crate::protocol::{ErrorCode, Request};
+use crate::protocol::ErrorCode;
+use crate::resource::backend::{Backend, LocalFuture, RunContext};
 use crate::resource::off_thread::OffThreadDrop;
+use crate::resource::{DatabaseHealth, Deadline};
 use crate::tls::{self, TlsSetupError};
 use cancel::CancelRegistry;
-use exec::{read_only, run_statement, Limits};
+use exec::{read_only, run_statement, StatementLimits};
 use health::CatalogUpdate;
 pub use plan::PlannedOperation;
 use plan::{refusal, PendingCheck};
 use relay_config::{Operation, PostgresConnection, Resource, SslMode};
 use serde_json::Value;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-use tokio::sync::{watch, Semaphore};
+use std::time::Duration;
+use tokio::sync::watch;
 
 pub use pool::{build_pool, PgPool};
 
-/// A boxed future of the actor's thread.
-pub type LocalFuture<T> = Pin<Box<dyn Future<Output = T>>>;
-
-/// The PostgreSQL side of a resource.
+/// The PostgreSQL side of a resource. Its pool (at most `poolSize` connections) is its own bound;
+/// admission and result slots are the resource's.
 pub struct PgBackend {
     spec: Arc<Resource>,
     connection: Arc<PostgresConnection>,
     pool: Arc<OffThreadDrop<PgPool>>,
     policy: SqlPolicy,
     cancels: CancelRegistry,
-    /// One permit per pooled connection: requests beyond the pool wait here as futures instead of
-    /// each holding a blocking thread (with its own allocator arena) while it waits for a connection.
-    connection_permits: Arc<Semaphore>,
-    /// Outputs of this resource that may be in memory before they are masked (see [`Produced`]).
-    result_slots: Arc<Semaphore>,
     catalog: Arc<CatalogState>,
     /// Which table columns the masking column rules protect, for the catalog snapshot.
     protection: Arc<dyn ColumnProtection>,
-    /// The pool's gauges; requests waiting for a permit count in its queue depth.
-    gauges: PoolGauges,
 }
 
 /// What the backend knows about its catalog snapshot beyond the policy's copy.
@@ -108,28 +100,35 @@ impl PgBackend {
             build_pool(&spec, &connection, tls, health_interval, log).with_gauges(gauges.clone());
         let pool = Arc::new(OffThreadDrop::new(pool));
         let policy = policy_for(&spec);
-        let spec_pool_size = spec.pool_size.max(1) as usize;
-        let result_slots = Produced::slots_for(spec.pool_size);
         Ok(PgBackend {
             spec,
             connection,
             pool,
             policy,
             cancels: CancelRegistry::default(),
-            connection_permits: Arc::new(Semaphore::new(spec_pool_size)),
-            result_slots,
             catalog: Arc::new(CatalogState {
                 fingerprint: Mutex::new(None),
                 checks: watch::channel(0).0,
             }),
             protection,
-            gauges,
         })
     }
 
+    /// The notes `relay check --connect` prints about a catalog snapshot just read.
+    fn notes_of(update: &CatalogUpdate) -> Vec<String> {
+        match update {
+            CatalogUpdate::Changed(_, snapshot) => health::function_notes(snapshot),
+            CatalogUpdate::Unchanged => Vec::new(),
+        }
+    }
+}
+
+impl Backend for PgBackend {
+    type Plan = PlannedOperation;
+
     /// Parses the request's params and judges its SQL when the verdict is remembered. Pure: no
     /// database access, no parse on the actor thread.
-    pub fn plan(
+    fn plan(
         &self,
         operation: Operation,
         params: &Value,
@@ -143,125 +142,73 @@ impl PgBackend {
     }
 
     /// Runs a planned operation: the policy check still pending (off the actor thread), then the
-    /// operation on a blocking thread over the pool.
-    pub fn run(
+    /// operation on a blocking thread over the pool, its checkout and statements bounded by the
+    /// request's deadline.
+    fn run(
         &self,
-        request: &Request,
         planned: PlannedOperation,
-    ) -> LocalFuture<Result<Produced, OperationError>> {
-        let statement_timeout = Duration::from_millis(self.spec.statement_timeout_ms);
-        // A request may shorten the resource's statement timeout, never lengthen it.
-        let timeout = request.timeout_ms.map_or(statement_timeout, |ms| {
-            Duration::from_millis(ms).min(statement_timeout)
-        });
-        let limits = Limits {
-            timeout,
-            max_rows: self.spec.max_rows_per_query,
-            max_bytes: self.spec.max_result_bytes,
+        context: RunContext,
+    ) -> LocalFuture<Result<OperationOutput, OperationError>> {
+        let RunContext {
+            request_id,
+            deadline,
+            limits,
+            ..
+        } = context;
+        let limits = StatementLimits {
+            deadline,
+            max_rows: limits.max_rows,
+            max_bytes: limits.max_bytes,
             release_advisory_locks: self.policy.rules().vouches_for_anything(),
             guard_size: false,
         };
         let pool = Arc::clone(&self.pool);
         let cancels = self.cancels.clone();
-        let request_id = request.id.clone();
-        // Registered before waiting, so a cancel that arrives while the request waits still counts.
+        // Registered before any wait, so a cancel that arrives meanwhile still counts.
         let slot = cancels.start(&request_id);
-        let permits = Arc::clone(&self.connection_permits);
-        let result_slots = Arc::clone(&self.result_slots);
         let policy = self.policy.clone();
         let catalog = Arc::clone(&self.catalog);
         let protection = Arc::clone(&self.protection);
-        let gauges = self.gauges.clone();
         Box::pin(async move {
-            let deadline = Instant::now() + timeout;
-            let outcome = match planned.pending_check() {
-                Some(check) => check_off_thread(&policy, &catalog, check.clone(), deadline).await,
-                None => Ok(()),
-            };
-            let outcome = match outcome {
-                Ok(()) => {
-                    let wait = async {
-                        let _waiting = gauges.waiting();
-                        let result_slot = result_slots.acquire_owned().await?;
-                        let connection = permits.acquire_owned().await?;
-                        Ok::<_, tokio::sync::AcquireError>((result_slot, connection))
-                    };
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    // Waiting for a connection counts against the request's time.
-                    match tokio::time::timeout(left, wait).await {
-                        Ok(Ok((result_slot, permit))) => {
-                            let task = actix_rt::task::spawn_blocking(move || {
-                                let context = Context {
-                                    policy: &policy,
-                                    protection: &protection,
-                                    slot: &slot,
-                                };
-                                let outcome = execute(&pool, planned, limits, &context);
-                                drop(permit);
-                                outcome
-                            });
-                            let outcome = task.await.unwrap_or_else(|err| {
-                                Err(OperationError::new(
-                                    ErrorCode::Internal,
-                                    format!("operation crashed: {err}"),
-                                ))
-                            });
-                            outcome.map(|output| Produced {
-                                output,
-                                slot: Some(result_slot),
-                            })
-                        }
-                        Ok(Err(_)) => Err(OperationError::new(
-                            ErrorCode::ResourceUnavailable,
-                            "the resource is shutting down",
-                        )),
-                        Err(_) => Err(OperationError::new(
-                            ErrorCode::ResourceUnavailable,
-                            format!("no database connection within {} ms", timeout.as_millis()),
-                        )),
-                    }
+            let outcome = async {
+                if let Some(check) = planned.pending_check() {
+                    check_off_thread(&policy, &catalog, check.clone(), deadline).await?;
                 }
-                Err(err) => Err(err),
-            };
+                let task = actix_rt::task::spawn_blocking(move || {
+                    let context = Context {
+                        policy: &policy,
+                        protection: &protection,
+                        slot: &slot,
+                    };
+                    execute(&pool, planned, limits, &context)
+                });
+                task.await.unwrap_or_else(|err| {
+                    Err(OperationError::new(
+                        ErrorCode::Internal,
+                        format!("operation crashed: {err}"),
+                    ))
+                })
+            }
+            .await;
             cancels.finish(&request_id);
             outcome
         })
     }
 
-    /// Why connecting failed last, and how long until the next attempt may start; `None` once a
-    /// connection opened again.
-    pub fn connect_failure(&self) -> Option<(String, Duration)> {
-        self.pool
-            .known_failure()
-            .map(|(cause, wait)| (cause.message, wait))
-    }
-
     /// Cancels a running request's statement, if it is running.
-    pub fn cancel(&self, request_id: &str) {
+    fn cancel(&self, request_id: &str) {
         if let Some(token) = self.cancels.cancel(request_id) {
-            self.send_cancel(token);
+            let tls = database_tls(&self.spec.id, &self.connection);
+            actix_rt::task::spawn_blocking(move || match tls {
+                Ok(tls) => token.cancel_query(tokio_postgres_rustls::MakeRustlsConnect::new(tls)),
+                Err(_) => token.cancel_query(postgres::NoTls),
+            });
         }
-    }
-
-    /// Cancels every request this backend runs (at shutdown, once the grace period is over).
-    pub fn cancel_all(&self) {
-        for token in self.cancels.cancel_all() {
-            self.send_cancel(token);
-        }
-    }
-
-    /// Sends a cancel request on a blocking thread (it opens a connection to the server).
-    fn send_cancel(&self, token: postgres::CancelToken) {
-        let tls = database_tls(&self.spec.id, &self.connection);
-        actix_rt::task::spawn_blocking(move || match tls {
-            Ok(tls) => token.cancel_query(tokio_postgres_rustls::MakeRustlsConnect::new(tls)),
-            Err(_) => token.cancel_query(postgres::NoTls),
-        });
     }
 
     /// A health check on a blocking thread; it also brings the policy's catalog snapshot up to
     /// date, or takes it away (refusing every statement) when it cannot be read.
-    pub fn check_health(&self) -> LocalFuture<Result<crate::resource::DatabaseHealth, String>> {
+    fn check_health(&self) -> LocalFuture<Result<DatabaseHealth, String>> {
         let pool = Arc::clone(&self.pool);
         let timeout = Duration::from_secs(self.connection.connect_timeout_seconds.max(5));
         let policy = self.policy.clone();
@@ -277,9 +224,12 @@ impl PgBackend {
                 .unwrap_or_else(|err| Err(format!("health check crashed: {err}")));
             let outcome = match outcome {
                 Ok((found, CatalogUpdate::Unchanged)) => Ok(found),
-                Ok((found, CatalogUpdate::Changed(fingerprint, snapshot))) => {
-                    policy.set_catalog(Ok(Arc::new(*snapshot)));
-                    *catalog.fingerprint() = Some(fingerprint);
+                Ok((mut found, update)) => {
+                    found.notes = PgBackend::notes_of(&update);
+                    if let CatalogUpdate::Changed(fingerprint, snapshot) = update {
+                        policy.set_catalog(Ok(Arc::new(*snapshot)));
+                        *catalog.fingerprint() = Some(fingerprint);
+                    }
                     Ok(found)
                 }
                 Err(reason) => {
@@ -291,6 +241,14 @@ impl PgBackend {
             catalog.checks.send_modify(|checks| *checks += 1);
             outcome
         })
+    }
+
+    /// Why connecting failed last, and how long until the next attempt may start; `None` once a
+    /// connection opened again.
+    fn connect_failure(&self) -> Option<(String, Duration)> {
+        self.pool
+            .known_failure()
+            .map(|(cause, wait)| (cause.message, wait))
     }
 }
 
@@ -306,12 +264,13 @@ async fn check_off_thread(
     policy: &SqlPolicy,
     catalog: &CatalogState,
     check: PendingCheck,
-    deadline: Instant,
+    deadline: Deadline,
 ) -> Result<(), OperationError> {
     let mut checks = catalog.checks.subscribe();
     if *checks.borrow_and_update() == 0 {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let _ = tokio::time::timeout(left, checks.changed()).await;
+        let _ = deadline
+            .bound("the first catalog snapshot", checks.changed())
+            .await;
     }
     let policy = policy.clone();
     let verdict = actix_rt::task::spawn_blocking(move || check.run(&policy))
@@ -347,7 +306,7 @@ struct Context<'a> {
 fn execute(
     pool: &PgPool,
     planned: PlannedOperation,
-    mut limits: Limits,
+    mut limits: StatementLimits,
     context: &Context<'_>,
 ) -> Result<OperationOutput, OperationError> {
     let Context { policy, slot, .. } = *context;

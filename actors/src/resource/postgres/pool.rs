@@ -139,6 +139,8 @@ impl PgPool {
     /// this call's error.
     pub fn get_timeout(&self, timeout: Duration) -> Result<PooledConnection<'_>, CheckoutError> {
         let deadline = Instant::now() + timeout;
+        // Counted in the queue depth while it waits for a connection to come back.
+        let mut waiting = None;
         let mut slots = self.slots();
         loop {
             let (found, expired) = take_idle(&mut slots);
@@ -165,6 +167,7 @@ impl PgPool {
             if left.is_zero() {
                 return Err(CheckoutError::Exhausted(timeout));
             }
+            waiting.get_or_insert_with(|| self.gauges.waiting());
             slots = self
                 .returned
                 .wait_timeout(slots, left)

@@ -1,0 +1,217 @@
+//! The resource actor, generic over its engine: owns what every engine shares (the allow-list,
+//! admission, result slots, the deadline, health bookkeeping, retire and cancellation) and hands
+//! the engine's own work to its [`Backend`].
+
+use super::admission::Admission;
+use super::backend::{Backend, CancelHandle, Limits, RunContext};
+use super::drain::{shutting_down, ShutdownState};
+use crate::in_flight::InFlight;
+use crate::messages::{CancelRequest, HealthChanged, OperationError, Produced, RunOperation};
+use crate::metrics::{Metrics, PoolGauges};
+use crate::protocol::{ErrorCode, ResourceHealth};
+use actix::fut::wrap_future;
+use actix::ResponseActFuture;
+use actix::{Actor, ActorFutureExt, AsyncContext, Context, Handler, Recipient};
+use relay_config::Operation;
+use slog::Logger;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::OwnedSemaphorePermit;
+
+/// What every resource is started with, whatever its engine.
+pub struct ResourceSetup {
+    pub spec: Arc<relay_config::Resource>,
+    pub health_interval: Duration,
+    pub supervisor: Recipient<HealthChanged>,
+    /// Tagged with the resource's type and id.
+    pub log: Logger,
+    pub metrics: Arc<Metrics>,
+    pub gauges: PoolGauges,
+}
+
+/// The resource actor.
+pub struct Resource<B: Backend> {
+    pub(super) spec: Arc<relay_config::Resource>,
+    pub(super) health_interval: Duration,
+    pub(super) supervisor: Recipient<HealthChanged>,
+    pub(super) log: Logger,
+    pub(super) backend: Rc<B>,
+    pub(super) health: ResourceHealth,
+    admission: Admission,
+    /// The cancel of every request admitted and not yet answered, by request id.
+    pub(super) running: HashMap<String, CancelHandle>,
+    /// A health check is due early, when the next connection attempt may start.
+    pub(super) reconnect_scheduled: bool,
+    metrics: Arc<Metrics>,
+    gauges: PoolGauges,
+    /// A reload removed or replaced this resource: it finishes what runs, then stops.
+    pub(super) retiring: bool,
+    /// Operations admitted and not yet answered; retiring and draining wait on it.
+    pub(super) work: InFlight,
+    /// The relay is shutting down: no new work, no health checks (see `drain.rs`).
+    pub(super) shutdown: ShutdownState,
+}
+
+impl<B: Backend> Resource<B> {
+    pub fn new(setup: ResourceSetup, backend: B) -> Self {
+        let ResourceSetup {
+            spec,
+            health_interval,
+            supervisor,
+            log,
+            metrics,
+            gauges,
+        } = setup;
+        Resource {
+            health: ResourceHealth::unknown(&spec.id, spec.display_name()),
+            admission: Admission::for_spec(&spec),
+            spec,
+            health_interval,
+            supervisor,
+            log,
+            backend: Rc::new(backend),
+            running: HashMap::new(),
+            reconnect_scheduled: false,
+            metrics,
+            gauges,
+            retiring: false,
+            work: InFlight::default(),
+            shutdown: ShutdownState::default(),
+        }
+    }
+
+    /// The allow-list, a place in the resource (or `busy`), then the engine's policy.
+    fn admit(
+        &self,
+        message: &RunOperation,
+    ) -> Result<(B::Plan, OwnedSemaphorePermit), OperationError> {
+        if self.shutdown.draining {
+            return Err(shutting_down());
+        }
+        let request = &message.request;
+        let operation = parse_operation(&request.operation).ok_or_else(|| {
+            let name: String = request.operation.chars().take(64).collect();
+            OperationError::new(
+                ErrorCode::InvalidRequest,
+                format!("unknown operation \"{name}\""),
+            )
+        })?;
+        if !self.spec.allowed_operations.contains(&operation) {
+            return Err(OperationError::new(
+                ErrorCode::OperationNotAllowed,
+                format!(
+                    "operation {operation} is not allowed on resource {}",
+                    self.spec.id
+                ),
+            ));
+        }
+        let admitted = self.admission.admit().inspect_err(|_| {
+            self.metrics.busy_refusal(&self.spec.id);
+        })?;
+        let plan = self.backend.plan(operation, &request.params)?;
+        Ok((plan, admitted))
+    }
+
+    fn publish_in_flight(&self) {
+        self.metrics
+            .in_flight(&self.spec.id, self.admission.in_flight());
+    }
+}
+
+/// Parses a wire operation name.
+fn parse_operation(name: &str) -> Option<Operation> {
+    serde_json::from_value(serde_json::Value::String(name.to_owned())).ok()
+}
+
+/// An admitted request: a result slot within its deadline, then the engine's run. The admission
+/// is given back when the run ends; the result slot travels with the output until it is masked.
+async fn run_admitted<B: Backend>(
+    backend: Rc<B>,
+    admission: Admission,
+    gauges: PoolGauges,
+    plan: B::Plan,
+    context: RunContext,
+    admitted: OwnedSemaphorePermit,
+) -> Result<Produced, OperationError> {
+    let slot = {
+        let _waiting = gauges.waiting();
+        admission
+            .result_slot(&context.deadline, &context.cancel)
+            .await?
+    };
+    let output = backend.run(plan, context).await;
+    drop(admitted);
+    Ok(Produced {
+        output: output?,
+        slot: Some(slot),
+    })
+}
+
+impl<B: Backend> Actor for Resource<B> {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.check_health(ctx);
+        let health_loop =
+            ctx.run_interval(self.health_interval, |actor, ctx| actor.check_health(ctx));
+        self.shutdown.health_loop = Some(health_loop);
+    }
+}
+
+impl<B: Backend> Handler<RunOperation> for Resource<B> {
+    type Result = ResponseActFuture<Self, Result<Produced, OperationError>>;
+
+    fn handle(&mut self, message: RunOperation, _ctx: &mut Context<Self>) -> Self::Result {
+        let (plan, admitted) = match self.admit(&message) {
+            Ok(admitted) => admitted,
+            Err(err) => return Box::pin(actix::fut::ready(Err(err))),
+        };
+        let request_id = message.request.id;
+        let cancel = CancelHandle::default();
+        self.running.insert(request_id.clone(), cancel.clone());
+        self.publish_in_flight();
+        let context = RunContext {
+            request_id: request_id.clone(),
+            deadline: message.deadline,
+            limits: Limits::of(&self.spec),
+            cancel,
+        };
+        let running = self.work.enter();
+        let work = run_admitted(
+            Rc::clone(&self.backend),
+            self.admission.clone(),
+            self.gauges.clone(),
+            plan,
+            context,
+            admitted,
+        );
+        Box::pin(
+            wrap_future::<_, Self>(work).map(move |outcome, actor, ctx| {
+                drop(running);
+                actor.running.remove(&request_id);
+                let outcome = actor.shutdown.answer(outcome);
+                if actor.retiring {
+                    return outcome;
+                }
+                actor.publish_in_flight();
+                if outcome.is_err() {
+                    actor.follow_connection(ctx);
+                }
+                outcome
+            }),
+        )
+    }
+}
+
+impl<B: Backend> Handler<CancelRequest> for Resource<B> {
+    type Result = ();
+
+    fn handle(&mut self, cancel: CancelRequest, _ctx: &mut Context<Self>) {
+        if let Some(handle) = self.running.get(&cancel.request_id) {
+            handle.cancel();
+            self.backend.cancel(&cancel.request_id);
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! What every database engine implements so that one generic resource actor serves it: plan an
+//! operation without touching the database, run it within a context (deadline, limits, cancel),
+//! cancel it, and check the database's health.
+
+use super::health::DatabaseHealth;
+use crate::domain::Deadline;
+use crate::messages::{OperationError, OperationOutput};
+use relay_config::Operation;
+use serde_json::Value;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// A boxed future of the actor's thread.
+pub type LocalFuture<T> = Pin<Box<dyn Future<Output = T>>>;
+
+/// What one operation may return: rows and bytes of its answer, from the resource's settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub max_rows: u32,
+    pub max_bytes: u64,
+}
+
+impl Limits {
+    pub fn of(spec: &relay_config::Resource) -> Self {
+        Limits {
+            max_rows: spec.max_rows_per_query,
+            max_bytes: spec.max_result_bytes,
+        }
+    }
+}
+
+/// A request's cancellation, shared by the resource (which sets it when the control plane
+/// cancels) and whatever waits or runs for the request.
+#[derive(Debug, Clone, Default)]
+pub struct CancelHandle {
+    inner: Arc<CancelState>,
+}
+
+#[derive(Debug, Default)]
+struct CancelState {
+    cancelled: AtomicBool,
+    notify: Notify,
+}
+
+impl CancelHandle {
+    pub fn cancel(&self) {
+        self.inner.cancelled.store(true, Ordering::SeqCst);
+        self.inner.notify.notify_waiters();
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.inner.cancelled.load(Ordering::SeqCst)
+    }
+
+    /// Completes once the request is cancelled (at once if it already is).
+    pub async fn cancelled(&self) {
+        loop {
+            let notified = self.inner.notify.notified();
+            if self.is_cancelled() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// What running one operation needs besides the plan.
+#[derive(Debug, Clone)]
+pub struct RunContext {
+    pub request_id: String,
+    /// Every wait and the statement itself end by this.
+    pub deadline: Deadline,
+    pub limits: Limits,
+    pub cancel: CancelHandle,
+}
+
+/// One database engine behind a resource.
+pub trait Backend: 'static {
+    /// An operation that passed the engine's policy, ready to run.
+    type Plan: 'static;
+
+    /// Parses the request's params and checks them against the engine's read-only policy. Pure:
+    /// no database access.
+    fn plan(&self, operation: Operation, params: &Value) -> Result<Self::Plan, OperationError>;
+
+    /// Runs a planned operation; the future ends by `context.deadline` (with `timeout`) or when
+    /// `context.cancel` fires (with `cancelled`).
+    fn run(
+        &self,
+        plan: Self::Plan,
+        context: RunContext,
+    ) -> LocalFuture<Result<OperationOutput, OperationError>>;
+
+    /// Stops the running statement of a request the control plane cancelled, where the engine
+    /// needs more than [`RunContext::cancel`] to do it.
+    fn cancel(&self, _request_id: &str) {}
+
+    /// Checks the database: reachable, and what its user may do.
+    fn check_health(&self) -> LocalFuture<Result<DatabaseHealth, String>>;
+
+    /// Why connecting failed last, and how long until the next attempt may start; `None` while
+    /// connections open (or the engine does not say).
+    fn connect_failure(&self) -> Option<(String, Duration)> {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[actix_rt::test]
+    async fn a_cancel_wakes_a_waiter_and_is_remembered() {
+        let handle = CancelHandle::default();
+        let waiter = handle.clone();
+        let waiting = actix_rt::spawn(async move { waiter.cancelled().await });
+        tokio::task::yield_now().await;
+        handle.cancel();
+        assert!(waiting.await.is_ok());
+        assert!(handle.is_cancelled());
+        // Already cancelled: completes at once.
+        handle.cancelled().await;
+    }
+}
