@@ -9,8 +9,10 @@
 //! The path of one request, one hop per line:
 //! 1. [`control_plane::ControlPlane`] decodes a `request` and takes the latest [`routing::Routes`]
 //!    the supervisor published (a `watch` channel, no mailbox hop);
-//! 2. [`pipeline::run`] asks the [`audit::Auditor`] whether it can record (`AuditReady`);
-//! 3. the [`resource::Resource`] checks the allow-list and policy and runs the operation;
+//! 2. [`pipeline::run`] computes the request's one [`domain::Deadline`] and asks the
+//!    [`audit::Auditor`] whether it can record (`AuditReady`);
+//! 3. the [`resource::Resource`] checks the allow-list, admits the request and hands it to its
+//!    engine's [`resource::Backend`] (policy, then the database);
 //! 4. the [`masking::Masker`] masks the output (or the error text);
 //! 5. the auditor writes the record (`Record`), and only then
 //! 6. the control plane sends `result` or `error`; the auditor sends the sealed record to the

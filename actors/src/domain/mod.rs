@@ -1,6 +1,6 @@
 //! The relay's domain types, shared by the actors and the pure engines: what an operation produced
-//! and where its values come from, when it must be answered by, why it failed, and what the audit trail records. A leaf: it
-//! imports only the wire protocol, and no actix.
+//! and where its values come from, when it must be answered by, why it failed, and what the audit
+//! trail records. A leaf: it imports only the wire protocol, and no actix.
 
 mod audit;
 mod deadline;
