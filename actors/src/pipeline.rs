@@ -39,7 +39,7 @@ pub async fn run(route: Route, request: Request) -> Outbound {
     let metrics = Arc::clone(&route.metrics);
     let (resource, operation) = (request.resource_id.clone(), request.operation.clone());
     let answer = answer(route, request, started).await;
-    metrics.operation_answered(&resource, &operation, &answer, started.elapsed());
+    metrics.operation_answered(&resource, operation.as_str(), &answer, started.elapsed());
     answer
 }
 
@@ -314,7 +314,7 @@ fn audit_record(
             .as_ref()
             .map(|(kind, _)| kind.clone())
             .unwrap_or_default(),
-        operation: request.operation.clone(),
+        operation: request.operation.to_string(),
         statement: crate::audit::statement::Statement::of_params(&request.params),
         outcome,
         code,

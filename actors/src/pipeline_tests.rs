@@ -27,7 +27,7 @@ fn request() -> Request {
     Request {
         id: "r1".into(),
         resource_id: "pg".into(),
-        operation: "query".into(),
+        operation: crate::protocol::Operation::Query.into(),
         params: json!({"sql": "select 1"}),
         timeout_ms: None,
     }

@@ -1,8 +1,6 @@
 //! The typed `resources[i]` entries: a database the relay serves, how to reach it, and what
 //! may be done with it.
 
-use std::fmt;
-
 use serde::Deserialize;
 
 use crate::connection::ResourceConnection;
@@ -140,48 +138,12 @@ pub struct Tables {
     pub deny: Vec<String>,
 }
 
-/// `resources[i].allowedOperations[j]`: a kind of request the control plane may send.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Operation {
-    /// `query`: run a read-only query.
-    Query,
-    /// `describe_table`: columns and types of one table or collection.
-    DescribeTable,
-    /// `list_tables`: the tables or collections.
-    ListTables,
-    /// `explain`: the query plan of a query, without running it.
-    Explain,
-}
+/// `resources[i].allowedOperations[j]`: a kind of request the control plane may send (a wire
+/// name of the protocol, spelled once there).
+pub use relay_protocol::Operation;
 
 /// The YAML spellings of [`Operation`], in declaration order.
-pub(crate) const OPERATION_NAMES: &[&str] = &["query", "describe_table", "list_tables", "explain"];
-
-impl Operation {
-    /// Every operation, in declaration order (the default of `allowedOperations`).
-    pub const ALL: [Operation; 4] = [
-        Operation::Query,
-        Operation::DescribeTable,
-        Operation::ListTables,
-        Operation::Explain,
-    ];
-
-    /// The YAML spelling, e.g. `describe_table`.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Operation::Query => "query",
-            Operation::DescribeTable => "describe_table",
-            Operation::ListTables => "list_tables",
-            Operation::Explain => "explain",
-        }
-    }
-}
-
-impl fmt::Display for Operation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub(crate) const OPERATION_NAMES: &[&str] = Operation::NAMES;
 
 #[cfg(test)]
 #[path = "resource_tests.rs"]

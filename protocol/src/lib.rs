@@ -152,13 +152,84 @@ pub struct ResourceInfo {
 mod health;
 pub use health::*;
 
+wire_enum! {
+    /// `request.operation`, and `resources[i].allowedOperations[j]` in the configuration: a kind of
+    /// request the control plane may send.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum Operation {
+        /// `query`: run a read-only query.
+        Query = "query",
+        /// `describe_table`: columns and types of one table or collection.
+        DescribeTable = "describe_table",
+        /// `list_tables`: the tables or collections.
+        ListTables = "list_tables",
+        /// `explain`: the query plan of a query, without running it.
+        Explain = "explain",
+    }
+}
+
+/// `request.operation` as the control plane sent it: an [`Operation`] the relay knows, or any other
+/// name (kept, at most as long as it came, for the refusal and its audit record).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestedOperation {
+    Known(Operation),
+    Unknown(String),
+}
+
+impl RequestedOperation {
+    /// The name as it came.
+    pub fn as_str(&self) -> &str {
+        match self {
+            RequestedOperation::Known(operation) => operation.as_str(),
+            RequestedOperation::Unknown(name) => name,
+        }
+    }
+
+    pub fn known(&self) -> Option<Operation> {
+        match self {
+            RequestedOperation::Known(operation) => Some(*operation),
+            RequestedOperation::Unknown(_) => None,
+        }
+    }
+}
+
+impl From<Operation> for RequestedOperation {
+    fn from(operation: Operation) -> Self {
+        RequestedOperation::Known(operation)
+    }
+}
+
+impl std::fmt::Display for RequestedOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for RequestedOperation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for RequestedOperation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        Ok(match Operation::from_wire(&name) {
+            Some(operation) => RequestedOperation::Known(operation),
+            None => RequestedOperation::Unknown(name),
+        })
+    }
+}
+
 /// `request`: run one operation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Request {
     pub id: String,
     pub resource_id: String,
-    pub operation: String,
+    /// Parsed when the message is decoded; an unknown name is kept as it came, and refused as
+    /// `invalid_request` once the resource is known.
+    pub operation: RequestedOperation,
     #[serde(default)]
     pub params: Value,
     #[serde(default, skip_serializing_if = "Option::is_none")]

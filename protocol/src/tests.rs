@@ -18,6 +18,30 @@ fn decodes_a_request_with_defaults() {
 }
 
 #[test]
+fn the_operation_is_parsed_when_decoded_and_an_unknown_one_is_kept_as_it_came() {
+    let request = |operation: &str| {
+        let text = json!({"type": "request", "id": "r1", "resourceId": "db",
+            "operation": operation})
+        .to_string();
+        match decode_inbound(&text).unwrap() {
+            Inbound::Request(request) => request.operation,
+            other => panic!("not a request: {other:?}"),
+        }
+    };
+    assert_eq!(
+        request("describe_table"),
+        RequestedOperation::Known(Operation::DescribeTable)
+    );
+    let unknown = request("drop_everything");
+    assert_eq!(unknown.known(), None);
+    assert_eq!(unknown.as_str(), "drop_everything");
+    assert_eq!(
+        serde_json::to_value(&unknown).unwrap(),
+        json!("drop_everything")
+    );
+}
+
+#[test]
 fn decodes_cancel_and_ignores_unknown_fields() {
     let text = r#"{"type":"cancel","id":"r9","future":"field"}"#;
     assert_eq!(

@@ -10,7 +10,7 @@
 /// }
 /// ```
 ///
-/// It gets `as_str` (the wire string), `from_wire`, `ALL`, `Display`, `FromStr`, `Serialize`
+/// It gets `as_str` (the wire string), `from_wire`, `ALL`, `NAMES`, `Display`, `FromStr`, `Serialize`
 /// (the string) and `Deserialize` (one of the strings, else serde's "unknown variant" error).
 #[macro_export]
 macro_rules! wire_enum {
@@ -28,6 +28,9 @@ macro_rules! wire_enum {
         impl $name {
             /// Every variant, in declaration order.
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// Every wire name, in declaration order.
+            pub const NAMES: &'static [&'static str] = &[$($wire),+];
 
             /// The name as it appears on the wire.
             pub fn as_str(self) -> &'static str {
@@ -103,6 +106,7 @@ mod tests {
             assert_eq!(sample.to_string(), sample.as_str());
         }
         assert_eq!(Sample::NotReadOnly.as_str(), "not_read_only");
+        assert_eq!(Sample::NAMES, ["not_read_only", "ok"]);
     }
 
     #[test]

@@ -92,7 +92,7 @@ impl ControlPlane {
         self.routes.borrow().refused(RequestRefused {
             request_id: Some(request.id.clone()),
             resource_id: Some(request.resource_id.clone()),
-            operation: Some(request.operation.clone()),
+            operation: Some(request.operation.to_string()),
             code,
             statement: Statement::of_params(&request.params),
         });

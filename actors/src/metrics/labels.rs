@@ -141,11 +141,7 @@ impl LabelPolicy {
 
 /// The operation label: a known operation name, or `unknown`.
 pub fn operation_label(requested: &str) -> &'static str {
-    relay_config::Operation::ALL
-        .iter()
-        .map(relay_config::Operation::as_str)
-        .find(|name| *name == requested)
-        .unwrap_or(UNKNOWN)
+    relay_config::Operation::from_wire(requested).map_or(UNKNOWN, relay_config::Operation::as_str)
 }
 
 #[cfg(test)]

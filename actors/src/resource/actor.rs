@@ -12,7 +12,6 @@ use crate::protocol::{ErrorCode, ResourceHealth};
 use actix::fut::wrap_future;
 use actix::ResponseActFuture;
 use actix::{Actor, ActorFutureExt, AsyncContext, Context, Handler, Recipient};
-use relay_config::Operation;
 use slog::Logger;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -91,8 +90,8 @@ impl<B: Backend> Resource<B> {
             return Err(shutting_down());
         }
         let request = &message.request;
-        let operation = parse_operation(&request.operation).ok_or_else(|| {
-            let name: String = request.operation.chars().take(64).collect();
+        let operation = request.operation.known().ok_or_else(|| {
+            let name: String = request.operation.as_str().chars().take(64).collect();
             OperationError::new(
                 ErrorCode::InvalidRequest,
                 format!("unknown operation \"{name}\""),
@@ -118,11 +117,6 @@ impl<B: Backend> Resource<B> {
         self.metrics
             .in_flight(&self.spec.id, self.admission.in_flight());
     }
-}
-
-/// Parses a wire operation name.
-fn parse_operation(name: &str) -> Option<Operation> {
-    serde_json::from_value(serde_json::Value::String(name.to_owned())).ok()
 }
 
 /// An admitted request: a result slot within its deadline, then the engine's run. The admission

@@ -108,7 +108,7 @@ async fn a_panicking_child_is_restarted_and_keeps_serving() {
     let request = Request {
         id: "r1".into(),
         resource_id: "ana@example.com".into(),
-        operation: "list_tables".into(),
+        operation: crate::protocol::Operation::ListTables.into(),
         params: serde_json::Value::Null,
         timeout_ms: None,
     };
