@@ -59,8 +59,30 @@ impl Workload {
     /// The lowest relay ÷ direct ratio accepted at 20 in flight.
     pub fn target(self) -> f64 {
         match self {
-            Workload::PointLookup => 0.5,
-            _ => 0.8,
+            Workload::PointLookup => 0.4,
+            Workload::Range => 0.45,
+            _ => 0.6,
+        }
+    }
+
+    /// The highest relay CPU per operation accepted at 20 in flight, in units of the CPU its
+    /// PostgreSQL backends spend on the same operations; `None` where no target is set.
+    pub fn cpu_target(self) -> Option<f64> {
+        match self {
+            Workload::PointLookup => Some(1.5),
+            Workload::Range => Some(2.0),
+            _ => None,
+        }
+    }
+
+    /// The operations per second at 20 in flight of the AI database servers a user might run
+    /// instead (without masking or audit), measured on this machine class; `None` where none was.
+    pub fn rival_ops_per_second(self) -> Option<f64> {
+        match self {
+            Workload::PointLookup => Some(8150.0),
+            Workload::Explain => Some(4515.0),
+            Workload::DescribeTable => Some(3540.0),
+            _ => None,
         }
     }
 
