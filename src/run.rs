@@ -8,6 +8,7 @@ use actix::{Actor, System};
 use relay::config_watch::{ConfigWatch, WATCH_INTERVAL};
 use relay::logging;
 use relay_actors::local_state::{self, FileLock};
+use relay_actors::log_event::LogEvent;
 use relay_actors::messages::Shutdown;
 use relay_actors::reload_messages::{ReloadConfig, ReloadTrigger};
 use relay_actors::Supervisor;
@@ -21,10 +22,10 @@ pub fn run(config_path: &Path) -> ExitCode {
     let level = logging::level_from_env();
     let (log, guard) = logging::stdout_logger(*level.as_ref().unwrap_or(&slog::Level::Info));
     logging::log_panics(log.clone());
-    info!(log, "Relay starting"; "version" => env!("CARGO_PKG_VERSION"));
+    info!(log, "{}", LogEvent::RelayStarting; "version" => env!("CARGO_PKG_VERSION"));
     let code = match level {
         Err(problem) => {
-            error!(log, "Invalid log level"; "variable" => logging::LEVEL_VARIABLE, "problem" => problem);
+            error!(log, "{}", LogEvent::InvalidLogLevel; "variable" => logging::LEVEL_VARIABLE, "problem" => problem);
             ExitCode::from(EXIT_USAGE)
         }
         Ok(_) => load_and_serve(config_path, &log),
@@ -35,7 +36,7 @@ pub fn run(config_path: &Path) -> ExitCode {
 }
 
 fn load_and_serve(config_path: &Path, log: &Logger) -> ExitCode {
-    debug!(log, "Reading configuration"; "file" => config_path.display().to_string());
+    debug!(log, "{}", LogEvent::ReadingConfiguration; "file" => config_path.display().to_string());
     match Config::load(config_path) {
         Ok(config) => serve(config, config_path, log),
         Err(err) => {
@@ -49,11 +50,11 @@ fn log_config_error(log: &Logger, err: &ConfigError) {
     match err {
         ConfigError::Invalid { origin, problems } => {
             for problem in problems {
-                error!(log, "Invalid configuration"; "file" => origin.clone(), "key" => problem.path.clone(),
+                error!(log, "{}", LogEvent::InvalidConfiguration; "file" => origin.clone(), "key" => problem.path.clone(),
                     "problem" => problem.message.clone());
             }
         }
-        other => error!(log, "Cannot read configuration"; "error" => other.to_string()),
+        other => error!(log, "{}", LogEvent::CannotReadConfiguration; "error" => other.to_string()),
     }
 }
 
@@ -75,19 +76,13 @@ fn spool_in_use(config: &Config) -> Option<String> {
 
 fn serve(config: Config, config_path: &Path, log: &Logger) -> ExitCode {
     if !config.masking.enabled {
-        warn!(
-            log,
-            "Masking is disabled by configuration: values leave the relay unmasked"
-        );
+        warn!(log, "{}", LogEvent::MaskingIsDisabledByConfiguration);
     }
     if !config.audit.enabled {
-        warn!(
-            log,
-            "Audit is disabled by configuration: operations are not recorded"
-        );
+        warn!(log, "{}", LogEvent::AuditIsDisabledByConfiguration);
     }
     if let Some(reason) = spool_in_use(&config) {
-        error!(log, "Cannot start relay"; "error" => reason);
+        error!(log, "{}", LogEvent::CannotStartRelay; "error" => reason);
         return ExitCode::from(EXIT_USAGE);
     }
     // The file was just read whole; a failure to read it again only leaves the digest empty.
@@ -99,14 +94,14 @@ fn serve(config: Config, config_path: &Path, log: &Logger) -> ExitCode {
     let status_path = local_state::status_path(&tenant);
     let metrics_listen = config.metrics.clone();
     let token_file = config.control_plane.token_file.clone();
-    debug!(log, "Local state"; "instanceDir" => local_state::instance_dir(&tenant).display().to_string(),
+    debug!(log, "{}", LogEvent::LocalState; "instanceDir" => local_state::instance_dir(&tenant).display().to_string(),
         "statusFile" => status_path.path.display().to_string(), "resources" => config.resources.len());
     let supervisor = match Supervisor::new(config, log.clone()) {
         Ok(supervisor) => supervisor
             .with_config_source(source, digest)
             .with_status_file(status_path),
         Err(err) => {
-            error!(log, "Cannot start relay"; "error" => err.to_string());
+            error!(log, "{}", LogEvent::CannotStartRelay; "error" => err.to_string());
             return ExitCode::from(EXIT_USAGE);
         }
     };
@@ -115,7 +110,7 @@ fn serve(config: Config, config_path: &Path, log: &Logger) -> ExitCode {
     {
         Ok(metrics) => metrics,
         Err(err) => {
-            error!(log, "Cannot start relay"; "error" => err.to_string());
+            error!(log, "{}", LogEvent::CannotStartRelay; "error" => err.to_string());
             return ExitCode::from(EXIT_USAGE);
         }
     };
@@ -128,19 +123,19 @@ fn serve(config: Config, config_path: &Path, log: &Logger) -> ExitCode {
     });
     match outcome {
         Ok((signal, supervisor)) => {
-            info!(log, "Shutdown requested"; "signal" => signal);
+            info!(log, "{}", LogEvent::ShutdownRequested; "signal" => signal);
             if let Some(metrics) = metrics {
                 system.block_on(metrics.stop(false));
             }
             let stopped = system.block_on(supervisor.send(Shutdown));
             if stopped.is_err() {
-                warn!(log, "Supervisor was gone at shutdown");
+                warn!(log, "{}", LogEvent::SupervisorWasGoneAtShutdown);
             }
-            info!(log, "Relay stopped");
+            info!(log, "{}", LogEvent::RelayStopped);
             ExitCode::SUCCESS
         }
         Err(err) => {
-            error!(log, "Cannot listen for signals"; "error" => err.to_string());
+            error!(log, "{}", LogEvent::CannotListenForSignals; "error" => err.to_string());
             ExitCode::FAILURE
         }
     }
@@ -157,7 +152,7 @@ fn start_metrics(
     };
     let (server, handle) = metrics_server::bind(metrics.listen, supervisor.metrics())?;
     actix_rt::spawn(server);
-    info!(log, "Metrics endpoint listening"; "addr" => metrics.listen.to_string(),
+    info!(log, "{}", LogEvent::MetricsEndpointListening; "addr" => metrics.listen.to_string(),
         "path" => "/metrics", "reachableFromNetwork" => metrics.reachable_from_network());
     Ok(Some(handle))
 }
@@ -188,10 +183,10 @@ async fn wait_for_signal(
                 false => continue,
             },
         };
-        debug!(log, "Reloading configuration"; "trigger" => trigger.as_str());
+        debug!(log, "{}", LogEvent::ReloadingConfiguration; "trigger" => trigger.as_str());
         match supervisor.send(ReloadConfig { trigger }).await {
             Ok(outcome) => watch.settle(outcome.token_file),
-            Err(_) => warn!(log, "Supervisor was gone at reload"),
+            Err(_) => warn!(log, "{}", LogEvent::SupervisorWasGoneAtReload),
         }
     }
 }

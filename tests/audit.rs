@@ -3,6 +3,7 @@
 
 use crate::pg_fixture::READER;
 use crate::support::{free_port, post_json, relay_config_for, DevPlane, Relay, API_KEY, TOKEN};
+use relay_actors::log_event::LogEvent;
 use serde_json::{json, Value};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -154,7 +155,7 @@ fn a_control_plane_outage_loses_and_repeats_nothing() {
     relay
         .process
         .stdout
-        .wait_for_msg("Disconnected from control plane", WAIT)
+        .wait_for_msg(LogEvent::DisconnectedFromControlPlane.as_str(), WAIT)
         .unwrap();
     let devplane = DevPlane::start_with(port, &["--audit-file", &store_arg]);
     assert!(relay
@@ -215,7 +216,7 @@ fn without_a_writable_audit_trail_no_operation_runs() {
     relay
         .process
         .stdout
-        .wait_for_msg("Audit trail unavailable: operations are refused", WAIT)
+        .wait_for_msg(LogEvent::AuditTrailUnavailable.as_str(), WAIT)
         .unwrap();
     devplane.wait_status(WAIT, |s| s["status"] == "connected");
     let answer = op(&devplane, "r1", "SELECT 1", None);

@@ -1,6 +1,7 @@
 //! The command line: `version`, `check`, `healthcheck` and usage errors, with their exit codes.
 
 use crate::support::{relay_config, write_config, DevPlane, Relay, TOKEN};
+use relay_actors::log_event::LogEvent;
 use std::net::TcpListener;
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -104,7 +105,10 @@ fn run_with_an_invalid_config_exits_64_before_connecting() {
     let problem = relay
         .process
         .stdout
-        .wait_for_msg("Invalid configuration", Duration::from_secs(1))
+        .wait_for_msg(
+            LogEvent::InvalidConfiguration.as_str(),
+            Duration::from_secs(1),
+        )
         .unwrap();
     assert_eq!(problem["key"], "resources[0].maxRowsPerQuery");
 }

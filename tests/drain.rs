@@ -7,6 +7,7 @@ use crate::fake_control_plane::{FakeControlPlane, Seen};
 use crate::mongo_fixture::{Mongo, SEED};
 use crate::pg_fixture::{admin, shared_db};
 use crate::support::{pg, relay_config_with, Relay, TOKEN};
+use relay_actors::log_event::LogEvent;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -115,7 +116,10 @@ fn stopped_cleanly(relay: &mut Relay) {
         "{}",
         relay.process.output()
     );
-    let stopped = relay.process.stdout.wait_for_msg("Relay stopped", WAIT);
+    let stopped = relay
+        .process
+        .stdout
+        .wait_for_msg(LogEvent::RelayStopped.as_str(), WAIT);
     assert!(stopped.is_some(), "{}", relay.process.output());
 }
 
@@ -157,7 +161,10 @@ fn sigterm_answers_what_runs_refuses_what_comes_and_leaves_no_session() {
     }
 
     relay.process.signal("TERM");
-    let stopping = relay.process.stdout.wait_for_msg("Relay stopping", WAIT);
+    let stopping = relay
+        .process
+        .stdout
+        .wait_for_msg(LogEvent::RelayStopping.as_str(), WAIT);
     assert!(stopping.is_some(), "{}", relay.process.output());
     plane.send_text(&request("late-1", "main-pg", json!({"sql": "SELECT 1"})));
 

@@ -5,6 +5,7 @@
 use crate::connect_proxy::{ConnectProxy, Mode, Tunnel};
 use crate::private_ca::PrivateCa;
 use crate::support::{relay_config, DevPlane, Relay, PROXY_VARIABLES, TOKEN};
+use relay_actors::log_event::LogEvent;
 use std::process::Command;
 use std::time::Duration;
 
@@ -31,7 +32,7 @@ fn wait_connected(relay: &Relay) -> serde_json::Value {
     relay
         .process
         .stdout
-        .wait_for_msg("Connected to control plane", WAIT)
+        .wait_for_msg(LogEvent::ConnectedToControlPlane.as_str(), WAIT)
         .unwrap_or_else(|| panic!("not connected:\n{}", relay.process.output()))
 }
 
@@ -90,7 +91,7 @@ fn wss_with_a_private_ca_connects_only_with_its_ca_file() {
         untrusted
             .process
             .stdout
-            .count_msg("Connected to control plane"),
+            .count_msg(LogEvent::ConnectedToControlPlane.as_str()),
         0
     );
 }
@@ -103,7 +104,10 @@ fn a_certificate_for_another_host_is_refused_by_name() {
     let line = wait_refused(&relay, "not valid for 127.0.0.1");
     assert!(line.contains("cp.other.example"), "{line}");
     assert_eq!(
-        relay.process.stdout.count_msg("Connected to control plane"),
+        relay
+            .process
+            .stdout
+            .count_msg(LogEvent::ConnectedToControlPlane.as_str()),
         0
     );
 }
@@ -172,7 +176,7 @@ fn a_proxy_refuses_missing_or_wrong_credentials_with_407() {
         missing
             .process
             .stdout
-            .count_msg("Connected to control plane"),
+            .count_msg(LogEvent::ConnectedToControlPlane.as_str()),
         0
     );
     assert!(!wrong.process.output().contains("relay:wrong"));
@@ -278,7 +282,7 @@ fn an_unusable_proxy_variable_stops_the_start_without_echoing_it() {
     let line = relay
         .process
         .stdout
-        .wait_for_msg("Cannot start relay", WAIT)
+        .wait_for_msg(LogEvent::CannotStartRelay.as_str(), WAIT)
         .unwrap_or_else(|| panic!("{}", relay.process.output()));
     let error = line["error"].as_str().unwrap_or_default();
     assert!(

@@ -5,6 +5,7 @@
 use crate::support::{
     free_port, relay_config, write_config, DevPlane, Process, Relay, TENANT, TOKEN,
 };
+use relay_actors::log_event::LogEvent;
 use serde_json::json;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -175,7 +176,7 @@ fn a_second_relay_on_the_same_spool_refuses_to_start() {
     let line = second
         .process
         .stdout
-        .wait_for_msg("Cannot start relay", WAIT)
+        .wait_for_msg(LogEvent::CannotStartRelay.as_str(), WAIT)
         .unwrap();
     let error = line["error"].as_str().unwrap();
     let holder = format!("in use by another relay (pid {})", first.process.child.id());
@@ -184,7 +185,7 @@ fn a_second_relay_on_the_same_spool_refuses_to_start() {
         second
             .process
             .stdout
-            .count_msg("Connected to control plane")
+            .count_msg(LogEvent::ConnectedToControlPlane.as_str())
             == 0
     );
 }
@@ -219,7 +220,7 @@ fn spooled_records_of_another_tenant_are_never_sent() {
         .process
         .stdout
         .wait_for_msg(
-            "Audit spool held records of another tenant; they are not sent",
+            LogEvent::AuditSpoolHeldRecordsOfAnotherTenant.as_str(),
             WAIT,
         )
         .unwrap();
@@ -255,7 +256,7 @@ fn links_at_state_paths_are_never_followed() {
     let line = relay
         .process
         .stdout
-        .wait_for_msg("Audit trail unavailable: operations are refused", WAIT)
+        .wait_for_msg(LogEvent::AuditTrailUnavailable.as_str(), WAIT)
         .unwrap();
     assert!(
         line["error"].as_str().unwrap().contains("symbolic links"),

@@ -3,6 +3,7 @@
 
 use crate::pg_fixture::READER;
 use crate::support::{free_port, relay_config_for, DevPlane, Relay, API_KEY, TOKEN};
+use relay_actors::log_event::LogEvent;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::net::TcpListener;
@@ -304,7 +305,7 @@ fn a_taken_port_stops_the_start_before_connecting() {
     let failed = relay
         .process
         .stdout
-        .wait_for_msg("Cannot start relay", Duration::from_secs(1));
+        .wait_for_msg(LogEvent::CannotStartRelay.as_str(), Duration::from_secs(1));
     let error = failed
         .map(|line| line["error"].to_string())
         .unwrap_or_default();

@@ -4,6 +4,7 @@
 
 use crate::private_pg::PrivatePg;
 use crate::support::{free_port, relay_config_with, DevPlane, Relay, TOKEN};
+use relay_actors::log_event::LogEvent;
 use serde_json::{json, Value};
 use std::net::TcpListener;
 use std::process::Command;
@@ -90,11 +91,14 @@ fn a_wrong_password_fails_every_request_at_once_and_is_not_retried_in_a_loop() {
     assert!(error.contains(cause), "{status}");
     let output = relay.process.output();
     assert!(!output.contains("SEKRIT"), "{output}");
-    let attempts = relay.process.stdout.count_msg("Connecting to database");
+    let attempts = relay
+        .process
+        .stdout
+        .count_msg(LogEvent::ConnectingToDatabase.as_str());
     let failures = relay
         .process
         .stdout
-        .count_msg("Database connection attempt failed");
+        .count_msg(LogEvent::DatabaseConnectionAttemptFailed.as_str());
     assert_eq!(attempts, failures, "{output}");
     assert!((1..=3).contains(&failures), "{output}");
 }

@@ -2,6 +2,7 @@
 
 use crate::pg_fixture::{shared_db, READER, WRITER};
 use crate::support::{relay_config, relay_config_for, DevPlane, Relay, TOKEN};
+use relay_actors::log_event::LogEvent;
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -266,7 +267,7 @@ fn privilege_check_reports_who_could_write() {
     let warning = writer
         .process
         .stdout
-        .wait_for_msg("Database user could write; grant it read-only access", WAIT)
+        .wait_for_msg(LogEvent::DatabaseUserCouldWrite.as_str(), WAIT)
         .unwrap();
     assert!(
         warning["reasons"]
@@ -284,7 +285,7 @@ fn privilege_check_reports_who_could_write() {
     admin_relay
         .process
         .stdout
-        .wait_for_msg("Resource unhealthy", WAIT)
+        .wait_for_msg(LogEvent::ResourceUnhealthy.as_str(), WAIT)
         .unwrap();
     let status = devplane.wait_status(WAIT, |s| s["resources"][0]["status"] == "unhealthy");
     assert!(
@@ -328,7 +329,7 @@ fn a_resource_recovers_when_its_database_comes_back() {
     assert!(relay
         .process
         .stdout
-        .wait_for_msg("Resource recovered", WAIT)
+        .wait_for_msg(LogEvent::ResourceRecovered.as_str(), WAIT)
         .is_some());
     assert_eq!(
         operation(&devplane, "list_tables", json!({}))["type"],

@@ -4,6 +4,7 @@
 
 use crate::pg_fixture::{admin, shared_db, READER};
 use crate::support::{relay_config_for, write_config, DevPlane, Relay, TOKEN};
+use relay_actors::log_event::LogEvent;
 use std::process::{Command, Output};
 use std::time::Duration;
 
@@ -107,12 +108,15 @@ fn a_superuser_fails_check_connect_with_the_reason_run_gives() {
     let unhealthy = relay
         .process
         .stdout
-        .wait_for_msg("Resource became unhealthy", Duration::from_secs(1))
+        .wait_for_msg(
+            LogEvent::ResourceBecameUnhealthy.as_str(),
+            Duration::from_secs(1),
+        )
         .or_else(|| {
-            relay
-                .process
-                .stdout
-                .wait_for_msg("Resource unhealthy", Duration::from_secs(30))
+            relay.process.stdout.wait_for_msg(
+                LogEvent::ResourceUnhealthy.as_str(),
+                Duration::from_secs(30),
+            )
         })
         .unwrap_or_else(|| panic!("{}", relay.process.output()));
     let reason = unhealthy["error"].as_str().unwrap();

@@ -3,6 +3,7 @@
 
 use crate::fake_control_plane::{FakeControlPlane, Seen, Send};
 use crate::support::{relay_config, Relay, TOKEN};
+use relay_actors::log_event::LogEvent;
 use serde_json::json;
 use std::time::Duration;
 
@@ -57,18 +58,21 @@ fn bad_messages_get_error_replies_and_the_session_survives() {
         relay
             .process
             .stdout
-            .count_msg("Disconnected from control plane"),
+            .count_msg(LogEvent::DisconnectedFromControlPlane.as_str()),
         0
     );
     assert_eq!(
-        relay.process.stdout.count_msg("Connected to control plane"),
+        relay
+            .process
+            .stdout
+            .count_msg(LogEvent::ConnectedToControlPlane.as_str()),
         1
     );
     assert!(
         relay
             .process
             .stdout
-            .count_msg("Rejected message from control plane")
+            .count_msg(LogEvent::RejectedMessageFromControlPlane.as_str())
             >= 4
     );
 }
@@ -121,6 +125,6 @@ fn sigterm_drains_closes_cleanly_and_exits_zero() {
     assert!(relay
         .process
         .stdout
-        .wait_for_msg("Relay stopped", Duration::from_secs(2))
+        .wait_for_msg(LogEvent::RelayStopped.as_str(), Duration::from_secs(2))
         .is_some());
 }

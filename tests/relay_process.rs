@@ -2,6 +2,7 @@
 //! its own spool and status file there unless a test wants the defaults.
 
 use crate::support::{write_config, Process, PROXY_VARIABLES};
+use relay_actors::log_event::LogEvent;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
@@ -73,7 +74,7 @@ impl Relay {
         if self
             .process
             .stdout
-            .wait_for_msg("Relay ready", Duration::from_secs(30))
+            .wait_for_msg(LogEvent::RelayReady.as_str(), Duration::from_secs(30))
             .is_none()
         {
             panic!("relay not ready:\n{}", self.process.output());

@@ -5,6 +5,7 @@
 use crate::support::{
     free_port, get_json, relay_config_for, DevPlane, Process, Relay, API_KEY, TENANT, TOKEN,
 };
+use relay_actors::log_event::LogEvent;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -124,7 +125,10 @@ fn sighup_applies_a_new_resource_and_masking_rule_without_dropping_the_session()
     assert!(ids.contains(&"extra-pg"), "{status}");
     assert_eq!(status["connectedAt"], connected_at, "the session stayed up");
     assert_eq!(
-        relay.process.stdout.count_msg("Connected to control plane"),
+        relay
+            .process
+            .stdout
+            .count_msg(LogEvent::ConnectedToControlPlane.as_str()),
         1
     );
     let output = relay.process.output();
@@ -212,7 +216,10 @@ fn sighup_with_an_invalid_config_keeps_the_old_one_and_reports_every_problem() {
         "{text}"
     );
     assert_eq!(
-        relay.process.stdout.count_msg("Connected to control plane"),
+        relay
+            .process
+            .stdout
+            .count_msg(LogEvent::ConnectedToControlPlane.as_str()),
         1
     );
 }
@@ -344,7 +351,7 @@ fn a_refused_token_makes_the_relay_read_the_token_file_again() {
     let reread = relay
         .process
         .stdout
-        .count_msg("Token file read again: the next connection uses its new token");
+        .count_msg(LogEvent::TokenFileReadAgain.as_str());
     assert!(by_watch || reread == 1, "{}", relay.process.output());
     let output = relay.process.output();
     assert!(
@@ -393,7 +400,10 @@ fn a_request_on_a_replaced_pool_finishes_while_the_new_pool_serves() {
         |l| l["resourceId"] == "main-pg",
     );
     assert_eq!(
-        relay.process.stdout.count_msg("Connected to control plane"),
+        relay
+            .process
+            .stdout
+            .count_msg(LogEvent::ConnectedToControlPlane.as_str()),
         1
     );
 }
@@ -516,7 +526,10 @@ fn a_new_column_rule_masks_after_a_reload() {
     assert_eq!(answer["rows"][0][0], "***", "{answer}");
     assert_eq!(answer["rows"][1][0], "***", "{answer}");
     assert_eq!(
-        relay.process.stdout.count_msg("Connected to control plane"),
+        relay
+            .process
+            .stdout
+            .count_msg(LogEvent::ConnectedToControlPlane.as_str()),
         1
     );
 }

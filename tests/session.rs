@@ -2,6 +2,7 @@
 //! reconnection, bad credentials and superseded relays.
 
 use crate::support::{get_json, relay_config, DevPlane, Relay, API_KEY, TOKEN};
+use relay_actors::log_event::LogEvent;
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -116,7 +117,7 @@ fn reconnects_by_itself_when_the_control_plane_restarts() {
         relay
             .process
             .stdout
-            .wait_for_msg("Disconnected from control plane", WAIT)
+            .wait_for_msg(LogEvent::DisconnectedFromControlPlane.as_str(), WAIT)
             .is_some(),
         "{}",
         relay.process.output()
@@ -126,10 +127,19 @@ fn reconnects_by_itself_when_the_control_plane_restarts() {
     let status = devplane.wait_status(WAIT, healthy);
     assert!(healthy(&status), "{status}\n{}", relay.process.output());
     assert_eq!(
-        relay.process.stdout.count_msg("Connected to control plane"),
+        relay
+            .process
+            .stdout
+            .count_msg(LogEvent::ConnectedToControlPlane.as_str()),
         2
     );
-    assert_eq!(relay.process.stdout.count_msg("Relay ready"), 1);
+    assert_eq!(
+        relay
+            .process
+            .stdout
+            .count_msg(LogEvent::RelayReady.as_str()),
+        1
+    );
 }
 
 #[test]
@@ -181,14 +191,17 @@ fn a_superseded_relay_does_not_fight_back() {
     );
     std::thread::sleep(Duration::from_secs(4));
     assert_eq!(
-        first.process.stdout.count_msg("Connected to control plane"),
+        first
+            .process
+            .stdout
+            .count_msg(LogEvent::ConnectedToControlPlane.as_str()),
         1
     );
     assert_eq!(
         second
             .process
             .stdout
-            .count_msg("Disconnected from control plane"),
+            .count_msg(LogEvent::DisconnectedFromControlPlane.as_str()),
         0
     );
     assert_eq!(devplane.status()["status"], "connected");

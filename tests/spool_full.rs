@@ -4,6 +4,7 @@
 
 use crate::fake_control_plane::FakeControlPlane;
 use crate::support::{relay_config, Relay, TOKEN};
+use relay_actors::log_event::LogEvent;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -134,21 +135,27 @@ fn a_full_tmpfs_refuses_operations_and_a_restart_still_opens_the_spool() {
     let unavailable = relay
         .process
         .stdout
-        .wait_for_msg("Audit trail unavailable: operations are refused", WAIT)
+        .wait_for_msg(LogEvent::AuditTrailUnavailable.as_str(), WAIT)
         .unwrap();
     let error = unavailable["error"].as_str().unwrap();
     assert!(
         error.contains("no space left on its file system"),
         "{error}"
     );
-    assert_eq!(relay.process.stdout.count_msg("Cannot start relay"), 0);
+    assert_eq!(
+        relay
+            .process
+            .stdout
+            .count_msg(LogEvent::CannotStartRelay.as_str()),
+        0
+    );
     assert_eq!(ask(&plane, "while-full")["code"], "audit_unavailable");
 
     acknowledge_everything(&plane, &spool);
     relay
         .process
         .stdout
-        .wait_for_msg("Audit trail available again", WAIT)
+        .wait_for_msg(LogEvent::AuditTrailAvailableAgain.as_str(), WAIT)
         .unwrap_or_else(|| panic!("{}", relay.process.output()));
     relay.wait_ready();
     assert_eq!(ask(&plane, "healed")["code"], "unknown_resource");

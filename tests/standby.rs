@@ -3,6 +3,7 @@
 
 use crate::fake_control_plane::{FakeControlPlane, Seen};
 use crate::support::{relay_config, DevPlane, Process, Relay, TOKEN};
+use relay_actors::log_event::LogEvent;
 use serde_json::{json, Value};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -37,7 +38,7 @@ fn two_replicas(devplane: &DevPlane) -> (Relay, Relay) {
     let standing_by = second
         .process
         .stdout
-        .wait_for_msg("Relay standing by", WAIT);
+        .wait_for_msg(LogEvent::RelayStandingBy.as_str(), WAIT);
     let line = standing_by.unwrap_or_else(|| panic!("{}", second.process.output()));
     assert_eq!(line["activeInstanceId"], "relay-a", "{line}");
     let status = devplane.wait_status(WAIT, |s| s["standbys"].as_array().map(Vec::len) == Some(1));
@@ -99,7 +100,7 @@ fn healthcheck(relay: &Relay, ready: bool) -> (bool, String) {
 fn promoted(relay: &Process) {
     let line = relay
         .stdout
-        .wait_for_msg("Relay promoted to active", TAKEOVER);
+        .wait_for_msg(LogEvent::RelayPromotedToActive.as_str(), TAKEOVER);
     assert!(line.is_some(), "{}", relay.output());
 }
 
@@ -129,18 +130,30 @@ fn two_replicas_under_load_neither_displaces_the_other() {
     for relay in [&first, &second] {
         let stdout = &relay.process.stdout;
         assert_eq!(
-            stdout.count_msg("Connected to control plane"),
+            stdout.count_msg(LogEvent::ConnectedToControlPlane.as_str()),
             1,
             "{}",
             relay.process.output()
         );
-        assert_eq!(stdout.count_msg("Disconnected from control plane"), 0);
+        assert_eq!(
+            stdout.count_msg(LogEvent::DisconnectedFromControlPlane.as_str()),
+            0
+        );
     }
     assert_eq!(
-        second.process.stdout.count_msg("Relay promoted to active"),
+        second
+            .process
+            .stdout
+            .count_msg(LogEvent::RelayPromotedToActive.as_str()),
         0
     );
-    assert_eq!(first.process.stdout.count_msg("Relay standing by"), 0);
+    assert_eq!(
+        first
+            .process
+            .stdout
+            .count_msg(LogEvent::RelayStandingBy.as_str()),
+        0
+    );
 }
 
 #[test]
@@ -201,7 +214,10 @@ fn a_frozen_active_is_dropped_by_the_heartbeat_and_comes_back_as_standby() {
     );
     assert_eq!(status["handovers"], 1, "{status}");
     // The thawed relay finds its session gone, reconnects and stands by.
-    let standing_by = first.process.stdout.wait_for_msg("Relay standing by", WAIT);
+    let standing_by = first
+        .process
+        .stdout
+        .wait_for_msg(LogEvent::RelayStandingBy.as_str(), WAIT);
     assert!(standing_by.is_some(), "{}", first.process.output());
     let status = devplane.wait_status(WAIT, |s| s["standbys"][0]["instanceId"] == "relay-a");
     assert_eq!(status["standbys"][0]["instanceId"], "relay-a", "{status}");
@@ -284,7 +300,10 @@ fn a_relay_told_to_stand_by_refuses_requests_until_told_it_is_active() {
     };
 
     plane.send_text(r#"{"type":"standby","activeInstanceId":"relay-x"}"#);
-    let line = relay.process.stdout.wait_for_msg("Relay standing by", WAIT);
+    let line = relay
+        .process
+        .stdout
+        .wait_for_msg(LogEvent::RelayStandingBy.as_str(), WAIT);
     assert_eq!(line.unwrap()["activeInstanceId"], "relay-x");
     plane.send_text(&request("s1"));
     let reply = plane.next_reply(WAIT);

@@ -3,6 +3,7 @@
 //! readiness waits for the audit trail, which heals by itself.
 
 use crate::support::{free_port, relay_config, write_config, DevPlane, Relay, TOKEN};
+use relay_actors::log_event::LogEvent;
 use serde_json::json;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -19,7 +20,7 @@ fn sighup_is_logged_and_the_relay_keeps_serving() {
     let line = relay
         .process
         .stdout
-        .wait_for_msg("Configuration reloaded", WAIT)
+        .wait_for_msg(LogEvent::ConfigurationReloaded.as_str(), WAIT)
         .unwrap();
     assert_eq!(
         (line["level"].as_str(), line["trigger"].as_str()),
@@ -53,7 +54,7 @@ fn an_unknown_log_level_is_a_usage_error_for_run_and_check() {
     let line = relay
         .process
         .stdout
-        .wait_for_msg("Invalid log level", WAIT)
+        .wait_for_msg(LogEvent::InvalidLogLevel.as_str(), WAIT)
         .unwrap();
     assert!(
         line["problem"]
@@ -63,7 +64,10 @@ fn an_unknown_log_level_is_a_usage_error_for_run_and_check() {
         "{line}"
     );
     assert_eq!(
-        relay.process.stdout.count_msg("Connected to control plane"),
+        relay
+            .process
+            .stdout
+            .count_msg(LogEvent::ConnectedToControlPlane.as_str()),
         0
     );
     let (_dir, path) = write_config(&config);
@@ -91,7 +95,7 @@ fn debug_logging_explains_control_plane_connection_attempts() {
     let attempt = relay
         .process
         .stdout
-        .wait_for_msg("Connecting to control plane", WAIT)
+        .wait_for_msg(LogEvent::ConnectingToControlPlane.as_str(), WAIT)
         .unwrap();
     assert_eq!(attempt["level"], "debug");
     assert_eq!(attempt["proxy"], "none");
@@ -102,7 +106,7 @@ fn debug_logging_explains_control_plane_connection_attempts() {
     let failed = relay
         .process
         .stdout
-        .wait_for_msg("Control plane connection attempt failed", WAIT)
+        .wait_for_msg(LogEvent::ControlPlaneConnectionAttemptFailed.as_str(), WAIT)
         .unwrap();
     let error = failed["error"].as_str().unwrap();
     assert!(error.contains("Connection refused"), "{error}");
@@ -151,7 +155,7 @@ fn readiness_waits_for_the_audit_trail_which_heals_by_itself() {
     relay
         .process
         .stdout
-        .wait_for_msg("Audit trail unavailable: operations are refused", WAIT)
+        .wait_for_msg(LogEvent::AuditTrailUnavailable.as_str(), WAIT)
         .unwrap();
     plane.wait_status(WAIT, |s| s["status"] == "connected");
     let status = relay.status_file();
@@ -169,14 +173,20 @@ fn readiness_waits_for_the_audit_trail_which_heals_by_itself() {
         "{said}"
     );
     assert_eq!(healthcheck(&status, false).0, 0, "alive, so not restarted");
-    assert_eq!(relay.process.stdout.count_msg("Relay ready"), 0);
+    assert_eq!(
+        relay
+            .process
+            .stdout
+            .count_msg(LogEvent::RelayReady.as_str()),
+        0
+    );
 
     std::fs::create_dir(&later).unwrap();
     relay.wait_ready();
     let healed = relay
         .process
         .stdout
-        .wait_for_msg("Audit trail available again", WAIT)
+        .wait_for_msg(LogEvent::AuditTrailAvailableAgain.as_str(), WAIT)
         .unwrap();
     assert_eq!(healed["level"], "info");
     let deadline = Instant::now() + WAIT;

@@ -10,6 +10,7 @@ mod egress_cases;
 
 use crate::pg_fixture::READER;
 use crate::support::{free_port, relay_config, DevPlane, Relay, PROXY_VARIABLES, TOKEN};
+use relay_actors::log_event::LogEvent;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -122,7 +123,7 @@ const CASES: &[Case] = &[
             let _ = relay
                 .process
                 .stdout
-                .wait_for_msg("Audit trail unavailable: operations are refused", WAIT);
+                .wait_for_msg(LogEvent::AuditTrailUnavailable.as_str(), WAIT);
             std::fs::create_dir(scene.path("later")).unwrap();
         },
         check: Check::No,

@@ -38,6 +38,7 @@ pub mod domain;
 pub mod in_flight;
 pub mod json_size;
 pub mod local_state;
+pub mod log_event;
 pub mod lru;
 pub mod masking;
 pub mod messages;

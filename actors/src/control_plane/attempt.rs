@@ -2,6 +2,7 @@
 
 use super::connect::{self, classify, ConnectFailure};
 use super::ControlPlane;
+use crate::log_event::LogEvent;
 use crate::messages::AuthRejected;
 use actix::fut::wrap_future;
 use actix::{ActorFutureExt, AsyncContext, Context};
@@ -15,7 +16,7 @@ impl ControlPlane {
         }
         self.generation += 1;
         let generation = self.generation;
-        debug!(self.log, "Connecting to control plane"; "url" => self.url_for_logs(),
+        debug!(self.log, "{}", LogEvent::ConnectingToControlPlane; "url" => self.url_for_logs(),
             "proxy" => self.link.route.describe(), "attempt" => generation,
             "timeoutMs" => connect::CONNECT_TIMEOUT.as_millis() as u64);
         let request = connect::websocket_request(&self.config, &self.link);
@@ -29,12 +30,12 @@ impl ControlPlane {
                 }
                 match outcome {
                     Ok(Ok((response, framed))) => {
-                        debug!(actor.log, "Control plane accepted the WebSocket upgrade";
+                        debug!(actor.log, "{}", LogEvent::ControlPlaneAcceptedTheWebSocketUpgrade;
                             "status" => response.status().as_u16());
                         actor.open_session(framed, ctx)
                     }
                     Ok(Err(err)) => {
-                        debug!(actor.log, "Control plane connection attempt failed";
+                        debug!(actor.log, "{}", LogEvent::ControlPlaneConnectionAttemptFailed;
                             "url" => actor.url_for_logs(), "error" => connect::error_chain(&err));
                         actor.connect_failed(classify(&err), ctx)
                     }
@@ -55,7 +56,7 @@ impl ControlPlane {
                     true => self.backoff.next_delay(),
                     false => self.backoff.delay_at_cap(),
                 };
-                error!(self.log, "Control plane rejected the relay token or tenant id";
+                error!(self.log, "{}", LogEvent::ControlPlaneRejectedTheRelayTokenOrTenantId;
                     "url" => self.url_for_logs(), "status" => status,
                     "retryInMs" => delay.as_millis() as u64);
                 self.supervisor.auth_rejected.do_send(AuthRejected {
@@ -65,7 +66,7 @@ impl ControlPlane {
             }
             ConnectFailure::Transient(reason) => {
                 let delay = self.backoff.next_delay();
-                warn!(self.log, "Cannot connect to control plane";
+                warn!(self.log, "{}", LogEvent::CannotConnectToControlPlane;
                     "url" => self.url_for_logs(), "error" => reason,
                     "retryInMs" => delay.as_millis() as u64);
                 delay

@@ -3,6 +3,7 @@
 use super::reassembly::Assembled;
 use super::ControlPlane;
 use crate::audit::statement::Statement;
+use crate::log_event::LogEvent;
 use crate::messages::{AuditAcked, CancelRequest, RequestRefused};
 use crate::pipeline;
 use crate::protocol::{
@@ -67,7 +68,7 @@ impl ControlPlane {
     /// Answers a message the relay cannot accept with an `error`, after asking for its audit
     /// record (`text` is the message, when it was text); the session carries on.
     fn reject(&mut self, rejection: Rejection, text: Option<&str>) {
-        warn!(self.log, "Rejected message from control plane";
+        warn!(self.log, "{}", LogEvent::RejectedMessageFromControlPlane;
             "code" => rejection.code.as_str(), "reason" => rejection.message.clone());
         // Read once more only when it is JSON at all; the id is already in the rejection.
         let parsed: Option<serde_json::Value> = text
@@ -127,11 +128,11 @@ impl ControlPlane {
         ctx.spawn(answer.into_actor(self).map(move |message, actor, _ctx| {
             actor.drain.request_finished();
             if generation != actor.generation {
-                debug!(actor.log, "Answer dropped: its session ended"; "requestId" => id);
+                debug!(actor.log, "{}", LogEvent::AnswerDropped; "requestId" => id);
                 return;
             }
             let Some(resource) = actor.in_flight.remove(&id) else {
-                debug!(actor.log, "Answer dropped: the drain already answered it"; "requestId" => id);
+                debug!(actor.log, "{}", LogEvent::AnswerDroppedTheDrainAlreadyAnsweredIt; "requestId" => id);
                 return;
             };
             let is_result = matches!(message, Outbound::Result(_));
@@ -147,7 +148,7 @@ impl ControlPlane {
     /// Hands a cancel to the resource the request runs on (or a retired one still running it).
     fn on_cancel(&mut self, request_id: String) {
         let Some(resource_id) = self.in_flight.get(&request_id).cloned() else {
-            debug!(self.log, "Cancel for a request not in flight"; "requestId" => request_id);
+            debug!(self.log, "{}", LogEvent::CancelForARequestNotInFlight; "requestId" => request_id);
             return;
         };
         let cancel = CancelRequest {
@@ -156,7 +157,7 @@ impl ControlPlane {
         };
         let request_id = cancel.request_id.clone();
         if self.routes.borrow().cancel(cancel) == CancelDelivery::UnknownResource {
-            debug!(self.log, "Cancel for an unknown resource"; "requestId" => request_id);
+            debug!(self.log, "{}", LogEvent::CancelForAnUnknownResource; "requestId" => request_id);
         }
     }
 }

@@ -21,6 +21,7 @@ pub use reconfigure::Reconnect;
 mod role;
 pub mod tunnel;
 
+use crate::log_event::LogEvent;
 use crate::messages::{
     AuthRejected, Connected, Disconnected, GetHealth, HealthReport, SendToControlPlane,
 };
@@ -136,7 +137,7 @@ impl ControlPlane {
         self.drain.set_session_open(true);
         self.role = Default::default();
         self.metrics.control_plane(true);
-        info!(self.log, "Connected to control plane"; "url" => self.url_for_logs(),
+        info!(self.log, "{}", LogEvent::ConnectedToControlPlane; "url" => self.url_for_logs(),
             "proxy" => self.link.route.describe());
         self.send(Outbound::Hello(self.hello.clone()));
         self.send_health_snapshot(ctx);
@@ -155,7 +156,7 @@ impl ControlPlane {
         } else {
             self.backoff.next_delay()
         };
-        warn!(self.log, "Disconnected from control plane";
+        warn!(self.log, "{}", LogEvent::DisconnectedFromControlPlane;
             "reason" => reason, "retryInMs" => delay.as_millis() as u64);
         self.schedule_reconnect(delay, ctx);
     }
@@ -189,13 +190,13 @@ impl ControlPlane {
             Ok(text) => {
                 let bytes = text.len();
                 if session.sink.write(Message::Text(text.into())).is_err() {
-                    warn!(self.log, "Cannot write to control plane: session closing");
+                    warn!(self.log, "{}", LogEvent::CannotWriteToControlPlane);
                     return 0;
                 }
                 bytes
             }
             Err(err) => {
-                error!(self.log, "Cannot encode message"; "error" => err.to_string());
+                error!(self.log, "{}", LogEvent::CannotEncodeMessage; "error" => err.to_string());
                 0
             }
         }
@@ -237,12 +238,12 @@ impl ControlPlane {
         }
         match code {
             Some(close_code::SUPERSEDED) => {
-                warn!(self.log, "Superseded by another relay of this tenant; not competing for the connection";
+                warn!(self.log, "{}", LogEvent::SupersededByAnotherRelayOfThisTenant;
                     "detail" => description);
                 self.end_session("superseded".into(), true, ctx);
             }
             Some(close_code::UNAUTHORIZED) | Some(close_code::UNSUPPORTED_PROTOCOL) => {
-                error!(self.log, "Control plane closed the session and will not accept this relay as it is";
+                error!(self.log, "{}", LogEvent::ControlPlaneClosedTheSessionAndWillNotAcceptThisRelayAsItIs;
                     "code" => code, "detail" => description.clone());
                 // A rotated token file is worth trying soon, not at the backoff cap.
                 let mut at_cap = true;

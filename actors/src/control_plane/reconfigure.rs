@@ -4,6 +4,7 @@
 
 use super::connect::Link;
 use super::ControlPlane;
+use crate::log_event::LogEvent;
 use crate::protocol::{Hello, Outbound};
 use crate::reload_messages::{TokenReread, UpdateHello};
 use actix::{Context, Handler, Message as ActixMessage};
@@ -31,7 +32,7 @@ impl ControlPlane {
         };
         match relay_config::read_token_file(&path) {
             Ok(token) if token != self.config.credential => {
-                info!(self.log, "Token file read again: the next connection uses its new token";
+                info!(self.log, "{}", LogEvent::TokenFileReadAgain;
                     "file" => path.display().to_string());
                 Arc::make_mut(&mut self.config).credential = token.clone();
                 self.supervisor
@@ -41,7 +42,7 @@ impl ControlPlane {
             }
             Ok(_) => false,
             Err(err) => {
-                warn!(self.log, "Cannot read the token file; keeping the current token";
+                warn!(self.log, "{}", LogEvent::CannotReadTheTokenFile;
                     "error" => err.to_string());
                 false
             }
@@ -77,7 +78,7 @@ impl Handler<Reconnect> for ControlPlane {
             let _ = session.sink.write(Message::Close(Some(reason)));
         }
         self.end_session_quietly("control plane settings changed by a reload".into(), ctx);
-        info!(self.log, "Reconnecting to control plane with the reloaded settings";
+        info!(self.log, "{}", LogEvent::ReconnectingToControlPlaneWithTheReloadedSettings;
             "url" => self.url_for_logs());
         self.connect(ctx);
     }

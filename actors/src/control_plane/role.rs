@@ -3,6 +3,7 @@
 //! without standby support never says otherwise; `standby` and `active` messages move it.
 
 use super::ControlPlane;
+use crate::log_event::LogEvent;
 use crate::messages::RoleChanged;
 use crate::protocol::{ActiveNotice, Outbound, StandbyNotice};
 use actix::Context;
@@ -59,13 +60,14 @@ impl ControlPlane {
         if self.draining {
             debug!(
                 self.log,
-                "Control plane routes nothing new to this draining relay"
+                "{}",
+                LogEvent::ControlPlaneRoutesNothingNewToThisDrainingRelay
             );
             self.drain.handed_over.send_replace(true);
             return;
         }
         if self.role.apply(true) == RoleChange::StandingBy {
-            info!(self.log, "Relay standing by";
+            info!(self.log, "{}", LogEvent::RelayStandingBy;
                 "activeInstanceId" => notice.active_instance_id.unwrap_or_default());
             self.supervisor
                 .role_changed
@@ -77,13 +79,17 @@ impl ControlPlane {
     pub(super) fn on_active(&mut self, _notice: ActiveNotice, ctx: &mut Context<Self>) {
         match self.role.apply(false) {
             RoleChange::Promoted => {
-                info!(self.log, "Relay promoted to active");
+                info!(self.log, "{}", LogEvent::RelayPromotedToActive);
                 self.supervisor
                     .role_changed
                     .do_send(RoleChanged { standby: false });
                 self.send_health_snapshot(ctx);
             }
-            _ => debug!(self.log, "Control plane confirmed this relay as active"),
+            _ => debug!(
+                self.log,
+                "{}",
+                LogEvent::ControlPlaneConfirmedThisRelayAsActive
+            ),
         }
     }
 

@@ -4,6 +4,7 @@
 use super::actor::Resource;
 use super::backend::Backend;
 use super::health::{self, DatabaseHealth};
+use crate::log_event::LogEvent;
 use crate::messages::HealthChanged;
 use crate::protocol::HealthStatus;
 use crate::time::now_rfc3339;
@@ -57,7 +58,7 @@ impl<B: Backend> Resource<B> {
         let previous = self.health.status;
         let write_warning = health::apply(&mut self.health, &self.spec, &outcome, now_rfc3339());
         if let Some(reasons) = write_warning {
-            warn!(self.log, "Database user could write; grant it read-only access";
+            warn!(self.log, "{}", LogEvent::DatabaseUserCouldWrite;
                 "reasons" => reasons);
         }
         self.log_transition(previous);
@@ -71,8 +72,8 @@ impl<B: Backend> Resource<B> {
             return;
         }
         match self.health.status {
-            HealthStatus::Healthy => info!(self.log, "Resource recovered"),
-            _ => warn!(self.log, "Resource became unhealthy";
+            HealthStatus::Healthy => info!(self.log, "{}", LogEvent::ResourceRecovered),
+            _ => warn!(self.log, "{}", LogEvent::ResourceBecameUnhealthy;
                 "error" => self.health.error.clone().unwrap_or_default()),
         }
     }

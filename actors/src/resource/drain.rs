@@ -4,6 +4,7 @@
 //! stopped, which drops its pool off the actor thread and so closes its database sessions.
 
 use super::{Backend, Resource};
+use crate::log_event::LogEvent;
 use crate::messages::{Drain, OperationError};
 use crate::protocol::ErrorCode;
 use crate::reload_messages::Retire;
@@ -77,14 +78,14 @@ impl<B: Backend> Handler<Drain> for Resource<B> {
         self.stop_health_loop(ctx);
         let deadline = Instant::now() + drain.grace;
         let work = self.work.clone();
-        info!(self.log, "Resource draining"; "inFlight" => work.count());
+        info!(self.log, "{}", LogEvent::ResourceDraining; "inFlight" => work.count());
         let finished = async move { work.idle_by(deadline).await };
         Box::pin(
             wrap_future::<_, Self>(finished)
                 .then(|finished, actor, _ctx| {
                     let work = actor.work.clone();
                     if !finished {
-                        warn!(actor.log, "Grace period over; cancelling what still runs";
+                        warn!(actor.log, "{}", LogEvent::GracePeriodOver;
                             "inFlight" => work.count());
                         actor.shutdown.grace_over = true;
                         actor.cancel_all();
@@ -94,7 +95,7 @@ impl<B: Backend> Handler<Drain> for Resource<B> {
                 })
                 .map(|idle, actor, ctx| {
                     if !idle {
-                        warn!(actor.log, "Resource stopped with work still running";
+                        warn!(actor.log, "{}", LogEvent::ResourceStoppedWithWorkStillRunning;
                             "inFlight" => actor.work.count());
                     }
                     ctx.stop();
@@ -109,7 +110,7 @@ impl<B: Backend> Handler<Retire> for Resource<B> {
     fn handle(&mut self, _: Retire, ctx: &mut Context<Self>) {
         self.retiring = true;
         self.stop_health_loop(ctx);
-        info!(self.log, "Resource retired by a configuration reload; stopping once idle";
+        info!(self.log, "{}", LogEvent::ResourceRetiredByAConfigurationReload;
             "inFlight" => self.work.count());
         // Stopping drops every running future, so it waits until nothing runs.
         let work = self.work.clone();

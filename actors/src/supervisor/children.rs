@@ -2,6 +2,7 @@
 //! running (never started, stopped, or dropped by a panic) is started afresh, and one that had
 //! been running is logged as restarted.
 
+use crate::log_event::LogEvent;
 use crate::resource::ResourceHandle;
 use actix::{Actor, Addr, Context};
 use slog::{warn, Logger};
@@ -77,9 +78,9 @@ pub(super) fn keep_started<C: Child>(
     }
     if slot.is_some() {
         match name.resource_id {
-            Some(id) => warn!(log, "Actor stopped unexpectedly; restarting";
+            Some(id) => warn!(log, "{}", LogEvent::ActorStoppedUnexpectedly;
                 "actor" => name.actor, "resourceId" => id.to_owned()),
-            None => warn!(log, "Actor stopped unexpectedly; restarting"; "actor" => name.actor),
+            None => warn!(log, "{}", LogEvent::ActorStoppedUnexpectedly; "actor" => name.actor),
         }
     }
     *slot = Some(start());

@@ -9,6 +9,7 @@
 use crate::audit::{Auditor, SecurityKind};
 use crate::control_plane::{connect, ControlPlane, SupervisorLink};
 use crate::in_flight::InFlight;
+use crate::log_event::LogEvent;
 use crate::masking::{engine::PatternError, Masker, MaskingEngine};
 use crate::messages::{AuditLink, Connected, Disconnected, GetHealth, HealthChanged, HealthReport};
 use crate::metrics::Metrics;
@@ -319,7 +320,7 @@ impl Handler<Disconnected> for Supervisor {
     type Result = ();
 
     fn handle(&mut self, disconnected: Disconnected, _ctx: &mut Context<Self>) {
-        debug!(self.log, "Control plane session ended"; "reason" => disconnected.reason.clone());
+        debug!(self.log, "{}", LogEvent::ControlPlaneSessionEnded; "reason" => disconnected.reason.clone());
         self.control_plane_link = Default::default();
         self.write_status();
         if let Some(auditor) = &self.auditor {

@@ -14,6 +14,7 @@ use crate::audit::chain::sha256_hex;
 use crate::audit::SecurityKind;
 use crate::control_plane::connect::Link;
 use crate::control_plane::Reconnect;
+use crate::log_event::LogEvent;
 use crate::masking::{Masker, MaskingEngine};
 use crate::reload_messages::{
     Reconfigure, ReloadConfig, ReloadOutcome, ReloadTrigger, Retire, TokenReread, UpdateHello,
@@ -164,7 +165,7 @@ impl Supervisor {
         self.ensure_children(ctx);
         self.tell_control_plane(&diff, link);
         let joined = |ids: &[String]| ids.join(",");
-        info!(self.log, "Configuration reloaded"; "file" => file.clone(), "sha256" => sha256.clone(),
+        info!(self.log, "{}", LogEvent::ConfigurationReloaded; "file" => file.clone(), "sha256" => sha256.clone(),
             "trigger" => trigger.as_str(), "sections" => diff.section_keys().join(","),
             "resourcesAdded" => joined(&diff.added), "resourcesRemoved" => joined(&diff.removed),
             "resourcesChanged" => joined(&diff.changed),
@@ -182,7 +183,7 @@ impl Supervisor {
 
     fn rejected(&mut self, problems: &[Problem], trigger: ReloadTrigger, file: &str, sha: &str) {
         for problem in problems {
-            error!(self.log, "Configuration rejected"; "file" => file.to_owned(),
+            error!(self.log, "{}", LogEvent::ConfigurationRejected; "file" => file.to_owned(),
                 "key" => problem.path.clone(), "problem" => problem.message.clone(),
                 "sha256" => sha.to_owned(), "trigger" => trigger.as_str());
         }

@@ -4,6 +4,7 @@
 //! writes the last record of the chain (`relay_stopped`) and the system stops.
 
 use super::Supervisor;
+use crate::log_event::LogEvent;
 use crate::messages::{AuditStopping, Drain, Shutdown};
 use actix::{ActorFutureExt, Context, Handler, ResponseActFuture, System, WrapFuture};
 use futures_util::future::join_all;
@@ -55,7 +56,7 @@ impl Handler<Shutdown> for Supervisor {
     fn handle(&mut self, _: Shutdown, _ctx: &mut Context<Self>) -> Self::Result {
         self.shutting_down = true;
         let grace = Duration::from_secs(self.config.control_plane.shutdown_grace_seconds);
-        info!(self.log, "Relay stopping"; "graceSeconds" => grace.as_secs());
+        info!(self.log, "{}", LogEvent::RelayStopping; "graceSeconds" => grace.as_secs());
         let started = Instant::now();
         let control_plane = self
             .control_plane
@@ -80,7 +81,8 @@ impl Handler<Shutdown> for Supervisor {
                     if !clean {
                         error!(
                             supervisor.log,
-                            "Control plane connection was gone at shutdown"
+                            "{}",
+                            LogEvent::ControlPlaneConnectionWasGoneAtShutdown
                         );
                     }
                     supervisor

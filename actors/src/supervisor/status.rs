@@ -4,6 +4,7 @@
 
 use super::Supervisor;
 use crate::local_state::StatePath;
+use crate::log_event::LogEvent;
 use crate::messages::RoleChanged;
 use crate::protocol::HealthStatus;
 use crate::status_file::{self, AuditStatus, ResourceStatus, Status};
@@ -65,9 +66,9 @@ impl Supervisor {
                 .unwrap_or_default();
             if health.status == HealthStatus::Healthy {
                 // slog emits a record's fields in reverse, so this prints resourceId, then type.
-                info!(self.log, "Resource healthy"; "type" => kind, "resourceId" => id.clone());
+                info!(self.log, "{}", LogEvent::ResourceHealthy; "type" => kind, "resourceId" => id.clone());
             } else {
-                warn!(self.log, "Resource unhealthy"; "resourceId" => id.clone(), "type" => kind,
+                warn!(self.log, "{}", LogEvent::ResourceUnhealthy; "resourceId" => id.clone(), "type" => kind,
                     "error" => health.error.clone().unwrap_or_default());
             }
             self.startup.announced.insert(id.clone());
@@ -75,7 +76,7 @@ impl Supervisor {
         let audit_ready = self.audit_status.as_ref().is_some_and(|a| a.available);
         if self.startup.announced.len() == self.resources.len() && audit_ready {
             self.startup.ready = true;
-            info!(self.log, "Relay ready");
+            info!(self.log, "{}", LogEvent::RelayReady);
             self.write_status();
         }
     }
@@ -128,7 +129,7 @@ impl Supervisor {
             Ok(()) => self.status_file.failing = false,
             Err(err) if !self.status_file.failing => {
                 self.status_file.failing = true;
-                warn!(self.log, "Cannot write the status file; `relay healthcheck` will report unhealthy";
+                warn!(self.log, "{}", LogEvent::CannotWriteTheStatusFile;
                     "path" => path.path.display().to_string(), "error" => err);
             }
             Err(_) => {}

@@ -6,6 +6,7 @@
 use super::connect::{self, Target};
 use super::connect_gate::{ConnectCause, ConnectGate, RetryPolicy};
 use super::statements::StatementCache;
+use crate::log_event::LogEvent;
 use crate::metrics::PoolGauges;
 use postgres::config::SslMode as DriverSslMode;
 use postgres::Client;
@@ -203,7 +204,7 @@ impl PgPool {
 
     fn connect(&self) -> Result<PgConnection, ConnectCause> {
         let attempt = self.gate().admit(Instant::now())?;
-        debug!(self.log, "Connecting to database"; "address" => &self.target.address,
+        debug!(self.log, "{}", LogEvent::ConnectingToDatabase; "address" => &self.target.address,
             "timeoutMs" => self.target.timeout.as_millis() as u64);
         let started = Instant::now();
         match connect::attempt(
@@ -213,7 +214,7 @@ impl PgPool {
         ) {
             Ok(client) => {
                 self.gate().succeeded(attempt);
-                debug!(self.log, "Connected to database"; "address" => &self.target.address,
+                debug!(self.log, "{}", LogEvent::ConnectedToDatabase; "address" => &self.target.address,
                     "ms" => started.elapsed().as_millis() as u64);
                 Ok(PgConnection {
                     client,
@@ -228,7 +229,7 @@ impl PgPool {
                 gate.failed(Instant::now(), attempt, failed.cause.clone());
                 let retry_in = gate.known_failure(Instant::now()).map(|(_, wait)| wait);
                 drop(gate);
-                debug!(self.log, "Database connection attempt failed";
+                debug!(self.log, "{}", LogEvent::DatabaseConnectionAttemptFailed;
                     "address" => &self.target.address, "error" => &failed.cause.message, "stillWaiting" => failed.stalled,
                     "retryInMs" => retry_in.unwrap_or_default().as_millis() as u64);
                 Err(failed.cause)
