@@ -8,6 +8,7 @@ use super::*;
 use crate::messages::{AuditAcked, AuditLink, AuditReady, Record, Security};
 use crate::protocol::ErrorCode;
 use actix::{Actor, Addr, Context, Handler};
+use serde_json::{Map, Value};
 use sha2::Digest;
 use std::sync::Mutex;
 
