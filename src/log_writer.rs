@@ -1,37 +1,102 @@
-//! The stdout log drain: each line is serialized where it is logged and queued for one writer
-//! thread, which takes every line waiting when it wakes and writes them with one write, so a burst
-//! of lines (an audit line per operation) costs one system call rather than one each. The queue is
-//! bounded and a full queue blocks the logger: no line is dropped.
+//! The stdout log drain with group commit: each line is serialized where it is logged and added to
+//! one pending buffer; the thread that finds nobody writing writes the buffer, and whatever other
+//! threads added meanwhile, with one write each time, so lines logged together cost one system
+//! call and no hand-off to another thread. When the buffer holds [`PENDING_BYTES`] while a write
+//! is under way (stdout is slow), loggers block rather than drop lines.
 
 use slog::{Drain, Never, OwnedKVList, Record};
 use slog_json::Json;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::JoinHandle;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
-/// Lines that may wait for the writer before logging blocks.
-const QUEUE_LINES: usize = 4096;
+/// Bytes of lines that may wait for a write under way before logging blocks.
+const PENDING_BYTES: usize = 1 << 20;
 
-/// A write is cut here (a burst larger than this takes several).
-const WRITE_BYTES: usize = 256 << 10;
-
-enum Message {
-    Line(Vec<u8>),
-    /// Write what is queued, then stop.
-    Finish,
+/// Lines waiting to be written, and whether a thread is writing.
+#[derive(Default)]
+struct State {
+    pending: Vec<u8>,
+    writing: bool,
 }
 
-/// What the JSON drain writes into: one line, queued when the drain flushes after it.
-pub struct QueueWriter {
+/// The pending lines and where they go.
+pub struct Lines<W> {
+    state: Mutex<State>,
+    /// Signalled after every write, for loggers waiting for room.
+    written: Condvar,
+    out: Mutex<W>,
+}
+
+impl<W: Write> Lines<W> {
+    fn new(out: W) -> Self {
+        Lines {
+            state: Mutex::default(),
+            written: Condvar::new(),
+            out: Mutex::new(out),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Adds a whole line, waiting while the buffer is full and being written.
+    fn add(&self, line: &[u8]) {
+        let mut state = self.state();
+        while state.writing && state.pending.len() >= PENDING_BYTES {
+            state = self
+                .written
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        state.pending.extend_from_slice(line);
+    }
+
+    /// Writes what is pending unless another thread is at it (it then writes these lines too).
+    fn write_pending(&self) {
+        let mut state = self.state();
+        if state.writing {
+            return;
+        }
+        state.writing = true;
+        while !state.pending.is_empty() {
+            let batch = std::mem::take(&mut state.pending);
+            drop(state);
+            let mut out = self.out.lock().unwrap_or_else(PoisonError::into_inner);
+            // A log line that cannot be written has nowhere else to go.
+            let _ = out.write_all(&batch).and_then(|()| out.flush());
+            drop(out);
+            state = self.state();
+            self.written.notify_all();
+        }
+        state.writing = false;
+    }
+
+    /// Waits for a write under way and writes what is left.
+    fn finish(&self) {
+        let mut state = self.state();
+        while state.writing {
+            state = self
+                .written
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        drop(state);
+        self.write_pending();
+    }
+}
+
+/// What the JSON drain writes into: one line, added to the pending lines when the drain flushes
+/// after it.
+pub struct LineWriter<W> {
     line: Vec<u8>,
     /// Set when serializing a line failed halfway: its beginning is discarded.
     torn: Arc<AtomicBool>,
-    queue: SyncSender<Message>,
+    lines: Arc<Lines<W>>,
 }
 
-impl Write for QueueWriter {
+impl<W: Write> Write for LineWriter<W> {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
         if self.torn.swap(false, Ordering::Relaxed) {
             self.line.clear();
@@ -41,113 +106,71 @@ impl Write for QueueWriter {
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        if self.line.is_empty() {
-            return Ok(());
-        }
-        let line = std::mem::take(&mut self.line);
-        if let Err(mpsc::SendError(Message::Line(line))) = self.queue.send(Message::Line(line)) {
-            // The writer has finished (the relay is stopping): the line is written here.
-            let mut stdout = io::stdout().lock();
-            stdout.write_all(&line)?;
-            stdout.flush()?;
+        if !self.line.is_empty() {
+            self.lines.add(&self.line);
+            self.line.clear();
         }
         Ok(())
     }
 }
 
-/// A JSON drain whose lines go through the queue; serialized and queued under one lock, so
-/// lines keep the order in which they were logged.
-pub struct QueuedJson {
-    json: Mutex<Json<QueueWriter>>,
+/// A JSON drain over the pending lines. Lines are serialized and added under one lock, so they
+/// keep the order in which they were logged; the write happens after that lock is released, so
+/// that other threads' lines can join it.
+pub struct GroupedJson<W: Write> {
+    json: Mutex<Json<LineWriter<W>>>,
     torn: Arc<AtomicBool>,
+    lines: Arc<Lines<W>>,
 }
 
-impl Drain for QueuedJson {
+impl<W: Write> Drain for GroupedJson<W> {
     type Ok = ();
     type Err = Never;
 
     fn log(&self, record: &Record, values: &OwnedKVList) -> Result<(), Never> {
-        let json = self.json.lock().unwrap_or_else(PoisonError::into_inner);
-        if json.log(record, values).is_err() {
-            // A record that cannot be serialized (or stdout that cannot be written) is not
-            // worth a panic; what it left unfinished is not written.
-            self.torn.store(true, Ordering::Relaxed);
+        {
+            let json = self.json.lock().unwrap_or_else(PoisonError::into_inner);
+            if json.log(record, values).is_err() {
+                // A record that cannot be serialized is not worth a panic; what it left
+                // unfinished is not written.
+                self.torn.store(true, Ordering::Relaxed);
+            }
         }
+        self.lines.write_pending();
         Ok(())
     }
 }
 
-/// Stops the writer when dropped, after it wrote every line queued.
-pub struct WriterGuard {
-    queue: SyncSender<Message>,
-    writer: Option<JoinHandle<()>>,
+/// Writes what is still pending when dropped.
+pub struct LinesGuard<W: Write> {
+    lines: Arc<Lines<W>>,
 }
 
-impl Drop for WriterGuard {
+impl<W: Write> Drop for LinesGuard<W> {
     fn drop(&mut self) {
-        let _ = self.queue.send(Message::Finish);
-        if let Some(writer) = self.writer.take() {
-            let _ = writer.join();
-        }
+        self.lines.finish();
     }
 }
 
-/// A drain made by `json` (which must flush after each line) over the queue, and its writer.
-pub fn queued_stdout(
-    json: impl FnOnce(QueueWriter) -> Json<QueueWriter>,
-) -> (QueuedJson, WriterGuard) {
-    let (queue, lines) = mpsc::sync_channel(QUEUE_LINES);
+/// A drain made by `json` (which must flush after each line) over lines grouped into writes to
+/// `out`.
+pub fn grouped<W: Write>(
+    out: W,
+    json: impl FnOnce(LineWriter<W>) -> Json<LineWriter<W>>,
+) -> (GroupedJson<W>, LinesGuard<W>) {
+    let lines = Arc::new(Lines::new(out));
     let torn = Arc::new(AtomicBool::new(false));
-    let writer = QueueWriter {
+    let writer = LineWriter {
         line: Vec::with_capacity(1024),
         torn: Arc::clone(&torn),
-        queue: queue.clone(),
+        lines: Arc::clone(&lines),
     };
-    // Without a thread (none can be started) every line is written where it is logged.
-    let writer_thread = std::thread::Builder::new()
-        .name("log-writer".into())
-        .spawn(move || write_lines(&lines, &mut io::stdout()))
-        .ok();
-    let drain = QueuedJson {
+    let drain = GroupedJson {
         json: Mutex::new(json(writer)),
         torn,
+        lines: Arc::clone(&lines),
     };
-    let guard = WriterGuard {
-        queue,
-        writer: writer_thread,
-    };
-    (drain, guard)
-}
-
-/// Writes the queued lines, all that wait at once, until told to finish (and what was queued
-/// before that is written).
-fn write_lines(lines: &Receiver<Message>, out: &mut impl Write) {
-    let mut batch = Vec::new();
-    let mut finishing = false;
-    loop {
-        let first = if finishing {
-            lines.try_recv().ok()
-        } else {
-            lines.recv().ok()
-        };
-        let Some(first) = first else {
-            return;
-        };
-        let mut next = Some(first);
-        while let Some(message) = next.take() {
-            match message {
-                Message::Line(line) => batch.extend_from_slice(&line),
-                Message::Finish => finishing = true,
-            }
-            if batch.len() < WRITE_BYTES {
-                next = lines.try_recv().ok();
-            }
-        }
-        // A log line that cannot be written has nowhere else to go.
-        let _ = out.write_all(&batch).and_then(|()| out.flush());
-        batch.clear();
-        batch.shrink_to(WRITE_BYTES);
-    }
+    (drain, LinesGuard { lines })
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
-//! Log writer tests: queued lines are written in order, together, and nothing queued before the
-//! guard is dropped is lost.
+//! Log writer tests: lines added while a write is under way are written together, in order, and a
+//! line cut short by an error is not written.
 #![allow(clippy::unwrap_used)]
 
 use super::*;
@@ -19,55 +19,76 @@ impl Write for Writes {
     }
 }
 
-#[test]
-fn lines_waiting_together_are_written_with_one_write_in_order() {
-    let (queue, lines) = mpsc::sync_channel(16);
-    for n in 0..3 {
-        queue
-            .send(Message::Line(format!("{{\"n\":{n}}}\n").into_bytes()))
-            .unwrap();
-    }
-    queue.send(Message::Finish).unwrap();
-    queue.send(Message::Line(b"{\"n\":3}\n".to_vec())).unwrap();
-    let mut out = Writes::default();
-    write_lines(&lines, &mut out);
-    assert_eq!(
-        out.0,
-        [b"{\"n\":0}\n{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n".to_vec()]
-    );
+fn writes(lines: &Lines<Writes>) -> Vec<Vec<u8>> {
+    lines.out.lock().unwrap().0.clone()
 }
 
 #[test]
-fn a_burst_larger_than_one_write_takes_several_and_keeps_every_line() {
-    let (queue, lines) = mpsc::sync_channel(64);
-    let line = format!("{}\n", "x".repeat(100 << 10));
-    for _ in 0..5 {
-        queue
-            .send(Message::Line(line.clone().into_bytes()))
-            .unwrap();
+fn lines_added_during_a_write_are_written_together_in_order() {
+    let lines = Lines::new(Writes::default());
+    // Another thread is writing: the lines wait for it.
+    lines.state().writing = true;
+    for n in 0..3 {
+        lines.add(format!("{{\"n\":{n}}}\n").as_bytes());
+        lines.write_pending();
     }
-    drop(queue);
-    let mut out = Writes::default();
-    write_lines(&lines, &mut out);
-    assert!(out.0.len() > 1 && out.0.len() < 5, "{} writes", out.0.len());
-    assert_eq!(out.0.concat(), line.repeat(5).into_bytes());
+    assert!(writes(&lines).is_empty());
+    lines.state().writing = false;
+    lines.write_pending();
+    assert_eq!(
+        writes(&lines),
+        [b"{\"n\":0}\n{\"n\":1}\n{\"n\":2}\n".to_vec()]
+    );
+    lines.add(b"{\"n\":3}\n");
+    lines.finish();
+    assert_eq!(writes(&lines).len(), 2);
+    assert_eq!(writes(&lines)[1], b"{\"n\":3}\n");
 }
 
 #[test]
 fn a_line_cut_short_by_an_error_is_not_written() {
-    let (queue, lines) = mpsc::sync_channel(16);
+    let lines = Arc::new(Lines::new(Writes::default()));
     let torn = Arc::new(AtomicBool::new(false));
-    let mut writer = QueueWriter {
+    let mut writer = LineWriter {
         line: Vec::new(),
         torn: Arc::clone(&torn),
-        queue,
+        lines: Arc::clone(&lines),
     };
     writer.write_all(b"{\"half\":").unwrap();
     torn.store(true, Ordering::Relaxed);
     writer.write_all(b"{\"whole\":1}\n").unwrap();
     writer.flush().unwrap();
-    drop(writer);
-    let mut out = Writes::default();
-    write_lines(&lines, &mut out);
-    assert_eq!(out.0, [b"{\"whole\":1}\n".to_vec()]);
+    lines.write_pending();
+    assert_eq!(writes(&lines), [b"{\"whole\":1}\n".to_vec()]);
+}
+
+#[test]
+fn loggers_on_many_threads_lose_no_line() {
+    let lines = Arc::new(Lines::new(Writes::default()));
+    let threads: Vec<_> = (0..4)
+        .map(|thread| {
+            let lines = Arc::clone(&lines);
+            std::thread::spawn(move || {
+                for n in 0..500 {
+                    lines.add(format!("{thread} {n}\n").as_bytes());
+                    lines.write_pending();
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    lines.finish();
+    let text = String::from_utf8(writes(&lines).concat()).unwrap();
+    assert_eq!(text.lines().count(), 2000);
+    for thread in 0..4 {
+        let own: Vec<String> = text
+            .lines()
+            .filter(|line| line.starts_with(&format!("{thread} ")))
+            .map(str::to_owned)
+            .collect();
+        let expected: Vec<String> = (0..500).map(|n| format!("{thread} {n}")).collect();
+        assert_eq!(own, expected, "each thread's lines in order");
+    }
 }

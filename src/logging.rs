@@ -6,9 +6,9 @@ use std::time::SystemTime;
 #[path = "log_writer.rs"]
 mod writer;
 
-/// Keeps the stdout writer alive; dropping it writes every pending line.
+/// Dropping it writes every pending line.
 pub struct LogGuard {
-    _guard: writer::WriterGuard,
+    _guard: writer::LinesGuard<std::io::Stdout>,
 }
 
 /// The variable that sets the log level.
@@ -53,14 +53,14 @@ fn level_name(level: Level) -> &'static str {
     }
 }
 
-/// A logger writing one JSON object per line to stdout. Lines are written by one thread, as many
-/// at once as are waiting; its queue blocks rather than drops when full, so no line is lost under
-/// load.
+/// A logger writing one JSON object per line to stdout. Lines logged while another is being
+/// written are written together with the next write; a logger blocks rather than drops when
+/// stdout falls behind, so no line is lost under load.
 pub fn stdout_logger(level: Level) -> (Logger, LogGuard) {
-    let (drain, guard) = writer::queued_stdout(|lines| {
+    let (drain, guard) = writer::grouped(std::io::stdout(), |lines| {
         slog_json::Json::new(lines)
             .set_newlines(true)
-            // A flush queues the line for the writer.
+            // A flush adds the whole line to those waiting for a write.
             .set_flush(true)
             .add_key_value(o!(
                 // slog serializes these in reverse order, so they appear as `level`, `time`, `msg`.
