@@ -1,12 +1,14 @@
 //! Structured JSON logs on stdout: `level`, `time`, `msg`, then fields; nothing is ever dropped.
 
 use slog::{o, Drain, FnValue, Level, Logger, PushFnValue, Record};
-use slog_async::{AsyncGuard, OverflowStrategy};
 use std::time::SystemTime;
 
-/// Keeps the asynchronous drain alive; dropping it flushes every pending line.
+#[path = "log_writer.rs"]
+mod writer;
+
+/// Dropping it writes every pending line.
 pub struct LogGuard {
-    _guard: AsyncGuard,
+    _guard: writer::LinesGuard<std::io::Stdout>,
 }
 
 /// The variable that sets the log level.
@@ -51,24 +53,23 @@ fn level_name(level: Level) -> &'static str {
     }
 }
 
-/// A logger writing one JSON object per line to stdout. The drain blocks rather than drops when its
-/// queue is full, so no line is lost under load.
+/// A logger writing one JSON object per line to stdout. Lines logged while another is being
+/// written are written together with the next write; a logger blocks rather than drops when
+/// stdout falls behind, so no line is lost under load.
 pub fn stdout_logger(level: Level) -> (Logger, LogGuard) {
-    let json = slog_json::Json::new(std::io::stdout())
-        .set_newlines(true)
-        .set_flush(true)
-        .add_key_value(o!(
-            // slog serializes these in reverse order, so they appear as `level`, `time`, `msg`.
-            "msg" => PushFnValue(|record: &Record, serializer| serializer.emit(record.msg())),
-            "time" => FnValue(|_: &Record| humantime::format_rfc3339_millis(SystemTime::now()).to_string()),
-            "level" => FnValue(|record: &Record| level_name(record.level())),
-        ))
-        .build()
-        .fuse();
-    let (drain, guard) = slog_async::Async::new(json)
-        .chan_size(4096)
-        .overflow_strategy(OverflowStrategy::Block)
-        .build_with_guard();
+    let (drain, guard) = writer::grouped(std::io::stdout(), |lines| {
+        slog_json::Json::new(lines)
+            .set_newlines(true)
+            // A flush adds the whole line to those waiting for a write.
+            .set_flush(true)
+            .add_key_value(o!(
+                // slog serializes these in reverse order, so they appear as `level`, `time`, `msg`.
+                "msg" => PushFnValue(|record: &Record, serializer| serializer.emit(record.msg())),
+                "time" => FnValue(|_: &Record| humantime::format_rfc3339_millis(SystemTime::now()).to_string()),
+                "level" => FnValue(|record: &Record| level_name(record.level())),
+            ))
+            .build()
+    });
     // Audit records (tagged `audit`) pass whatever the log level: they are not diagnostics.
     let drain = drain
         .filter(move |record: &Record| record.tag() == "audit" || record.level().is_at_least(level))

@@ -8,6 +8,7 @@ use super::*;
 use crate::messages::{AuditAcked, AuditLink, AuditReady, Record, Security};
 use crate::protocol::ErrorCode;
 use actix::{Actor, Addr, Context, Handler};
+use serde_json::{Map, Value};
 use sha2::Digest;
 use std::sync::Mutex;
 
@@ -298,6 +299,61 @@ async fn a_full_spool_refuses_operations_until_acknowledgements_make_room() {
     let seq = last["seq"].as_u64().unwrap();
     auditor.send(AuditAcked { chain_id, seq }).await.unwrap();
     auditor.send(AuditReady).await.unwrap().unwrap();
+}
+
+#[actix_rt::test]
+async fn records_that_arrive_together_are_written_together_in_chain_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let (auditor, forwarded) = start(settings(&dir));
+    auditor.send(AuditLink { connected: true }).await.unwrap();
+    let sends = (0..20).map(|_| auditor.send(operation(Outcome::Ok, "SELECT 1")));
+    let answers: Vec<u64> = futures_util::future::join_all(sends)
+        .await
+        .into_iter()
+        .map(|answer| answer.unwrap().unwrap())
+        .collect();
+    assert_eq!(answers, (1..=20).collect::<Vec<u64>>());
+    let records = file_records(&dir);
+    assert_eq!(records.len(), 21);
+    let spool = crate::audit::spool::peek(&dir.path().join("spool.jsonl"), "acme").unwrap();
+    assert_eq!(spool.len(), 21);
+    actix_rt::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(forwarded.lock().unwrap().len(), 21);
+}
+
+#[actix_rt::test]
+async fn a_batch_beyond_the_spool_bound_fails_the_records_that_do_not_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = Audit {
+        file: None,
+        max_spool_bytes: 256 << 10,
+        max_statement_bytes: 16 << 10,
+        ..settings(&dir)
+    };
+    let (auditor, _) = start(small);
+    auditor.send(AuditReady).await.unwrap().unwrap();
+    let statement = format!("SELECT '{}'", "x".repeat(15 << 10));
+    let sends = (0..40).map(|_| auditor.send(operation(Outcome::Ok, &statement)));
+    let answers = futures_util::future::join_all(sends).await;
+    let mut written = Vec::new();
+    for answer in answers {
+        match answer.unwrap() {
+            Ok(seq) => written.push(seq),
+            Err(refused) => assert!(
+                refused.0.contains("the audit spool is full"),
+                "{}",
+                refused.0
+            ),
+        }
+    }
+    assert!(!written.is_empty() && written.len() < 40, "{written:?}");
+    assert_eq!(written, (1..=written.len() as u64).collect::<Vec<u64>>());
+    let spool = crate::audit::spool::peek(&dir.path().join("spool.jsonl"), "acme").unwrap();
+    assert_eq!(
+        spool.len(),
+        written.len() + 1,
+        "the genesis record and those written"
+    );
 }
 
 #[actix_rt::test]

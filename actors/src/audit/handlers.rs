@@ -1,9 +1,10 @@
 //! The auditor's messages: readiness, operation records (rendered off the actor when large),
 //! security events, the control-plane link and acknowledgements.
 
-use super::record::record_statement;
+use super::batch::Written;
+use super::record::{record_statement, RecordedStatement};
 use super::statement::Statement;
-use super::{Auditor, INLINE_STATEMENT_BYTES};
+use super::{AuditRecord, Auditor, INLINE_STATEMENT_BYTES};
 use super::{SecurityEvent, SecurityKind};
 use crate::messages::{
     AuditAcked, AuditLink, AuditReady, AuditStopping, AuditUnavailable, ForwardAudit, Record,
@@ -12,6 +13,7 @@ use crate::messages::{
 use actix::{fut, ActorFutureExt, Context, Handler, ResponseActFuture, WrapFuture};
 use slog::warn;
 use std::sync::Arc;
+use tokio::sync::oneshot;
 
 impl Handler<AuditReady> for Auditor {
     type Result = Result<(), AuditUnavailable>;
@@ -36,7 +38,7 @@ fn large(statement: &Statement) -> bool {
 impl Handler<Record> for Auditor {
     type Result = ResponseActFuture<Self, Result<u64, AuditUnavailable>>;
 
-    fn handle(&mut self, message: Record, _ctx: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, message: Record, ctx: &mut Context<Self>) -> Self::Result {
         let mut record = message.record;
         if !self.wanted(Some(record.outcome)) {
             let answer = match &self.failure {
@@ -55,19 +57,43 @@ impl Handler<Record> for Auditor {
         };
         if !in_background {
             let recorded = prepare();
-            return Box::pin(fut::ready(self.write_operation(&record, recorded)));
+            return self.submit(&record, recorded, ctx);
         }
         let prepared = actix_rt::task::spawn_blocking(prepare);
         Box::pin(
             prepared
                 .into_actor(self)
-                .map(move |prepared, auditor, _ctx| match prepared {
-                    Ok(recorded) => auditor.write_operation(&record, recorded),
-                    Err(_) => Err(AuditUnavailable(
+                .then(move |prepared, auditor, ctx| match prepared {
+                    Ok(recorded) => auditor.submit(&record, recorded, ctx),
+                    Err(_) => Box::pin(fut::ready(Err(AuditUnavailable(
                         "the statement could not be prepared for its record".into(),
-                    )),
+                    )))),
                 }),
         )
+    }
+}
+
+impl Auditor {
+    /// Adds an operation's record to the batch and answers once the batch is written.
+    fn submit(
+        &mut self,
+        record: &AuditRecord,
+        statement: Option<RecordedStatement>,
+        ctx: &mut Context<Self>,
+    ) -> ResponseActFuture<Self, Written> {
+        let (reply, answer) = oneshot::channel();
+        if let Err(refused) = self.enqueue_operation(record, statement, Some(reply)) {
+            return Box::pin(fut::ready(Err(refused)));
+        }
+        self.schedule_flush(ctx);
+        let answer = async move {
+            answer.await.unwrap_or_else(|_| {
+                Err(AuditUnavailable(
+                    "the audit trail stopped before the record was written".into(),
+                ))
+            })
+        };
+        Box::pin(answer.into_actor(self))
     }
 }
 

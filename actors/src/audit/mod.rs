@@ -7,6 +7,7 @@
 //! retried every [`RETRY_INTERVAL`], so a directory created later or an acknowledgement that
 //! makes room heals it without a restart.
 
+mod batch;
 pub use relay_audit_chain as chain;
 pub mod record;
 pub mod sinks;
@@ -19,11 +20,11 @@ use crate::metrics::{AuditObservation, Metrics};
 use crate::protocol::{AuditHealth, MaskedCounts};
 use crate::time::now_rfc3339;
 use actix::{Actor, AsyncContext, Context, Recipient};
+use batch::{Batch, Reply};
 use chain::Chain;
 use record::{genesis_body, operation_body, security_body, RecordedStatement};
 pub use record::{AuditRecord, Outcome, SecurityEvent, SecurityKind};
 use relay_config::{Audit, AuditLevel};
-use serde_json::{Map, Value};
 use sinks::{Opened, Sinks};
 use slog::{error, info, warn, Logger};
 use std::collections::VecDeque;
@@ -93,6 +94,9 @@ pub struct Auditor {
     metrics: Arc<Metrics>,
     /// The spool's dropped count when the metrics last saw it.
     dropped_published: u64,
+    /// Records sealed and logged, written to the file and the spool by the next flush.
+    batch: Batch,
+    flush_scheduled: bool,
 }
 
 impl Auditor {
@@ -123,6 +127,8 @@ impl Auditor {
             last_drop_report: None,
             metrics: Arc::default(),
             dropped_published: 0,
+            batch: Batch::default(),
+            flush_scheduled: false,
         }
     }
 
@@ -200,7 +206,7 @@ impl Auditor {
     fn flush_waiting(&mut self) {
         if !self.genesis_written {
             if self
-                .write(genesis_body(&now_rfc3339(), &self.tenant_id), false)
+                .write_now(genesis_body(&now_rfc3339(), &self.tenant_id), false)
                 .is_err()
             {
                 return;
@@ -225,49 +231,6 @@ impl Auditor {
     fn wanted(&self, outcome: Option<Outcome>) -> bool {
         self.settings.enabled
             && (self.settings.level == AuditLevel::Info || outcome.is_none_or(|o| o != Outcome::Ok))
-    }
-
-    /// Seals a body into the chain and writes it to every sink, in order.
-    fn write(&mut self, body: Map<String, Value>, alarming: bool) -> Result<u64, AuditUnavailable> {
-        if let Some(reason) = &self.failure {
-            return Err(AuditUnavailable(reason.clone()));
-        }
-        let record = self.chain.seal(body);
-        let seq = record
-            .get("seq")
-            .and_then(Value::as_u64)
-            .unwrap_or_default();
-        // Serialized once for the file and the spool; a map of JSON values always serializes.
-        let line = serde_json::to_string(&record).unwrap_or_default();
-        let logged = slog::Serde(Value::Object(record.clone()));
-        if alarming {
-            warn!(self.log, #"audit", "Audit record"; "record" => logged, "log" => "audit");
-        } else {
-            info!(self.log, #"audit", "Audit record"; "record" => logged, "log" => "audit");
-        }
-        let forward = (self.connected && self.outbox.is_some()).then(|| record.clone());
-        let written = self
-            .sinks
-            .write_file(&line)
-            .and_then(|()| self.sinks.push_spool(record, &line));
-        match written {
-            Err(reason) => {
-                self.update_failure();
-                self.publish_metrics();
-                Err(AuditUnavailable(reason))
-            }
-            Ok(spooled) => {
-                if spooled.is_some() {
-                    self.metrics.audit_spooled();
-                }
-                self.publish_metrics();
-                if let (Some(record), Some(outbox), Some(_)) = (forward, &self.outbox, spooled) {
-                    outbox.forward.do_send(ForwardAudit { record });
-                }
-                self.report_drops();
-                Ok(seq)
-            }
-        }
     }
 
     /// Records (at most once a minute) that a full spool dropped records, and says so in health.
@@ -310,18 +273,21 @@ impl Auditor {
         let _ = self.write_event(&event);
     }
 
-    fn write_event(&mut self, event: &SecurityEvent) -> Result<u64, AuditUnavailable> {
+    /// Security events are rare: each is written at once (with the batch before it).
+    fn write_event(&mut self, event: &SecurityEvent) -> Result<(), AuditUnavailable> {
         let body = security_body(event, &now_rfc3339(), &self.tenant_id);
-        self.write(body, event.alarming)
+        self.write_now(body, event.alarming)
     }
 
-    fn write_operation(
+    /// Adds an operation's record to the batch; `reply` hears whether it was written.
+    fn enqueue_operation(
         &mut self,
         record: &AuditRecord,
         statement: Option<RecordedStatement>,
-    ) -> Result<u64, AuditUnavailable> {
+        reply: Reply,
+    ) -> Result<(), AuditUnavailable> {
         let body = operation_body(record, statement, &now_rfc3339());
-        self.write(body, record.outcome != Outcome::Ok)
+        self.enqueue(body, record.outcome != Outcome::Ok, reply)
     }
 
     fn report_status(&self) {
@@ -365,8 +331,15 @@ impl Actor for Auditor {
         self.publish_metrics();
         self.report_status();
     }
+
+    fn stopped(&mut self, _ctx: &mut Context<Self>) {
+        // Records sealed in the last turn still reach the file and the spool.
+        let _ = self.flush_batch();
+    }
 }
 
+#[path = "flush.rs"]
+mod flush;
 #[path = "handlers.rs"]
 mod handlers;
 #[path = "reconfigure.rs"]

@@ -30,6 +30,8 @@ impl Handler<Reconfigure> for Auditor {
         let reopen = sinks_differ(&self.settings, &reconfigure.settings);
         self.settings = reconfigure.settings;
         if reopen {
+            // The records sealed so far go to the files they were sealed for.
+            let _ = self.flush_batch();
             // Nothing opens until `open_missing`, so the old files (and the spool's lock) are
             // closed by then.
             self.sinks = Sinks::new(&self.settings, &self.tenant_id);

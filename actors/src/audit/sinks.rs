@@ -1,11 +1,10 @@
 //! The audit trail's files: the optional `audit.file` and the spool. Opening them (again, after a
-//! failure), writing a line to each, and saying why they cannot take records. `check_paths` makes
+//! failure), writing lines to each, and saying why they cannot take records. `check_paths` makes
 //! the same checks for `relay check`, with the same words, without keeping anything open.
 
-use super::spool::{Limits, OpenError, Spool, SpoolError};
+use super::spool::{Limits, OpenError, Pending, Refused, Spool, SpoolError};
 use crate::local_state::{self, FileLock, StatePath};
 use relay_config::Audit;
-use serde_json::{Map, Value};
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -122,17 +121,16 @@ impl Sinks {
         None
     }
 
-    /// Appends a record's line to the audit file, if there is one.
-    pub fn write_file(&mut self, line: &str) -> Result<(), String> {
+    /// Appends records' lines (each ending in a newline) to the audit file with one write, if
+    /// there is one.
+    pub fn write_file(&mut self, lines: &str) -> Result<(), String> {
         let Some(file) = self.file.as_mut() else {
             return match (&self.file_path, &self.broken) {
                 (Some(_), Some(reason)) => Err(reason.clone()),
                 _ => Ok(()),
             };
         };
-        let written = file
-            .write_all(format!("{line}\n").as_bytes())
-            .and_then(|()| file.flush());
+        let written = file.write_all(lines.as_bytes()).and_then(|()| file.flush());
         if let Err(err) = written {
             // Reopened by the next retry; a torn line is skipped by every reader.
             self.file = None;
@@ -153,25 +151,28 @@ impl Sinks {
         }
     }
 
-    /// Spools a record; `Ok(None)` when there is no spool.
-    pub fn push_spool(
-        &mut self,
-        record: Map<String, Value>,
-        line: &str,
-    ) -> Result<Option<u64>, String> {
+    /// Spools records in order with one write; `Ok(None)` when there is no spool. Refused: how
+    /// many of the first records were spooled all the same, and why the others were not.
+    pub fn push_spool(&mut self, records: Vec<Pending>) -> Result<Option<u64>, (usize, String)> {
         let Some(spool) = self.spool.as_mut() else {
             return match (&self.spool_path, &self.broken) {
-                (Some(_), Some(reason)) => Err(reason.clone()),
+                (Some(_), Some(reason)) => Err((0, reason.clone())),
                 _ => Ok(None),
             };
         };
-        match spool.push(record, line) {
+        match spool.push_all(records) {
             Ok(dropped) => Ok(Some(dropped)),
-            Err(full @ SpoolError::Full { .. }) => Err(full.to_string()),
-            Err(SpoolError::Io(err)) => {
+            Err(Refused {
+                taken,
+                error: full @ SpoolError::Full { .. },
+            }) => Err((taken, full.to_string())),
+            Err(Refused {
+                taken,
+                error: SpoolError::Io(err),
+            }) => {
                 let reason = format!("cannot write the audit spool: {err}");
                 self.broken = Some(reason.clone());
-                Err(reason)
+                Err((taken, reason))
             }
         }
     }

@@ -9,10 +9,13 @@
 //! system (ENOSPC) is never fatal at start.
 
 use crate::local_state::{self, FileLock, LockError};
+pub use read::peek;
+use read::{parse, read_lines, string_field};
+pub use relay_audit_chain::read_records;
 use serde_json::{Map, Value};
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -20,15 +23,43 @@ use thiserror::Error;
 pub const COMPACT_AFTER_STALE_LINES: usize = 2048;
 
 /// A record waiting for acknowledgement: its chain, its place in it, and its JSON line.
-struct Pending {
+pub struct Pending {
     chain_id: String,
     seq: u64,
     line: String,
 }
 
 impl Pending {
+    /// A record to spool, given with its JSON line (serialized once by the caller for every sink).
+    pub fn new(record: &Map<String, Value>, line: String) -> Self {
+        Pending {
+            chain_id: string_field(record, "chainId"),
+            seq: record
+                .get("seq")
+                .and_then(Value::as_u64)
+                .unwrap_or_default(),
+            line,
+        }
+    }
+
     fn bytes(&self) -> u64 {
         self.line.len() as u64 + 1
+    }
+}
+
+/// The spool took only the first `taken` records of a batch, for `error`.
+#[derive(Debug)]
+pub struct Refused {
+    pub taken: usize,
+    pub error: SpoolError,
+}
+
+impl Refused {
+    fn all(error: impl Into<SpoolError>) -> Self {
+        Refused {
+            taken: 0,
+            error: error.into(),
+        }
     }
 }
 
@@ -111,25 +142,44 @@ impl Spool {
     /// Adds a record, given with its JSON line (serialized once by the caller for every sink);
     /// returns how many old records were dropped to make room under `max_records`.
     pub fn push(&mut self, record: Map<String, Value>, line: &str) -> Result<u64, SpoolError> {
-        let entry = Pending {
-            chain_id: string_field(&record, "chainId"),
-            seq: record
-                .get("seq")
-                .and_then(Value::as_u64)
-                .unwrap_or_default(),
-            line: line.to_owned(),
-        };
-        if self.file_bytes + entry.bytes() > self.limits.max_bytes && self.stale_lines > 0 {
-            self.compact(true)?;
+        self.push_all(vec![Pending::new(&record, line.to_owned())])
+            .map_err(|refused| refused.error)
+    }
+
+    /// Adds records in order with one write, as many as fit under `max_bytes` (the rest are
+    /// refused as full); returns how many old records were dropped to stay under `max_records`.
+    /// A failed write or compaction refuses them all.
+    pub fn push_all(&mut self, mut entries: Vec<Pending>) -> Result<u64, Refused> {
+        let bytes: u64 = entries.iter().map(Pending::bytes).sum();
+        if self.file_bytes + bytes > self.limits.max_bytes && self.stale_lines > 0 {
+            self.compact(true).map_err(Refused::all)?;
         }
-        if self.pending_bytes + entry.bytes() > self.limits.max_bytes {
-            return Err(self.full());
+        let mut room = self.limits.max_bytes.saturating_sub(self.pending_bytes);
+        let fits = entries
+            .iter()
+            .take_while(|entry| match room.checked_sub(entry.bytes()) {
+                Some(left) => {
+                    room = left;
+                    true
+                }
+                None => false,
+            })
+            .count();
+        let refused = entries.split_off(fits);
+        let mut dropped_now = 0;
+        if !entries.is_empty() {
+            self.append(&lines_of(&entries)).map_err(Refused::all)?;
+            self.pending_bytes += entries.iter().map(Pending::bytes).sum::<u64>();
+            self.pending.extend(entries);
+            dropped_now = self.drop_beyond_max_records();
+            self.compact_if_stale().map_err(Refused::all)?;
         }
-        self.append(&entry.line)?;
-        self.pending_bytes += entry.bytes();
-        self.pending.push_back(entry);
-        let dropped_now = self.drop_beyond_max_records();
-        self.compact_if_stale()?;
+        if !refused.is_empty() {
+            return Err(Refused {
+                taken: fits,
+                error: self.full(),
+            });
+        }
         Ok(dropped_now)
     }
 
@@ -154,12 +204,10 @@ impl Spool {
         }
     }
 
-    /// Appends one line; on failure the file is cut back, so no torn line is left behind.
-    fn append(&mut self, line: &str) -> io::Result<()> {
-        let mut bytes = Vec::with_capacity(line.len() + 1);
-        bytes.extend_from_slice(line.as_bytes());
-        bytes.push(b'\n');
-        match self.file.write_all(&bytes) {
+    /// Appends whole lines with one write; on failure the file is cut back, so no torn line is
+    /// left behind.
+    fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match self.file.write_all(bytes) {
             Ok(()) => {
                 self.file_bytes += bytes.len() as u64;
                 Ok(())
@@ -202,7 +250,9 @@ impl Spool {
             return self.compact(true);
         }
         let line = serde_json::json!({"acknowledged": {"chainId": chain_id, "seq": seq}});
-        self.append(&line.to_string())?;
+        let mut bytes = line.to_string().into_bytes();
+        bytes.push(b'\n');
+        self.append(&bytes)?;
         self.stale_lines += 1;
         self.compact_if_stale()
     }
@@ -268,112 +318,18 @@ impl Spool {
     }
 }
 
-/// What a spool file held.
-struct Contents {
-    pending: VecDeque<Pending>,
-    stale_lines: usize,
-    foreign: u64,
-    /// Bytes up to the end of the last complete line.
-    complete_bytes: u64,
-    total_bytes: u64,
-}
-
-/// Reads the lines of a spool file: this tenant's records not acknowledged later in the file.
-fn read_lines(file: &File, tenant_id: &str) -> io::Result<Contents> {
-    let mut contents = Contents {
-        pending: VecDeque::new(),
-        stale_lines: 0,
-        foreign: 0,
-        complete_bytes: 0,
-        total_bytes: 0,
-    };
-    let mut reader = BufReader::new(file);
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        let read = reader.read_until(b'\n', &mut line)?;
-        if read == 0 {
-            return Ok(contents);
-        }
-        contents.total_bytes += read as u64;
-        if line.last() != Some(&b'\n') {
-            return Ok(contents);
-        }
-        contents.complete_bytes = contents.total_bytes;
-        take_line(&mut contents, &line[..line.len() - 1], tenant_id);
+/// The lines of records, each ending in a newline, as one buffer.
+fn lines_of(entries: &[Pending]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(entries.iter().map(Pending::bytes).sum::<u64>() as usize);
+    for entry in entries {
+        bytes.extend_from_slice(entry.line.as_bytes());
+        bytes.push(b'\n');
     }
+    bytes
 }
 
-fn take_line(contents: &mut Contents, line: &[u8], tenant_id: &str) {
-    let Ok(Value::Object(record)) = serde_json::from_slice::<Value>(line) else {
-        contents.stale_lines += 1;
-        return;
-    };
-    if let Some((chain_id, seq)) = acknowledgement(&record) {
-        let before = contents.pending.len();
-        contents
-            .pending
-            .retain(|p| !(p.chain_id == chain_id && p.seq <= seq));
-        contents.stale_lines += 1 + before - contents.pending.len();
-        return;
-    }
-    if record.get("tenantId").and_then(Value::as_str) != Some(tenant_id) {
-        contents.foreign += 1;
-        contents.stale_lines += 1;
-        return;
-    }
-    contents.pending.push_back(Pending {
-        chain_id: string_field(&record, "chainId"),
-        seq: record
-            .get("seq")
-            .and_then(Value::as_u64)
-            .unwrap_or_default(),
-        // The line parsed as JSON, so it is UTF-8.
-        line: String::from_utf8_lossy(line).into_owned(),
-    });
-}
-
-fn string_field(record: &Map<String, Value>, key: &str) -> String {
-    record
-        .get(key)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
-}
-
-fn parse(line: &str) -> Option<Map<String, Value>> {
-    match serde_json::from_str(line) {
-        Ok(Value::Object(record)) => Some(record),
-        _ => None,
-    }
-}
-
-/// The chain and sequence number of an acknowledgement line of the spool file.
-fn acknowledgement(line: &Map<String, Value>) -> Option<(String, u64)> {
-    let ack = line.get("acknowledged")?;
-    Some((
-        ack.get("chainId")?.as_str()?.to_owned(),
-        ack.get("seq")?.as_u64()?,
-    ))
-}
-
-/// What a restart of `tenant_id`'s relay would take over from the spool at `path`, read without
-/// taking its lock (for inspection and tests).
-pub fn peek(path: &Path, tenant_id: &str) -> io::Result<Vec<Map<String, Value>>> {
-    let file = match local_state::open_read(path) {
-        Ok(file) => file,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(err) => return Err(err),
-    };
-    let contents = read_lines(&file, tenant_id)?;
-    Ok(contents
-        .pending
-        .iter()
-        .filter_map(|p| parse(&p.line))
-        .collect())
-}
-
-pub use relay_audit_chain::read_records;
+#[path = "spool_read.rs"]
+mod read;
 
 #[cfg(test)]
 #[path = "spool_tests.rs"]

@@ -203,3 +203,42 @@ fn a_torn_last_line_is_cut_when_reopened() {
     drop(spool);
     assert_eq!(seqs(&open(&path, 100)), vec![0, 1]);
 }
+
+#[test]
+fn a_batch_takes_what_fits_in_one_write_and_refuses_the_rest_as_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("spool.jsonl");
+    let limits = Limits {
+        max_records: 3,
+        max_bytes: 1 << 20,
+    };
+    let mut spool = Spool::open(&path, limits, TENANT).unwrap();
+    let entry = |seq: u64, statement: &str| {
+        let mut body = record("a", seq);
+        body.insert("statement".into(), json!(statement));
+        let line = serde_json::to_string(&body).unwrap();
+        Pending::new(&body, line)
+    };
+    let dropped = spool
+        .push_all((0..4).map(|seq| entry(seq, "SELECT 1")).collect())
+        .unwrap();
+    assert_eq!(dropped, 1, "the oldest goes beyond spoolMaxRecords");
+    assert_eq!(seqs(&spool), [1, 2, 3]);
+
+    let big = "x".repeat(400_000);
+    let batch = (4..8).map(|seq| entry(seq, &big)).collect();
+    let refused = spool.push_all(batch).unwrap_err();
+    assert_eq!(
+        refused.taken, 2,
+        "two records of 400 kB fit beside the others"
+    );
+    assert!(
+        matches!(refused.error, SpoolError::Full { .. }),
+        "{}",
+        refused.error
+    );
+    assert_eq!(seqs(&spool), [3, 4, 5]);
+    drop(spool);
+    let spool = Spool::open(&path, limits, TENANT).unwrap();
+    assert_eq!(seqs(&spool), [3, 4, 5], "what was taken survives a restart");
+}

@@ -1,0 +1,105 @@
+//! Group commit: the records sealed while the auditor works through its mailbox are written
+//! together, with one write to the audit file and one to the spool, and every operation among
+//! them is answered only once that write is known. Waiting for the mailbox to be worked through
+//! adds no latency: the flush runs in the same turn of the event loop, right after it.
+
+use super::batch::{Reply, Sealed};
+use super::Auditor;
+use crate::messages::{AuditUnavailable, ForwardAudit};
+use actix::{fut, ActorFutureExt, AsyncContext, Context};
+use serde_json::{Map, Value};
+use slog::{info, warn};
+
+impl Auditor {
+    /// Seals a body into the chain, writes it to stdout, and adds it to the batch the next flush
+    /// writes to the file and the spool; refused while the trail is unavailable.
+    pub(super) fn enqueue(
+        &mut self,
+        body: Map<String, Value>,
+        alarming: bool,
+        reply: Reply,
+    ) -> Result<(), AuditUnavailable> {
+        if let Some(reason) = &self.failure {
+            return Err(AuditUnavailable(reason.clone()));
+        }
+        let record = self.chain.seal(body);
+        // Serialized once for the file and the spool; a map of JSON values always serializes.
+        let line = serde_json::to_string(&record).unwrap_or_default();
+        let logged = slog::Serde(Value::Object(record.clone()));
+        if alarming {
+            warn!(self.log, #"audit", "Audit record"; "record" => logged, "log" => "audit");
+        } else {
+            info!(self.log, #"audit", "Audit record"; "record" => logged, "log" => "audit");
+        }
+        self.batch.push(record, line, reply);
+        Ok(())
+    }
+
+    /// Seals a body and writes it at once, with the records already waiting before it.
+    pub(super) fn write_now(
+        &mut self,
+        body: Map<String, Value>,
+        alarming: bool,
+    ) -> Result<(), AuditUnavailable> {
+        self.enqueue(body, alarming, None)?;
+        self.flush_batch()
+    }
+
+    /// Flushes the batch after the messages already in the mailbox, so that their records join it.
+    pub(super) fn schedule_flush(&mut self, ctx: &mut Context<Self>) {
+        if self.flush_scheduled {
+            return;
+        }
+        self.flush_scheduled = true;
+        ctx.spawn(fut::ready(()).map(|(), auditor: &mut Self, _ctx| {
+            auditor.flush_scheduled = false;
+            // Each operation hears of a failure through its own answer.
+            let _ = auditor.flush_batch();
+        }));
+    }
+
+    /// Writes the batch to the file, then to the spool, and answers each record. A failed write
+    /// fails every record of the batch (a full spool: those that did not fit).
+    pub(super) fn flush_batch(&mut self) -> Result<(), AuditUnavailable> {
+        let batch = std::mem::take(&mut self.batch);
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let (lines, spool_entries, sealed) = batch.into_parts();
+        let written = self
+            .sinks
+            .write_file(&lines)
+            .map_err(|reason| (0, reason))
+            .and_then(|()| self.sinks.push_spool(spool_entries));
+        let (spooled, taken, failure) = match written {
+            Ok(spooled) => (spooled.is_some(), sealed.len(), None),
+            Err((taken, reason)) => (true, taken, Some(reason)),
+        };
+        let mut sealed = sealed.into_iter();
+        for record in sealed.by_ref().take(taken) {
+            self.written(record, spooled);
+        }
+        let Some(reason) = failure else {
+            self.publish_metrics();
+            self.report_drops();
+            return Ok(());
+        };
+        for record in sealed {
+            record.failed(&reason);
+        }
+        self.update_failure();
+        self.publish_metrics();
+        Err(AuditUnavailable(reason))
+    }
+
+    /// A record is on every sink: its operation may answer, and the control plane gets it.
+    fn written(&mut self, sealed: Sealed, spooled: bool) {
+        if spooled {
+            self.metrics.audit_spooled();
+        }
+        let record = sealed.written();
+        if let (true, true, Some(outbox)) = (spooled, self.connected, &self.outbox) {
+            outbox.forward.do_send(ForwardAudit { record });
+        }
+    }
+}
