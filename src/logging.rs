@@ -1,5 +1,6 @@
 //! Structured JSON logs on stdout: `level`, `time`, `msg`, then fields; nothing is ever dropped.
 
+use relay_actors::log_event::LogEvent;
 use slog::{o, Drain, FnValue, Level, Logger, PushFnValue, Record};
 use std::time::SystemTime;
 
@@ -90,7 +91,7 @@ pub fn log_panics(log: Logger) {
             .downcast_ref::<&'static str>()
             .copied()
             .unwrap_or("(formatted message withheld)");
-        slog::crit!(log, "Panic"; "location" => location, "message" => message);
+        slog::crit!(log, "{}", LogEvent::Panic; "location" => location, "message" => message);
     }));
 }
 

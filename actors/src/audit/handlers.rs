@@ -6,6 +6,7 @@ use super::record::{record_statement, RecordedStatement};
 use super::statement::Statement;
 use super::{AuditRecord, Auditor, INLINE_STATEMENT_BYTES};
 use super::{SecurityEvent, SecurityKind};
+use crate::log_event::LogEvent;
 use crate::messages::{
     AuditAcked, AuditLink, AuditReady, AuditStopping, AuditUnavailable, ForwardAudit, Record,
     Security,
@@ -116,11 +117,11 @@ impl Handler<AuditStopping> for Auditor {
             alarming: false,
         });
         if !self.waiting.is_empty() {
-            warn!(self.log, "Audit trail unavailable at shutdown; security events not written";
+            warn!(self.log, "{}", LogEvent::AuditTrailUnavailableAtShutdown;
                 "events" => self.waiting.len());
         }
         if let Err(err) = self.sinks.sync_file() {
-            warn!(self.log, "Cannot make the audit file durable at shutdown"; "error" => err);
+            warn!(self.log, "{}", LogEvent::CannotMakeTheAuditFileDurableAtShutdown; "error" => err);
         }
     }
 }
@@ -151,7 +152,7 @@ impl Handler<AuditAcked> for Auditor {
         let before = spool.len();
         if let Err(err) = spool.acknowledge(&ack.chain_id, ack.seq) {
             // The records are forgotten all the same; a restart may send them again.
-            warn!(self.log, "Cannot record an acknowledgement in the audit spool"; "error" => err.to_string());
+            warn!(self.log, "{}", LogEvent::CannotRecordAnAcknowledgementInTheAuditSpool; "error" => err.to_string());
         }
         let changed = spool.len() != before;
         self.refresh();

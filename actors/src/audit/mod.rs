@@ -14,6 +14,7 @@ pub mod sinks;
 pub mod spool;
 pub mod statement;
 
+use crate::log_event::LogEvent;
 use crate::masking::MaskingEngine;
 use crate::messages::{AuditStatusChanged, AuditUnavailable, ForwardAudit};
 use crate::metrics::{AuditObservation, Metrics};
@@ -155,7 +156,7 @@ impl Auditor {
     fn log_opened(&self, notes: Vec<Opened>) {
         for note in notes {
             let Opened::ForeignRecords { path, records } = note;
-            warn!(self.log, "Audit spool held records of another tenant; they are not sent";
+            warn!(self.log, "{}", LogEvent::AuditSpoolHeldRecordsOfAnotherTenant;
                 "path" => path, "records" => records);
         }
     }
@@ -180,11 +181,11 @@ impl Auditor {
         }
         match (&now, self.failure.take()) {
             (Some(reason), _) => {
-                error!(self.log, "Audit trail unavailable: operations are refused"; "error" => reason.clone());
+                error!(self.log, "{}", LogEvent::AuditTrailUnavailable; "error" => reason.clone());
                 self.unavailable_since.get_or_insert_with(now_rfc3339);
             }
             (None, Some(previous)) => {
-                info!(self.log, "Audit trail available again"; "previousError" => previous.clone());
+                info!(self.log, "{}", LogEvent::AuditTrailAvailableAgain; "previousError" => previous.clone());
                 let since = self.unavailable_since.take();
                 let details = serde_json::json!({"error": previous, "since": since,
                     "eventsLost": self.events_lost});
