@@ -102,6 +102,10 @@ pub struct Produced {
 #[rtype(result = "Result<Masked, MaskingError>")]
 pub struct Mask {
     pub payload: MaskPayload,
+    /// The resource's unmasked-result slot the payload occupies: released when masking ends,
+    /// whether or not anyone still waits for the answer, so a request whose time ran out while
+    /// masking does not free room for another unmasked result while its own is still in memory.
+    pub slot: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 /// Pipeline -> auditor: record one operation; answers once the record is written everywhere it

@@ -91,6 +91,7 @@ async fn answer(route: Route, request: Request, started: Instant) -> Outbound {
         Deadline::starting_at(started, request.timeout_ms, handle.statement_timeout)
     });
     if let Err(refused) = audit_ready(&auditor, &request, deadline).await {
+        record_expired_wait(&route, &auditor, &request, &refused, started);
         return refused;
     }
     let outcome = run_on_resource(&route, &request, deadline).await;
@@ -113,6 +114,31 @@ async fn answer(route: Route, request: Request, started: Instant) -> Outbound {
     };
     let record = audit_record(&route, &request, &message, counts, summary, started);
     recorded(&auditor, &request, message, record).await
+}
+
+/// A request whose time ran out waiting for the audit trail ran nothing, but the trail is up
+/// (only slow): it is recorded as timed out like any other, without waiting for the write.
+fn record_expired_wait(
+    route: &Route,
+    auditor: &Addr<Auditor>,
+    request: &Request,
+    refused: &Outbound,
+    started: Instant,
+) {
+    if let Outbound::Error(error) = refused {
+        if error.code == ErrorCode::Timeout {
+            let summary = None;
+            let record = audit_record(
+                route,
+                request,
+                refused,
+                MaskedCounts::default(),
+                summary,
+                started,
+            );
+            auditor.do_send(Record { record });
+        }
+    }
 }
 
 /// Whether the audit trail can record an operation now (no operation runs unaudited); the
@@ -207,13 +233,12 @@ async fn mask_output(
             masker
                 .send(Mask {
                     payload: MaskPayload::Output(output),
+                    slot,
                 })
                 .await
         }
         None => return (masking_failed(request), MaskedCounts::default(), None),
     };
-    // Masked: the output no longer counts against the resource's unmasked results.
-    drop(slot);
     match masked {
         Ok(Ok(masked)) => {
             let MaskPayload::Output(output) = masked.payload else {
@@ -251,6 +276,7 @@ async fn mask_error(
             masker
                 .send(Mask {
                     payload: MaskPayload::Text(err.message),
+                    slot: None,
                 })
                 .await
         }

@@ -197,7 +197,12 @@ fn time_pool(
     system.block_on(async {
         let masker = actix::Actor::start(Masker::with_workers(Arc::clone(engine), workers));
         let started = Instant::now();
-        let masked = masker.send(Mask { payload }).await;
+        let masked = masker
+            .send(Mask {
+                payload,
+                slot: None,
+            })
+            .await;
         let elapsed = started.elapsed();
         match masked {
             Ok(Ok(masked)) => {

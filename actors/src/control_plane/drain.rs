@@ -21,6 +21,11 @@ use tokio::time::{timeout_at, Instant};
 /// plane without a standby to promote may never send one.
 const HANDOVER_WAIT: Duration = Duration::from_secs(2);
 
+/// How long requests may still take after the grace period: the resources cancel what still runs
+/// then and answer it `timeout` (within their own 2 s), and the pipeline records it before the
+/// answer comes here. Only what is left after that is answered here, unrecorded by then.
+const AFTER_GRACE: Duration = Duration::from_secs(4);
+
 /// How long the close handshake may take, so the control plane sees a clean 1001.
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
 
@@ -70,8 +75,9 @@ async fn wait_until<T>(
 }
 
 impl ControlPlane {
-    /// The grace period ran out with requests still running: each is answered `timeout` before
-    /// the close, so a clean 1001 still means "every request this relay ran is answered".
+    /// Requests still running after the grace period and the resources' cancel: each is answered
+    /// `timeout` before the close, so a clean 1001 still means "every request this relay ran is
+    /// answered". Their pipelines may record them later, or not before the process stops.
     fn answer_unfinished(&mut self) {
         let unfinished: Vec<String> = self.in_flight.drain().map(|(id, _)| id).collect();
         for id in unfinished {
@@ -93,10 +99,11 @@ impl Handler<Drain> for ControlPlane {
         let grace_deadline = Instant::now() + drain.grace;
         let in_flight = self.drain.in_flight.subscribe();
         let handed_over = self.drain.handed_over.subscribe();
+        let work_deadline = grace_deadline + AFTER_GRACE;
         let wait_for_work = async move {
-            wait_until(in_flight, grace_deadline, |count| *count == 0).await;
+            wait_until(in_flight, work_deadline, |count| *count == 0).await;
             if announced {
-                let deadline = grace_deadline.min(Instant::now() + HANDOVER_WAIT);
+                let deadline = work_deadline.min(Instant::now() + HANDOVER_WAIT);
                 wait_until(handed_over, deadline, |handed| *handed).await;
             }
         };

@@ -10,7 +10,7 @@ use crate::protocol::{
     decode_inbound, ErrorCode, ErrorMessage, Inbound, Outbound, Rejection, Request,
 };
 use crate::routing::CancelDelivery;
-use actix::{ActorFutureExt, AsyncContext, Context, WrapFuture};
+use actix::{AsyncContext, Context, Handler, Message as ActixMessage};
 use awc::ws::{Frame, Message};
 use slog::{debug, warn};
 use std::time::Instant;
@@ -124,23 +124,52 @@ impl ControlPlane {
         let generation = self.generation;
         let id = request.id.clone();
         let route = self.routes.borrow().route(&request.resource_id);
-        let answer = pipeline::run(route, request);
-        ctx.spawn(answer.into_actor(self).map(move |message, actor, _ctx| {
-            actor.drain.request_finished();
-            if generation != actor.generation {
-                debug!(actor.log, "{}", LogEvent::AnswerDropped; "requestId" => id);
-                return;
-            }
-            let Some(resource) = actor.in_flight.remove(&id) else {
-                debug!(actor.log, "{}", LogEvent::AnswerDroppedTheDrainAlreadyAnsweredIt; "requestId" => id);
-                return;
-            };
-            let is_result = matches!(message, Outbound::Result(_));
-            let bytes = actor.send(message);
-            if is_result {
-                actor.metrics.result_sent(&resource, bytes);
-            }
-        }));
+        // Detached from this actor: a pipeline runs to its audit record even if the actor stops
+        // (a panic restarts it); the answer then finds no session to go to.
+        let control_plane = ctx.address();
+        actix_rt::spawn(async move {
+            let message = pipeline::run(route, request).await;
+            control_plane.do_send(Answered {
+                generation,
+                id,
+                message,
+            });
+        });
+    }
+}
+
+/// A pipeline's answer, for the session it came in on.
+#[derive(ActixMessage)]
+#[rtype(result = "()")]
+struct Answered {
+    generation: u64,
+    id: String,
+    message: Outbound,
+}
+
+impl Handler<Answered> for ControlPlane {
+    type Result = ();
+
+    fn handle(&mut self, answered: Answered, _ctx: &mut Context<Self>) {
+        let Answered {
+            generation,
+            id,
+            message,
+        } = answered;
+        self.drain.request_finished();
+        if generation != self.generation {
+            debug!(self.log, "{}", LogEvent::AnswerDropped; "requestId" => id);
+            return;
+        }
+        let Some(resource) = self.in_flight.remove(&id) else {
+            debug!(self.log, "{}", LogEvent::AnswerDroppedTheDrainAlreadyAnsweredIt; "requestId" => id);
+            return;
+        };
+        let is_result = matches!(message, Outbound::Result(_));
+        let bytes = self.send(message);
+        if is_result {
+            self.metrics.result_sent(&resource, bytes);
+        }
     }
 }
 

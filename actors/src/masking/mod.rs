@@ -67,16 +67,22 @@ impl Handler<Mask> for Masker {
     type Result = ResponseFuture<Result<Masked, MaskingError>>;
 
     fn handle(&mut self, message: Mask, _ctx: &mut Context<Self>) -> Self::Result {
-        if is_small(&message.payload) {
-            let masked = mask_here(&self.pool.engine, message.payload);
+        let Mask { payload, slot } = message;
+        if is_small(&payload) {
+            let masked = mask_here(&self.pool.engine, payload);
+            drop(slot);
             return Box::pin(async move { masked });
         }
         let pool = self.pool.clone();
+        // actix runs this future to its end even when the sender stopped waiting, so the slot is
+        // held exactly as long as the unmasked payload lives.
         Box::pin(async move {
-            match message.payload {
+            let masked = match payload {
                 MaskPayload::Text(text) => pool.mask_text(text).await,
                 MaskPayload::Output(output) => pool.mask_output(output).await,
-            }
+            };
+            drop(slot);
+            masked
         })
     }
 }

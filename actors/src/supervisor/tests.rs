@@ -94,6 +94,7 @@ async fn a_panicking_child_is_restarted_and_keeps_serving() {
     assert!(!first.connected());
     let masked = second
         .send(Mask {
+            slot: None,
             payload: MaskPayload::Text("mail ana@example.com".into()),
         })
         .await
