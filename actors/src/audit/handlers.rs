@@ -121,7 +121,7 @@ impl Handler<AuditStopping> for Auditor {
                 "events" => self.waiting.len());
         }
         if let Err(err) = self.sinks.sync_file() {
-            warn!(self.log, "{}", LogEvent::CannotMakeTheAuditFileDurableAtShutdown; "error" => err);
+            warn!(self.log, "{}", LogEvent::CannotSyncAuditFileAtShutdown; "error" => err);
         }
     }
 }
@@ -152,7 +152,7 @@ impl Handler<AuditAcked> for Auditor {
         let before = spool.len();
         if let Err(err) = spool.acknowledge(&ack.chain_id, ack.seq) {
             // The records are forgotten all the same; a restart may send them again.
-            warn!(self.log, "{}", LogEvent::CannotRecordAnAcknowledgementInTheAuditSpool; "error" => err.to_string());
+            warn!(self.log, "{}", LogEvent::CannotRecordAuditAcknowledgement; "error" => err.to_string());
         }
         let changed = spool.len() != before;
         self.refresh();

@@ -30,7 +30,7 @@ impl ControlPlane {
                 }
                 match outcome {
                     Ok(Ok((response, framed))) => {
-                        debug!(actor.log, "{}", LogEvent::ControlPlaneAcceptedTheWebSocketUpgrade;
+                        debug!(actor.log, "{}", LogEvent::WebSocketUpgradeAccepted;
                             "status" => response.status().as_u16());
                         actor.open_session(framed, ctx)
                     }
@@ -56,7 +56,7 @@ impl ControlPlane {
                     true => self.backoff.next_delay(),
                     false => self.backoff.delay_at_cap(),
                 };
-                error!(self.log, "{}", LogEvent::ControlPlaneRejectedTheRelayTokenOrTenantId;
+                error!(self.log, "{}", LogEvent::ControlPlaneRejectedCredentials;
                     "url" => self.url_for_logs(), "status" => status,
                     "retryInMs" => delay.as_millis() as u64);
                 self.supervisor.auth_rejected.do_send(AuthRejected {

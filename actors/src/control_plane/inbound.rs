@@ -158,11 +158,11 @@ impl Handler<Answered> for ControlPlane {
         } = answered;
         self.drain.request_finished();
         if generation != self.generation {
-            debug!(self.log, "{}", LogEvent::AnswerDropped; "requestId" => id);
+            debug!(self.log, "{}", LogEvent::AnswerForAnEndedSession; "requestId" => id);
             return;
         }
         let Some(resource) = self.in_flight.remove(&id) else {
-            debug!(self.log, "{}", LogEvent::AnswerDroppedTheDrainAlreadyAnsweredIt; "requestId" => id);
+            debug!(self.log, "{}", LogEvent::AnswerAlreadyGivenByTheDrain; "requestId" => id);
             return;
         };
         let is_result = matches!(message, Outbound::Result(_));

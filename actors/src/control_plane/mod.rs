@@ -238,12 +238,12 @@ impl ControlPlane {
         }
         match code {
             Some(close_code::SUPERSEDED) => {
-                warn!(self.log, "{}", LogEvent::SupersededByAnotherRelayOfThisTenant;
+                warn!(self.log, "{}", LogEvent::Superseded;
                     "detail" => description);
                 self.end_session("superseded".into(), true, ctx);
             }
             Some(close_code::UNAUTHORIZED) | Some(close_code::UNSUPPORTED_PROTOCOL) => {
-                error!(self.log, "{}", LogEvent::ControlPlaneClosedTheSessionAndWillNotAcceptThisRelayAsItIs;
+                error!(self.log, "{}", LogEvent::ControlPlaneRefusesThisRelay;
                     "code" => code, "detail" => description.clone());
                 // A rotated token file is worth trying soon, not at the backoff cap.
                 let mut at_cap = true;

@@ -78,7 +78,7 @@ impl Handler<Reconnect> for ControlPlane {
             let _ = session.sink.write(Message::Close(Some(reason)));
         }
         self.end_session_quietly("control plane settings changed by a reload".into(), ctx);
-        info!(self.log, "{}", LogEvent::ReconnectingToControlPlaneWithTheReloadedSettings;
+        info!(self.log, "{}", LogEvent::ReconnectingWithReloadedSettings;
             "url" => self.url_for_logs());
         self.connect(ctx);
     }

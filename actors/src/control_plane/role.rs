@@ -58,11 +58,7 @@ impl ControlPlane {
     /// While draining it is the control plane's answer to `draining`: nothing new comes here.
     pub(super) fn on_standby(&mut self, notice: StandbyNotice) {
         if self.draining {
-            debug!(
-                self.log,
-                "{}",
-                LogEvent::ControlPlaneRoutesNothingNewToThisDrainingRelay
-            );
+            debug!(self.log, "{}", LogEvent::DrainHandedOver);
             self.drain.handed_over.send_replace(true);
             return;
         }

@@ -5,6 +5,7 @@
 use super::admission::Admission;
 use super::backend::{Backend, CancelHandle, Limits, RunContext};
 use super::drain::{shutting_down, ShutdownState};
+use super::running::{Running, RunningRequest};
 use crate::in_flight::InFlight;
 use crate::messages::{CancelRequest, HealthChanged, OperationError, Produced, RunOperation};
 use crate::metrics::{Metrics, PoolGauges};
@@ -13,7 +14,6 @@ use actix::fut::wrap_future;
 use actix::ResponseActFuture;
 use actix::{Actor, ActorFutureExt, AsyncContext, Context, Handler, Recipient};
 use slog::Logger;
-use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,8 +39,8 @@ pub struct Resource<B: Backend> {
     pub(super) backend: Rc<B>,
     pub(super) health: ResourceHealth,
     admission: Admission,
-    /// The cancel of every request admitted and not yet answered, by request id.
-    pub(super) running: HashMap<String, CancelHandle>,
+    /// Every request admitted and not yet answered, by request id.
+    pub(super) running: Running,
     /// A health check is due early, when the next connection attempt may start.
     pub(super) reconnect_scheduled: bool,
     metrics: Arc<Metrics>,
@@ -71,7 +71,7 @@ impl<B: Backend> Resource<B> {
             supervisor,
             log,
             backend: Rc::new(backend),
-            running: HashMap::new(),
+            running: Running::new(),
             reconnect_scheduled: false,
             metrics,
             gauges,
@@ -157,15 +157,22 @@ impl<B: Backend> Actor for Resource<B> {
 impl<B: Backend> Handler<RunOperation> for Resource<B> {
     type Result = ResponseActFuture<Self, Result<Produced, OperationError>>;
 
-    fn handle(&mut self, message: RunOperation, _ctx: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, message: RunOperation, ctx: &mut Context<Self>) -> Self::Result {
         let (plan, admitted) = match self.admit(&message) {
             Ok(admitted) => admitted,
             Err(err) => return Box::pin(actix::fut::ready(Err(err))),
         };
         let request_id = message.request.id;
         let cancel = CancelHandle::default();
-        self.running.insert(request_id.clone(), cancel.clone());
+        let mut running_request = RunningRequest::new(cancel.clone());
+        let expiring = request_id.clone();
+        running_request.deadline_timer = Some(ctx.run_later(
+            message.deadline.remaining() + DEADLINE_TIMER_LAG,
+            move |actor, _ctx| actor.deadline_passed(&expiring),
+        ));
+        self.running.insert(request_id.clone(), running_request);
         self.publish_in_flight();
+        let budget_ms = message.deadline.budget().as_millis();
         let context = RunContext {
             request_id: request_id.clone(),
             deadline: message.deadline,
@@ -184,7 +191,15 @@ impl<B: Backend> Handler<RunOperation> for Resource<B> {
         Box::pin(
             wrap_future::<_, Self>(work).map(move |outcome, actor, ctx| {
                 drop(running);
-                actor.running.remove(&request_id);
+                let outcome = match actor.running.remove(&request_id) {
+                    Some(ended) => {
+                        if let Some(timer) = ended.deadline_timer {
+                            ctx.cancel_future(timer);
+                        }
+                        ended.answer(outcome, budget_ms)
+                    }
+                    None => outcome,
+                };
                 let outcome = actor.shutdown.answer(outcome);
                 if actor.retiring {
                     return outcome;
@@ -203,9 +218,25 @@ impl<B: Backend> Handler<CancelRequest> for Resource<B> {
     type Result = ();
 
     fn handle(&mut self, cancel: CancelRequest, _ctx: &mut Context<Self>) {
-        if let Some(handle) = self.running.get(&cancel.request_id) {
-            handle.cancel();
+        if let Some(running) = self.running.get(&cancel.request_id) {
+            running.cancel.cancel();
             self.backend.cancel(&cancel.request_id);
+        }
+    }
+}
+
+/// How long after a request's deadline its timer cancels it: the waits bounded by the deadline
+/// answer first, saying what they waited for; the timer stops a statement that runs on.
+const DEADLINE_TIMER_LAG: Duration = Duration::from_millis(20);
+
+impl<B: Backend> Resource<B> {
+    /// The deadline of a request still running passed: it is cancelled, and answered `timeout`.
+    fn deadline_passed(&mut self, request_id: &str) {
+        if let Some(running) = self.running.get_mut(request_id) {
+            running.expired = true;
+            running.deadline_timer = None;
+            running.cancel.cancel();
+            self.backend.cancel(request_id);
         }
     }
 }

@@ -63,8 +63,8 @@ impl<B: Backend> Resource<B> {
     }
 
     fn cancel_all(&self) {
-        for (request_id, cancel) in &self.running {
-            cancel.cancel();
+        for (request_id, running) in &self.running {
+            running.cancel.cancel();
             self.backend.cancel(request_id);
         }
     }
@@ -110,7 +110,7 @@ impl<B: Backend> Handler<Retire> for Resource<B> {
     fn handle(&mut self, _: Retire, ctx: &mut Context<Self>) {
         self.retiring = true;
         self.stop_health_loop(ctx);
-        info!(self.log, "{}", LogEvent::ResourceRetiredByAConfigurationReload;
+        info!(self.log, "{}", LogEvent::ResourceRetired;
             "inFlight" => self.work.count());
         // Stopping drops every running future, so it waits until nothing runs.
         let work = self.work.clone();

@@ -13,6 +13,7 @@ pub mod mongo;
 pub mod off_thread;
 pub mod pg_values;
 pub mod postgres;
+mod running;
 pub mod unavailable;
 
 pub use crate::domain::Deadline;

@@ -8,12 +8,13 @@ use super::answer::{check_parameters, output, take_row};
 use super::cancel::CancelSlot;
 use super::classify::classify;
 use super::exec::{
-    classify_cached, connection_lost, in_transaction, local_timeout, prepare_query, run_statement,
-    with_retries, Failure, StatementLimits,
+    classify_cached, connection_lost, in_transaction, prepare_query, run_statement, with_retries,
+    Failure, StatementLimits,
 };
 use super::params::JsonParam;
 use super::pool::{PgConnection, PgPool};
 use super::statements::StatementCache;
+use super::timeouts::runs_at_session_timeout;
 use super::trace::Tracing;
 use crate::messages::{OperationError, OperationOutput};
 use crate::protocol::ErrorCode;
@@ -61,14 +62,14 @@ pub fn run_query(pool: &PgPool, query: &Query<'_>) -> Result<OperationOutput, Op
 
 /// Whether a statement may skip the transaction block: a SELECT whose size guard bounds both the
 /// rows and the bytes the database sends (so no portal is needed to stop fetching), at the
-/// session's own timeouts (a request's own need `SET LOCAL`, which needs a transaction block), and
+/// session's own timeouts (a request's own, shorter one needs `SET LOCAL`, which needs a
+/// transaction block; what a request spent waiting is cut by the resource's deadline timer), and
 /// with no session advisory locks to release afterwards (that path keeps its ordering).
 fn may_run_at_once(limits: &StatementLimits, session_timeout: Duration) -> bool {
-    let remaining = limits.deadline.remaining();
     limits.guard_size
         && !limits.release_advisory_locks
-        && !remaining.is_zero()
-        && local_timeout(limits.deadline.budget(), remaining, session_timeout).is_none()
+        && !limits.deadline.expired()
+        && runs_at_session_timeout(limits.deadline.budget(), session_timeout)
 }
 
 /// The one-round-trip attempt, or None when the statement needs a transaction block.

@@ -27,6 +27,13 @@ pub fn local_timeout(
     (timeout + TIMEOUT_SLACK < session_timeout).then_some(timeout.min(session_timeout))
 }
 
+/// Whether a request may run at the session's own timeouts: its budget is the session's (it set
+/// no shorter `timeoutMs`). Time it spent waiting does not count: the resource cancels it at its
+/// deadline, so the one-round-trip path stays open to requests that queued under load.
+pub fn runs_at_session_timeout(budget: Duration, session_timeout: Duration) -> bool {
+    local_timeout(budget, budget, session_timeout).is_none()
+}
+
 /// A request's own timeouts, set for its transaction only, when they differ from the session's.
 /// A simple query of fixed text and one integer the relay formats itself; statements from the
 /// control plane only ever travel over the extended protocol, as bound parameters never spliced
@@ -61,5 +68,13 @@ mod tests {
             local_timeout(session, ms(20_000), session),
             Some(ms(20_000))
         );
+    }
+
+    #[test]
+    fn only_a_shorter_timeout_of_its_own_keeps_a_request_off_the_session_timeouts() {
+        let ms = Duration::from_millis;
+        assert!(runs_at_session_timeout(ms(30_000), ms(30_000)));
+        assert!(runs_at_session_timeout(ms(29_990), ms(30_000)));
+        assert!(!runs_at_session_timeout(ms(1_234), ms(30_000)));
     }
 }
