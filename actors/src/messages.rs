@@ -116,11 +116,10 @@ pub struct Record {
     pub record: crate::domain::AuditRecord,
 }
 
-/// Control plane -> auditor: a request or message refused before it reached a resource
-/// (malformed, a duplicate id, ill-typed fields, the relay shutting down); it is recorded like
-/// any refused operation.
-#[derive(Message, Debug)]
-#[rtype(result = "()")]
+/// A request or message refused before it reached a resource (malformed, a duplicate id,
+/// ill-typed fields, the relay shutting down); the control plane has it counted and recorded like
+/// any refused operation through the routing table.
+#[derive(Debug)]
 pub struct RequestRefused {
     pub request_id: Option<String>,
     pub resource_id: Option<String>,

@@ -8,6 +8,7 @@
 //! closes: a request on the wire when the close went out would otherwise be lost.
 
 use super::ControlPlane;
+use crate::in_flight::InFlight;
 use crate::messages::Drain;
 use crate::protocol::{ErrorCode, ErrorMessage, Outbound};
 use actix::fut::wrap_future;
@@ -32,8 +33,8 @@ const CLOSE_WAIT: Duration = Duration::from_secs(2);
 /// What a drain waits on, shared between the actor and its drain future.
 #[derive(Debug)]
 pub(super) struct DrainSignals {
-    /// Requests of the current session still running.
-    pub in_flight: watch::Sender<usize>,
+    /// Requests of the current session still running; each answer carries its guard.
+    pub in_flight: InFlight,
     /// The control plane answered `draining`: it routes nothing new here.
     pub handed_over: watch::Sender<bool>,
     /// A session is open.
@@ -43,7 +44,7 @@ pub(super) struct DrainSignals {
 impl Default for DrainSignals {
     fn default() -> Self {
         DrainSignals {
-            in_flight: watch::Sender::new(0),
+            in_flight: InFlight::default(),
             handed_over: watch::Sender::new(false),
             session_open: watch::Sender::new(false),
         }
@@ -51,15 +52,6 @@ impl Default for DrainSignals {
 }
 
 impl DrainSignals {
-    pub fn request_started(&self) {
-        self.in_flight.send_modify(|count| *count += 1);
-    }
-
-    pub fn request_finished(&self) {
-        self.in_flight
-            .send_modify(|count| *count = count.saturating_sub(1));
-    }
-
     pub fn set_session_open(&self, open: bool) {
         self.session_open.send_replace(open);
     }
@@ -97,11 +89,11 @@ impl Handler<Drain> for ControlPlane {
         self.draining = true;
         let announced = self.announce_draining();
         let grace_deadline = Instant::now() + drain.grace;
-        let in_flight = self.drain.in_flight.subscribe();
+        let in_flight = self.drain.in_flight.clone();
         let handed_over = self.drain.handed_over.subscribe();
         let work_deadline = grace_deadline + AFTER_GRACE;
         let wait_for_work = async move {
-            wait_until(in_flight, work_deadline, |count| *count == 0).await;
+            in_flight.idle_by(work_deadline).await;
             if announced {
                 let deadline = work_deadline.min(Instant::now() + HANDOVER_WAIT);
                 wait_until(handed_over, deadline, |handed| *handed).await;

@@ -3,6 +3,7 @@
 use super::reassembly::Assembled;
 use super::ControlPlane;
 use crate::audit::statement::Statement;
+use crate::in_flight::InFlightGuard;
 use crate::log_event::LogEvent;
 use crate::messages::{AuditAcked, CancelRequest, RequestRefused};
 use crate::pipeline;
@@ -120,7 +121,7 @@ impl ControlPlane {
         }
         self.in_flight
             .insert(request.id.clone(), request.resource_id.clone());
-        self.drain.request_started();
+        let running = self.drain.in_flight.enter();
         let generation = self.generation;
         let id = request.id.clone();
         let route = self.routes.borrow().route(&request.resource_id);
@@ -133,6 +134,7 @@ impl ControlPlane {
                 generation,
                 id,
                 message,
+                _running: running,
             });
         });
     }
@@ -145,6 +147,8 @@ struct Answered {
     generation: u64,
     id: String,
     message: Outbound,
+    /// Counts the request as in flight until this answer is handled (a drain waits for it).
+    _running: InFlightGuard,
 }
 
 impl Handler<Answered> for ControlPlane {
@@ -155,8 +159,8 @@ impl Handler<Answered> for ControlPlane {
             generation,
             id,
             message,
+            _running,
         } = answered;
-        self.drain.request_finished();
         if generation != self.generation {
             debug!(self.log, "{}", LogEvent::AnswerForAnEndedSession; "requestId" => id);
             return;

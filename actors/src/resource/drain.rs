@@ -3,6 +3,7 @@
 //! Both wait on the resource's in-flight tracker, so nothing polls; both end with the actor
 //! stopped, which drops its pool off the actor thread and so closes its database sessions.
 
+use super::running::cancelled_as_timeout;
 use super::{Backend, Resource};
 use crate::log_event::LogEvent;
 use crate::messages::{Drain, OperationError};
@@ -38,12 +39,7 @@ impl ShutdownState {
     /// Work cancelled because the grace period ran out is answered as the control plane was
     /// told (`timeout`, the relay shut down first), not as a cancel the control plane asked for.
     pub fn answer<T>(&self, outcome: Result<T, OperationError>) -> Result<T, OperationError> {
-        match outcome {
-            Err(err) if self.grace_over && err.code == ErrorCode::Cancelled => {
-                Err(OperationError::new(ErrorCode::Timeout, UNFINISHED))
-            }
-            other => other,
-        }
+        cancelled_as_timeout(outcome, self.grace_over, || UNFINISHED.to_owned())
     }
 }
 

@@ -37,15 +37,25 @@ impl RunningRequest {
         outcome: Result<T, OperationError>,
         budget_ms: u128,
     ) -> Result<T, OperationError> {
-        match outcome {
-            Err(err) if self.expired && err.code == ErrorCode::Cancelled => {
-                Err(OperationError::new(
-                    ErrorCode::Timeout,
-                    format!("no answer within {budget_ms} ms (the statement ran out of time)"),
-                ))
-            }
-            other => other,
+        cancelled_as_timeout(outcome, self.expired, || {
+            format!("no answer within {budget_ms} ms (the statement ran out of time)")
+        })
+    }
+}
+
+/// When the relay itself cancelled a request (`because`: its deadline, the end of the grace
+/// period), the engine's `cancelled` is answered `timeout` with `why`: the control plane asked
+/// for no cancel. Every other outcome stays.
+pub fn cancelled_as_timeout<T>(
+    outcome: Result<T, OperationError>,
+    because: bool,
+    why: impl FnOnce() -> String,
+) -> Result<T, OperationError> {
+    match outcome {
+        Err(err) if because && err.code == ErrorCode::Cancelled => {
+            Err(OperationError::new(ErrorCode::Timeout, why()))
         }
+        other => other,
     }
 }
 
