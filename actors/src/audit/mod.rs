@@ -23,7 +23,7 @@ use crate::time::now_rfc3339;
 use actix::{Actor, AsyncContext, Context, Recipient};
 use batch::{Batch, Reply};
 use chain::Chain;
-use record::{genesis_body, operation_body, security_body, RecordedStatement};
+use record::{genesis_body, operation_body, security_body, BodyError, RecordedStatement};
 pub use record::{AuditRecord, Outcome, SecurityEvent, SecurityKind};
 use relay_config::{Audit, AuditLevel};
 use sinks::{Opened, Sinks};
@@ -206,8 +206,9 @@ impl Auditor {
     /// Writes the genesis record (when the chain has none yet) and the events that waited.
     fn flush_waiting(&mut self) {
         if !self.genesis_written {
-            if self
-                .write_now(genesis_body(&now_rfc3339(), &self.tenant_id), false)
+            let genesis = genesis_body(&now_rfc3339(), &self.tenant_id).map_err(unrendered);
+            if genesis
+                .and_then(|body| self.write_now(body, false))
                 .is_err()
             {
                 return;
@@ -276,7 +277,7 @@ impl Auditor {
 
     /// Security events are rare: each is written at once (with the batch before it).
     fn write_event(&mut self, event: &SecurityEvent) -> Result<(), AuditUnavailable> {
-        let body = security_body(event, &now_rfc3339(), &self.tenant_id);
+        let body = security_body(event, &now_rfc3339(), &self.tenant_id).map_err(unrendered)?;
         self.write_now(body, event.alarming)
     }
 
@@ -287,7 +288,7 @@ impl Auditor {
         statement: Option<RecordedStatement>,
         reply: Reply,
     ) -> Result<(), AuditUnavailable> {
-        let body = operation_body(record, statement, &now_rfc3339());
+        let body = operation_body(record, statement, &now_rfc3339()).map_err(unrendered)?;
         self.enqueue(body, record.outcome != Outcome::Ok, reply)
     }
 
@@ -339,12 +340,14 @@ impl Actor for Auditor {
     }
 }
 
-#[path = "flush.rs"]
 mod flush;
-#[path = "handlers.rs"]
 mod handlers;
-#[path = "reconfigure.rs"]
 mod reconfigure;
+
+/// A record that could not be rendered is not written, and says why.
+fn unrendered(err: BodyError) -> AuditUnavailable {
+    AuditUnavailable(err.to_string())
+}
 
 #[cfg(test)]
 #[path = "auditor_tests.rs"]

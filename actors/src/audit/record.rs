@@ -6,7 +6,9 @@ use super::chain::{hex, GENESIS_KIND};
 use super::statement::{render, Rendered};
 pub use crate::domain::{AuditRecord, Outcome, SecurityEvent, SecurityKind, Statement};
 use crate::masking::MaskingEngine;
-use serde_json::{json, Map, Value};
+use crate::protocol::{ErrorCode, MaskedCounts};
+use serde::Serialize;
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 /// How the statement appears in a record.
@@ -53,18 +55,93 @@ pub fn record_statement(
 }
 
 /// The fields every record starts with.
-fn common(kind: &str, time: &str, tenant_id: &str) -> Map<String, Value> {
-    let mut body = Map::new();
-    body.insert("kind".into(), json!(kind));
-    body.insert("time".into(), json!(time));
-    body.insert("relayVersion".into(), json!(env!("CARGO_PKG_VERSION")));
-    body.insert("tenantId".into(), json!(tenant_id));
-    body
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Common<'a> {
+    kind: &'a str,
+    time: &'a str,
+    relay_version: &'static str,
+    tenant_id: &'a str,
 }
 
+impl<'a> Common<'a> {
+    fn new(kind: &'a str, time: &'a str, tenant_id: &'a str) -> Self {
+        Common {
+            kind,
+            time,
+            relay_version: env!("CARGO_PKG_VERSION"),
+            tenant_id,
+        }
+    }
+}
+
+/// An operation record's own fields. Empty ids are written as `null`; the statement's fields
+/// appear only when the request had a statement.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OperationBody<'a> {
+    #[serde(flatten)]
+    common: Common<'a>,
+    request_id: Option<&'a str>,
+    resource_id: Option<&'a str>,
+    resource_type: Option<&'a str>,
+    operation: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    statement: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    statement_fingerprint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    statement_truncated: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    statement_sha256: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    statement_bytes: Option<u64>,
+    outcome: Outcome,
+    code: Option<ErrorCode>,
+    row_count: u64,
+    truncated: bool,
+    masked: &'a MaskedCounts,
+    duration_ms: u64,
+}
+
+/// A security record's own fields.
+#[derive(Serialize)]
+struct SecurityBody<'a> {
+    #[serde(flatten)]
+    common: Common<'a>,
+    event: SecurityKind,
+    details: &'a Value,
+}
+
+/// A body as the JSON object the chain seals.
+fn object_of(body: impl Serialize) -> Result<Map<String, Value>, BodyError> {
+    match serde_json::to_value(body) {
+        Ok(Value::Object(fields)) => Ok(fields),
+        Ok(_) => Err(BodyError("a record body is not an object".into())),
+        Err(err) => Err(BodyError(err.to_string())),
+    }
+}
+
+/// A record body that could not be rendered as JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodyError(String);
+
+impl std::fmt::Display for BodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cannot render the audit record: {}", self.0)
+    }
+}
+
+impl std::error::Error for BodyError {}
+
 /// The record that opens a chain.
-pub fn genesis_body(time: &str, tenant_id: &str) -> Map<String, Value> {
-    common(GENESIS_KIND, time, tenant_id)
+pub fn genesis_body(time: &str, tenant_id: &str) -> Result<Map<String, Value>, BodyError> {
+    object_of(Common::new(GENESIS_KIND, time, tenant_id))
+}
+
+/// An id as recorded: `null` when empty.
+fn or_null(text: &str) -> Option<&str> {
+    (!text.is_empty()).then_some(text)
 }
 
 /// The body of an operation record.
@@ -72,41 +149,47 @@ pub fn operation_body(
     record: &AuditRecord,
     statement: Option<RecordedStatement>,
     time: &str,
-) -> Map<String, Value> {
-    let mut body = common("operation", time, &record.tenant_id);
-    let or_null = |text: &str| (!text.is_empty()).then(|| text.to_owned());
-    body.insert("requestId".into(), json!(or_null(&record.request_id)));
-    body.insert("resourceId".into(), json!(or_null(&record.resource_id)));
-    body.insert("resourceType".into(), json!(or_null(&record.resource_type)));
-    body.insert("operation".into(), json!(or_null(&record.operation)));
-    if let Some(statement) = statement {
-        match statement.field {
-            Some(StatementField::Masked(text)) => body.insert("statement".into(), json!(text)),
-            Some(StatementField::Fingerprint(print)) => {
-                body.insert("statementFingerprint".into(), json!(print))
-            }
-            None => None,
-        };
-        let rendered = statement.rendered;
-        body.insert("statementTruncated".into(), json!(rendered.truncated));
-        body.insert("statementSha256".into(), json!(rendered.sha256));
-        body.insert("statementBytes".into(), json!(rendered.bytes));
-    }
-    body.insert("outcome".into(), json!(record.outcome.as_str()));
-    body.insert("code".into(), json!(record.code));
-    body.insert("rowCount".into(), json!(record.row_count));
-    body.insert("truncated".into(), json!(record.truncated));
-    body.insert("masked".into(), json!(record.masked));
-    body.insert("durationMs".into(), json!(record.duration_ms));
-    body
+) -> Result<Map<String, Value>, BodyError> {
+    let (field, rendered) = match statement {
+        Some(statement) => (statement.field, Some(statement.rendered)),
+        None => (None, None),
+    };
+    let (masked_text, fingerprint) = match field {
+        Some(StatementField::Masked(text)) => (Some(text), None),
+        Some(StatementField::Fingerprint(print)) => (None, Some(print)),
+        None => (None, None),
+    };
+    object_of(OperationBody {
+        common: Common::new("operation", time, &record.tenant_id),
+        request_id: or_null(&record.request_id),
+        resource_id: or_null(&record.resource_id),
+        resource_type: or_null(&record.resource_type),
+        operation: or_null(&record.operation),
+        statement: masked_text,
+        statement_fingerprint: fingerprint,
+        statement_truncated: rendered.as_ref().map(|r| r.truncated),
+        statement_bytes: rendered.as_ref().map(|r| r.bytes),
+        statement_sha256: rendered.map(|r| r.sha256),
+        outcome: record.outcome,
+        code: record.code,
+        row_count: record.row_count,
+        truncated: record.truncated,
+        masked: &record.masked,
+        duration_ms: record.duration_ms,
+    })
 }
 
 /// The body of a security-event record.
-pub fn security_body(event: &SecurityEvent, time: &str, tenant_id: &str) -> Map<String, Value> {
-    let mut body = common("security", time, tenant_id);
-    body.insert("event".into(), json!(event.kind.as_str()));
-    body.insert("details".into(), event.details.clone());
-    body
+pub fn security_body(
+    event: &SecurityEvent,
+    time: &str,
+    tenant_id: &str,
+) -> Result<Map<String, Value>, BodyError> {
+    object_of(SecurityBody {
+        common: Common::new("security", time, tenant_id),
+        event: event.kind,
+        details: &event.details,
+    })
 }
 
 /// A statement's fingerprint: PostgreSQL's own query fingerprint of the SQL (constants ignored,
@@ -139,6 +222,7 @@ pub fn statement_of(params: &Value) -> Option<String> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn sql_fingerprints_ignore_constants() {

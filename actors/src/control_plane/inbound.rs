@@ -1,5 +1,6 @@
 //! What the control-plane actor does with each frame and message it receives.
 
+use super::encode::{encode_answer, EncodedAnswer};
 use super::reassembly::Assembled;
 use super::ControlPlane;
 use crate::audit::statement::Statement;
@@ -130,10 +131,11 @@ impl ControlPlane {
         let control_plane = ctx.address();
         actix_rt::spawn(async move {
             let message = pipeline::run(route, request).await;
+            let answer = encode_answer(message).await;
             control_plane.do_send(Answered {
                 generation,
                 id,
-                message,
+                answer,
                 _running: running,
             });
         });
@@ -146,7 +148,7 @@ impl ControlPlane {
 struct Answered {
     generation: u64,
     id: String,
-    message: Outbound,
+    answer: EncodedAnswer,
     /// Counts the request as in flight until this answer is handled (a drain waits for it).
     _running: InFlightGuard,
 }
@@ -158,7 +160,7 @@ impl Handler<Answered> for ControlPlane {
         let Answered {
             generation,
             id,
-            message,
+            answer,
             _running,
         } = answered;
         if generation != self.generation {
@@ -169,8 +171,8 @@ impl Handler<Answered> for ControlPlane {
             debug!(self.log, "{}", LogEvent::AnswerAlreadyGivenByTheDrain; "requestId" => id);
             return;
         };
-        let is_result = matches!(message, Outbound::Result(_));
-        let bytes = self.send(message);
+        let EncodedAnswer { text, is_result } = answer;
+        let bytes = self.send_text(text);
         if is_result {
             self.metrics.result_sent(&resource, bytes);
         }

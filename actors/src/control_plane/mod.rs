@@ -10,6 +10,8 @@ pub mod connect;
 mod connector;
 mod drain;
 mod egress_stream;
+mod encode;
+use encode::EncodeError;
 mod failure;
 mod inbound;
 mod link;
@@ -183,10 +185,20 @@ impl ControlPlane {
 
     /// Writes one message to the current session, if any; returns the bytes written.
     fn send(&mut self, message: Outbound) -> usize {
+        if self.session.is_none() {
+            return 0;
+        }
+        let text = encode_outbound(&message).map_err(EncodeError::from);
+        self.send_text(text)
+    }
+
+    /// Writes one message already encoded (or says why it could not be) to the current session,
+    /// if any; returns the bytes written.
+    fn send_text(&mut self, text: Result<String, EncodeError>) -> usize {
         let Some(session) = self.session.as_mut() else {
             return 0;
         };
-        match encode_outbound(&message) {
+        match text {
             Ok(text) => {
                 let bytes = text.len();
                 if session.sink.write(Message::Text(text.into())).is_err() {

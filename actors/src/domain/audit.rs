@@ -36,33 +36,19 @@ pub struct AuditRecord {
     pub duration_ms: u64,
 }
 
-/// Security events; each is recorded whatever `audit.level` says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SecurityKind {
-    ConfigLoaded,
-    ConfigReloaded,
-    AuditRecovered,
-    Connected,
-    Disconnected,
-    AuthFailed,
-    PrivilegeCheck,
-    RecordsDropped,
-    RelayStopped,
-}
-
-impl SecurityKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SecurityKind::ConfigLoaded => "config_loaded",
-            SecurityKind::ConfigReloaded => "config_reloaded",
-            SecurityKind::AuditRecovered => "audit_recovered",
-            SecurityKind::Connected => "connection_established",
-            SecurityKind::Disconnected => "connection_lost",
-            SecurityKind::AuthFailed => "auth_failure",
-            SecurityKind::PrivilegeCheck => "privilege_check",
-            SecurityKind::RecordsDropped => "records_dropped",
-            SecurityKind::RelayStopped => "relay_stopped",
-        }
+wire_enum! {
+    /// Security events; each is recorded whatever `audit.level` says.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum SecurityKind {
+        ConfigLoaded = "config_loaded",
+        ConfigReloaded = "config_reloaded",
+        AuditRecovered = "audit_recovered",
+        Connected = "connection_established",
+        Disconnected = "connection_lost",
+        AuthFailed = "auth_failure",
+        PrivilegeCheck = "privilege_check",
+        RecordsDropped = "records_dropped",
+        RelayStopped = "relay_stopped",
     }
 }
 

@@ -54,22 +54,33 @@ impl Admission {
         deadline: &Deadline,
         cancel: &CancelHandle,
     ) -> Result<OwnedSemaphorePermit, OperationError> {
-        let acquire = Arc::clone(&self.results).acquire_owned();
-        let waited = deadline
-            .bound("a result slot", async {
-                tokio::select! {
-                    acquired = acquire => acquired.map_err(|_| {
-                        OperationError::new(ErrorCode::ResourceUnavailable, "the resource is shutting down")
-                    }),
-                    () = cancel.cancelled() => Err(OperationError::new(
-                        ErrorCode::Cancelled,
-                        "cancelled before it started",
-                    )),
-                }
-            })
-            .await;
-        waited?
+        permit_of(&self.results, "a result slot", deadline, cancel).await
     }
+}
+
+/// A permit of `semaphore` (named `what` in a timeout's message), waited for until the deadline
+/// or a cancel.
+pub async fn permit_of(
+    semaphore: &Arc<Semaphore>,
+    what: &str,
+    deadline: &Deadline,
+    cancel: &CancelHandle,
+) -> Result<OwnedSemaphorePermit, OperationError> {
+    let acquire = Arc::clone(semaphore).acquire_owned();
+    let waited = deadline
+        .bound(what, async {
+            tokio::select! {
+                acquired = acquire => acquired.map_err(|_| {
+                    OperationError::new(ErrorCode::ResourceUnavailable, "the resource is shutting down")
+                }),
+                () = cancel.cancelled() => Err(OperationError::new(
+                    ErrorCode::Cancelled,
+                    "cancelled before it started",
+                )),
+            }
+        })
+        .await;
+    waited?
 }
 
 #[cfg(test)]

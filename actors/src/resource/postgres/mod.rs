@@ -31,7 +31,8 @@ use crate::policy::lineage::ColumnProtection;
 use crate::policy::patterns::TableScope;
 use crate::policy::{Rules, SqlPolicy, StatementKind};
 use crate::protocol::ErrorCode;
-use crate::resource::backend::{Backend, LocalFuture, RunContext};
+use crate::resource::admission::permit_of;
+use crate::resource::backend::{Backend, CancelHandle, LocalFuture, RunContext};
 use crate::resource::off_thread::OffThreadDrop;
 use crate::resource::{DatabaseHealth, Deadline};
 use crate::tls::{self, TlsSetupError};
@@ -44,7 +45,7 @@ use relay_config::{Operation, PostgresConnection, Resource, SslMode};
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
 pub use pool::{build_pool, PgPool};
 
@@ -56,6 +57,13 @@ pub struct PgBackend {
     pool: Arc<OffThreadDrop<PgPool>>,
     policy: SqlPolicy,
     cancels: CancelRegistry,
+    /// One permit per pooled connection: a request waits for a connection here, as a task,
+    /// and takes a blocking thread only once it holds one, so the blocking threads running
+    /// PostgreSQL work stay as few as the connections (each thread keeps its own allocator
+    /// arena, so more threads would hold more memory).
+    connections: Arc<Semaphore>,
+    /// Where a request waiting for a connection counts in the queue depth.
+    gauges: PoolGauges,
     catalog: Arc<CatalogState>,
     /// Which table columns the masking column rules protect, for the catalog snapshot.
     protection: Arc<dyn ColumnProtection>,
@@ -100,12 +108,15 @@ impl PgBackend {
             build_pool(&spec, &connection, tls, health_interval, log).with_gauges(gauges.clone());
         let pool = Arc::new(OffThreadDrop::new(pool));
         let policy = policy_for(&spec);
+        let connections = Arc::new(Semaphore::new(pool.max_size() as usize));
         Ok(PgBackend {
             spec,
             connection,
             pool,
             policy,
             cancels: CancelRegistry::default(),
+            connections,
+            gauges,
             catalog: Arc::new(CatalogState {
                 fingerprint: Mutex::new(None),
                 checks: watch::channel(0).0,
@@ -153,7 +164,7 @@ impl Backend for PgBackend {
             request_id,
             deadline,
             limits,
-            ..
+            cancel,
         } = context;
         let limits = StatementLimits {
             deadline,
@@ -169,18 +180,24 @@ impl Backend for PgBackend {
         let policy = self.policy.clone();
         let catalog = Arc::clone(&self.catalog);
         let protection = Arc::clone(&self.protection);
+        let connections = Arc::clone(&self.connections);
+        let gauges = self.gauges.clone();
         Box::pin(async move {
             let outcome = async {
                 if let Some(check) = planned.pending_check() {
                     check_off_thread(&policy, &catalog, check.clone(), deadline).await?;
                 }
+                let connection =
+                    connection_permit(&connections, &gauges, &deadline, &cancel).await?;
                 let task = actix_rt::task::spawn_blocking(move || {
                     let context = Context {
                         policy: &policy,
                         protection: &protection,
                         slot: &slot,
                     };
-                    execute(&pool, planned, limits, &context)
+                    let executed = execute(&pool, planned, limits, &context);
+                    drop(connection);
+                    executed
                 });
                 task.await.unwrap_or_else(|err| {
                     Err(OperationError::new(
@@ -256,6 +273,21 @@ impl CatalogState {
     fn fingerprint(&self) -> std::sync::MutexGuard<'_, Option<String>> {
         self.fingerprint.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// A permit for one of the pool's connections; a request that has to wait for it counts in the
+/// queue depth meanwhile.
+async fn connection_permit(
+    connections: &Arc<Semaphore>,
+    gauges: &PoolGauges,
+    deadline: &Deadline,
+    cancel: &CancelHandle,
+) -> Result<OwnedSemaphorePermit, OperationError> {
+    if let Ok(permit) = Arc::clone(connections).try_acquire_owned() {
+        return Ok(permit);
+    }
+    let _waiting = gauges.waiting();
+    permit_of(connections, "a database connection", deadline, cancel).await
 }
 
 /// Runs a policy check on a blocking thread. Before the first health check there is no catalog
