@@ -337,6 +337,7 @@ mod reload;
 mod routes;
 mod shutdown;
 mod status;
+mod status_writer;
 
 #[cfg(test)]
 mod tests;

@@ -2,6 +2,7 @@
 //! link's state (connected, standing by), and the liveness status file (what it writes, and when a
 //! write failed).
 
+use super::status_writer::{AfterWrite, StatusWriter};
 use super::Supervisor;
 use crate::local_state::StatePath;
 use crate::log_event::LogEvent;
@@ -11,11 +12,12 @@ use crate::status_file::{self, AuditStatus, ResourceStatus, Status};
 use actix::{Context, Handler};
 use slog::{info, warn};
 
-/// Where the status file goes, and whether the last write failed (logged once per failure run).
+/// Where the status file goes, and the writer that writes it there (started with the first
+/// status, on the actor system).
 #[derive(Default)]
 pub(super) struct StatusFileSink {
     path: Option<StatePath>,
-    failing: bool,
+    writer: Option<StatusWriter>,
 }
 
 /// The control-plane session as the supervisor knows it.
@@ -76,8 +78,12 @@ impl Supervisor {
         let audit_ready = self.audit_status.as_ref().is_some_and(|a| a.available);
         if self.startup.announced.len() == self.resources.len() && audit_ready {
             self.startup.ready = true;
-            info!(self.log, "{}", LogEvent::RelayReady);
-            self.write_status();
+            // Said once the status file says so, for whoever reads the file on seeing the line.
+            let log = self.log.clone();
+            let announce: AfterWrite = Box::new(move || info!(log, "{}", LogEvent::RelayReady));
+            if !self.write_status_then(Some(announce)) {
+                info!(self.log, "{}", LogEvent::RelayReady);
+            }
         }
     }
 
@@ -89,8 +95,14 @@ impl Supervisor {
 
     /// Rewrites the status file, if one is configured.
     pub(super) fn write_status(&mut self) {
+        self.write_status_then(None);
+    }
+
+    /// Rewrites the status file and then runs `after`; returns false (without running it) when
+    /// no status file is configured.
+    fn write_status_then(&mut self, after: Option<AfterWrite>) -> bool {
         let Some(path) = self.status_file.path.clone() else {
-            return;
+            return false;
         };
         let audit = match &self.audit_status {
             Some(audit) => AuditStatus {
@@ -120,19 +132,11 @@ impl Supervisor {
                 })
                 .collect(),
         };
-        // The private directory is (re)created when missing, as the spool's is.
-        let written = path
-            .prepare()
-            .map_err(|err| err.to_string())
-            .and_then(|()| status_file::write(&path.path, &status).map_err(|err| err.to_string()));
-        match written {
-            Ok(()) => self.status_file.failing = false,
-            Err(err) if !self.status_file.failing => {
-                self.status_file.failing = true;
-                warn!(self.log, "{}", LogEvent::CannotWriteTheStatusFile;
-                    "path" => path.path.display().to_string(), "error" => err);
-            }
-            Err(_) => {}
-        }
+        let log = &self.log;
+        self.status_file
+            .writer
+            .get_or_insert_with(|| StatusWriter::start(path, log.clone()))
+            .write(status, after);
+        true
     }
 }
