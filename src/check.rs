@@ -124,7 +124,7 @@ fn check_local_state(config: &Config) -> bool {
     if let Err(error) = status_file::probe(&status) {
         problem(
             &format!("status file {}", status.path.display()),
-            &error,
+            &error.to_string(),
             STATUS_UNWRITABLE,
         );
         ok = false;
