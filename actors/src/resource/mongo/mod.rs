@@ -212,7 +212,9 @@ async fn database(
         |message: String| OperationError::new(ErrorCode::ResourceUnavailable, message);
     let client = cell
         .get_or_try_init(|| async {
-            let mut options = options::client_options(spec).await.map_err(unavailable)?;
+            let mut options = options::client_options(spec)
+                .await
+                .map_err(|err| unavailable(err.to_string()))?;
             options.cmap_event_handler = Some(pool_events::handler(gauges.clone()));
             Client::with_options(options).map_err(|err| unavailable(describe_error(&err)))
         })
