@@ -11,8 +11,11 @@ use relay_actors::control_plane::connect::{self, classify, redact_url, ConnectFa
 use relay_actors::local_state;
 use relay_actors::protocol::PROBE_HEADER;
 use relay_actors::resource::postgres::database_tls;
-use relay_actors::resource::{self, verdict, Backend, BackendParts, DatabaseHealth, Verdict};
+use relay_actors::resource::{
+    self, verdict, Backend, BackendParts, DatabaseHealth, HealthError, Verdict,
+};
 use relay_actors::status_file;
+use relay_actors::tls::TlsSetupError;
 use relay_config::{Config, ConfigError, ResourceConnection};
 use std::path::Path;
 use std::process::ExitCode;
@@ -95,7 +98,7 @@ fn check_local_state(config: &Config) -> bool {
         if let Err(err) = resource_tls(resource) {
             problem(
                 &format!("resource {}", resource.id),
-                &err,
+                &err.to_string(),
                 RESOURCE_UNHEALTHY,
             );
             ok = false;
@@ -124,7 +127,7 @@ fn check_local_state(config: &Config) -> bool {
     if let Err(error) = status_file::probe(&status) {
         problem(
             &format!("status file {}", status.path.display()),
-            &error,
+            &error.to_string(),
             STATUS_UNWRITABLE,
         );
         ok = false;
@@ -133,7 +136,7 @@ fn check_local_state(config: &Config) -> bool {
 }
 
 /// A resource's CA bundle, read as the relay reads it.
-fn resource_tls(resource: &relay_config::Resource) -> Result<(), String> {
+fn resource_tls(resource: &relay_config::Resource) -> Result<(), TlsSetupError> {
     match &resource.connection {
         ResourceConnection::Postgres(connection) => {
             database_tls(&resource.id, connection).map(drop)
@@ -146,14 +149,13 @@ fn resource_tls(resource: &relay_config::Resource) -> Result<(), String> {
             None => Ok(()),
         },
     }
-    .map_err(|err| err.to_string())
 }
 
 fn check_resource(resource: &relay_config::Resource) -> bool {
     let outcome = check_database(resource);
     // Judged exactly as `relay run` judges it.
     let judged = verdict(resource, &outcome);
-    match (judged, outcome) {
+    let reason = match (judged, outcome) {
         (Verdict::Healthy { write_warning }, Ok(found)) => {
             println!(
                 "resource {}: {}",
@@ -163,21 +165,21 @@ fn check_resource(resource: &relay_config::Resource) -> bool {
             for note in &found.notes {
                 println!("resource {}: note: {note}", resource.id);
             }
-            true
+            return true;
         }
-        (Verdict::Unhealthy(reason), _) | (Verdict::Healthy { .. }, Err(reason)) => {
-            problem(
-                &format!("resource {}", resource.id),
-                &reason,
-                RESOURCE_UNHEALTHY,
-            );
-            false
-        }
-    }
+        (Verdict::Unhealthy(reason), _) => reason,
+        (Verdict::Healthy { .. }, Err(reason)) => reason.to_string(),
+    };
+    problem(
+        &format!("resource {}", resource.id),
+        &reason,
+        RESOURCE_UNHEALTHY,
+    );
+    false
 }
 
 /// One health check, through the same backend `relay run` would use for the resource.
-fn check_database(resource: &relay_config::Resource) -> Result<DatabaseHealth, String> {
+fn check_database(resource: &relay_config::Resource) -> Result<DatabaseHealth, HealthError> {
     // One attempt only: the retry delay never comes into play, and the pool logs nowhere.
     let discard = slog::Logger::root(slog::Discard, slog::o!());
     let parts = BackendParts {
@@ -193,7 +195,7 @@ fn check_database(resource: &relay_config::Resource) -> Result<DatabaseHealth, S
 struct CheckHealth;
 
 impl resource::WithBackend for CheckHealth {
-    type Output = Result<DatabaseHealth, String>;
+    type Output = Result<DatabaseHealth, HealthError>;
 
     fn with<B: Backend>(self, backend: B) -> Self::Output {
         let system = actix::System::new();

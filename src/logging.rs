@@ -15,14 +15,21 @@ pub struct LogGuard {
 /// The variable that sets the log level.
 pub const LEVEL_VARIABLE: &str = "RELAY_LOG_LEVEL";
 
+/// A `RELAY_LOG_LEVEL` that names no level; `shown` is at most 32 characters of the value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{LEVEL_VARIABLE}: unknown log level \"{shown}\" (known: trace, debug, info, warn, error)")]
+pub struct UnknownLevel {
+    pub shown: String,
+}
+
 /// The log level from `RELAY_LOG_LEVEL` (`trace`, `debug`, `info`, `warn`, `error`, in any case),
 /// `info` when unset or empty; any other value is a usage error, described.
-pub fn level_from_env() -> Result<Level, String> {
+pub fn level_from_env() -> Result<Level, UnknownLevel> {
     parse_level(std::env::var(LEVEL_VARIABLE).ok().as_deref())
 }
 
 /// [`level_from_env`] for a given value.
-pub fn parse_level(value: Option<&str>) -> Result<Level, String> {
+pub fn parse_level(value: Option<&str>) -> Result<Level, UnknownLevel> {
     let Some(value) = value.map(str::trim).filter(|value| !value.is_empty()) else {
         return Ok(Level::Info);
     };
@@ -32,13 +39,9 @@ pub fn parse_level(value: Option<&str>) -> Result<Level, String> {
         "info" => Ok(Level::Info),
         "warn" | "warning" => Ok(Level::Warning),
         "error" => Ok(Level::Error),
-        _ => {
-            let shown: String = value.chars().take(32).collect();
-            Err(format!(
-                "{LEVEL_VARIABLE}: unknown log level \"{shown}\" (known: trace, debug, info, \
-                 warn, error)"
-            ))
-        }
+        _ => Err(UnknownLevel {
+            shown: value.chars().take(32).collect(),
+        }),
     }
 }
 
@@ -106,7 +109,7 @@ mod tests {
         assert_eq!(parse_level(Some(" ")), Ok(Level::Info));
         assert_eq!(parse_level(Some("DEBUG")), Ok(Level::Debug));
         assert_eq!(parse_level(Some("warning")), Ok(Level::Warning));
-        let err = parse_level(Some("verbose")).unwrap_err();
+        let err = parse_level(Some("verbose")).unwrap_err().to_string();
         assert_eq!(
             err,
             "RELAY_LOG_LEVEL: unknown log level \"verbose\" (known: trace, debug, info, warn, error)"

@@ -25,7 +25,7 @@ pub fn run(config_path: &Path) -> ExitCode {
     info!(log, "{}", LogEvent::RelayStarting; "version" => env!("CARGO_PKG_VERSION"));
     let code = match level {
         Err(problem) => {
-            error!(log, "{}", LogEvent::InvalidLogLevel; "variable" => logging::LEVEL_VARIABLE, "problem" => problem);
+            error!(log, "{}", LogEvent::InvalidLogLevel; "variable" => logging::LEVEL_VARIABLE, "problem" => problem.to_string());
             ExitCode::from(EXIT_USAGE)
         }
         Ok(_) => load_and_serve(config_path, &log),

@@ -8,6 +8,22 @@ use serde_norway::Value;
 
 use crate::error::{index_path, key_path, Problem};
 
+/// Why one placeholder could not be filled. Names the variable, never a value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum PlaceholderError {
+    #[error("unterminated placeholder: \"${{\" without a closing \"}}\"")]
+    Unterminated,
+    #[error(
+        "invalid placeholder: the variable name must be letters, digits and underscores, not \
+         starting with a digit"
+    )]
+    InvalidName,
+    #[error("nested placeholder in the default of {name} is not supported")]
+    NestedDefault { name: String },
+    #[error("environment variable {name} is not set")]
+    Unset { name: String },
+}
+
 /// Looks up an environment variable; `None` means unset.
 pub(crate) type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
@@ -25,7 +41,7 @@ fn expand_node(node: &mut Value, path: &str, env: EnvLookup<'_>, problems: &mut 
         Value::String(text) if text.contains('$') => match expand_str(text, env) {
             Ok(expanded) => *text = expanded,
             Err(errors) => {
-                problems.extend(errors.into_iter().map(|e| Problem::new(path, e)));
+                problems.extend(errors.iter().map(|e| Problem::new(path, e.to_string())));
                 // Dropped so later checks do not complain about the raw `${...}` text too.
                 *node = Value::Null;
             }
@@ -58,7 +74,7 @@ pub(crate) fn key_name(key: &Value) -> String {
 
 /// Expands one string. `$${` is a literal `${`; any other `$` is kept as is. Returns every
 /// placeholder problem in the string, not just the first.
-pub(crate) fn expand_str(text: &str, env: EnvLookup<'_>) -> Result<String, Vec<String>> {
+pub(crate) fn expand_str(text: &str, env: EnvLookup<'_>) -> Result<String, Vec<PlaceholderError>> {
     let mut expanded = String::with_capacity(text.len());
     let mut errors = Vec::new();
     let mut rest = text;
@@ -70,7 +86,7 @@ pub(crate) fn expand_str(text: &str, env: EnvLookup<'_>) -> Result<String, Vec<S
             rest = after;
         } else if let Some(body_and_rest) = tail.strip_prefix("${") {
             let Some(close) = body_and_rest.find('}') else {
-                errors.push("unterminated placeholder: \"${\" without a closing \"}\"".to_owned());
+                errors.push(PlaceholderError::Unterminated);
                 rest = "";
                 break;
             };
@@ -94,28 +110,26 @@ pub(crate) fn expand_str(text: &str, env: EnvLookup<'_>) -> Result<String, Vec<S
 
 /// Resolves the inside of one `${...}`: `NAME` or `NAME:-default`. Like the shell, the
 /// default applies when the variable is unset or empty.
-fn resolve(body: &str, env: EnvLookup<'_>) -> Result<String, String> {
+fn resolve(body: &str, env: EnvLookup<'_>) -> Result<String, PlaceholderError> {
     let (name, default) = match body.split_once(":-") {
         Some((name, default)) => (name, Some(default)),
         None => (body, None),
     };
     if !is_valid_name(name) {
-        return Err(
-            "invalid placeholder: the variable name must be letters, digits and \
-                    underscores, not starting with a digit"
-                .to_owned(),
-        );
+        return Err(PlaceholderError::InvalidName);
     }
     if default.is_some_and(|text| text.contains("${")) {
-        return Err(format!(
-            "nested placeholder in the default of {name} is not supported"
-        ));
+        return Err(PlaceholderError::NestedDefault {
+            name: name.to_owned(),
+        });
     }
     match (env(name), default) {
         (Some(value), Some(default)) if value.is_empty() => Ok(default.to_owned()),
         (Some(value), _) => Ok(value),
         (None, Some(default)) => Ok(default.to_owned()),
-        (None, None) => Err(format!("environment variable {name} is not set")),
+        (None, None) => Err(PlaceholderError::Unset {
+            name: name.to_owned(),
+        }),
     }
 }
 
@@ -143,7 +157,7 @@ mod tests {
     }
 
     fn expand(text: &str) -> Result<String, Vec<String>> {
-        expand_str(text, &env)
+        expand_str(text, &env).map_err(|errors| errors.iter().map(ToString::to_string).collect())
     }
 
     #[test]

@@ -61,10 +61,11 @@ pub use diff::{unreloadable, ConfigDiff, Section};
 pub use error::{ConfigError, Problem};
 pub use masking::{Builtins, ColumnRule, MaskStrategy};
 pub use model::{Config, ControlPlane, MaskPattern, Masking, Metrics};
-pub use proxy::{ProxyCredentials, ProxyServer, ProxySetting, ProxyUrl};
+pub use proxy::{ProxyCredentials, ProxyServer, ProxySetting, ProxyUrl, ProxyUrlError};
 pub use resource::{Operation, Resource, ResourceType, Tables};
 pub use secret::Secret;
 pub use token_file::{read_token_file, TokenFileError};
+pub use ws_url::AuthorityError;
 
 /// Where the config is read from when neither `--config` nor `RELAY_CONFIG` says otherwise
 /// (the path in the relay's container image).

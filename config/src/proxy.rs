@@ -10,6 +10,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 
 use crate::secret::Secret;
+use crate::ws_url::AuthorityError;
 
 /// `controlPlane.proxy`: `none`, or the proxy to use whatever the environment says.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,20 +80,42 @@ pub struct ProxyCredentials {
     pub password: Secret,
 }
 
+/// What is wrong with a proxy URL, worded to follow the setting's name. Never echoes the URL.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProxyUrlError {
+    #[error("is empty")]
+    Empty,
+    #[error("must not contain whitespace")]
+    Whitespace,
+    /// `scheme` is at most 16 characters of what came before `://`.
+    #[error(
+        "unsupported proxy scheme \"{scheme}\": only http:// and https:// proxies are supported"
+    )]
+    UnsupportedScheme { scheme: String },
+    #[error("must not have a path, query or fragment")]
+    HasPath,
+    #[error("has an invalid %-escape in its credentials")]
+    InvalidEscape,
+    #[error("has credentials without a user name")]
+    NoUserName,
+    #[error(transparent)]
+    Authority(#[from] AuthorityError),
+}
+
 impl ProxyUrl {
     /// Parses `[http://|https://][user[:password]@]host[:port][/]`; no scheme means `http://`.
-    pub fn parse(text: &str) -> Result<ProxyUrl, String> {
+    pub fn parse(text: &str) -> Result<ProxyUrl, ProxyUrlError> {
         let text = text.trim();
         if text.is_empty() {
-            return Err("is empty".into());
+            return Err(ProxyUrlError::Empty);
         }
         if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err("must not contain whitespace".into());
+            return Err(ProxyUrlError::Whitespace);
         }
         let (tls, rest) = split_scheme(text)?;
         let rest = rest.strip_suffix('/').unwrap_or(rest);
         if rest.contains(['/', '?', '#']) {
-            return Err("must not have a path, query or fragment".into());
+            return Err(ProxyUrlError::HasPath);
         }
         let (credentials, authority) = match rest.rsplit_once('@') {
             Some((userinfo, authority)) => (Some(parse_credentials(userinfo)?), authority),
@@ -134,28 +157,25 @@ impl fmt::Debug for ProxyUrl {
     }
 }
 
-fn split_scheme(text: &str) -> Result<(bool, &str), String> {
+fn split_scheme(text: &str) -> Result<(bool, &str), ProxyUrlError> {
     let Some((scheme, rest)) = text.split_once("://") else {
         return Ok((false, text));
     };
     match scheme.to_ascii_lowercase().as_str() {
         "http" => Ok((false, rest)),
         "https" => Ok((true, rest)),
-        _ => Err(format!(
-            "unsupported proxy scheme \"{}\": only http:// and https:// proxies are supported",
-            scheme.chars().take(16).collect::<String>()
-        )),
+        _ => Err(ProxyUrlError::UnsupportedScheme {
+            scheme: scheme.chars().take(16).collect(),
+        }),
     }
 }
 
-fn parse_credentials(userinfo: &str) -> Result<ProxyCredentials, String> {
+fn parse_credentials(userinfo: &str) -> Result<ProxyCredentials, ProxyUrlError> {
     let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
-    let decode = |part: &str| {
-        percent_decode(part).ok_or_else(|| "has an invalid %-escape in its credentials".to_owned())
-    };
+    let decode = |part: &str| percent_decode(part).ok_or(ProxyUrlError::InvalidEscape);
     let user = decode(user)?;
     if user.is_empty() {
-        return Err("has credentials without a user name".into());
+        return Err(ProxyUrlError::NoUserName);
     }
     Ok(ProxyCredentials {
         user,
@@ -182,7 +202,7 @@ fn percent_decode(text: &str) -> Option<String> {
 }
 
 /// The host (lower case) and port of the proxy's authority, the scheme's port by default.
-fn split_host_port(authority: &str, default_port: u16) -> Result<(String, u16), String> {
+fn split_host_port(authority: &str, default_port: u16) -> Result<(String, u16), ProxyUrlError> {
     let (host, port) = crate::ws_url::split_host_port(authority)?;
     Ok((host.to_ascii_lowercase(), port.unwrap_or(default_port)))
 }
@@ -212,7 +232,7 @@ mod tests {
 
     #[test]
     fn rejects_bad_urls_without_echoing_them() {
-        let problem = |text| ProxyUrl::parse(text).unwrap_err();
+        let problem = |text| ProxyUrl::parse(text).unwrap_err().to_string();
         assert!(problem("socks5://u:secret@h:1080").contains("unsupported proxy scheme \"socks5\""));
         assert!(!problem("socks5://u:secret@h:1080").contains("secret"));
         assert!(problem("").contains("is empty"));

@@ -60,7 +60,7 @@ fn check_proxy(check: &mut Checker, server: &ProxyServer, path: &str) {
             "only applies to an https:// proxy (the proxy URL is http://)",
         ),
         Ok(_) => {}
-        Err(message) => check.push(key_path(path, "url"), message),
+        Err(problem) => check.push(key_path(path, "url"), problem.to_string()),
     }
     if let Some(ca_file) = &server.ca_file {
         check_ca_file(check, key_path(path, "caFile"), ca_file);

@@ -26,7 +26,7 @@ pub(crate) fn columns(check: &mut Checker, masking: &Masking, path: &str) {
         }
         if let Some(table) = &rule.table {
             if let Err(problem) = crate::validate_scope::table_pattern(table) {
-                check.push(key_path(&at, "table"), problem);
+                check.push(key_path(&at, "table"), problem.to_string());
             }
         }
         check.range(key_path(&at, "keep"), rule.keep, 0..=64);

@@ -5,6 +5,15 @@ use crate::check::Checker;
 use crate::error::{index_path, key_path};
 use crate::resource::{Resource, ResourceType};
 
+/// A name pattern that is not of the shape its key takes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid pattern \"{entry}\": expected {expected}, where * matches within a name")]
+pub(crate) struct InvalidPattern {
+    entry: String,
+    /// The shapes the key takes, e.g. `schema.name`.
+    expected: &'static str,
+}
+
 /// Checks every pattern of the resource at `at` (a mongodb resource has no function or
 /// relation patterns: the schema refuses those keys on it).
 pub(crate) fn check(check: &mut Checker, resource: &Resource, at: &str) {
@@ -16,7 +25,7 @@ pub(crate) fn check(check: &mut Checker, resource: &Resource, at: &str) {
         let qualified_only = key == "allowedRelations";
         for (index, entry) in entries.iter().enumerate() {
             if let Err(problem) = pattern(entry, qualified_only, resource.kind) {
-                check.push(index_path(&key_at, index), problem);
+                check.push(index_path(&key_at, index), problem.to_string());
             }
         }
     }
@@ -35,7 +44,10 @@ pub(crate) fn check(check: &mut Checker, resource: &Resource, at: &str) {
     for (key, entries) in lists {
         for (index, entry) in entries.into_iter().enumerate() {
             if let Err(problem) = pattern(entry, true, resource.kind) {
-                check.push(index_path(&key_path(&tables_at, key), index), problem);
+                check.push(
+                    index_path(&key_path(&tables_at, key), index),
+                    problem.to_string(),
+                );
             }
         }
     }
@@ -43,14 +55,16 @@ pub(crate) fn check(check: &mut Checker, resource: &Resource, at: &str) {
 
 /// A pattern `name` or `schema.name` (postgres) or `database.collection` (mongodb): parts of
 /// identifier characters and `*`, or double-quoted.
-fn pattern(entry: &str, qualified_only: bool, kind: ResourceType) -> Result<(), String> {
+fn pattern(entry: &str, qualified_only: bool, kind: ResourceType) -> Result<(), InvalidPattern> {
     let shape = match kind {
         ResourceType::Postgres if qualified_only => "schema.name",
         ResourceType::Postgres => "name or schema.name",
         ResourceType::Mongodb => "database.collection",
     };
-    let invalid =
-        || format!("invalid pattern \"{entry}\": expected {shape}, where * matches within a name");
+    let invalid = || InvalidPattern {
+        entry: entry.to_owned(),
+        expected: shape,
+    };
     let parts = split_parts(entry).ok_or_else(invalid)?;
     let well_formed = match (kind, parts.as_slice()) {
         (ResourceType::Mongodb, [database, collection]) => {
@@ -65,14 +79,12 @@ fn pattern(entry: &str, qualified_only: bool, kind: ResourceType) -> Result<(), 
 
 /// A column rule's `table`: a PostgreSQL `name` or `schema.name`, or a MongoDB
 /// `database.collection`.
-pub(crate) fn table_pattern(entry: &str) -> Result<(), String> {
+pub(crate) fn table_pattern(entry: &str) -> Result<(), InvalidPattern> {
     pattern(entry, false, ResourceType::Postgres)
         .or_else(|_| pattern(entry, true, ResourceType::Mongodb))
-        .map_err(|_| {
-            format!(
-                "invalid pattern \"{entry}\": expected name, schema.name or database.collection, \
-                 where * matches within a name"
-            )
+        .map_err(|_| InvalidPattern {
+            entry: entry.to_owned(),
+            expected: "name, schema.name or database.collection",
         })
 }
 

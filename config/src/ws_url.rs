@@ -4,6 +4,19 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+/// What is wrong with the authority (`host[:port]`) of a URL. The URL is not echoed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthorityError {
+    #[error("has an unclosed \"[\" in the host")]
+    UnclosedBracket,
+    #[error("has text after the IPv6 host")]
+    TextAfterIpv6Host,
+    #[error("has no host")]
+    NoHost,
+    #[error("has an invalid port (must be 1 to 65535)")]
+    InvalidPort,
+}
+
 /// What is wrong with the control-plane URL, if anything. The URL is not echoed.
 pub(crate) fn url_problem(url: &str, allow_insecure: bool) -> Option<String> {
     let (secure, rest) = match (strip_scheme(url, "wss://"), strip_scheme(url, "ws://")) {
@@ -20,7 +33,7 @@ pub(crate) fn url_problem(url: &str, allow_insecure: bool) -> Option<String> {
     }
     let host = match split_host_port(authority) {
         Ok((host, _)) => host,
-        Err(message) => return Some(message),
+        Err(problem) => return Some(problem.to_string()),
     };
     if !secure && !allow_insecure && !is_loopback(host) {
         return Some(
@@ -40,15 +53,15 @@ fn strip_scheme<'a>(url: &'a str, scheme: &str) -> Option<&'a str> {
 }
 
 /// The host and port of `host[:port]` or `[ipv6][:port]` (brackets removed), the port checked.
-pub(crate) fn split_host_port(authority: &str) -> Result<(&str, Option<u16>), String> {
+pub(crate) fn split_host_port(authority: &str) -> Result<(&str, Option<u16>), AuthorityError> {
     let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
         let Some((host, after)) = bracketed.split_once(']') else {
-            return Err("has an unclosed \"[\" in the host".into());
+            return Err(AuthorityError::UnclosedBracket);
         };
         match after.strip_prefix(':') {
             Some(port) => (host, Some(port)),
             None if after.is_empty() => (host, None),
-            None => return Err("has text after the IPv6 host".into()),
+            None => return Err(AuthorityError::TextAfterIpv6Host),
         }
     } else {
         match authority.split_once(':') {
@@ -57,13 +70,13 @@ pub(crate) fn split_host_port(authority: &str) -> Result<(&str, Option<u16>), St
         }
     };
     if host.is_empty() {
-        return Err("has no host".into());
+        return Err(AuthorityError::NoHost);
     }
     let port = match port {
         None => None,
         Some(port) => match port.parse::<u16>() {
             Ok(port @ 1..) => Some(port),
-            _ => return Err("has an invalid port (must be 1 to 65535)".into()),
+            _ => return Err(AuthorityError::InvalidPort),
         },
     };
     Ok((host, port))

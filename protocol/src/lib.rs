@@ -8,6 +8,7 @@
 pub mod time;
 #[macro_use]
 mod wire_enum;
+pub use wire_enum::UnknownName;
 
 /// For [`wire_enum!`]'s expansion in other crates.
 #[doc(hidden)]

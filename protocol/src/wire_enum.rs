@@ -1,6 +1,26 @@
 //! One spelling per wire name: an enum whose variants' wire strings are written once, beside the
 //! variants, with `as_str`, `Display`, `FromStr` and serde both ways generated from that one list.
 
+/// A text that is no wire name of the enum `kind`, which has the names `expected`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownName {
+    pub kind: &'static str,
+    pub text: String,
+    pub expected: &'static [&'static str],
+}
+
+impl std::fmt::Display for UnknownName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "unknown {} {:?}; expected one of {:?}",
+            self.kind, self.text, self.expected
+        )
+    }
+}
+
+impl std::error::Error for UnknownName {}
+
 /// Declares a fieldless enum with the wire string of each variant:
 ///
 /// ```ignore
@@ -10,8 +30,9 @@
 /// }
 /// ```
 ///
-/// It gets `as_str` (the wire string), `from_wire`, `ALL`, `NAMES`, `Display`, `FromStr`, `Serialize`
-/// (the string) and `Deserialize` (one of the strings, else serde's "unknown variant" error).
+/// It gets `as_str` (the wire string), `from_wire`, `ALL`, `NAMES`, `Display`, `FromStr` (any other
+/// text is an [`UnknownName`]), `Serialize` (the string) and `Deserialize` (one of the strings, else
+/// serde's "unknown variant" error).
 #[macro_export]
 macro_rules! wire_enum {
     (
@@ -55,12 +76,13 @@ macro_rules! wire_enum {
         }
 
         impl ::std::str::FromStr for $name {
-            type Err = String;
+            type Err = $crate::UnknownName;
 
-            fn from_str(text: &str) -> Result<Self, String> {
-                Self::from_wire(text).ok_or_else(|| {
-                    format!("unknown {} {text:?}; expected one of {:?}", stringify!($name),
-                        [$($wire),+])
+            fn from_str(text: &str) -> Result<Self, $crate::UnknownName> {
+                Self::from_wire(text).ok_or_else(|| $crate::UnknownName {
+                    kind: stringify!($name),
+                    text: text.to_owned(),
+                    expected: Self::NAMES,
                 })
             }
         }
@@ -114,7 +136,7 @@ mod tests {
         let err = serde_json::from_str::<Sample>("\"NotReadOnly\"").unwrap_err();
         assert!(err.to_string().contains("unknown variant"), "{err}");
         assert!(err.to_string().contains("not_read_only"), "{err}");
-        let err = "nope".parse::<Sample>().unwrap_err();
+        let err = "nope".parse::<Sample>().unwrap_err().to_string();
         assert!(err.contains("Sample") && err.contains("\"ok\""), "{err}");
     }
 }

@@ -69,7 +69,7 @@ impl Auditor {
         let written = self
             .sinks
             .write_file(&lines)
-            .map_err(|reason| (0, reason))
+            .map_err(|reason| (0, reason.to_string()))
             .and_then(|()| self.sinks.push_spool(spool_entries));
         let (spooled, taken, failure) = match written {
             Ok(spooled) => (spooled.is_some(), sealed.len(), None),

@@ -121,7 +121,8 @@ impl Handler<AuditStopping> for Auditor {
                 "events" => self.waiting.len());
         }
         if let Err(err) = self.sinks.sync_file() {
-            warn!(self.log, "{}", LogEvent::CannotSyncAuditFileAtShutdown; "error" => err);
+            warn!(self.log, "{}", LogEvent::CannotSyncAuditFileAtShutdown;
+                "error" => err.to_string());
         }
     }
 }

@@ -8,9 +8,36 @@ use relay_config::Audit;
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use thiserror::Error;
 
 /// Room an operation record may need beyond its statement (ids, counts, chain fields).
 const RECORD_OVERHEAD: u64 = 16 << 10;
+
+/// Why a sink cannot take records, worded as the relay logs it. Kept as the reason the sinks are
+/// broken while it is also returned, hence the shared (cloneable) sources.
+#[derive(Debug, Clone, Error)]
+pub enum SinkError {
+    #[error("cannot open audit file {}: {source}", path.display())]
+    OpenFile {
+        path: PathBuf,
+        source: Arc<io::Error>,
+    },
+    #[error("cannot open audit spool {}: {source}", path.display())]
+    OpenSpool {
+        path: PathBuf,
+        source: Arc<OpenError>,
+    },
+    #[error("cannot write the audit file: {0}")]
+    WriteFile(#[source] Arc<io::Error>),
+    #[error("cannot sync the audit file: {0}")]
+    SyncFile(#[source] Arc<io::Error>),
+    #[error("cannot write the audit spool: {0}")]
+    WriteSpool(#[source] Arc<io::Error>),
+    /// The file system of the sink (`audit spool` or `audit file`) has no room for a record.
+    #[error("cannot write the {sink}: no space left on its file system ({free} bytes free)")]
+    NoSpace { sink: &'static str, free: u64 },
+}
 
 /// The sinks of one auditor.
 pub struct Sinks {
@@ -23,7 +50,7 @@ pub struct Sinks {
     file: Option<File>,
     spool: Option<Spool>,
     /// Why a sink is missing or its last write failed; cleared by [`Sinks::retry`].
-    broken: Option<String>,
+    broken: Option<SinkError>,
 }
 
 /// Something worth a log line that happened while opening.
@@ -59,7 +86,7 @@ impl Sinks {
         if let (None, Some(path)) = (&self.file, &self.file_path) {
             match local_state::open_append(path) {
                 Ok(file) => self.file = Some(file),
-                Err(err) => self.broken = Some(file_open_error(path, &err)),
+                Err(err) => self.broken = Some(file_open_error(path, err)),
             }
         }
         if let (None, Some(path)) = (&self.spool, &self.spool_path) {
@@ -95,7 +122,7 @@ impl Sinks {
     /// Why an operation cannot be recorded now, if it cannot.
     pub fn problem(&self) -> Option<String> {
         if let Some(reason) = &self.broken {
-            return Some(reason.clone());
+            return Some(reason.to_string());
         }
         let spool = self.spool.as_ref()?;
         spool
@@ -105,16 +132,13 @@ impl Sinks {
     }
 
     /// A file system without room for one more record, on either sink.
-    fn short_of_space(&self) -> Option<String> {
+    fn short_of_space(&self) -> Option<SinkError> {
         let spool_free = self.spool.as_ref().map(Spool::free_space);
         let file_free = self.file.as_ref().map(free_space);
-        for (what, free) in [("audit spool", spool_free), ("audit file", file_free)] {
+        for (sink, free) in [("audit spool", spool_free), ("audit file", file_free)] {
             if let Some(Ok(free)) = free {
                 if free < self.reserve {
-                    return Some(format!(
-                        "cannot write the {what}: no space left on its file system \
-                         ({free} bytes free)"
-                    ));
+                    return Some(SinkError::NoSpace { sink, free });
                 }
             }
         }
@@ -123,7 +147,7 @@ impl Sinks {
 
     /// Appends records' lines (each ending in a newline) to the audit file with one write, if
     /// there is one.
-    pub fn write_file(&mut self, lines: &str) -> Result<(), String> {
+    pub fn write_file(&mut self, lines: &str) -> Result<(), SinkError> {
         let Some(file) = self.file.as_mut() else {
             return match (&self.file_path, &self.broken) {
                 (Some(_), Some(reason)) => Err(reason.clone()),
@@ -134,7 +158,7 @@ impl Sinks {
         if let Err(err) = written {
             // Reopened by the next retry; a torn line is skipped by every reader.
             self.file = None;
-            let reason = format!("cannot write the audit file: {err}");
+            let reason = SinkError::WriteFile(Arc::new(err));
             self.broken = Some(reason.clone());
             return Err(reason);
         }
@@ -142,11 +166,11 @@ impl Sinks {
     }
 
     /// Makes what the audit file holds durable (at shutdown, after the last record).
-    pub fn sync_file(&self) -> Result<(), String> {
+    pub fn sync_file(&self) -> Result<(), SinkError> {
         match &self.file {
             Some(file) => file
                 .sync_data()
-                .map_err(|err| format!("cannot sync the audit file: {err}")),
+                .map_err(|err| SinkError::SyncFile(Arc::new(err))),
             None => Ok(()),
         }
     }
@@ -156,7 +180,7 @@ impl Sinks {
     pub fn push_spool(&mut self, records: Vec<Pending>) -> Result<Option<u64>, (usize, String)> {
         let Some(spool) = self.spool.as_mut() else {
             return match (&self.spool_path, &self.broken) {
-                (Some(_), Some(reason)) => Err((0, reason.clone())),
+                (Some(_), Some(reason)) => Err((0, reason.to_string())),
                 _ => Ok(None),
             };
         };
@@ -170,9 +194,10 @@ impl Sinks {
                 taken,
                 error: SpoolError::Io(err),
             }) => {
-                let reason = format!("cannot write the audit spool: {err}");
-                self.broken = Some(reason.clone());
-                Err((taken, reason))
+                let reason = SinkError::WriteSpool(Arc::new(err));
+                let text = reason.to_string();
+                self.broken = Some(reason);
+                Err((taken, text))
             }
         }
     }
@@ -191,21 +216,24 @@ fn free_space(file: &File) -> io::Result<u64> {
     Ok(stats.f_bavail.saturating_mul(stats.f_frsize))
 }
 
-fn file_open_error(path: &Path, err: &dyn std::fmt::Display) -> String {
-    format!("cannot open audit file {}: {err}", path.display())
+fn file_open_error(path: &Path, err: io::Error) -> SinkError {
+    SinkError::OpenFile {
+        path: path.to_owned(),
+        source: Arc::new(err),
+    }
 }
 
-fn spool_open_error(path: &Path, err: &dyn std::fmt::Display) -> String {
-    format!("cannot open audit spool {}: {err}", path.display())
+fn spool_open_error(path: &Path, err: impl Into<OpenError>) -> SinkError {
+    SinkError::OpenSpool {
+        path: path.to_owned(),
+        source: Arc::new(err.into()),
+    }
 }
 
-fn open_spool(path: &StatePath, limits: Limits, tenant_id: &str) -> Result<Spool, String> {
+fn open_spool(path: &StatePath, limits: Limits, tenant_id: &str) -> Result<Spool, SinkError> {
     path.prepare()
-        .map_err(|err| spool_open_error(&path.path, &err))?;
-    Spool::open(&path.path, limits, tenant_id).map_err(|err| match err {
-        OpenError::Lock(err) => spool_open_error(&path.path, &err),
-        OpenError::Io(err) => spool_open_error(&path.path, &err),
-    })
+        .map_err(|err| spool_open_error(&path.path, err))?;
+    Spool::open(&path.path, limits, tenant_id).map_err(|err| spool_open_error(&path.path, err))
 }
 
 /// What `relay check` found about the audit trail's files.
@@ -228,15 +256,19 @@ pub fn check_paths(settings: &Audit, tenant_id: &str) -> PathReport {
     if let Some(file) = &settings.file {
         let path = Path::new(file);
         if let Err(err) = try_open(path) {
-            report.problems.push(file_open_error(path, &err));
+            report.problems.push(file_open_error(path, err).to_string());
         }
     }
     if settings.control_plane {
         let spool = local_state::spool_path(settings.spool_path.as_deref(), tenant_id);
         if let Err(err) = spool.prepare() {
-            report.problems.push(spool_open_error(&spool.path, &err));
+            report
+                .problems
+                .push(spool_open_error(&spool.path, err).to_string());
         } else if let Err(err) = try_open(&spool.path) {
-            report.problems.push(spool_open_error(&spool.path, &err));
+            report
+                .problems
+                .push(spool_open_error(&spool.path, err).to_string());
         } else if let Some(busy) = FileLock::held_by_other(&spool.path) {
             report.notes.push(format!(
                 "audit spool {}: {busy}; a second relay with this configuration would refuse \

@@ -78,6 +78,9 @@ pub enum SpoolError {
 /// The spool could not be opened.
 #[derive(Debug, Error)]
 pub enum OpenError {
+    /// The private directory that holds it cannot be used.
+    #[error(transparent)]
+    Directory(#[from] local_state::StateDirError),
     #[error(transparent)]
     Lock(#[from] LockError),
     #[error(transparent)]

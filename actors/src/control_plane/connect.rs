@@ -30,8 +30,8 @@ pub enum LinkSetupError {
     #[error(transparent)]
     Tls(#[from] TlsSetupError),
     /// A proxy setting (named in the text) is unusable.
-    #[error("{0}")]
-    Proxy(String),
+    #[error(transparent)]
+    Proxy(#[from] proxy::UnusableProxy),
 }
 
 impl Link {
@@ -46,7 +46,7 @@ impl Link {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Link, LinkSetupError> {
         let tls = tls_config(config.ca_file.as_deref())?;
-        let route = proxy::choose(config, env).map_err(LinkSetupError::Proxy)?;
+        let route = proxy::choose(config, env)?;
         let proxy_tls = match &route {
             Route::Tunnel(proxy) if proxy.url.tls => Some(proxy_tls_config(proxy)?),
             _ => None,

@@ -2,9 +2,19 @@
 //! else `HTTPS_PROXY` (for `wss://`) or `HTTP_PROXY` (for `ws://`), then `ALL_PROXY`, each also
 //! in lower case, unless `NO_PROXY` names the control plane's host.
 
-use relay_config::{ControlPlane as ControlPlaneConfig, ProxySetting, ProxyUrl};
+use relay_config::{ControlPlane as ControlPlaneConfig, ProxySetting, ProxyUrl, ProxyUrlError};
 use std::net::IpAddr;
 use std::path::PathBuf;
+
+/// A proxy setting whose URL is unusable: the setting's name and what is wrong, never the URL.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{setting}: {problem}")]
+pub struct UnusableProxy {
+    /// `controlPlane.proxy.url` or the environment variable's name.
+    pub setting: &'static str,
+    #[source]
+    pub problem: ProxyUrlError,
+}
 
 /// How the control-plane connection leaves the relay.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,14 +51,16 @@ impl Route {
 pub fn choose(
     plane: &ControlPlaneConfig,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Route, String> {
+) -> Result<Route, UnusableProxy> {
     match &plane.proxy {
         Some(ProxySetting::Disabled) => Ok(Route::Direct {
             why: Some("controlPlane.proxy: none".to_owned()),
         }),
         Some(ProxySetting::Server(server)) => {
-            let url = ProxyUrl::parse(server.url.expose())
-                .map_err(|problem| format!("controlPlane.proxy.url: {problem}"))?;
+            let url = ProxyUrl::parse(server.url.expose()).map_err(|problem| UnusableProxy {
+                setting: "controlPlane.proxy.url",
+                problem,
+            })?;
             Ok(Route::Tunnel(Proxy {
                 url,
                 source: "controlPlane.proxy".to_owned(),
@@ -62,7 +74,7 @@ pub fn choose(
 fn from_environment(
     control_plane_url: &str,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Route, String> {
+) -> Result<Route, UnusableProxy> {
     let (secure, host, port) = target(control_plane_url);
     let names: [&str; 4] = if secure {
         ["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"]
@@ -84,7 +96,10 @@ fn from_environment(
             });
         }
     }
-    let url = ProxyUrl::parse(&value).map_err(|problem| format!("{name}: {problem}"))?;
+    let url = ProxyUrl::parse(&value).map_err(|problem| UnusableProxy {
+        setting: name,
+        problem,
+    })?;
     Ok(Route::Tunnel(Proxy {
         url,
         source: name.to_owned(),

@@ -108,7 +108,9 @@ fn no_proxy_bypasses_and_a_bad_variable_is_named_without_its_value() {
     let proxied = choose(&plane("wss://cp.example.com", None), &env).unwrap();
     assert!(matches!(proxied, Route::Tunnel(_)));
     let bad = [("HTTPS_PROXY", "socks5://u:hunter2@p:1")];
-    let problem = choose(&plane("wss://cp", None), &env_of(&bad)).unwrap_err();
+    let problem = choose(&plane("wss://cp", None), &env_of(&bad))
+        .unwrap_err()
+        .to_string();
     assert!(
         problem.starts_with("HTTPS_PROXY: unsupported proxy scheme"),
         "{problem}"

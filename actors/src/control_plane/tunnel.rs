@@ -44,8 +44,27 @@ pub enum TunnelError {
         target: String,
         status: u16,
     },
-    #[error("the proxy {proxy} gave no usable answer to the CONNECT request: {problem}")]
-    BadReply { proxy: String, problem: String },
+    #[error("the proxy {proxy} gave no usable answer to the CONNECT request: {source}")]
+    Exchange {
+        proxy: String,
+        source: std::io::Error,
+    },
+    #[error("the proxy {proxy} gave no usable answer to the CONNECT request: {source}")]
+    BadReply {
+        proxy: String,
+        source: MalformedReply,
+    },
+}
+
+/// What is wrong with the head of the proxy's reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum MalformedReply {
+    #[error("the reply is not text")]
+    NotText,
+    #[error("the reply does not start with HTTP/1.x")]
+    NotHttp,
+    #[error("the reply has no status code")]
+    NoStatusCode,
 }
 
 /// The CONNECT request for `target` (`host:port`), with Basic credentials when the URL has some.
@@ -64,19 +83,19 @@ pub fn connect_request(target: &str, credentials: Option<&ProxyCredentials>) -> 
 }
 
 /// The status code of a reply head (`HTTP/1.x NNN reason\r\n...`).
-pub fn reply_status(head: &[u8]) -> Result<u16, String> {
-    let text = std::str::from_utf8(head).map_err(|_| "the reply is not text".to_owned())?;
+pub fn reply_status(head: &[u8]) -> Result<u16, MalformedReply> {
+    let text = std::str::from_utf8(head).map_err(|_| MalformedReply::NotText)?;
     let status_line = text.lines().next().unwrap_or_default();
     let mut parts = status_line.split(' ');
     let version = parts.next().unwrap_or_default();
     if !version.starts_with("HTTP/1.") {
-        return Err("the reply does not start with HTTP/1.x".into());
+        return Err(MalformedReply::NotHttp);
     }
     parts
         .next()
         .and_then(|code| code.parse::<u16>().ok())
         .filter(|code| (100..=599).contains(code))
-        .ok_or_else(|| "the reply has no status code".to_owned())
+        .ok_or(MalformedReply::NoStatusCode)
 }
 
 /// Asks the proxy on `stream` for a tunnel to `target` and reads its answer; on success the
@@ -95,17 +114,17 @@ pub async fn open<S: AsyncRead + AsyncWrite + Unpin>(
     };
     let head = match tokio::time::timeout(PROXY_TIMEOUT, exchange).await {
         Err(_elapsed) => return Err(TunnelError::TimedOut { proxy: name }),
-        Ok(Err(err)) => {
-            return Err(TunnelError::BadReply {
+        Ok(Err(source)) => {
+            return Err(TunnelError::Exchange {
                 proxy: name,
-                problem: err.to_string(),
+                source,
             })
         }
         Ok(Ok(head)) => head,
     };
-    let status = reply_status(&head).map_err(|problem| TunnelError::BadReply {
+    let status = reply_status(&head).map_err(|source| TunnelError::BadReply {
         proxy: name.clone(),
-        problem,
+        source,
     })?;
     judge(status, &name, target, proxy.credentials.is_some())
 }

@@ -125,7 +125,7 @@ fn the_probe_finds_the_one_status_file_or_says_why_not() {
     let tmp = tempfile::tempdir().unwrap();
     let base = tmp.path().join("relay");
     let max = Duration::from_secs(30);
-    let none = find_in(&base, max).unwrap_err();
+    let none = find_in(&base, max).unwrap_err().to_string();
     assert!(
         none.contains("no status file") && none.contains("RELAY_STATUS_FILE"),
         "{none}"
@@ -139,7 +139,7 @@ fn the_probe_finds_the_one_status_file_or_says_why_not() {
     assert_eq!(find_in(&base, max).unwrap(), mine);
     // Two running relays: the probe cannot choose.
     write_status(&base.join("other-4"), std::process::id(), now);
-    let many = find_in(&base, max).unwrap_err();
+    let many = find_in(&base, max).unwrap_err().to_string();
     assert!(
         many.contains("several relays") && many.contains("--status-file"),
         "{many}"

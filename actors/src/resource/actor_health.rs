@@ -3,7 +3,7 @@
 
 use super::actor::Resource;
 use super::backend::Backend;
-use super::health::{self, DatabaseHealth};
+use super::health::{self, DatabaseHealth, HealthError};
 use crate::log_event::LogEvent;
 use crate::messages::HealthChanged;
 use crate::protocol::HealthStatus;
@@ -36,7 +36,7 @@ impl<B: Backend> Resource<B> {
             return;
         };
         if !health::known_failure(&self.health, &cause) {
-            self.record_health(Err(cause));
+            self.record_health(Err(HealthError::Database(cause)));
         }
         // At most the health interval away: a refusal waits exactly that long, so the interval's
         // own check would come just too early and leave the next attempt for the one after. Never
@@ -50,7 +50,7 @@ impl<B: Backend> Resource<B> {
         }
     }
 
-    fn record_health(&mut self, outcome: Result<DatabaseHealth, String>) {
+    fn record_health(&mut self, outcome: Result<DatabaseHealth, HealthError>) {
         // The resource's successor reports the health under the same id.
         if self.retiring {
             return;

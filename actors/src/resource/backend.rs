@@ -2,7 +2,7 @@
 //! operation without touching the database, run it within a context (deadline, limits, cancel),
 //! cancel it, and check the database's health.
 
-use super::health::DatabaseHealth;
+use super::health::{DatabaseHealth, HealthError};
 use crate::domain::Deadline;
 use crate::messages::{OperationError, OperationOutput};
 use relay_config::Operation;
@@ -100,7 +100,7 @@ pub trait Backend: 'static {
     fn cancel(&self, _request_id: &str) {}
 
     /// Checks the database: reachable, and what its user may do.
-    fn check_health(&self) -> LocalFuture<Result<DatabaseHealth, String>>;
+    fn check_health(&self) -> LocalFuture<Result<DatabaseHealth, HealthError>>;
 
     /// Why connecting failed last, and how long until the next attempt may start; `None` while
     /// connections open (or the engine does not say).

@@ -16,6 +16,24 @@ pub struct DatabaseHealth {
     pub notes: Vec<String>,
 }
 
+/// Why a health check found a resource unhealthy. The text is the reason the resource's health
+/// reports, free of credentials.
+#[derive(Debug, thiserror::Error)]
+pub enum HealthError {
+    /// The resource cannot be served by this build (its TLS settings could not be loaded, say).
+    #[error("{0}")]
+    Unavailable(String),
+    /// The database could not be reached, or refused or failed a step of the check.
+    #[error("{0}")]
+    Database(String),
+    /// The database did not answer within the check's time.
+    #[error("no answer to ping in time")]
+    TimedOut,
+    /// The thread running the check ended without an outcome.
+    #[error("health check crashed: {0}")]
+    Crashed(#[source] actix_rt::task::JoinError),
+}
+
 /// How a resource stands after a health check, as both `relay run` and `relay check --connect`
 /// judge it: unhealthy with a reason, or healthy (possibly with a warning that the user could
 /// write).
@@ -26,9 +44,12 @@ pub enum Verdict {
 }
 
 /// The verdict on what a health check found for `spec`.
-pub fn verdict(spec: &relay_config::Resource, outcome: &Result<DatabaseHealth, String>) -> Verdict {
+pub fn verdict(
+    spec: &relay_config::Resource,
+    outcome: &Result<DatabaseHealth, HealthError>,
+) -> Verdict {
     match outcome {
-        Err(reason) => Verdict::Unhealthy(reason.clone()),
+        Err(reason) => Verdict::Unhealthy(reason.to_string()),
         Ok(found) if found.superuser && !spec.allow_privileged_user => Verdict::Unhealthy(
             "database user is a superuser (holds every privilege); use a read-only role or set allowPrivilegedUser: true".into(),
         ),
@@ -47,7 +68,7 @@ pub fn verdict(spec: &relay_config::Resource, outcome: &Result<DatabaseHealth, S
 pub fn apply(
     health: &mut ResourceHealth,
     spec: &relay_config::Resource,
-    outcome: &Result<DatabaseHealth, String>,
+    outcome: &Result<DatabaseHealth, HealthError>,
     checked_at: String,
 ) -> Option<String> {
     let previous_can_write = health.can_write;
@@ -92,7 +113,7 @@ mod tests {
             .remove(0)
     }
 
-    fn found(write_reasons: Option<Vec<String>>) -> Result<DatabaseHealth, String> {
+    fn found(write_reasons: Option<Vec<String>>) -> Result<DatabaseHealth, HealthError> {
         Ok(DatabaseHealth {
             latency: Duration::from_millis(3),
             superuser: false,
@@ -115,7 +136,7 @@ mod tests {
     #[test]
     fn a_failed_check_is_unhealthy_with_its_reason() {
         let mut health = ResourceHealth::unknown("main", "main");
-        let failed: Result<DatabaseHealth, String> = Err("down".into());
+        let failed: Result<DatabaseHealth, HealthError> = Err(HealthError::Database("down".into()));
         assert_eq!(apply(&mut health, &spec(), &failed, "t".into()), None);
         assert_eq!(health.status, HealthStatus::Unhealthy);
         assert!(known_failure(&health, "down"));

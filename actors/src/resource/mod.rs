@@ -20,7 +20,7 @@ pub use crate::domain::Deadline;
 pub use actor::{Resource, ResourceSetup};
 pub use backend::{Backend, CancelHandle, Limits, LocalFuture, RunContext};
 pub use handle::ResourceHandle;
-pub use health::{verdict, DatabaseHealth, Verdict};
+pub use health::{verdict, DatabaseHealth, HealthError, Verdict};
 
 use crate::messages::HealthChanged;
 use crate::metrics::{Metrics, PoolGauges};

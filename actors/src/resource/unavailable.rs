@@ -2,7 +2,7 @@
 //! it stays unhealthy with the reason, and every operation is answered `resource_unavailable`.
 
 use super::backend::{Backend, LocalFuture, RunContext};
-use super::health::DatabaseHealth;
+use super::health::{DatabaseHealth, HealthError};
 use crate::messages::{OperationError, OperationOutput};
 use crate::protocol::ErrorCode;
 use relay_config::Operation;
@@ -40,8 +40,8 @@ impl Backend for Unavailable {
         Box::pin(async move { Err(err) })
     }
 
-    fn check_health(&self) -> LocalFuture<Result<DatabaseHealth, String>> {
-        let reason = self.reason.clone();
+    fn check_health(&self) -> LocalFuture<Result<DatabaseHealth, HealthError>> {
+        let reason = HealthError::Unavailable(self.reason.clone());
         Box::pin(async move { Err(reason) })
     }
 }

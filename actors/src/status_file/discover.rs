@@ -2,7 +2,7 @@
 //! instance directories under the base directory that belong to this user and hold a status file;
 //! one is the answer, several are narrowed to the fresh ones whose writer is still running.
 
-use super::{self as status_file, Status};
+use super::{self as status_file, Status, StatusFileError};
 use crate::local_state::{base_dir, STATUS_FILE_NAME};
 use rustix::process::geteuid;
 use std::os::unix::fs::MetadataExt;
@@ -10,19 +10,17 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The status file to judge, or why there is no single one.
-pub fn find_status_file(max_age: Duration) -> Result<PathBuf, String> {
+pub fn find_status_file(max_age: Duration) -> Result<PathBuf, StatusFileError> {
     find_in(&base_dir(), max_age)
 }
 
 /// [`find_status_file`] in the base directory `base`.
-pub(crate) fn find_in(base: &Path, max_age: Duration) -> Result<PathBuf, String> {
+pub(crate) fn find_in(base: &Path, max_age: Duration) -> Result<PathBuf, StatusFileError> {
     let candidates = candidates(base);
     match candidates.as_slice() {
-        [] => Err(format!(
-            "no status file in {}/*/ (is the relay running in this container? If it runs with \
-             RELAY_STATUS_FILE, give the probe the same variable or --status-file)",
-            base.display()
-        )),
+        [] => Err(StatusFileError::NotFound {
+            base: base.to_owned(),
+        }),
         [only] => Ok(only.clone()),
         several => {
             let now = status_file::now_ms();
@@ -32,15 +30,9 @@ pub(crate) fn find_in(base: &Path, max_age: Duration) -> Result<PathBuf, String>
                 .collect();
             match live.as_slice() {
                 [only] => Ok((*only).clone()),
-                _ => Err(format!(
-                    "several relays keep status files here ({}); choose one with --status-file \
-                     or RELAY_STATUS_FILE",
-                    several
-                        .iter()
-                        .map(|path| path.display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )),
+                _ => Err(StatusFileError::Ambiguous {
+                    candidates: several.to_vec(),
+                }),
             }
         }
     }

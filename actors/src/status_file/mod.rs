@@ -4,11 +4,13 @@
 //! exec probe without opening a port. Pure apart from the file I/O.
 
 mod discover;
+mod error;
 
 use crate::local_state;
 #[cfg(test)]
 pub(crate) use discover::find_in;
 pub use discover::find_status_file;
+pub use error::{StatusFileError, Unhealthy};
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
 use std::path::Path;
@@ -92,24 +94,29 @@ pub fn write(path: &Path, status: &Status) -> std::io::Result<()> {
 /// Whether the relay could write its status file at `path`, as [`write`] does (creating the
 /// private directory when it is the default one); leaves no file behind. The error is worded as
 /// the relay logs it.
-pub fn probe(path: &local_state::StatePath) -> Result<(), String> {
-    path.prepare().map_err(|err| err.to_string())?;
+pub fn probe(path: &local_state::StatePath) -> Result<(), StatusFileError> {
+    path.prepare()?;
     let mut probe = path.path.as_os_str().to_owned();
     probe.push(".check");
     let probe = std::path::PathBuf::from(probe);
     let _ = std::fs::remove_file(&probe);
-    local_state::create_new(&probe).map_err(|err| err.to_string())?;
-    std::fs::remove_file(&probe).map_err(|err| err.to_string())
+    local_state::create_new(&probe).map_err(StatusFileError::Unwritable)?;
+    std::fs::remove_file(&probe).map_err(StatusFileError::Unwritable)
 }
 
 /// Reads a status file (not through a symbolic link, at most [`local_state::READ_LIMIT`] bytes).
-pub fn read(path: &Path) -> Result<Status, String> {
+pub fn read(path: &Path) -> Result<Status, StatusFileError> {
     let mut text = String::new();
     local_state::open_read(path)
         .and_then(|file| file.take(local_state::READ_LIMIT).read_to_string(&mut text))
-        .map_err(|err| format!("cannot read status file {}: {err}", path.display()))?;
-    serde_json::from_str(&text)
-        .map_err(|err| format!("status file {} is not valid: {err}", path.display()))
+        .map_err(|source| StatusFileError::Unreadable {
+            path: path.to_owned(),
+            source,
+        })?;
+    serde_json::from_str(&text).map_err(|source| StatusFileError::Malformed {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// What the probe asks.
@@ -122,8 +129,8 @@ pub enum Probe {
 }
 
 /// Reads and judges the file: `Ok` with a one-line summary, or `Err` saying what is wrong.
-pub fn check(path: &Path, probe: Probe, max_age: Duration) -> Result<String, String> {
-    judge(&read(path)?, probe, now_ms(), max_age)
+pub fn check(path: &Path, probe: Probe, max_age: Duration) -> Result<String, StatusFileError> {
+    Ok(judge(&read(path)?, probe, now_ms(), max_age)?)
 }
 
 /// The verdict on a status read at `now_ms`.
@@ -132,30 +139,26 @@ pub fn judge(
     probe: Probe,
     now_ms: u64,
     max_age: Duration,
-) -> Result<String, String> {
+) -> Result<String, Unhealthy> {
     let age_ms = now_ms.saturating_sub(status.updated_at_ms);
     let max_ms = u64::try_from(max_age.as_millis()).unwrap_or(u64::MAX);
     if age_ms > max_ms {
-        return Err(format!(
-            "status is stale: last written {} s ago (limit {} s); the relay is hung or gone",
-            age_ms / 1000,
-            max_age.as_secs()
-        ));
+        return Err(Unhealthy::Stale {
+            age: Duration::from_millis(age_ms),
+            limit: max_age,
+        });
     }
     if probe == Probe::Ready && !status.connected {
-        return Err("not connected to the control plane".to_owned());
+        return Err(Unhealthy::NotConnected);
     }
     if probe == Probe::Ready && status.standby {
-        return Err(
-            "standing by: another relay of this tenant is active; this one takes over when it goes"
-                .to_owned(),
-        );
+        return Err(Unhealthy::StandingBy);
     }
     if probe == Probe::Ready && !status.audit.available {
         let why = status.audit.error.as_deref().unwrap_or("no reason given");
-        return Err(format!(
-            "the audit trail is unavailable, so operations are refused: {why}"
-        ));
+        return Err(Unhealthy::AuditUnavailable {
+            reason: why.to_owned(),
+        });
     }
     let unhealthy: Vec<&str> = status
         .resources
@@ -230,7 +233,7 @@ mod tests {
             "{fine}"
         );
         let stale = judge(&status(true, 100_000), Probe::Live, 131_000, max).unwrap_err();
-        assert!(stale.contains("stale"), "{stale}");
+        assert!(stale.to_string().contains("stale"), "{stale}");
         // A clock that went backwards is not staleness.
         judge(&status(true, 100_000), Probe::Live, 90_000, max).unwrap();
     }
@@ -240,7 +243,7 @@ mod tests {
         let max = Duration::from_secs(30);
         judge(&status(false, 1_000), Probe::Live, 2_000, max).unwrap();
         let err = judge(&status(false, 1_000), Probe::Ready, 2_000, max).unwrap_err();
-        assert!(err.contains("not connected"), "{err}");
+        assert!(err.to_string().contains("not connected"), "{err}");
         judge(&status(true, 1_000), Probe::Ready, 2_000, max).unwrap();
     }
 
@@ -254,7 +257,7 @@ mod tests {
         let alive = judge(&standby, Probe::Live, 2_000, max).unwrap();
         assert!(alive.contains("standing by"), "{alive}");
         let err = judge(&standby, Probe::Ready, 2_000, max).unwrap_err();
-        assert!(err.contains("standing by"), "{err}");
+        assert!(err.to_string().contains("standing by"), "{err}");
     }
 
     #[test]
@@ -266,6 +269,7 @@ mod tests {
             error: Some("cannot open audit file /x/a.jsonl: No such file or directory".into()),
         };
         let err = judge(&broken, Probe::Ready, 2_000, max).unwrap_err();
+        let err = err.to_string();
         assert!(
             err.contains("audit trail is unavailable") && err.contains("/x/a.jsonl"),
             "{err}"
@@ -286,7 +290,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("status.json");
         let missing = check(&path, Probe::Live, DEFAULT_MAX_AGE).unwrap_err();
-        assert!(missing.contains("cannot read"), "{missing}");
+        assert!(missing.to_string().contains("cannot read"), "{missing}");
         write(&path, &status(true, now_ms())).unwrap();
         check(&path, Probe::Ready, DEFAULT_MAX_AGE).unwrap();
         std::fs::write(&path, "{not json").unwrap();
@@ -301,7 +305,7 @@ mod tests {
         let path = dir.path().join("status.json");
         std::os::unix::fs::symlink(&target, &path).unwrap();
         let err = check(&path, Probe::Live, DEFAULT_MAX_AGE).unwrap_err();
-        assert!(err.contains("symbolic links"), "{err}");
+        assert!(err.to_string().contains("symbolic links"), "{err}");
         // A planted temporary is removed, not written through; the link itself is replaced.
         let temporary = dir.path().join("status.json.tmp");
         std::os::unix::fs::symlink(&target, &temporary).unwrap();

@@ -1,7 +1,7 @@
 //! Health of a MongoDB resource: a `ping` round trip, and whether the user could write, from
 //! `connectionStatus` with `showPrivileges`.
 
-use crate::resource::DatabaseHealth;
+use crate::resource::{DatabaseHealth, HealthError};
 use mongodb::bson::{doc, Bson, Document};
 use mongodb::Database;
 use std::time::Instant;
@@ -48,12 +48,12 @@ const MAX_REASONS: usize = 5;
 
 /// Runs the round trip and the privilege check. A server that cannot report privileges still
 /// counts as healthy; whether it could write is then unknown.
-pub async fn check(database: &Database) -> Result<DatabaseHealth, String> {
+pub async fn check(database: &Database) -> Result<DatabaseHealth, HealthError> {
     let started = Instant::now();
     database
         .run_command(doc! {"ping": 1})
         .await
-        .map_err(|err| super::describe_error(&err))?;
+        .map_err(|err| HealthError::Database(super::describe_error(&err)))?;
     let latency = started.elapsed();
     let status = database
         .run_command(doc! {"connectionStatus": 1, "showPrivileges": true})

@@ -19,7 +19,7 @@ use crate::policy::mongo::pipeline_sources;
 use crate::policy::patterns::TableScope;
 use crate::protocol::ErrorCode;
 use crate::resource::backend::{Backend, LocalFuture, RunContext};
-use crate::resource::{DatabaseHealth, Deadline, Limits};
+use crate::resource::{DatabaseHealth, Deadline, HealthError, Limits};
 use mongodb::error::{Error as DriverError, ErrorKind};
 use mongodb::{Client, Database};
 use params::MongoPlan;
@@ -125,7 +125,7 @@ impl Backend for MongoBackend {
     }
 
     /// A `ping` round trip and the user's privileges.
-    fn check_health(&self) -> LocalFuture<Result<DatabaseHealth, String>> {
+    fn check_health(&self) -> LocalFuture<Result<DatabaseHealth, HealthError>> {
         let client = Rc::clone(&self.client);
         let spec = Arc::clone(&self.spec);
         let gauges = self.gauges.clone();
@@ -135,12 +135,12 @@ impl Backend for MongoBackend {
             let check = async {
                 let database = database(&client, &spec, &gauges)
                     .await
-                    .map_err(|err| err.message)?;
+                    .map_err(|err| HealthError::Database(err.message))?;
                 health::check(&database).await
             };
             actix_rt::time::timeout(deadline, check)
                 .await
-                .unwrap_or_else(|_| Err("no answer to ping in time".to_owned()))
+                .unwrap_or_else(|_| Err(HealthError::TimedOut))
         })
     }
 }
@@ -212,7 +212,9 @@ async fn database(
         |message: String| OperationError::new(ErrorCode::ResourceUnavailable, message);
     let client = cell
         .get_or_try_init(|| async {
-            let mut options = options::client_options(spec).await.map_err(unavailable)?;
+            let mut options = options::client_options(spec)
+                .await
+                .map_err(|err| unavailable(err.to_string()))?;
             options.cmap_event_handler = Some(pool_events::handler(gauges.clone()));
             Client::with_options(options).map_err(|err| unavailable(describe_error(&err)))
         })

@@ -10,17 +10,27 @@ use relay_config::{MongoConnection, ReadPreference as ConfiguredPreference, Reso
 use std::sync::LazyLock;
 use std::time::Duration;
 
+/// Why the driver's options could not be built from a resource's configuration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OptionsError {
+    #[error("resource {id} is not a mongodb resource")]
+    NotMongodb { id: String },
+    /// The driver refused the configured `uri`; `reason` is its message, credentials scrubbed.
+    #[error("invalid connection uri: {reason}")]
+    InvalidUri { reason: String },
+}
+
 /// Builds the driver's options: the configured `uri` (parsed, which resolves `mongodb+srv`
 /// records) or the host keys, with the relay's own limits laid over either.
-pub async fn client_options(spec: &Resource) -> Result<ClientOptions, String> {
+pub async fn client_options(spec: &Resource) -> Result<ClientOptions, OptionsError> {
     let connection = spec
         .connection
         .as_mongodb()
-        .ok_or_else(|| format!("resource {} is not a mongodb resource", spec.id))?;
+        .ok_or_else(|| OptionsError::NotMongodb {
+            id: spec.id.clone(),
+        })?;
     let mut options = match &connection.uri {
-        Some(uri) => ClientOptions::parse(uri.expose())
-            .await
-            .map_err(|err| format!("invalid connection uri: {}", scrub(&err.to_string())))?,
+        Some(uri) => parse_uri(uri.expose()).await?,
         None => host_options(connection),
     };
     let timeout = Duration::from_secs(connection.connect_timeout_seconds);
@@ -45,6 +55,15 @@ pub async fn client_options(spec: &Resource) -> Result<ClientOptions, String> {
         options.default_database = Some(database.clone());
     }
     Ok(options)
+}
+
+/// The configured `uri` as the driver reads it (resolving `mongodb+srv` records).
+async fn parse_uri(uri: &str) -> Result<ClientOptions, OptionsError> {
+    ClientOptions::parse(uri)
+        .await
+        .map_err(|err| OptionsError::InvalidUri {
+            reason: scrub(&err.to_string()),
+        })
 }
 
 fn host_options(connection: &MongoConnection) -> ClientOptions {

@@ -7,7 +7,7 @@ use super::{privileges, snapshot};
 use crate::messages::OperationError;
 use crate::policy::catalog::CatalogSnapshot;
 use crate::policy::lineage::ColumnProtection;
-use crate::resource::DatabaseHealth;
+use crate::resource::{DatabaseHealth, HealthError};
 use std::time::{Duration, Instant};
 
 /// What a health check found about the catalog.
@@ -25,7 +25,7 @@ pub fn check(
     timeout: Duration,
     known_fingerprint: Option<&str>,
     protection: &dyn ColumnProtection,
-) -> Result<(DatabaseHealth, CatalogUpdate), String> {
+) -> Result<(DatabaseHealth, CatalogUpdate), HealthError> {
     let limits = StatementLimits {
         deadline: crate::resource::Deadline::after(timeout),
         max_rows: 1,
@@ -55,7 +55,7 @@ pub fn check(
         };
         Ok((health, update))
     });
-    outcome.map_err(|err: OperationError| err.message)
+    outcome.map_err(|err: OperationError| HealthError::Database(err.message))
 }
 
 /// What an operator should know about the functions the role may execute: those that are

@@ -34,7 +34,7 @@ use crate::protocol::ErrorCode;
 use crate::resource::admission::permit_of;
 use crate::resource::backend::{Backend, CancelHandle, LocalFuture, RunContext};
 use crate::resource::off_thread::OffThreadDrop;
-use crate::resource::{DatabaseHealth, Deadline};
+use crate::resource::{DatabaseHealth, Deadline, HealthError};
 use crate::tls::{self, TlsSetupError};
 use cancel::CancelRegistry;
 use exec::{read_only, run_statement, StatementLimits};
@@ -225,7 +225,7 @@ impl Backend for PgBackend {
 
     /// A health check on a blocking thread; it also brings the policy's catalog snapshot up to
     /// date, or takes it away (refusing every statement) when it cannot be read.
-    fn check_health(&self) -> LocalFuture<Result<DatabaseHealth, String>> {
+    fn check_health(&self) -> LocalFuture<Result<DatabaseHealth, HealthError>> {
         let pool = Arc::clone(&self.pool);
         let timeout = Duration::from_secs(self.connection.connect_timeout_seconds.max(5));
         let policy = self.policy.clone();
@@ -238,7 +238,7 @@ impl Backend for PgBackend {
         Box::pin(async move {
             let outcome = task
                 .await
-                .unwrap_or_else(|err| Err(format!("health check crashed: {err}")));
+                .unwrap_or_else(|err| Err(HealthError::Crashed(err)));
             let outcome = match outcome {
                 Ok((found, CatalogUpdate::Unchanged)) => Ok(found),
                 Ok((mut found, update)) => {
@@ -250,7 +250,7 @@ impl Backend for PgBackend {
                     Ok(found)
                 }
                 Err(reason) => {
-                    policy.set_catalog(Err(reason.clone()));
+                    policy.set_catalog(Err(reason.to_string()));
                     *catalog.fingerprint() = None;
                     Err(reason)
                 }
