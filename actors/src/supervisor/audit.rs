@@ -2,11 +2,12 @@
 //! relay into security events. Records and acknowledgements go between the auditor and the control
 //! plane directly.
 
-use super::children::{keep_running, ChildName};
+use super::children::{keep_started, ChildName};
 use super::Supervisor;
 use crate::audit::{AuditOutbox, Auditor, Forwarder, SecurityEvent, SecurityKind};
 use crate::messages::{AuditLink, AuditStatusChanged, AuthRejected, Security};
-use actix::{AsyncContext, Context, Handler};
+use actix::{Actor, AsyncContext, Context, Handler};
+use actix_rt::Arbiter;
 use std::sync::Arc;
 
 impl Supervisor {
@@ -29,8 +30,14 @@ impl Supervisor {
     }
 
     /// Starts an auditor in place of one that is not running (the first, or one that stopped).
+    /// It runs on a thread of its own, so its file and spool writes (and a disk that stalls
+    /// them) never hold up the thread that routes requests.
     pub(super) fn ensure_auditor(&mut self, ctx: &mut Context<Self>) -> bool {
-        let started = keep_running(
+        let thread = self
+            .audit_thread
+            .get_or_insert_with(|| Arbiter::new().handle())
+            .clone();
+        let started = keep_started(
             &mut self.auditor,
             ChildName::new("auditor"),
             &self.log,
@@ -39,14 +46,15 @@ impl Supervisor {
                     forward: Forwarder::following(self.publisher.audit_destination()),
                     status: ctx.address().recipient(),
                 };
-                Auditor::new(
+                let auditor = Auditor::new(
                     self.config.audit.clone(),
                     self.config.control_plane.tenant_id.clone(),
                     Arc::clone(&self.masking),
                     self.log.clone(),
                     Some(outbox),
                 )
-                .with_metrics(Arc::clone(&self.metrics))
+                .with_metrics(Arc::clone(&self.metrics));
+                Auditor::start_in_arbiter(&thread, move |_| auditor)
             },
         );
         if started {

@@ -63,6 +63,8 @@ pub struct Supervisor {
     resources: BTreeMap<String, ResourceChild>,
     masker: Option<Addr<Masker>>,
     auditor: Option<Addr<Auditor>>,
+    /// The thread the auditor runs on (kept across its restarts).
+    audit_thread: Option<actix_rt::ArbiterHandle>,
     health: BTreeMap<String, ResourceHealth>,
     audit_status: Option<AuditHealth>,
     control_plane_link: status::LinkState,
@@ -116,6 +118,7 @@ impl Supervisor {
             resources,
             masker: None,
             auditor: None,
+            audit_thread: None,
             health,
             audit_status: None,
             control_plane_link: Default::default(),

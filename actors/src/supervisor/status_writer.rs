@@ -4,7 +4,7 @@
 
 use crate::local_state::StatePath;
 use crate::log_event::LogEvent;
-use crate::status_file::{self, Status};
+use crate::status_file::{self, Status, StatusFileError};
 use slog::{warn, Logger};
 use tokio::sync::mpsc;
 
@@ -47,13 +47,13 @@ async fn write_each(
         let target = path.clone();
         let written = actix_rt::task::spawn_blocking(move || write_status_file(&target, &status))
             .await
-            .unwrap_or_else(|err| Err(format!("the write crashed: {err}")));
+            .unwrap_or_else(|err| Err(StatusFileError::Unwritable(std::io::Error::other(err))));
         match written {
             Ok(()) => failing = false,
             Err(err) if !failing => {
                 failing = true;
                 warn!(log, "{}", LogEvent::CannotWriteTheStatusFile;
-                    "path" => path.path.display().to_string(), "error" => err);
+                    "path" => path.path.display().to_string(), "error" => err.to_string());
             }
             Err(_) => {}
         }
@@ -62,7 +62,7 @@ async fn write_each(
 }
 
 /// Writes the file, (re)creating the private directory when it is missing, as the spool's is.
-fn write_status_file(path: &StatePath, status: &Status) -> Result<(), String> {
-    path.prepare().map_err(|err| err.to_string())?;
-    status_file::write(&path.path, status).map_err(|err| err.to_string())
+fn write_status_file(path: &StatePath, status: &Status) -> Result<(), StatusFileError> {
+    path.prepare()?;
+    status_file::write(&path.path, status).map_err(StatusFileError::Unwritable)
 }
