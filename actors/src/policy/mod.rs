@@ -72,7 +72,7 @@ pub struct SqlPolicy {
 #[derive(Debug)]
 struct PolicyState {
     /// The catalog as last read, or why it could not be read.
-    catalog: Result<Arc<CatalogSnapshot>, String>,
+    catalog: Result<Arc<CatalogSnapshot>, CatalogUnreadable>,
     /// Bumped whenever the catalog changes, so no verdict outlives the catalog it was reached on.
     generation: u64,
     /// Verdicts by statement text: a verdict depends only on the text, the rules and the catalog,
@@ -138,10 +138,15 @@ pub enum PolicyViolation {
     #[error("the statement has more than {0} parse nodes, too many to check")]
     TooComplex(usize),
     #[error("the database's catalog could not be read, so no statement can be checked: {0}")]
-    CatalogUnavailable(String),
+    CatalogUnavailable(CatalogUnreadable),
     #[error("{0} is not allowed")]
     Other(String),
 }
+
+/// Why the database's catalog could not be read (the health check's reason), as logged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct CatalogUnreadable(pub String);
 
 /// Why a function is refused, from its name as the statement wrote it.
 fn function_reason(written: &str) -> String {
@@ -185,7 +190,7 @@ impl SqlPolicy {
             rules: Arc::new(rules),
             allow_explain_analyze,
             state: Arc::new(Mutex::new(PolicyState {
-                catalog: Err("it has not been read yet".to_owned()),
+                catalog: Err(CatalogUnreadable("it has not been read yet".to_owned())),
                 generation: 0,
                 verdicts: Lru::new(VERDICT_CACHE_CAPACITY, MAX_REMEMBERED_SQL),
             })),
@@ -197,7 +202,7 @@ impl SqlPolicy {
     }
 
     /// Replaces the catalog; verdicts reached on another one are forgotten.
-    pub fn set_catalog(&self, catalog: Result<Arc<CatalogSnapshot>, String>) {
+    pub fn set_catalog(&self, catalog: Result<Arc<CatalogSnapshot>, CatalogUnreadable>) {
         let mut state = self.state();
         let same = match (&state.catalog, &catalog) {
             (Ok(old), Ok(new)) => old == new,
@@ -212,7 +217,7 @@ impl SqlPolicy {
     }
 
     /// The catalog the policy judges against, if it could be read.
-    pub fn catalog(&self) -> Result<Arc<CatalogSnapshot>, String> {
+    pub fn catalog(&self) -> Result<Arc<CatalogSnapshot>, CatalogUnreadable> {
         self.state().catalog.clone()
     }
 

@@ -29,7 +29,7 @@ use crate::messages::{OperationError, OperationOutput};
 use crate::metrics::PoolGauges;
 use crate::policy::lineage::ColumnProtection;
 use crate::policy::patterns::TableScope;
-use crate::policy::{Rules, SqlPolicy, StatementKind};
+use crate::policy::{CatalogUnreadable, Rules, SqlPolicy, StatementKind};
 use crate::protocol::ErrorCode;
 use crate::resource::admission::permit_of;
 use crate::resource::backend::{Backend, CancelHandle, LocalFuture, RunContext};
@@ -250,7 +250,7 @@ impl Backend for PgBackend {
                     Ok(found)
                 }
                 Err(reason) => {
-                    policy.set_catalog(Err(reason.to_string()));
+                    policy.set_catalog(Err(CatalogUnreadable(reason.to_string())));
                     *catalog.fingerprint() = None;
                     Err(reason)
                 }
