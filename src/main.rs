@@ -73,6 +73,8 @@ enum AuditCommand {
 }
 
 fn main() -> ExitCode {
+    // Before any thread starts: glibc's arenas are bounded for the whole run.
+    relay_allocator::bound_arenas();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => return relay::usage_exit(&err),

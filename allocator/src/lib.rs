@@ -1,0 +1,42 @@
+//! The relay's allocator settings, applied once at the start of `main`.
+//!
+//! glibc's allocator gives each thread that allocates an arena of its own (up to eight per core)
+//! and keeps what is freed in each. The relay's blocking threads (PostgreSQL decoding, masking,
+//! encoding) each touch large answers, so with one arena per thread the peak resident memory at
+//! 100 requests in flight was about twice what the relay used (65 MiB against 33.5 MiB with two
+//! arenas), and two arenas also cost less CPU per answer. musl, the container image's C library,
+//! has no per-thread arenas: there this does nothing.
+
+/// How many arenas glibc may create: enough that two threads allocating at once do not contend.
+pub const GLIBC_ARENAS: i32 = 2;
+
+/// Bounds glibc's arenas to [`GLIBC_ARENAS`], unless `MALLOC_ARENA_MAX` already says how many
+/// (the operator's choice wins). Call before any thread starts. Returns whether it applied.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub fn bound_arenas() -> bool {
+    if std::env::var_os("MALLOC_ARENA_MAX").is_some() {
+        return false;
+    }
+    #[allow(unsafe_code)]
+    // SAFETY: `mallopt` takes two integers and has no invariant for the caller to keep; called
+    // before any other thread exists, it cannot race an allocation.
+    let applied = unsafe { libc::mallopt(libc::M_ARENA_MAX, GLIBC_ARENAS) };
+    applied == 1
+}
+
+/// Without glibc there are no per-thread arenas to bound.
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub fn bound_arenas() -> bool {
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    fn glibc_accepts_the_bound() {
+        if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+            assert!(super::bound_arenas());
+        }
+    }
+}
