@@ -86,6 +86,8 @@ pub struct RunOperation {
     /// When the request must be answered by: computed once when it arrived, carried through
     /// every wait.
     pub deadline: crate::domain::Deadline,
+    /// Cancelled by the control plane's `cancel`, even one that came before this message.
+    pub cancel: crate::domain::CancelHandle,
 }
 
 /// An operation's output with the resource's result slot it occupies: a resource keeps at most

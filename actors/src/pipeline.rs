@@ -8,7 +8,7 @@ use crate::messages::{
 };
 use crate::metrics::Metrics;
 use crate::protocol::{ErrorCode, ErrorMessage, MaskedCounts, OperationResult, Outbound, Request};
-use crate::resource::{Deadline, ResourceHandle};
+use crate::resource::{CancelHandle, Deadline, ResourceHandle};
 use actix::Addr;
 use std::future::Future;
 use std::sync::Arc;
@@ -25,6 +25,9 @@ pub struct Route {
     pub metrics: Arc<Metrics>,
     /// Counts the request as in flight until its answer is ready (dropped with the route).
     pub running: Option<InFlightGuard>,
+    /// Cancels this request from the moment it arrived: a cancel that comes before the request
+    /// reaches its resource is remembered, and the request does not start.
+    pub cancel: CancelHandle,
 }
 
 /// How long a request waits for the audit trail before it is refused: the auditor's bounded
@@ -178,6 +181,7 @@ async fn run_on_resource(
     let run = RunOperation {
         request: request.clone(),
         deadline,
+        cancel: route.cancel.clone(),
     };
     handle.run.send(run).await.unwrap_or_else(|_| {
         Err(OperationError::new(

@@ -154,6 +154,7 @@ async fn without_the_audit_trail_nothing_runs() {
             auditor,
             metrics: Default::default(),
             running: None,
+            cancel: Default::default(),
         };
         // Without a resource the answer would be unknown_resource: the audit check comes first.
         let Outbound::Error(error) = run(route, request()).await else {

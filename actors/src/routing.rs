@@ -12,7 +12,7 @@ use crate::messages::{AuditAcked, CancelRequest, Record, RequestRefused};
 use crate::metrics::Metrics;
 use crate::pipeline::Route;
 use crate::protocol::MaskedCounts;
-use crate::resource::ResourceHandle;
+use crate::resource::{CancelHandle, ResourceHandle};
 use actix::Addr;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -76,6 +76,7 @@ impl Routes {
             auditor: self.auditor.clone(),
             metrics: Arc::clone(&self.metrics),
             running: Some(self.pipelines.enter()),
+            cancel: CancelHandle::default(),
         }
     }
 

@@ -2,7 +2,7 @@
 
 use super::encode::{encode_answer, EncodedAnswer};
 use super::reassembly::Assembled;
-use super::ControlPlane;
+use super::{ControlPlane, InFlightRequest};
 use crate::audit::statement::Statement;
 use crate::in_flight::InFlightGuard;
 use crate::log_event::LogEvent;
@@ -120,12 +120,15 @@ impl ControlPlane {
                 "a request with this id is already running",
             );
         }
-        self.in_flight
-            .insert(request.id.clone(), request.resource_id.clone());
         let running = self.drain.in_flight.enter();
         let generation = self.generation;
         let id = request.id.clone();
         let route = self.routes.borrow().route(&request.resource_id);
+        let in_flight = InFlightRequest {
+            resource_id: request.resource_id.clone(),
+            cancel: route.cancel.clone(),
+        };
+        self.in_flight.insert(request.id.clone(), in_flight);
         // Detached from this actor: a pipeline runs to its audit record even if the actor stops
         // (a panic restarts it); the answer then finds no session to go to.
         let control_plane = ctx.address();
@@ -167,7 +170,11 @@ impl Handler<Answered> for ControlPlane {
             debug!(self.log, "{}", LogEvent::AnswerForAnEndedSession; "requestId" => id);
             return;
         }
-        let Some(resource) = self.in_flight.remove(&id) else {
+        let Some(InFlightRequest {
+            resource_id: resource,
+            ..
+        }) = self.in_flight.remove(&id)
+        else {
             debug!(self.log, "{}", LogEvent::AnswerAlreadyGivenByTheDrain; "requestId" => id);
             return;
         };
@@ -182,10 +189,14 @@ impl Handler<Answered> for ControlPlane {
 impl ControlPlane {
     /// Hands a cancel to the resource the request runs on (or a retired one still running it).
     fn on_cancel(&mut self, request_id: String) {
-        let Some(resource_id) = self.in_flight.get(&request_id).cloned() else {
+        let Some(running) = self.in_flight.get(&request_id) else {
             debug!(self.log, "{}", LogEvent::CancelForARequestNotInFlight; "requestId" => request_id);
             return;
         };
+        // Remembered by the request itself, so it counts even before the request reaches its
+        // resource; the resource also stops a statement that already runs.
+        running.cancel.cancel();
+        let resource_id = running.resource_id.clone();
         let cancel = CancelRequest {
             request_id,
             resource_id,

@@ -82,8 +82,8 @@ pub struct ControlPlane {
     draining: bool,
     /// Active or standing by, on the current session.
     role: role::SessionRole,
-    /// Requests of the current session still running: id -> resource id.
-    in_flight: HashMap<String, String>,
+    /// Requests of the current session still running, by id.
+    in_flight: HashMap<String, InFlightRequest>,
     drain: drain::DrainSignals,
     metrics: Arc<Metrics>,
 }
@@ -350,4 +350,11 @@ impl Handler<SendToControlPlane> for ControlPlane {
     fn handle(&mut self, message: SendToControlPlane, _ctx: &mut Context<Self>) {
         self.send(message.message);
     }
+}
+
+/// A request of the current session still running: where it runs, and its cancellation (which a
+/// `cancel` sets even before the request reaches its resource).
+struct InFlightRequest {
+    resource_id: String,
+    cancel: crate::domain::CancelHandle,
 }

@@ -3,10 +3,12 @@
 //! trail records. A leaf: it imports only the wire protocol, and no actix.
 
 mod audit;
+mod cancel;
 mod deadline;
 mod output;
 
 pub use audit::{AuditRecord, Outcome, SecurityEvent, SecurityKind, Statement};
+pub use cancel::CancelHandle;
 pub use deadline::Deadline;
 pub use output::{
     AuditUnavailable, MaskPayload, Masked, MaskingError, OperationError, OperationOutput,

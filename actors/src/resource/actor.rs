@@ -3,7 +3,7 @@
 //! the engine's own work to its [`Backend`].
 
 use super::admission::Admission;
-use super::backend::{Backend, CancelHandle, Limits, RunContext};
+use super::backend::{Backend, Limits, RunContext};
 use super::drain::{shutting_down, ShutdownState};
 use super::running::{Running, RunningRequest};
 use crate::in_flight::InFlight;
@@ -135,6 +135,13 @@ async fn run_admitted<B: Backend>(
             .result_slot(&context.deadline, &context.cancel)
             .await?
     };
+    // A cancel that came before the request arrived, or while a slot was free at once.
+    if context.cancel.is_cancelled() {
+        return Err(OperationError::new(
+            ErrorCode::Cancelled,
+            "cancelled before it started",
+        ));
+    }
     let output = backend.run(plan, context).await;
     drop(admitted);
     Ok(Produced {
@@ -163,7 +170,7 @@ impl<B: Backend> Handler<RunOperation> for Resource<B> {
             Err(err) => return Box::pin(actix::fut::ready(Err(err))),
         };
         let request_id = message.request.id;
-        let cancel = CancelHandle::default();
+        let cancel = message.cancel;
         let mut running_request = RunningRequest::new(cancel.clone());
         let expiring = request_id.clone();
         running_request.deadline_timer = Some(ctx.run_later(
@@ -238,5 +245,88 @@ impl<B: Backend> Resource<B> {
             running.cancel.cancel();
             self.backend.cancel(request_id);
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::domain::{CancelHandle, Deadline};
+    use crate::resource::health::HealthError;
+    use crate::resource::{DatabaseHealth, LocalFuture};
+    use relay_config::Operation;
+    use serde_json::Value;
+    use std::cell::Cell;
+    use std::time::Instant;
+
+    /// Counts the operations it was asked to run.
+    #[derive(Default)]
+    struct Counting {
+        runs: Cell<u32>,
+    }
+
+    impl Backend for Counting {
+        type Plan = ();
+
+        fn plan(&self, _: Operation, _: &Value) -> Result<(), OperationError> {
+            Ok(())
+        }
+
+        fn run(
+            &self,
+            _plan: (),
+            _context: RunContext,
+        ) -> LocalFuture<Result<crate::messages::OperationOutput, OperationError>> {
+            self.runs.set(self.runs.get() + 1);
+            Box::pin(async { Ok(Default::default()) })
+        }
+
+        fn check_health(&self) -> LocalFuture<Result<DatabaseHealth, HealthError>> {
+            Box::pin(async { Err(HealthError::Unavailable("test".into())) })
+        }
+    }
+
+    fn context(cancel: CancelHandle) -> RunContext {
+        RunContext {
+            request_id: "r1".into(),
+            deadline: Deadline::starting_at(Instant::now(), None, Duration::from_secs(5)),
+            limits: Limits {
+                max_rows: 10,
+                max_bytes: 1 << 20,
+            },
+            cancel,
+        }
+    }
+
+    #[actix_rt::test]
+    async fn a_request_cancelled_before_it_arrived_never_reaches_the_database() {
+        let backend = Rc::new(Counting::default());
+        let admission = Admission::new(1, 0);
+        for cancelled_early in [true, false] {
+            let cancel = CancelHandle::default();
+            if cancelled_early {
+                cancel.cancel();
+            }
+            let admitted = admission.admit().unwrap();
+            let outcome = run_admitted(
+                Rc::clone(&backend),
+                admission.clone(),
+                PoolGauges::default(),
+                (),
+                context(cancel),
+                admitted,
+            )
+            .await;
+            match outcome {
+                Err(err) => {
+                    assert!(cancelled_early);
+                    assert_eq!(err.code, ErrorCode::Cancelled);
+                    assert_eq!(backend.runs.get(), 0, "a cancelled request ran");
+                }
+                Ok(_) => assert!(!cancelled_early),
+            }
+        }
+        assert_eq!(backend.runs.get(), 1);
     }
 }

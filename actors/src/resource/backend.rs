@@ -3,16 +3,14 @@
 //! cancel it, and check the database's health.
 
 use super::health::{DatabaseHealth, HealthError};
+pub use crate::domain::CancelHandle;
 use crate::domain::Deadline;
 use crate::messages::{OperationError, OperationOutput};
 use relay_config::Operation;
 use serde_json::Value;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Notify;
 
 /// A boxed future of the actor's thread.
 pub type LocalFuture<T> = Pin<Box<dyn Future<Output = T>>>;
@@ -29,41 +27,6 @@ impl Limits {
         Limits {
             max_rows: spec.max_rows_per_query,
             max_bytes: spec.max_result_bytes,
-        }
-    }
-}
-
-/// A request's cancellation, shared by the resource (which sets it when the control plane
-/// cancels) and whatever waits or runs for the request.
-#[derive(Debug, Clone, Default)]
-pub struct CancelHandle {
-    inner: Arc<CancelState>,
-}
-
-#[derive(Debug, Default)]
-struct CancelState {
-    cancelled: AtomicBool,
-    notify: Notify,
-}
-
-impl CancelHandle {
-    pub fn cancel(&self) {
-        self.inner.cancelled.store(true, Ordering::SeqCst);
-        self.inner.notify.notify_waiters();
-    }
-
-    pub fn is_cancelled(&self) -> bool {
-        self.inner.cancelled.load(Ordering::SeqCst)
-    }
-
-    /// Completes once the request is cancelled (at once if it already is).
-    pub async fn cancelled(&self) {
-        loop {
-            let notified = self.inner.notify.notified();
-            if self.is_cancelled() {
-                return;
-            }
-            notified.await;
         }
     }
 }
