@@ -27,10 +27,11 @@
 //! Concurrency: every actor runs on the one actix system thread except the auditor, which has a
 //! thread of its own, so its file and spool appends (and a disk that stalls them) never hold up
 //! routing. Work that can take long runs elsewhere, on blocking threads: PostgreSQL's synchronous
-//! driver ([`resource::off_thread`]; a request waits for a connection as a task, so no more such
-//! threads run than the pool has connections), masking of large results (a bounded pool, see
-//! [`masking`]), long statements' policy checks and audit rendering, the encoding of large answers
-//! (at most two at once) and the status file's writes. The MongoDB driver's I/O is async, as tasks
+//! driver ([`resource::off_thread`]; a request waits for a connection as a task, so no more
+//! threads run statements than the pool has connections; health checks and cancels take their
+//! own), masking of large results (a bounded pool, see [`masking`]), long statements' policy
+//! checks and audit rendering, the encoding of large answers (at most two at once) and the status
+//! file's writes. The MongoDB driver's I/O is async, as tasks
 //! on the system thread. That thread does the routing, the small cases inline (where a thread hop
 //! would cost more than the work) and the encoding of small answers.
 #![forbid(unsafe_code)]

@@ -70,12 +70,17 @@ pub struct HealthReport {
 pub struct Shutdown;
 
 /// Supervisor -> control plane: stop taking requests, let in-flight ones finish within `grace`, then
-/// close the WebSocket cleanly. Supervisor -> resource: refuse new work with `shutting_down`, stop
-/// health checks, let in-flight work finish within `grace` (then cancel it), then stop.
+/// close the WebSocket cleanly. Supervisor -> resource: stop health checks, serve what the control
+/// plane accepted before it stopped taking requests, within `grace` (then cancel it and refuse
+/// anything later with `shutting_down`), then stop.
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
 pub struct Drain {
     pub grace: Duration,
+    /// For a resource: the requests the control plane accepted before it stopped taking new ones.
+    /// Some may not have reached the resource yet, so it serves them and stops only once they are
+    /// answered (or the grace period ends).
+    pub pipelines: Option<crate::in_flight::InFlight>,
 }
 
 /// Supervisor -> resource: run one operation.

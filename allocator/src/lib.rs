@@ -10,11 +10,14 @@
 /// How many arenas glibc may create: enough that two threads allocating at once do not contend.
 pub const GLIBC_ARENAS: i32 = 2;
 
-/// Bounds glibc's arenas to [`GLIBC_ARENAS`], unless `MALLOC_ARENA_MAX` already says how many
-/// (the operator's choice wins). Call before any thread starts. Returns whether it applied.
+/// Bounds glibc's arenas to [`GLIBC_ARENAS`], unless `MALLOC_ARENA_MAX` or `GLIBC_TUNABLES`
+/// already says how many (the operator's choice wins). Call before any thread starts. Returns
+/// whether it applied.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 pub fn bound_arenas() -> bool {
-    if std::env::var_os("MALLOC_ARENA_MAX").is_some() {
+    let tunables = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
+    if std::env::var_os("MALLOC_ARENA_MAX").is_some() || tunables.contains("glibc.malloc.arena_max")
+    {
         return false;
     }
     #[allow(unsafe_code)]

@@ -20,6 +20,9 @@ impl Handler<AuditReady> for Auditor {
     type Result = Result<(), AuditUnavailable>;
 
     fn handle(&mut self, _: AuditReady, _ctx: &mut Context<Self>) -> Self::Result {
+        if self.stopped {
+            return Err(super::closed());
+        }
         self.refresh();
         match &self.failure {
             Some(reason) => Err(AuditUnavailable(reason.clone())),
@@ -124,6 +127,9 @@ impl Handler<AuditStopping> for Auditor {
             warn!(self.log, "{}", LogEvent::CannotSyncAuditFileAtShutdown;
                 "error" => err.to_string());
         }
+        // Whatever arrives from now on (a pipeline that outlived the drain, a statement still
+        // being rendered) is refused: relay_stopped stays the chain's last record.
+        self.stopped = true;
     }
 }
 

@@ -89,6 +89,8 @@ pub struct Auditor {
     failure: Option<String>,
     unavailable_since: Option<String>,
     waiting: VecDeque<SecurityEvent>,
+    /// Set once `relay_stopped` is written: the chain is closed, and nothing comes after it.
+    stopped: bool,
     events_lost: u64,
     dropped_reported: u64,
     last_drop_report: Option<Instant>,
@@ -123,6 +125,7 @@ impl Auditor {
             failure: None,
             unavailable_since: None,
             waiting: VecDeque::new(),
+            stopped: false,
             events_lost: 0,
             dropped_reported: 0,
             last_drop_report: None,
@@ -261,7 +264,7 @@ impl Auditor {
     }
 
     fn security(&mut self, event: SecurityEvent) {
-        if !self.settings.enabled {
+        if !self.settings.enabled || self.stopped {
             return;
         }
         let mut event = event;
@@ -288,6 +291,9 @@ impl Auditor {
         statement: Option<RecordedStatement>,
         reply: Reply,
     ) -> Result<(), AuditUnavailable> {
+        if self.stopped {
+            return Err(closed());
+        }
         let body = operation_body(record, statement, &now_rfc3339()).map_err(unrendered)?;
         self.enqueue(body, record.outcome != Outcome::Ok, reply)
     }
@@ -343,6 +349,11 @@ impl Actor for Auditor {
 mod flush;
 mod handlers;
 mod reconfigure;
+
+/// Why nothing is written once the relay's last record is.
+fn closed() -> AuditUnavailable {
+    AuditUnavailable("the relay is stopping and its audit chain is closed".into())
+}
 
 /// A record that could not be rendered is not written, and says why.
 fn unrendered(err: BodyError) -> AuditUnavailable {

@@ -1,6 +1,6 @@
 //! What the control-plane actor does with each frame and message it receives.
 
-use super::encode::{encode_answer, EncodedAnswer};
+use super::encode::{encode_answer, EncodeError, EncodedAnswer};
 use super::reassembly::Assembled;
 use super::{ControlPlane, InFlightRequest};
 use crate::audit::statement::Statement;
@@ -9,12 +9,12 @@ use crate::log_event::LogEvent;
 use crate::messages::{AuditAcked, CancelRequest, RequestRefused};
 use crate::pipeline;
 use crate::protocol::{
-    decode_inbound, ErrorCode, ErrorMessage, Inbound, Outbound, Rejection, Request,
+    decode_inbound, encode_outbound, ErrorCode, ErrorMessage, Inbound, Outbound, Rejection, Request,
 };
 use crate::routing::CancelDelivery;
 use actix::{AsyncContext, Context, Handler, Message as ActixMessage};
 use awc::ws::{Frame, Message};
-use slog::{debug, warn};
+use slog::{debug, error, warn};
 use std::time::Instant;
 
 impl ControlPlane {
@@ -179,6 +179,16 @@ impl Handler<Answered> for ControlPlane {
             return;
         };
         let EncodedAnswer { text, is_result } = answer;
+        // An answer that cannot be encoded is still an answer: the request gets `internal`.
+        let text = text.or_else(|err| {
+            error!(self.log, "{}", LogEvent::CannotEncodeMessage; "error" => err.to_string());
+            let failed = Outbound::Error(ErrorMessage {
+                id: Some(id.clone()),
+                code: ErrorCode::Internal,
+                message: "the answer could not be encoded".into(),
+            });
+            encode_outbound(&failed).map_err(EncodeError::from)
+        });
         let bytes = self.send_text(text);
         if is_result {
             self.metrics.result_sent(&resource, bytes);

@@ -3,7 +3,7 @@
 //! the engine's own work to its [`Backend`].
 
 use super::admission::Admission;
-use super::backend::{Backend, Limits, RunContext};
+use super::backend::{Backend, CancelHandle, Limits, RunContext};
 use super::drain::{shutting_down, ShutdownState};
 use super::running::{Running, RunningRequest};
 use crate::in_flight::InFlight;
@@ -86,7 +86,9 @@ impl<B: Backend> Resource<B> {
         &self,
         message: &RunOperation,
     ) -> Result<(B::Plan, OwnedSemaphorePermit), OperationError> {
-        if self.shutdown.draining {
+        // While draining, what arrives was accepted by the control plane before it stopped
+        // taking requests, and is served; only after the grace period is it refused.
+        if self.shutdown.grace_over {
             return Err(shutting_down());
         }
         let request = &message.request;
@@ -173,10 +175,14 @@ impl<B: Backend> Handler<RunOperation> for Resource<B> {
         let cancel = message.cancel;
         let mut running_request = RunningRequest::new(cancel.clone());
         let expiring = request_id.clone();
+        let own = cancel.clone();
         running_request.deadline_timer = Some(ctx.run_later(
             message.deadline.remaining() + DEADLINE_TIMER_LAG,
-            move |actor, _ctx| actor.deadline_passed(&expiring),
+            move |actor, _ctx| actor.deadline_passed(&expiring, &own),
         ));
+        // An id the control plane reused after a reconnect may still run from the old session:
+        // every lookup below checks that the entry is this request's own.
+        let own = cancel.clone();
         self.running.insert(request_id.clone(), running_request);
         self.publish_in_flight();
         let budget_ms = message.deadline.budget().as_millis();
@@ -198,7 +204,16 @@ impl<B: Backend> Handler<RunOperation> for Resource<B> {
         Box::pin(
             wrap_future::<_, Self>(work).map(move |outcome, actor, ctx| {
                 drop(running);
-                let outcome = match actor.running.remove(&request_id) {
+                let mine = actor
+                    .running
+                    .get(&request_id)
+                    .is_some_and(|entry| entry.cancel.is_same(&own));
+                let ended = if mine {
+                    actor.running.remove(&request_id)
+                } else {
+                    None
+                };
+                let outcome = match ended {
                     Some(ended) => {
                         if let Some(timer) = ended.deadline_timer {
                             ctx.cancel_future(timer);
@@ -238,8 +253,9 @@ const DEADLINE_TIMER_LAG: Duration = Duration::from_millis(20);
 
 impl<B: Backend> Resource<B> {
     /// The deadline of a request still running passed: it is cancelled, and answered `timeout`.
-    fn deadline_passed(&mut self, request_id: &str) {
-        if let Some(running) = self.running.get_mut(request_id) {
+    fn deadline_passed(&mut self, request_id: &str, own: &CancelHandle) {
+        let running = self.running.get_mut(request_id);
+        if let Some(running) = running.filter(|running| running.cancel.is_same(own)) {
             running.expired = true;
             running.deadline_timer = None;
             running.cancel.cancel();

@@ -1,5 +1,6 @@
-//! How a resource stops: drained at shutdown (no new work, no health checks, what runs finishes
-//! within the grace period, then is cancelled) or retired by a reload (it finishes what runs).
+//! How a resource stops: drained at shutdown (no health checks; the requests the control plane
+//! accepted before it stopped taking new ones, some still on their way, finish within the grace
+//! period, then are cancelled, and later work is refused) or retired by a reload (it finishes what runs).
 //! Both wait on the resource's in-flight tracker, so nothing polls; both end with the actor
 //! stopped, which drops its pool off the actor thread and so closes its database sessions.
 
@@ -27,11 +28,12 @@ const CANCEL_WAIT: Duration = Duration::from_secs(2);
 /// Where a resource stands in a shutdown.
 #[derive(Default)]
 pub(super) struct ShutdownState {
-    /// The relay is shutting down: new work is refused with `shutting_down`.
+    /// The relay is shutting down: no health checks; work already on its way is still served.
     pub draining: bool,
     /// The periodic health check, cancelled when the resource drains or retires.
     pub health_loop: Option<SpawnHandle>,
-    /// The grace period ran out and what still ran was cancelled.
+    /// The grace period ran out and what still ran was cancelled; new work is refused with
+    /// `shutting_down`.
     pub grace_over: bool,
 }
 
@@ -75,7 +77,13 @@ impl<B: Backend> Handler<Drain> for Resource<B> {
         let deadline = Instant::now() + drain.grace;
         let work = self.work.clone();
         info!(self.log, "{}", LogEvent::ResourceDraining; "inFlight" => work.count());
-        let finished = async move { work.idle_by(deadline).await };
+        let pipelines = drain.pipelines;
+        let finished = async move {
+            if let Some(pipelines) = pipelines {
+                pipelines.idle_by(deadline).await;
+            }
+            work.idle_by(deadline).await
+        };
         Box::pin(
             wrap_future::<_, Self>(finished)
                 .then(|finished, actor, _ctx| {

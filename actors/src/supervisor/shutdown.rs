@@ -1,6 +1,7 @@
 //! Shutdown on SIGTERM or SIGINT: every resource and the control plane drain at once within the
 //! grace period (the control plane says `draining`, answers what ran and closes with 1001;
-//! resources refuse new work, finish or cancel what runs and close their pools), then the auditor
+//! resources serve what the control plane accepted before that, finish or cancel it within the
+//! grace period and close their pools), then the auditor
 //! writes the last record of the chain (`relay_stopped`) and the system stops.
 
 use super::Supervisor;
@@ -27,7 +28,12 @@ impl Supervisor {
             .filter_map(|child| child.addr.clone());
         let draining: Vec<_> = current
             .chain(self.retired.running())
-            .map(|resource| resource.drain.send(Drain { grace }))
+            .map(|resource| {
+                resource.drain.send(Drain {
+                    grace,
+                    pipelines: Some(self.pipelines.clone()),
+                })
+            })
             .collect();
         async move {
             join_all(draining).await;
@@ -58,10 +64,12 @@ impl Handler<Shutdown> for Supervisor {
         let grace = Duration::from_secs(self.config.control_plane.shutdown_grace_seconds);
         info!(self.log, "{}", LogEvent::RelayStopping; "graceSeconds" => grace.as_secs());
         let started = Instant::now();
-        let control_plane = self
-            .control_plane
-            .clone()
-            .map(|cp| cp.send(Drain { grace }));
+        let control_plane = self.control_plane.clone().map(|cp| {
+            cp.send(Drain {
+                grace,
+                pipelines: None,
+            })
+        });
         let resources = self.drain_resources(grace);
         let pipelines = self.pipelines.clone();
         let drained = async move {

@@ -189,6 +189,14 @@ impl Backend for PgBackend {
                 }
                 let connection =
                     connection_permit(&connections, &gauges, &deadline, &cancel).await?;
+                // Catalog operations never look at the cancel slot: a cancel that came while
+                // this request waited stops it here.
+                if cancel.is_cancelled() {
+                    return Err(OperationError::new(
+                        ErrorCode::Cancelled,
+                        "cancelled before it started",
+                    ));
+                }
                 let task = actix_rt::task::spawn_blocking(move || {
                     let context = Context {
                         policy: &policy,
