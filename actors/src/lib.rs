@@ -30,7 +30,7 @@
 //! driver ([`resource::off_thread`]; a request waits for a connection as a task, so no more
 //! threads run statements than the pool has connections; health checks and cancels take their
 //! own), masking of large results (a bounded pool, see [`masking`]), long statements' policy
-//! checks and audit rendering, the encoding of large answers (at most two at once) and the status
+//! checks and audit rendering, the encoding of large answers (one per core at once) and the status
 //! file's writes. The MongoDB driver's I/O is async, as tasks
 //! on the system thread. That thread does the routing, the small cases inline (where a thread hop
 //! would cost more than the work) and the encoding of small answers.

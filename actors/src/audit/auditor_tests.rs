@@ -384,3 +384,42 @@ async fn a_huge_statement_is_recorded_cut_with_the_hash_of_all_of_it() {
     let sha = super::chain::hex(&sha2::Sha256::digest(sql.as_bytes()));
     assert_eq!(record["statementSha256"], sha.as_str());
 }
+
+#[actix_rt::test]
+async fn nothing_is_written_after_relay_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let (auditor, _) = start(settings(&dir));
+    assert_eq!(
+        auditor
+            .send(operation(Outcome::Ok, "SELECT 1"))
+            .await
+            .unwrap(),
+        Ok(1)
+    );
+    let details = serde_json::json!({"graceSeconds": 10});
+    auditor
+        .send(crate::messages::AuditStopping { details })
+        .await
+        .unwrap();
+    // A pipeline that outlived the drain, and a security event after it: both refused.
+    let late = auditor
+        .send(operation(Outcome::Ok, "SELECT 2"))
+        .await
+        .unwrap();
+    assert!(late.is_err(), "{late:?}");
+    assert!(auditor.send(AuditReady).await.unwrap().is_err());
+    auditor
+        .send(Security {
+            event: SecurityEvent {
+                kind: SecurityKind::Disconnected,
+                details: serde_json::json!({}),
+                alarming: false,
+            },
+        })
+        .await
+        .unwrap();
+    let records = file_records(&dir);
+    assert_eq!(records.len(), 3, "{records:?}");
+    let last = records.last().unwrap();
+    assert_eq!(last["event"], "relay_stopped", "{last}");
+}

@@ -123,16 +123,9 @@ fn object_of(body: impl Serialize) -> Result<Map<String, Value>, BodyError> {
 }
 
 /// A record body that could not be rendered as JSON.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot render the audit record: {0}")]
 pub struct BodyError(String);
-
-impl std::fmt::Display for BodyError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "cannot render the audit record: {}", self.0)
-    }
-}
-
-impl std::error::Error for BodyError {}
 
 /// The record that opens a chain.
 pub fn genesis_body(time: &str, tenant_id: &str) -> Result<Map<String, Value>, BodyError> {

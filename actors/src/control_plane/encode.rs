@@ -3,15 +3,19 @@
 //! routes every request never spends a large answer's encoding time.
 
 use crate::protocol::{encode_outbound, Outbound};
+use std::sync::LazyLock;
 use tokio::sync::Semaphore;
 
 /// A result with at least this many rows is encoded off the actor thread; smaller answers cost
 /// less to encode than the hop to another thread.
 const OFF_THREAD_ROWS: usize = 32;
 
-/// Bounds the threads encoding at once (and so the allocator arenas they touch) to the cores
-/// the benchmark machine class has; more would only queue for the same cores.
-static ENCODERS: Semaphore = Semaphore::const_new(2);
+/// Bounds the threads encoding at once to one per core, as the masking workers are: more would
+/// only queue for the same cores.
+static ENCODERS: LazyLock<Semaphore> = LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    Semaphore::new(cores)
+});
 
 /// An answer as it goes on the wire.
 pub struct EncodedAnswer {
@@ -22,16 +26,9 @@ pub struct EncodedAnswer {
 }
 
 /// An answer that could not be encoded.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
 pub struct EncodeError(String);
-
-impl std::fmt::Display for EncodeError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for EncodeError {}
 
 impl From<serde_json::Error> for EncodeError {
     fn from(err: serde_json::Error) -> Self {

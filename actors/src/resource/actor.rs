@@ -137,13 +137,6 @@ async fn run_admitted<B: Backend>(
             .result_slot(&context.deadline, &context.cancel)
             .await?
     };
-    // A cancel that came before the request arrived, or while a slot was free at once.
-    if context.cancel.is_cancelled() {
-        return Err(OperationError::new(
-            ErrorCode::Cancelled,
-            "cancelled before it started",
-        ));
-    }
     let output = backend.run(plan, context).await;
     drop(admitted);
     Ok(Produced {

@@ -59,7 +59,7 @@ impl Admission {
 }
 
 /// A permit of `semaphore` (named `what` in a timeout's message), waited for until the deadline
-/// or a cancel.
+/// or a cancel; a request cancelled before it got one (even before it arrived) gets none.
 pub async fn permit_of(
     semaphore: &Arc<Semaphore>,
     what: &str,
@@ -73,14 +73,26 @@ pub async fn permit_of(
                 acquired = acquire => acquired.map_err(|_| {
                     OperationError::new(ErrorCode::ResourceUnavailable, "the resource is shutting down")
                 }),
-                () = cancel.cancelled() => Err(OperationError::new(
-                    ErrorCode::Cancelled,
-                    "cancelled before it started",
-                )),
+                () = cancel.cancelled() => Err(cancelled_before_start()),
             }
         })
         .await;
-    waited?
+    let permit = waited??;
+    not_cancelled(cancel)?;
+    Ok(permit)
+}
+
+/// Refuses a request cancelled before it started; `select!` may take a free permit over a
+/// cancel that is already set, so whoever starts work checks this last.
+pub fn not_cancelled(cancel: &CancelHandle) -> Result<(), OperationError> {
+    if cancel.is_cancelled() {
+        return Err(cancelled_before_start());
+    }
+    Ok(())
+}
+
+fn cancelled_before_start() -> OperationError {
+    OperationError::new(ErrorCode::Cancelled, "cancelled before it started")
 }
 
 #[cfg(test)]

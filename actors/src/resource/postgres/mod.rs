@@ -31,7 +31,7 @@ use crate::policy::lineage::ColumnProtection;
 use crate::policy::patterns::TableScope;
 use crate::policy::{CatalogUnreadable, Rules, SqlPolicy, StatementKind};
 use crate::protocol::ErrorCode;
-use crate::resource::admission::permit_of;
+use crate::resource::admission::{not_cancelled, permit_of};
 use crate::resource::backend::{Backend, CancelHandle, LocalFuture, RunContext};
 use crate::resource::off_thread::OffThreadDrop;
 use crate::resource::{DatabaseHealth, Deadline, HealthError};
@@ -189,14 +189,6 @@ impl Backend for PgBackend {
                 }
                 let connection =
                     connection_permit(&connections, &gauges, &deadline, &cancel).await?;
-                // Catalog operations never look at the cancel slot: a cancel that came while
-                // this request waited stops it here.
-                if cancel.is_cancelled() {
-                    return Err(OperationError::new(
-                        ErrorCode::Cancelled,
-                        "cancelled before it started",
-                    ));
-                }
                 let task = actix_rt::task::spawn_blocking(move || {
                     let context = Context {
                         policy: &policy,
@@ -292,6 +284,9 @@ async fn connection_permit(
     cancel: &CancelHandle,
 ) -> Result<OwnedSemaphorePermit, OperationError> {
     if let Ok(permit) = Arc::clone(connections).try_acquire_owned() {
+        // Catalog operations never look at the cancel slot: a cancel that came while this
+        // request waited for the policy check stops it here.
+        not_cancelled(cancel)?;
         return Ok(permit);
     }
     let _waiting = gauges.waiting();
