@@ -1,5 +1,6 @@
 //! The path of one request: resource, then masking, then audit; returns the message to send back.
 
+use crate::audit::gate::AuditGate;
 use crate::audit::{AuditRecord, Auditor, Outcome};
 use crate::in_flight::InFlightGuard;
 use crate::masking::Masker;
@@ -22,6 +23,8 @@ pub struct Route {
     pub resource: Option<(String, ResourceHandle)>,
     pub masker: Option<Addr<Masker>>,
     pub auditor: Option<Addr<Auditor>>,
+    /// The auditor's published readiness: read instead of asking it, while it says it keeps up.
+    pub audit_gate: AuditGate,
     pub metrics: Arc<Metrics>,
     /// Counts the request as in flight until its answer is ready (dropped with the route).
     pub running: Option<InFlightGuard>,
@@ -93,7 +96,7 @@ async fn answer(route: Route, request: Request, started: Instant) -> Outbound {
     let deadline = route.resource.as_ref().map(|(_, handle)| {
         Deadline::starting_at(started, request.timeout_ms, handle.statement_timeout)
     });
-    if let Err(refused) = audit_ready(&auditor, &request, deadline).await {
+    if let Err(refused) = audit_ready(&route.audit_gate, &auditor, &request, deadline).await {
         record_expired_wait(&route, &auditor, &request, &refused, started);
         return refused;
     }
@@ -116,6 +119,7 @@ async fn answer(route: Route, request: Request, started: Instant) -> Outbound {
         ),
     };
     let record = audit_record(&route, &request, &message, counts, summary, started);
+    let _waiting = route.audit_gate.record_waiting();
     recorded(&auditor, &request, message, record).await
 }
 
@@ -145,12 +149,18 @@ fn record_expired_wait(
 }
 
 /// Whether the audit trail can record an operation now (no operation runs unaudited); the
-/// answer to send instead when it cannot, or when the request's time ran out waiting.
+/// answer to send instead when it cannot, or when the request's time ran out waiting. The
+/// auditor's published word suffices while it is running and keeping up; otherwise it is asked
+/// (which waits behind the records already in its mailbox, and retries a failed trail).
 async fn audit_ready(
+    gate: &AuditGate,
     auditor: &Addr<Auditor>,
     request: &Request,
     deadline: Option<Deadline>,
 ) -> Result<(), Outbound> {
+    if gate.admits_at_once() && auditor.connected() {
+        return Ok(());
+    }
     let ready = auditor.send(AuditReady);
     match within(deadline, Some(AUDIT_WAIT), "the audit trail", ready).await {
         Ok(Ok(Ok(()))) => Ok(()),

@@ -146,12 +146,17 @@ async fn without_the_audit_trail_nothing_runs() {
     let auditor = crate::audit::Auditor::new(settings, "acme".into(), engine, log, None).start();
     auditor.send(StopAuditorForTest).await.unwrap();
     actix_rt::time::sleep(std::time::Duration::from_millis(20)).await;
+    // A gate left open (as by an auditor that stopped before it could close it) does not let a
+    // request past an auditor that is gone.
+    let gate = crate::audit::gate::AuditGate::default();
+    gate.set_open(true);
     for auditor in [Some(auditor), None] {
         let route = Route {
             tenant_id: "acme".into(),
             resource: None,
             masker: Some(masker()),
             auditor,
+            audit_gate: gate.clone(),
             metrics: Default::default(),
             running: None,
             cancel: Default::default(),

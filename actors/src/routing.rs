@@ -4,6 +4,7 @@
 //! retired; the control plane reads the latest one per request and runs the pipeline itself, so
 //! the supervisor is off the data path and a restarted child is reachable as soon as it is up.
 
+use crate::audit::gate::AuditGate;
 use crate::audit::Auditor;
 use crate::domain::{AuditRecord, Outcome};
 use crate::in_flight::InFlight;
@@ -34,6 +35,8 @@ pub struct Routes {
     pub retired: Vec<(String, ResourceHandle)>,
     pub masker: Option<Addr<Masker>>,
     pub auditor: Option<Addr<Auditor>>,
+    /// The auditor's published readiness (every auditor the supervisor starts publishes here).
+    pub audit_gate: AuditGate,
     pub metrics: Arc<Metrics>,
     /// Requests on their way through resource, masking and audit: the last audit record waits
     /// for them at shutdown.
@@ -59,6 +62,7 @@ impl Routes {
             retired: Vec::new(),
             masker: None,
             auditor: None,
+            audit_gate: AuditGate::default(),
             metrics,
             pipelines,
         }
@@ -74,6 +78,7 @@ impl Routes {
                 .map(|route| (route.kind.clone(), route.addr.clone())),
             masker: self.masker.clone(),
             auditor: self.auditor.clone(),
+            audit_gate: self.audit_gate.clone(),
             metrics: Arc::clone(&self.metrics),
             running: Some(self.pipelines.enter()),
             cancel: CancelHandle::default(),

@@ -130,6 +130,7 @@ impl Handler<AuditStopping> for Auditor {
         // Whatever arrives from now on (a pipeline that outlived the drain, a statement still
         // being rendered) is refused: relay_stopped stays the chain's last record.
         self.stopped = true;
+        self.gate.set_open(false);
     }
 }
 

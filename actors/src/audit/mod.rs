@@ -8,6 +8,7 @@
 //! makes room heals it without a restart.
 
 mod batch;
+pub mod gate;
 pub use relay_audit_chain as chain;
 pub mod record;
 pub mod sinks;
@@ -23,6 +24,7 @@ use crate::time::now_rfc3339;
 use actix::{Actor, AsyncContext, Context, Recipient};
 use batch::{Batch, Reply};
 use chain::Chain;
+use gate::AuditGate;
 use record::{genesis_body, operation_body, security_body, BodyError, RecordedStatement};
 pub use record::{AuditRecord, Outcome, SecurityEvent, SecurityKind};
 use relay_config::{Audit, AuditLevel};
@@ -100,6 +102,8 @@ pub struct Auditor {
     /// Records sealed and logged, written to the file and the spool by the next flush.
     batch: Batch,
     flush_scheduled: bool,
+    /// Whether it can write a record, published for requests to read without asking.
+    gate: AuditGate,
 }
 
 impl Auditor {
@@ -133,6 +137,7 @@ impl Auditor {
             dropped_published: 0,
             batch: Batch::default(),
             flush_scheduled: false,
+            gate: AuditGate::default(),
         }
     }
 
@@ -142,7 +147,23 @@ impl Auditor {
         self
     }
 
+    /// Publishes its readiness on `gate` (shared with the requests that read it).
+    pub fn with_gate(mut self, gate: AuditGate) -> Self {
+        self.gate = gate;
+        self
+    }
+
+    /// Whether an operation's record can be written now: what `AuditReady` would answer.
+    fn accepts_records(&self) -> bool {
+        !self.stopped
+            && self.failure.is_none()
+            && (!self.settings.enabled || self.sinks.problem().is_none())
+    }
+
+    /// Publishes the trail's state: to the metrics, and to the gate requests read. Called after
+    /// everything that can change whether a record can be written.
     fn publish_metrics(&mut self) {
+        self.gate.set_open(self.accepts_records());
         let spool = self.sinks.spool();
         let dropped = spool.map_or(0, spool::Spool::dropped);
         // A reopened spool counts from zero again.
@@ -341,8 +362,10 @@ impl Actor for Auditor {
     }
 
     fn stopped(&mut self, _ctx: &mut Context<Self>) {
+        self.gate.set_open(false);
         // Records sealed in the last turn still reach the file and the spool.
         let _ = self.flush_batch();
+        self.gate.set_open(false);
     }
 }
 
@@ -363,3 +386,7 @@ fn unrendered(err: BodyError) -> AuditUnavailable {
 #[cfg(test)]
 #[path = "auditor_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "gate_tests.rs"]
+mod gate_tests;

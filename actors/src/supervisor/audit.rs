@@ -53,7 +53,8 @@ impl Supervisor {
                     self.log.clone(),
                     Some(outbox),
                 )
-                .with_metrics(Arc::clone(&self.metrics));
+                .with_metrics(Arc::clone(&self.metrics))
+                .with_gate(self.audit_gate.clone());
                 Auditor::start_in_arbiter(&thread, move |_| auditor)
             },
         );

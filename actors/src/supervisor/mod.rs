@@ -6,6 +6,7 @@
 //! through the routing table the supervisor publishes on a `watch` channel after every start or
 //! restart, never through addresses cached elsewhere, so a restarted child is found at once.
 
+use crate::audit::gate::AuditGate;
 use crate::audit::{Auditor, SecurityKind};
 use crate::control_plane::{connect, ControlPlane, SupervisorLink};
 use crate::in_flight::InFlight;
@@ -63,6 +64,8 @@ pub struct Supervisor {
     resources: BTreeMap<String, ResourceChild>,
     masker: Option<Addr<Masker>>,
     auditor: Option<Addr<Auditor>>,
+    /// Where every auditor it starts publishes whether it can write a record.
+    audit_gate: AuditGate,
     /// The thread the auditor runs on (kept across its restarts).
     audit_thread: Option<actix_rt::ArbiterHandle>,
     health: BTreeMap<String, ResourceHealth>,
@@ -118,6 +121,7 @@ impl Supervisor {
             resources,
             masker: None,
             auditor: None,
+            audit_gate: AuditGate::default(),
             audit_thread: None,
             health,
             audit_status: None,

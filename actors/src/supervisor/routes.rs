@@ -80,6 +80,7 @@ impl Supervisor {
             retired: self.retired.running_by_id(),
             masker: self.masker.clone(),
             auditor: self.auditor.clone(),
+            audit_gate: self.audit_gate.clone(),
             metrics: Arc::clone(&self.metrics),
             pipelines: self.pipelines.clone(),
         };
