@@ -175,7 +175,16 @@ pub struct AuditAcked {
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "()")]
 pub struct ForwardAudit {
-    pub record: serde_json::Map<String, Value>,
+    /// The record as the JSON object it was written as (to the file and the spool): sent as it
+    /// is, not serialized again.
+    pub line: String,
+}
+
+impl ForwardAudit {
+    /// The record, read back from its line.
+    pub fn record(&self) -> Option<serde_json::Map<String, Value>> {
+        serde_json::from_str(&self.line).ok()
+    }
 }
 
 /// Auditor -> supervisor: the state of the audit trail, reported in `health`.

@@ -62,6 +62,17 @@ pub fn encode_outbound(message: &Outbound) -> Result<String, serde_json::Error> 
     serde_json::to_string(message)
 }
 
+/// An `audit` message for a record already serialized as one JSON object: the same text
+/// [`encode_outbound`] gives for `Outbound::Audit` with that record, without serializing it again.
+pub fn encode_audit_line(record: &str) -> String {
+    const START: &str = r#"{"type":"audit","record":"#;
+    let mut text = String::with_capacity(START.len() + record.len() + 1);
+    text.push_str(START);
+    text.push_str(record);
+    text.push('}');
+    text
+}
+
 /// Keeps peer-supplied text that is echoed in messages and logs short.
 fn truncate_for_message(text: &str) -> String {
     const LIMIT: usize = 64;

@@ -334,7 +334,7 @@ wire_enum! {
 }
 
 mod codec;
-pub use codec::{decode_inbound, encode_outbound, Rejection};
+pub use codec::{decode_inbound, encode_audit_line, encode_outbound, Rejection};
 
 #[cfg(test)]
 mod tests;

@@ -142,3 +142,18 @@ fn error_codes_serialize_as_their_wire_names() {
         assert_eq!(serde_json::to_value(code).unwrap(), json!(code.as_str()));
     }
 }
+
+#[test]
+fn an_audit_line_is_sent_as_the_message_its_record_would_encode_to() {
+    let record = json!({"kind": "operation", "chainId": "c-1", "seq": 7,
+        "statement": "SELECT '\"quoted\"' -- ünïcode", "masked": {"email": 2}});
+    let Value::Object(record) = record else {
+        unreachable!()
+    };
+    let line = serde_json::to_string(&record).unwrap();
+    let message = Outbound::Audit(AuditMessage { record });
+    assert_eq!(
+        codec::encode_audit_line(&line),
+        encode_outbound(&message).unwrap()
+    );
+}

@@ -27,7 +27,10 @@ impl Actor for Collector {
 impl Handler<ForwardAudit> for Collector {
     type Result = ();
     fn handle(&mut self, message: ForwardAudit, _ctx: &mut Context<Self>) {
-        self.forwarded.lock().unwrap().push(message.record);
+        self.forwarded
+            .lock()
+            .unwrap()
+            .push(message.record().unwrap());
     }
 }
 

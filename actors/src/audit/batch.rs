@@ -15,18 +15,19 @@ pub type Reply = Option<oneshot::Sender<Written>>;
 /// A record of the batch, sealed and logged, not yet written to the file or the spool.
 pub struct Sealed {
     seq: u64,
-    record: Map<String, Value>,
+    /// The record's JSON line, for the control plane.
+    line: String,
     reply: Reply,
 }
 
 impl Sealed {
-    /// Tells the waiting operation its record was written; returns the record (to forward).
-    pub fn written(self) -> Map<String, Value> {
+    /// Tells the waiting operation its record was written; returns its line (to forward).
+    pub fn written(self) -> String {
         if let Some(reply) = self.reply {
             // An operation that stopped waiting (a timeout) needs no answer.
             let _ = reply.send(Ok(self.seq));
         }
-        self.record
+        self.line
     }
 
     /// Tells the waiting operation its record could not be written, and why.
@@ -48,15 +49,19 @@ pub struct Batch {
 
 impl Batch {
     /// Adds a sealed record with its JSON line.
-    pub fn push(&mut self, record: Map<String, Value>, line: String, reply: Reply) {
+    pub fn push(&mut self, record: &Map<String, Value>, line: String, reply: Reply) {
         let seq = record
             .get("seq")
             .and_then(Value::as_u64)
             .unwrap_or_default();
         self.lines.push_str(&line);
         self.lines.push('\n');
-        self.spool.push(Pending::new(&record, line));
-        self.sealed.push(Sealed { seq, record, reply });
+        self.sealed.push(Sealed {
+            seq,
+            line: line.clone(),
+            reply,
+        });
+        self.spool.push(Pending::new(record, line));
     }
 
     pub fn is_empty(&self) -> bool {
@@ -88,15 +93,15 @@ mod tests {
         assert!(batch.is_empty());
         let (first_reply, mut first) = oneshot::channel();
         let (second_reply, mut second) = oneshot::channel();
-        batch.push(record(1), r#"{"seq":1}"#.into(), Some(first_reply));
-        batch.push(record(2), r#"{"seq":2}"#.into(), None);
-        batch.push(record(3), r#"{"seq":3}"#.into(), Some(second_reply));
+        batch.push(&record(1), r#"{"seq":1}"#.into(), Some(first_reply));
+        batch.push(&record(2), r#"{"seq":2}"#.into(), None);
+        batch.push(&record(3), r#"{"seq":3}"#.into(), Some(second_reply));
         let (lines, spool, sealed) = batch.into_parts();
         assert_eq!(lines, "{\"seq\":1}\n{\"seq\":2}\n{\"seq\":3}\n");
         assert_eq!(spool.len(), 3);
         let mut sealed = sealed.into_iter();
         let forwarded = sealed.next().unwrap().written();
-        assert_eq!(forwarded["seq"], 1);
+        assert_eq!(forwarded, r#"{"seq":1}"#);
         sealed.next().unwrap().failed("disk full");
         sealed.next().unwrap().failed("disk full");
         assert_eq!(first.try_recv().unwrap(), Ok(1));

@@ -7,6 +7,7 @@ use super::batch::{Reply, Sealed};
 use super::Auditor;
 use crate::messages::{AuditUnavailable, ForwardAudit};
 use actix::{fut, ActorFutureExt, AsyncContext, Context};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use slog::{info, warn};
 
@@ -23,15 +24,19 @@ impl Auditor {
             return Err(AuditUnavailable(reason.clone()));
         }
         let record = self.chain.seal(body);
-        // Serialized once for the file and the spool; a map of JSON values always serializes.
+        // Serialized once, for every sink; a map of JSON values always serializes, and its
+        // serialization is valid JSON (stdout takes the same text).
         let line = serde_json::to_string(&record).unwrap_or_default();
-        let logged = slog::Serde(Value::Object(record.clone()));
+        let logged = match RawValue::from_string(line.clone()) {
+            Ok(raw) => slog::Serde(raw),
+            Err(_) => return Err(AuditUnavailable("a record could not be serialized".into())),
+        };
         if alarming {
             warn!(self.log, #"audit", "Audit record"; "record" => logged, "log" => "audit");
         } else {
             info!(self.log, #"audit", "Audit record"; "record" => logged, "log" => "audit");
         }
-        self.batch.push(record, line, reply);
+        self.batch.push(&record, line, reply);
         Ok(())
     }
 
@@ -97,9 +102,9 @@ impl Auditor {
         if spooled {
             self.metrics.audit_spooled();
         }
-        let record = sealed.written();
+        let line = sealed.written();
         if let (true, true, Some(outbox)) = (spooled, self.connected, &self.outbox) {
-            outbox.forward.do_send(ForwardAudit { record });
+            outbox.forward.do_send(ForwardAudit { line });
         }
     }
 }

@@ -143,8 +143,8 @@ impl Handler<AuditLink> for Auditor {
             return;
         }
         if let (Some(spool), Some(outbox)) = (self.sinks.spool(), &self.outbox) {
-            for record in spool.pending() {
-                outbox.forward.do_send(ForwardAudit { record });
+            for line in spool.pending_lines() {
+                outbox.forward.do_send(ForwardAudit { line });
             }
         }
     }

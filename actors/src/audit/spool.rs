@@ -293,6 +293,11 @@ impl Spool {
     }
 
     /// The records waiting, oldest first.
+    /// The JSON lines of the records waiting, oldest first (each one JSON object).
+    pub fn pending_lines(&self) -> impl Iterator<Item = String> + '_ {
+        self.pending.iter().map(|record| record.line.clone())
+    }
+
     pub fn pending(&self) -> impl Iterator<Item = Map<String, Value>> + '_ {
         self.pending.iter().filter_map(|record| parse(&record.line))
     }

@@ -7,7 +7,7 @@ use super::ControlPlane;
 use crate::messages::{
     AuthRejected, Connected, Disconnected, ForwardAudit, GetHealth, RoleChanged,
 };
-use crate::protocol::{AuditMessage, Outbound};
+use crate::protocol::encode_audit_line;
 use crate::reload_messages::TokenReread;
 use actix::{Actor, Addr, Context, Handler, Recipient};
 
@@ -50,8 +50,6 @@ impl Handler<ForwardAudit> for ControlPlane {
     type Result = ();
 
     fn handle(&mut self, forward: ForwardAudit, _ctx: &mut Context<Self>) {
-        self.send(Outbound::Audit(AuditMessage {
-            record: forward.record,
-        }));
+        self.send_text(Ok(encode_audit_line(&forward.line)));
     }
 }
