@@ -53,16 +53,16 @@ impl Handler<Record> for Auditor {
         }
         let statement = record.statement.take();
         let in_background = statement.as_ref().is_some_and(large);
+        if !in_background {
+            let recorded = statement.map(|statement| self.recorded_statement(statement));
+            return self.submit(&record, recorded, ctx);
+        }
         let max_bytes = self.settings.max_statement_bytes as usize;
         let redact = self.settings.redact_statements;
         let engine = Arc::clone(&self.masking);
         let prepare = move || {
             statement.map(|statement| record_statement(&statement, max_bytes, redact, &engine))
         };
-        if !in_background {
-            let recorded = prepare();
-            return self.submit(&record, recorded, ctx);
-        }
         let prepared = actix_rt::task::spawn_blocking(prepare);
         Box::pin(
             prepared
@@ -78,6 +78,24 @@ impl Handler<Record> for Auditor {
 }
 
 impl Auditor {
+    /// A short statement as its record shows it, rendered once per text.
+    fn recorded_statement(&mut self, statement: Statement) -> RecordedStatement {
+        let render = |auditor: &Self| {
+            let max_bytes = auditor.settings.max_statement_bytes as usize;
+            let redact = auditor.settings.redact_statements;
+            record_statement(&statement, max_bytes, redact, &auditor.masking)
+        };
+        let Statement::Sql(sql) = &statement else {
+            return render(self);
+        };
+        if let Some(recorded) = self.rendered.get(sql) {
+            return recorded;
+        }
+        let recorded = render(self);
+        self.rendered.insert(sql, recorded.clone());
+        recorded
+    }
+
     /// Adds an operation's record to the batch and answers once the batch is written.
     fn submit(
         &mut self,

@@ -16,6 +16,7 @@ pub mod spool;
 pub mod statement;
 
 use crate::log_event::LogEvent;
+use crate::lru::Lru;
 use crate::masking::MaskingEngine;
 use crate::messages::{AuditStatusChanged, AuditUnavailable, ForwardAudit};
 use crate::metrics::{AuditObservation, Metrics};
@@ -46,6 +47,11 @@ const WAITING_EVENTS: usize = 256;
 
 /// SQL up to this long is rendered on the actor; longer statements on a blocking thread.
 const INLINE_STATEMENT_BYTES: usize = 16 << 10;
+
+/// Renderings kept for statements sent again (a control plane repeats its queries with other
+/// parameters), and the longest statement kept: at most about 128 × (2 KiB + its rendering).
+const RENDERED_STATEMENTS: usize = 128;
+const RENDERED_STATEMENT_BYTES: usize = 2 << 10;
 
 /// Where the auditor sends records for the control plane and reports its state.
 pub struct AuditOutbox {
@@ -104,6 +110,10 @@ pub struct Auditor {
     flush_scheduled: bool,
     /// Whether it can write a record, published for requests to read without asking.
     gate: AuditGate,
+    /// SQL statements as recently rendered for records, by their exact text: rendering
+    /// depends only on the text, the settings and the masking patterns, and a reconfiguration
+    /// forgets them all.
+    rendered: Lru<RecordedStatement>,
 }
 
 impl Auditor {
@@ -138,6 +148,7 @@ impl Auditor {
             batch: Batch::default(),
             flush_scheduled: false,
             gate: AuditGate::default(),
+            rendered: Lru::new(RENDERED_STATEMENTS, RENDERED_STATEMENT_BYTES),
         }
     }
 
@@ -390,3 +401,7 @@ mod tests;
 #[cfg(test)]
 #[path = "gate_tests.rs"]
 mod gate_tests;
+
+#[cfg(test)]
+#[path = "render_cache_tests.rs"]
+mod render_cache_tests;

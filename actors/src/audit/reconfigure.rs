@@ -24,6 +24,7 @@ impl Handler<Reconfigure> for Auditor {
 
     fn handle(&mut self, reconfigure: Reconfigure, _ctx: &mut Context<Self>) {
         self.masking = reconfigure.masking;
+        self.rendered.clear();
         if reconfigure.settings == self.settings {
             return;
         }
