@@ -9,8 +9,9 @@
 //! The path of one request, one hop per line:
 //! 1. [`control_plane::ControlPlane`] decodes a `request` and takes the latest [`routing::Routes`]
 //!    the supervisor published (a `watch` channel, no mailbox hop);
-//! 2. [`pipeline::run`] computes the request's one [`domain::Deadline`] and asks the
-//!    [`audit::Auditor`] whether it can record (`AuditReady`);
+//! 2. [`pipeline::run`] computes the request's one [`domain::Deadline`] and reads whether the
+//!    [`audit::Auditor`] can record from what it publishes ([`audit::gate`]); it asks it
+//!    (`AuditReady`, a round trip to its thread) only when that says no or records pile up;
 //! 3. the [`resource::Resource`] checks the allow-list, admits the request and hands it to its
 //!    engine's [`resource::Backend`] (policy, then the database);
 //! 4. the [`masking::Masker`] masks the output (or the error text);

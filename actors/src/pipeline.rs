@@ -100,6 +100,7 @@ async fn answer(route: Route, request: Request, started: Instant) -> Outbound {
         record_expired_wait(&route, &auditor, &request, &refused, started);
         return refused;
     }
+    let unrecorded = route.audit_gate.admitted();
     let outcome = run_on_resource(&route, &request, deadline).await;
     let (message, counts, summary) = match outcome {
         Ok(produced) => {
@@ -119,8 +120,9 @@ async fn answer(route: Route, request: Request, started: Instant) -> Outbound {
         ),
     };
     let record = audit_record(&route, &request, &message, counts, summary, started);
-    let _waiting = route.audit_gate.record_waiting();
-    recorded(&auditor, &request, message, record).await
+    let answer = recorded(&auditor, &route.audit_gate, &request, message, record).await;
+    drop(unrecorded);
+    answer
 }
 
 /// A request whose time ran out waiting for the audit trail ran nothing, but the trail is up
@@ -206,11 +208,18 @@ async fn run_on_resource(
 /// would make the trail disagree with the control plane.
 async fn recorded(
     auditor: &Addr<Auditor>,
+    gate: &AuditGate,
     request: &Request,
     message: Outbound,
     record: AuditRecord,
 ) -> Outbound {
-    match actix_rt::time::timeout(AUDIT_WAIT, auditor.send(Record { record })).await {
+    let answer = actix_rt::time::timeout(AUDIT_WAIT, auditor.send(Record { record })).await;
+    if answer.is_err() {
+        // An auditor that does not take a record in that time is stalled, and cannot say so:
+        // its published word no longer counts, and requests ask it until it publishes again.
+        gate.set_open(false);
+    }
+    match answer {
         Ok(Ok(Ok(_seq))) => message,
         // The operation ran but its record was not written: its answer is withheld.
         Ok(Ok(Err(unavailable))) => audit_unavailable(

@@ -6,14 +6,19 @@
 //! what asking it would answer. A request asks it anyway (`AuditReady`, which also retries a
 //! failed trail) whenever the gate is closed or too many records already wait for it: that is
 //! the back-pressure of its bounded mailbox, kept for exactly the case it exists for.
+//!
+//! Every operation admitted counts until the auditor has handled its record. An auditor that
+//! stalls (a disk that stops answering mid-write) cannot publish, so this count is what stops
+//! new operations: at most [`UNRECORDED_AT_ONCE`] run past it before requests wait for the
+//! auditor itself, and are refused when it does not answer in time; and a record it does not
+//! take within the pipeline's wait closes the gate until the auditor publishes again.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-/// Records that may wait for the auditor before a new operation must ask it whether it keeps
-/// up: as many as its mailbox holds (actix's default capacity), so a stalled disk stops new
-/// operations after at most this many more.
-pub const RECORDS_WAITING_AT_ONCE: usize = 16;
+/// Operations admitted whose records the auditor has not handled yet, beyond which a new
+/// operation asks the auditor whether it keeps up.
+pub const UNRECORDED_AT_ONCE: usize = 64;
 
 /// Shared between the auditor (which opens and closes it) and the requests (which read it).
 /// Closed until an auditor opens it.
@@ -23,7 +28,7 @@ pub struct AuditGate(Arc<GateState>);
 #[derive(Default, Debug)]
 struct GateState {
     open: AtomicBool,
-    records_waiting: AtomicUsize,
+    unrecorded: AtomicUsize,
 }
 
 impl AuditGate {
@@ -33,25 +38,26 @@ impl AuditGate {
     }
 
     /// Whether an operation may start without asking the auditor: it said it can write, and
-    /// few enough records wait for it.
+    /// few enough admitted operations wait for it.
     pub fn admits_at_once(&self) -> bool {
         self.0.open.load(Ordering::Acquire)
-            && self.0.records_waiting.load(Ordering::Relaxed) < RECORDS_WAITING_AT_ONCE
+            && self.0.unrecorded.load(Ordering::Relaxed) < UNRECORDED_AT_ONCE
     }
 
-    /// Counts a record as waiting for the auditor until the returned guard is dropped.
-    pub fn record_waiting(&self) -> WaitingRecord {
-        self.0.records_waiting.fetch_add(1, Ordering::Relaxed);
-        WaitingRecord(Arc::clone(&self.0))
+    /// Counts an admitted operation until the returned guard is dropped, once the auditor has
+    /// handled its record (or is gone).
+    pub fn admitted(&self) -> Unrecorded {
+        self.0.unrecorded.fetch_add(1, Ordering::Relaxed);
+        Unrecorded(Arc::clone(&self.0))
     }
 }
 
-/// A record sent to the auditor and not yet answered.
-pub struct WaitingRecord(Arc<GateState>);
+/// An operation admitted whose record the auditor has not handled yet.
+pub struct Unrecorded(Arc<GateState>);
 
-impl Drop for WaitingRecord {
+impl Drop for Unrecorded {
     fn drop(&mut self) {
-        self.0.records_waiting.fetch_sub(1, Ordering::Relaxed);
+        self.0.unrecorded.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -70,13 +76,13 @@ mod tests {
     }
 
     #[test]
-    fn too_many_waiting_records_make_new_operations_ask() {
+    fn too_many_unrecorded_operations_make_new_ones_ask() {
         let gate = AuditGate::default();
         gate.set_open(true);
-        let waiting: Vec<_> = (0..RECORDS_WAITING_AT_ONCE)
-            .map(|_| gate.clone().record_waiting())
+        let waiting: Vec<_> = (0..UNRECORDED_AT_ONCE)
+            .map(|_| gate.clone().admitted())
             .collect();
-        assert!(!gate.admits_at_once(), "a full mailbox's worth waits");
+        assert!(!gate.admits_at_once(), "as many as may wait do");
         drop(waiting);
         assert!(
             gate.admits_at_once(),

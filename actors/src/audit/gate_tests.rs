@@ -128,3 +128,21 @@ async fn the_gate_closes_at_relay_stopped_and_when_the_auditor_stops() {
     }
     panic!("an auditor that stopped left its gate open");
 }
+
+#[actix_rt::test]
+async fn a_new_auditor_does_not_inherit_an_open_gate() {
+    let dir = tempfile::tempdir().unwrap();
+    let gate = AuditGate::default();
+    gate.set_open(true);
+    let engine = MaskingEngine::from_config(&relay_config::Masking::default()).unwrap();
+    let log = Logger::root(slog::Discard, slog::o!());
+    let settings = Audit {
+        spool_path: Some(dir.path().join("spool.jsonl").display().to_string()),
+        ..Audit::default()
+    };
+    let auditor = Auditor::new(settings, "acme".into(), Arc::new(engine), log, None)
+        .with_gate(gate.clone());
+    assert!(!gate.admits_at_once(), "closed until this auditor has checked its sinks");
+    let auditor = auditor.start();
+    assert!(ready_agrees_with_gate(&auditor, &gate).await);
+}

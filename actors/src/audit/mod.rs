@@ -110,6 +110,8 @@ pub struct Auditor {
     flush_scheduled: bool,
     /// Whether it can write a record, published for requests to read without asking.
     gate: AuditGate,
+    /// Set when the actor stops: its last flush must not open the gate again.
+    closing: bool,
     /// SQL statements as recently rendered for records, by their exact text: rendering
     /// depends only on the text, the settings and the masking patterns, and a reconfiguration
     /// forgets them all.
@@ -148,6 +150,7 @@ impl Auditor {
             batch: Batch::default(),
             flush_scheduled: false,
             gate: AuditGate::default(),
+            closing: false,
             rendered: Lru::new(RENDERED_STATEMENTS, RENDERED_STATEMENT_BYTES),
         }
     }
@@ -159,7 +162,9 @@ impl Auditor {
     }
 
     /// Publishes its readiness on `gate` (shared with the requests that read it).
+    /// It stays closed until this auditor has started and checked its sinks.
     pub fn with_gate(mut self, gate: AuditGate) -> Self {
+        gate.set_open(false);
         self.gate = gate;
         self
     }
@@ -167,6 +172,7 @@ impl Auditor {
     /// Whether an operation's record can be written now: what `AuditReady` would answer.
     fn accepts_records(&self) -> bool {
         !self.stopped
+            && !self.closing
             && self.failure.is_none()
             && (!self.settings.enabled || self.sinks.problem().is_none())
     }
@@ -373,10 +379,10 @@ impl Actor for Auditor {
     }
 
     fn stopped(&mut self, _ctx: &mut Context<Self>) {
+        self.closing = true;
         self.gate.set_open(false);
         // Records sealed in the last turn still reach the file and the spool.
         let _ = self.flush_batch();
-        self.gate.set_open(false);
     }
 }
 

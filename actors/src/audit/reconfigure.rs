@@ -31,6 +31,9 @@ impl Handler<Reconfigure> for Auditor {
         let reopen = sinks_differ(&self.settings, &reconfigure.settings);
         self.settings = reconfigure.settings;
         if reopen {
+            // Closed while the sinks change hands (reading the spool back can take a while):
+            // the next publish says whether the new ones can be written.
+            self.gate.set_open(false);
             // The records sealed so far go to the files they were sealed for.
             let _ = self.flush_batch();
             // Nothing opens until `open_missing`, so the old files (and the spool's lock) are
