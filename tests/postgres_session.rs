@@ -123,3 +123,44 @@ fn a_select_at_the_session_timeouts_is_read_only_and_stops_at_the_row_limit_as_i
         assert_eq!(result["truncated"], true, "{result}");
     }
 }
+
+#[test]
+fn a_plan_at_the_session_timeouts_answers_as_in_a_transaction_and_leaves_nothing_open() {
+    let application = "relay-it-plan-at-once";
+    let (devplane, _relay) = started(|config| {
+        config.replace(
+            &format!("      user: {READER}\n"),
+            &format!("      user: {READER}\n      applicationName: {application}\n"),
+        )
+    });
+    // Without a request timeout an EXPLAIN (no ANALYZE) runs in one round trip; with one, in
+    // START TRANSACTION READ ONLY. Both give the same plan.
+    let sql = "SELECT n FROM pg_catalog.generate_series(1, 10) AS n WHERE n > 3";
+    for timeout_ms in [None, Some(1234)] {
+        let mut request = json!({"resourceId": "main-pg", "operation": "explain",
+            "params": {"sql": sql}});
+        if let Some(timeout_ms) = timeout_ms {
+            request["timeoutMs"] = json!(timeout_ms);
+        }
+        let (code, plan) = devplane.operation(request);
+        assert_eq!(code, 200, "{plan}");
+        assert_eq!(
+            plan["details"][0]["Plan"]["Node Type"], "Function Scan",
+            "{plan}"
+        );
+    }
+    // Checked from another connection: the relay's backend holds no transaction, no lock and no
+    // transaction id after the plan.
+    let rows = admin(shared_db())
+        .query(
+            "SELECT a.state, a.backend_xid IS NULL, \
+                    (SELECT count(*) FROM pg_catalog.pg_locks l WHERE l.pid = a.pid) \
+               FROM pg_catalog.pg_stat_activity a WHERE a.application_name = $1",
+            &[&application],
+        )
+        .unwrap();
+    assert_eq!(rows.len(), 1, "the pool holds one connection");
+    let (state, no_xid, locks): (String, bool, i64) =
+        (rows[0].get(0), rows[0].get(1), rows[0].get(2));
+    assert_eq!((state.as_str(), no_xid, locks), ("idle", true, 0));
+}

@@ -140,9 +140,12 @@ async fn a_new_auditor_does_not_inherit_an_open_gate() {
         spool_path: Some(dir.path().join("spool.jsonl").display().to_string()),
         ..Audit::default()
     };
-    let auditor = Auditor::new(settings, "acme".into(), Arc::new(engine), log, None)
-        .with_gate(gate.clone());
-    assert!(!gate.admits_at_once(), "closed until this auditor has checked its sinks");
+    let auditor =
+        Auditor::new(settings, "acme".into(), Arc::new(engine), log, None).with_gate(gate.clone());
+    assert!(
+        !gate.admits_at_once(),
+        "closed until this auditor has checked its sinks"
+    );
     let auditor = auditor.start();
     assert!(ready_agrees_with_gate(&auditor, &gate).await);
 }

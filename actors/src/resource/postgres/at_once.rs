@@ -2,7 +2,9 @@
 //! limit) run at the session's own timeouts is sent as one Bind/Execute/Sync outside a transaction
 //! block: PostgreSQL runs it in an implicit transaction, READ ONLY by the session's
 //! `default_transaction_read_only = on`, instead of the four round trips of `START TRANSACTION
-//! READ ONLY`, bind, execute and `ROLLBACK`. Anything else runs in a transaction as before.
+//! READ ONLY`, bind, execute and `ROLLBACK`. So is an `EXPLAIN` without `ANALYZE` (a plan: the
+//! statement is planned, not run, and its output is one plan). Anything else runs in a
+//! transaction as before.
 
 use super::answer::{check_parameters, output, take_row};
 use super::cancel::CancelSlot;
@@ -32,6 +34,9 @@ pub struct Query<'a> {
     pub limits: &'a StatementLimits,
     pub cancel: &'a CancelSlot,
     pub tracing: Option<&'a Tracing>,
+    /// An `EXPLAIN` without `ANALYZE`: only planned, its output bounded by the statement's size,
+    /// so it needs no size guard to run in one round trip.
+    pub plan_only: bool,
 }
 
 /// Runs `query`: in one round trip when it can, in a READ ONLY transaction otherwise.
@@ -65,8 +70,8 @@ pub fn run_query(pool: &PgPool, query: &Query<'_>) -> Result<OperationOutput, Op
 /// session's own timeouts (a request's own, shorter one needs `SET LOCAL`, which needs a
 /// transaction block; what a request spent waiting is cut by the resource's deadline timer), and
 /// with no session advisory locks to release afterwards (that path keeps its ordering).
-fn may_run_at_once(limits: &StatementLimits, session_timeout: Duration) -> bool {
-    limits.guard_size
+fn may_run_at_once(limits: &StatementLimits, plan_only: bool, session_timeout: Duration) -> bool {
+    (limits.guard_size || plan_only)
         && !limits.release_advisory_locks
         && !limits.deadline.expired()
         && runs_at_session_timeout(limits.deadline.budget(), session_timeout)
@@ -77,7 +82,7 @@ fn runs_at_once(
     connection: &mut PgConnection,
     query: &Query<'_>,
 ) -> Option<Result<OperationOutput, Failure>> {
-    if !may_run_at_once(query.limits, connection.session_timeout) {
+    if !may_run_at_once(query.limits, query.plan_only, connection.session_timeout) {
         return None;
     }
     let PgConnection {
@@ -87,17 +92,13 @@ fn runs_at_once(
         ..
     } = connection;
     let (limits, cancel) = (query.limits, query.cancel);
-    let prepared = match prepare_query(
-        client,
-        statements,
-        query.sql,
-        Some(limits.max_bytes),
-        limits.max_rows,
-    ) {
+    // A plan is not wrapped: the guard's wrapper is a SELECT around the statement.
+    let guard = (!query.plan_only).then_some(limits.max_bytes);
+    let prepared = match prepare_query(client, statements, query.sql, guard, limits.max_rows) {
         Ok(prepared) => prepared,
         Err(err) => return Some(Err(first_failure(err, statements, broken, cancel))),
     };
-    if !prepared.size_guarded {
+    if !prepared.size_guarded && !query.plan_only {
         return None;
     }
     let lineage = query.tracing.map(|t| t.trace(&prepared.origins));
@@ -131,7 +132,7 @@ fn runs_at_once(
         };
         match take_row(
             &row,
-            true,
+            prepared.size_guarded,
             limits.max_rows,
             limits.max_bytes,
             &mut fetched,
@@ -191,20 +192,24 @@ mod tests {
     }
 
     #[test]
-    fn only_a_guarded_select_at_the_session_timeouts_skips_the_transaction_block() {
+    fn only_a_guarded_select_or_a_plan_at_the_session_timeouts_skips_the_transaction_block() {
         let session = Duration::from_millis(30_000);
-        assert!(may_run_at_once(&limits(30_000), session));
+        assert!(may_run_at_once(&limits(30_000), false, session));
         // A request's own timeout is set with SET LOCAL, which needs a transaction block.
-        assert!(!may_run_at_once(&limits(1_000), session));
+        assert!(!may_run_at_once(&limits(1_000), false, session));
+        assert!(!may_run_at_once(&limits(1_000), true, session));
         let unguarded = StatementLimits {
             guard_size: false,
             ..limits(30_000)
         };
-        assert!(!may_run_at_once(&unguarded, session));
+        assert!(!may_run_at_once(&unguarded, false, session));
+        // EXPLAIN without ANALYZE: a plan, unguarded but bounded.
+        assert!(may_run_at_once(&unguarded, true, session));
         let vouching = StatementLimits {
             release_advisory_locks: true,
             ..limits(30_000)
         };
-        assert!(!may_run_at_once(&vouching, session));
+        assert!(!may_run_at_once(&vouching, false, session));
+        assert!(!may_run_at_once(&vouching, true, session));
     }
 }

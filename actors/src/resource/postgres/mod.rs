@@ -37,7 +37,7 @@ use crate::resource::off_thread::OffThreadDrop;
 use crate::resource::{DatabaseHealth, Deadline, HealthError};
 use crate::tls::{self, TlsSetupError};
 use cancel::CancelRegistry;
-use exec::{read_only, run_statement, StatementLimits};
+use exec::StatementLimits;
 use health::CatalogUpdate;
 pub use plan::PlannedOperation;
 use plan::{refusal, PendingCheck};
@@ -358,6 +358,7 @@ fn execute(
                 limits,
                 cancel: slot,
                 tracing: Some(&tracing),
+                plan_only: false,
             };
             at_once::run_query(pool, &query).map_err(|err| echo::without_echoed_values(err, &sql))
         }
@@ -367,11 +368,18 @@ fn execute(
         PlannedOperation::DescribeTable { table, schema } => {
             catalog::describe_table(pool, table, schema, scope, limits)
         }
-        PlannedOperation::Explain { sql, .. } => {
-            let mut output = read_only(pool, limits, Some(slot), |tx, statements| {
-                run_statement(tx, statements, &sql, &[], limits, Some(slot), None)
-            })
-            .map_err(|err| echo::without_echoed_values(err, &sql))?;
+        PlannedOperation::Explain { sql, analyze, .. } => {
+            let limits = &*limits;
+            let query = at_once::Query {
+                sql: &sql,
+                params: &[],
+                limits,
+                cancel: slot,
+                tracing: None,
+                plan_only: !analyze,
+            };
+            let mut output = at_once::run_query(pool, &query)
+                .map_err(|err| echo::without_echoed_values(err, &sql))?;
             if output
                 .columns
                 .first()

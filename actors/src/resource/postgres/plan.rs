@@ -26,6 +26,8 @@ pub enum PlannedOperation {
     Explain {
         sql: String,
         check: Option<PendingCheck>,
+        /// `ANALYZE`: the statement runs, not only its plan.
+        analyze: bool,
     },
 }
 
@@ -129,6 +131,7 @@ fn plan_explain(
     Ok(PlannedOperation::Explain {
         sql: explain,
         check,
+        analyze,
     })
 }
 
