@@ -18,6 +18,14 @@ fn started(config_edit: impl Fn(String) -> String) -> (DevPlane, Relay) {
     (devplane, relay)
 }
 
+/// The relay's connections named `application`, to be found from an admin connection.
+fn with_application_name(config: String, application: &str) -> String {
+    config.replace(
+        &format!("      user: {READER}\n"),
+        &format!("      user: {READER}\n      applicationName: {application}\n"),
+    )
+}
+
 fn query(devplane: &DevPlane, sql: &str, timeout_ms: Option<u64>) -> Value {
     let mut request = json!({"resourceId": "main-pg", "operation": "query",
         "params": {"sql": sql}});
@@ -79,12 +87,7 @@ fn a_kept_statement_whose_table_changed_is_prepared_again() {
 #[test]
 fn a_connection_closed_while_idle_is_replaced_without_failing_the_request() {
     let application = "relay-it-reconnect";
-    let (devplane, _relay) = started(|config| {
-        config.replace(
-            &format!("      user: {READER}\n"),
-            &format!("      user: {READER}\n      applicationName: {application}\n"),
-        )
-    });
+    let (devplane, _relay) = started(|config| with_application_name(config, application));
     assert_eq!(
         first_cell(&query(&devplane, "SELECT 'before'", None)),
         "before"
@@ -127,12 +130,7 @@ fn a_select_at_the_session_timeouts_is_read_only_and_stops_at_the_row_limit_as_i
 #[test]
 fn a_plan_at_the_session_timeouts_answers_as_in_a_transaction_and_leaves_nothing_open() {
     let application = "relay-it-plan-at-once";
-    let (devplane, _relay) = started(|config| {
-        config.replace(
-            &format!("      user: {READER}\n"),
-            &format!("      user: {READER}\n      applicationName: {application}\n"),
-        )
-    });
+    let (devplane, _relay) = started(|config| with_application_name(config, application));
     // Without a request timeout an EXPLAIN (no ANALYZE) runs in one round trip; with one, in
     // START TRANSACTION READ ONLY. Both give the same plan.
     let sql = "SELECT n FROM pg_catalog.generate_series(1, 10) AS n WHERE n > 3";

@@ -61,7 +61,8 @@ fn start(settings: Audit) -> (Addr<Auditor>, Forwarded) {
     (auditor.start(), forwarded)
 }
 
-fn operation(outcome: Outcome, sql: &str) -> Record {
+/// An operation's record with this outcome and statement (shared by the auditor's tests).
+pub(super) fn operation(outcome: Outcome, sql: &str) -> Record {
     Record {
         record: AuditRecord {
             request_id: "r1".into(),

@@ -6,7 +6,6 @@
 use super::gate::AuditGate;
 use super::*;
 use crate::messages::{AuditAcked, AuditReady, AuditStopping, Record};
-use crate::protocol::ErrorCode;
 use actix::{Actor, ActorContext, Addr, Context, Handler, Message};
 use relay_config::Audit;
 
@@ -32,22 +31,7 @@ fn start(settings: Audit) -> (Addr<Auditor>, AuditGate) {
 }
 
 fn operation(sql: &str) -> Record {
-    Record {
-        record: AuditRecord {
-            request_id: "r1".into(),
-            tenant_id: "acme".into(),
-            resource_id: "pg".into(),
-            resource_type: "postgres".into(),
-            operation: "query".into(),
-            statement: Some(sql.into()),
-            outcome: Outcome::Ok,
-            code: None::<ErrorCode>,
-            row_count: 1,
-            truncated: false,
-            masked: MaskedCounts::default(),
-            duration_ms: 2,
-        },
-    }
+    super::tests::operation(Outcome::Ok, sql)
 }
 
 /// Asks the auditor, and checks the gate says the same (read after the answer: an auditor

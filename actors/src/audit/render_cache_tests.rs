@@ -18,22 +18,7 @@ fn engine(patterns: Vec<MaskPattern>) -> Arc<MaskingEngine> {
 }
 
 fn operation(sql: &str) -> Record {
-    Record {
-        record: AuditRecord {
-            request_id: "r1".into(),
-            tenant_id: "acme".into(),
-            resource_id: "pg".into(),
-            resource_type: "postgres".into(),
-            operation: "query".into(),
-            statement: Some(sql.into()),
-            outcome: Outcome::Ok,
-            code: None,
-            row_count: 1,
-            truncated: false,
-            masked: MaskedCounts::default(),
-            duration_ms: 2,
-        },
-    }
+    super::tests::operation(Outcome::Ok, sql)
 }
 
 fn statements(path: &std::path::Path) -> Vec<String> {
