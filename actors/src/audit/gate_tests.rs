@@ -1,11 +1,13 @@
 //! The published readiness agrees with what the auditor answers when asked: open while records
-//! can be written, closed by a full spool, a sink that cannot be opened, and the relay's stop.
+//! can be written, closed by a full spool, a sink that cannot be opened, and the relay's stop,
+//! after which nothing more is written.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::gate::AuditGate;
+use super::tests::{file_records, settings};
 use super::*;
-use crate::messages::{AuditAcked, AuditReady, AuditStopping, Record};
+use crate::messages::{AuditAcked, AuditReady, AuditStopping, Record, Security};
 use actix::{Actor, ActorContext, Addr, Context, Handler, Message};
 use relay_config::Audit;
 
@@ -132,4 +134,31 @@ async fn a_new_auditor_does_not_inherit_an_open_gate() {
     );
     let auditor = auditor.start();
     assert!(ready_agrees_with_gate(&auditor, &gate).await);
+}
+
+#[actix_rt::test]
+async fn nothing_is_written_after_relay_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let (auditor, _) = start(settings(&dir));
+    assert_eq!(auditor.send(operation("SELECT 1")).await.unwrap(), Ok(1));
+    let details = serde_json::json!({"graceSeconds": 10});
+    auditor.send(AuditStopping { details }).await.unwrap();
+    // A pipeline that outlived the drain, and a security event after it: both refused.
+    let late = auditor.send(operation("SELECT 2")).await.unwrap();
+    assert!(late.is_err(), "{late:?}");
+    assert!(auditor.send(AuditReady).await.unwrap().is_err());
+    auditor
+        .send(Security {
+            event: SecurityEvent {
+                kind: SecurityKind::Disconnected,
+                details: serde_json::json!({}),
+                alarming: false,
+            },
+        })
+        .await
+        .unwrap();
+    let records = file_records(&dir);
+    assert_eq!(records.len(), 3, "{records:?}");
+    let last = records.last().unwrap();
+    assert_eq!(last["event"], "relay_stopped", "{last}");
 }

@@ -9,6 +9,8 @@
 
 mod batch;
 pub mod gate;
+mod outbox;
+pub use outbox::{AuditOutbox, Forwarder};
 pub use relay_audit_chain as chain;
 pub mod record;
 pub mod sinks;
@@ -18,11 +20,11 @@ pub mod statement;
 use crate::log_event::LogEvent;
 use crate::lru::Lru;
 use crate::masking::MaskingEngine;
-use crate::messages::{AuditStatusChanged, AuditUnavailable, ForwardAudit};
+use crate::messages::{AuditStatusChanged, AuditUnavailable};
 use crate::metrics::{AuditObservation, Metrics};
 use crate::protocol::{AuditHealth, MaskedCounts};
 use crate::time::now_rfc3339;
-use actix::{Actor, AsyncContext, Context, Recipient};
+use actix::{Actor, AsyncContext, Context};
 use batch::{Batch, Reply};
 use chain::Chain;
 use gate::AuditGate;
@@ -34,7 +36,6 @@ use slog::{error, info, warn, Logger};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
 
 /// `records_dropped` is recorded at most this often while the spool overflows.
 const DROP_REPORT_INTERVAL: Duration = Duration::from_secs(60);
@@ -52,35 +53,6 @@ const INLINE_STATEMENT_BYTES: usize = 16 << 10;
 /// parameters), and the longest statement kept: at most about 128 × (2 KiB + its rendering).
 const RENDERED_STATEMENTS: usize = 128;
 const RENDERED_STATEMENT_BYTES: usize = 2 << 10;
-
-/// Where the auditor sends records for the control plane and reports its state.
-pub struct AuditOutbox {
-    pub forward: Forwarder,
-    pub status: Recipient<AuditStatusChanged>,
-}
-
-/// The control plane that sealed records go to: the one the supervisor last published, so a
-/// restarted control-plane actor gets them at once and none passes through the supervisor.
-pub struct Forwarder(watch::Receiver<Option<Recipient<ForwardAudit>>>);
-
-impl Forwarder {
-    /// Follows the destination the supervisor publishes.
-    pub fn following(destination: watch::Receiver<Option<Recipient<ForwardAudit>>>) -> Self {
-        Forwarder(destination)
-    }
-
-    /// Always the same destination.
-    pub fn fixed(destination: Recipient<ForwardAudit>) -> Self {
-        Forwarder(watch::Sender::new(Some(destination)).subscribe())
-    }
-
-    /// Sends a record if there is a control plane (the spool keeps it either way).
-    pub fn do_send(&self, forward: ForwardAudit) {
-        if let Some(destination) = self.0.borrow().as_ref() {
-            destination.do_send(forward);
-        }
-    }
-}
 
 /// The audit actor.
 pub struct Auditor {
