@@ -80,6 +80,20 @@ fn every_path_to_user_code_is_refused_and_leaves_no_trace() {
         assert_eq!(answer["code"], "not_read_only", "{sql}: {answer}");
     }
     assert_eq!(traces(&mut db, database), untouched());
+    // Explained, each path is refused too (an explain without analyze runs in one round trip,
+    // outside a transaction block), and a plan the policy allows leaves no trace either.
+    let explain = |sql: &str| {
+        let request =
+            json!({"resourceId": "main-pg", "operation": "explain", "params": {"sql": sql}});
+        devplane.operation(request).1
+    };
+    for (sql, _) in PATHS {
+        let answer = explain(sql);
+        assert_eq!(answer["type"], "error", "{sql}: {answer}");
+    }
+    let plan = explain("SELECT c.name FROM customers c WHERE c.id = 1");
+    assert_eq!(plan["type"], "result", "{plan}");
+    assert_eq!(traces(&mut db, database), untouched());
     // The same statements the built-ins answer pass, qualified where a user overload shadows them.
     for sql in [
         "SELECT pg_catalog.upper('a'), pg_catalog.lower('B'), pg_catalog.length('abc')",

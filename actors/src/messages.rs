@@ -180,6 +180,7 @@ pub struct ForwardAudit {
     pub line: String,
 }
 
+#[cfg(test)]
 impl ForwardAudit {
     /// The record, read back from its line.
     pub fn record(&self) -> Option<serde_json::Map<String, Value>> {

@@ -7,7 +7,7 @@ use super::batch::{Reply, Sealed};
 use super::Auditor;
 use crate::messages::{AuditUnavailable, ForwardAudit};
 use actix::{fut, ActorFutureExt, AsyncContext, Context};
-use serde_json::value::RawValue;
+use serde_json::value::to_raw_value;
 use serde_json::{Map, Value};
 use slog::{info, warn};
 
@@ -24,13 +24,14 @@ impl Auditor {
             return Err(AuditUnavailable(reason.clone()));
         }
         let record = self.chain.seal(body);
-        // Serialized once, for every sink; a map of JSON values always serializes, and its
-        // serialization is valid JSON (stdout takes the same text).
-        let line = serde_json::to_string(&record).unwrap_or_default();
-        let logged = match RawValue::from_string(line.clone()) {
-            Ok(raw) => slog::Serde(raw),
+        // Serialized once, for every sink (stdout takes the same text, unparsed); a map of JSON
+        // values always serializes.
+        let raw = match to_raw_value(&record) {
+            Ok(raw) => raw,
             Err(_) => return Err(AuditUnavailable("a record could not be serialized".into())),
         };
+        let line = raw.get().to_owned();
+        let logged = slog::Serde(raw);
         if alarming {
             warn!(self.log, #"audit", "Audit record"; "record" => logged, "log" => "audit");
         } else {

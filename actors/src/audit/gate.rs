@@ -4,8 +4,9 @@
 //! The auditor publishes after everything that can change whether it can write a record (a
 //! flush, an acknowledgement, a reconfiguration, a failure, its stop), so the published state is
 //! what asking it would answer. A request asks it anyway (`AuditReady`, which also retries a
-//! failed trail) whenever the gate is closed or too many records already wait for it: that is
-//! the back-pressure of its bounded mailbox, kept for exactly the case it exists for.
+//! failed trail) whenever the gate is closed or too many admitted operations still wait for
+//! their records: asking waits in its bounded mailbox, the back-pressure kept for exactly the
+//! case it exists for.
 //!
 //! Every operation admitted counts until the auditor has handled its record. An auditor that
 //! stalls (a disk that stops answering mid-write) cannot publish, so this count is what stops
