@@ -106,6 +106,16 @@ fn a_connection_closed_while_idle_is_replaced_without_failing_the_request() {
         first_cell(&query(&devplane, "SELECT 'after'", None)),
         "after"
     );
+    // A catalog operation, sent without a transaction block, is replaced alike.
+    admin(shared_db())
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+            &[&application],
+        )
+        .unwrap();
+    let (code, tables) = devplane.operation(json!({"resourceId": "main-pg",
+        "operation": "list_tables", "params": {"schema": "public"}}));
+    assert_eq!((code, &tables["type"]), (200, &json!("result")), "{tables}");
 }
 
 #[test]
@@ -124,6 +134,14 @@ fn a_select_at_the_session_timeouts_is_read_only_and_stops_at_the_row_limit_as_i
             "{result}"
         );
         assert_eq!(result["truncated"], true, "{result}");
+        let mut request = json!({"resourceId": "main-pg", "operation": "list_tables",
+            "params": {"schema": "public"}});
+        if let Some(timeout_ms) = timeout_ms {
+            request["timeoutMs"] = json!(timeout_ms);
+        }
+        let (_, tables) = devplane.operation(request);
+        assert_eq!(tables["rows"].as_array().map(Vec::len), Some(3), "{tables}");
+        assert_eq!(tables["truncated"], true, "{tables}");
     }
 }
 
@@ -149,6 +167,47 @@ fn a_plan_at_the_session_timeouts_answers_as_in_a_transaction_and_leaves_nothing
     }
     // Checked from another connection: the relay's backend holds no transaction, no lock and no
     // transaction id after the plan.
+    assert_nothing_open(application);
+}
+
+#[test]
+fn catalog_operations_at_the_session_timeouts_answer_as_in_a_transaction_and_leave_nothing_open() {
+    let application = "relay-it-catalog-at-once";
+    let (devplane, _relay) = started(|config| with_application_name(config, application));
+    // Without a request timeout each runs as one statement in one round trip; with one, in START
+    // TRANSACTION READ ONLY. Both give the same answer.
+    for (operation, params) in [
+        ("list_tables", json!({"schema": "public"})),
+        ("describe_table", json!({"table": "orders"})),
+        (
+            "describe_table",
+            json!({"table": "customers", "schema": "public"}),
+        ),
+    ] {
+        let answers: Vec<Value> = [None, Some(1234)]
+            .into_iter()
+            .map(|timeout_ms| {
+                let mut request = json!({"resourceId": "main-pg", "operation": operation,
+                    "params": params});
+                if let Some(timeout_ms) = timeout_ms {
+                    request["timeoutMs"] = json!(timeout_ms);
+                }
+                let (code, answer) = devplane.operation(request);
+                assert_eq!(code, 200, "{answer}");
+                assert_eq!(answer["type"], "result", "{answer}");
+                answer
+            })
+            .collect();
+        for part in ["columns", "rows", "details", "truncated"] {
+            assert_eq!(answers[0][part], answers[1][part], "{operation} {part}");
+        }
+        assert!(!answers[0]["rows"].as_array().unwrap().is_empty());
+    }
+    assert_nothing_open(application);
+}
+
+/// The relay's one backend named `application` is idle, with no transaction id and no lock.
+fn assert_nothing_open(application: &str) {
     let rows = admin(shared_db())
         .query(
             "SELECT a.state, a.backend_xid IS NULL, \

@@ -8,7 +8,6 @@ use crate::workloads::Workload;
 use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row, Statement};
 use relay_actors::resource::pg_values::RawCell;
-use relay_actors::resource::postgres::catalog::find_relation_sql;
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -113,7 +112,6 @@ impl DirectPool {
 
 /// Runs the workload's statements once on `connection`; every value of every row is read.
 fn run_once(connection: &mut Connection, workload: Workload, first_id: i64) -> Result<(), String> {
-    let mut oid = 0u32;
     for sql in workload.direct_statements() {
         let statement = match connection.prepared.get(sql) {
             Some(statement) => statement.clone(),
@@ -129,9 +127,9 @@ fn run_once(connection: &mut Connection, workload: Workload, first_id: i64) -> R
         let table = "customers";
         let no_patterns: Vec<String> = Vec::new();
         let no_allow: Option<Vec<String>> = None;
-        let params: Vec<&(dyn ToSql + Sync)> = match (workload, statement.params().len()) {
-            (Workload::PointLookup | Workload::Range, _) => vec![&first_id],
-            (Workload::ListTables, _) => {
+        let params: Vec<&(dyn ToSql + Sync)> = match workload {
+            Workload::PointLookup | Workload::Range => vec![&first_id],
+            Workload::ListTables => {
                 vec![
                     &schema,
                     &limit,
@@ -141,17 +139,13 @@ fn run_once(connection: &mut Connection, workload: Workload, first_id: i64) -> R
                     &no_allow,
                 ]
             }
-            (Workload::DescribeTable, 2) => vec![&table, &no_schema],
-            (Workload::DescribeTable, _) => vec![&oid],
-            (Workload::Explain, _) => vec![],
+            Workload::DescribeTable => vec![&table, &no_schema],
+            Workload::Explain => vec![],
         };
         let rows = connection
             .client
             .query(&statement, &params)
             .map_err(|e| describe(&e))?;
-        if sql == find_relation_sql() {
-            oid = rows.first().map_or(0, |row| row.get(0));
-        }
         read_every_value(&rows)?;
     }
     Ok(())

@@ -3,9 +3,8 @@
 
 use crate::controlplane::Answer;
 use crate::relaybench::{self, Dataset, READER};
-use relay_actors::resource::postgres::catalog::{
-    find_relation_sql, list_tables_sql, COLUMNS_SQL, FOREIGN_KEYS_SQL, INDEXES_SQL,
-};
+use relay_actors::resource::postgres::catalog::list_tables_sql;
+use relay_actors::resource::postgres::describe::describe_relation_sql;
 use serde_json::json;
 
 /// The resource id of `relaybench` in the relay's configuration.
@@ -131,15 +130,8 @@ impl Workload {
             Workload::PointLookup => vec![POINT_SQL],
             Workload::Range => vec![RANGE_SQL],
             Workload::ListTables => vec![list_tables_sql()],
-            // Found by name, then its columns, indexes and foreign keys, as the relay does.
-            Workload::DescribeTable => {
-                vec![
-                    find_relation_sql(),
-                    COLUMNS_SQL,
-                    INDEXES_SQL,
-                    FOREIGN_KEYS_SQL,
-                ]
-            }
+            // Found by name with its columns, indexes and foreign keys, as the relay does.
+            Workload::DescribeTable => vec![describe_relation_sql()],
             Workload::Explain => vec![EXPLAIN_SQL],
         }
     }

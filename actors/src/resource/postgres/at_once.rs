@@ -3,15 +3,16 @@
 //! block: PostgreSQL runs it in an implicit transaction, READ ONLY by the session's
 //! `default_transaction_read_only = on`, instead of the four round trips of `START TRANSACTION
 //! READ ONLY`, bind, execute and `ROLLBACK`. So is an `EXPLAIN` without `ANALYZE` (a plan: the
-//! statement is planned, not run, and its output is one plan). Anything else runs in a
-//! transaction as before.
+//! statement is planned, not run, and its output is one plan), and so are the relay's own catalog
+//! statements (`list_tables` stops at its `LIMIT`, `describe_table` at one relation). Anything else
+//! runs in a transaction as before.
 
 use super::answer::{check_parameters, output, take_row};
 use super::cancel::CancelSlot;
 use super::classify::classify;
 use super::exec::{
-    classify_cached, connection_lost, in_transaction, prepare_query, run_statement, with_retries,
-    Failure, StatementLimits,
+    cached_catalog, catalog_query, classify_cached, connection_lost, in_transaction, prepare_query,
+    run_statement, with_retries, Failure, StatementLimits,
 };
 use super::params::JsonParam;
 use super::pool::{PgConnection, PgPool};
@@ -23,7 +24,7 @@ use crate::protocol::ErrorCode;
 use crate::resource::pg_values::budget::Budget;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
-use postgres::Transaction;
+use postgres::{Row, Transaction};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -96,7 +97,7 @@ fn runs_at_once(
     let guard = (!query.plan_only).then_some(limits.max_bytes);
     let prepared = match prepare_query(client, statements, query.sql, guard, limits.max_rows) {
         Ok(prepared) => prepared,
-        Err(err) => return Some(Err(first_failure(err, statements, broken, cancel))),
+        Err(err) => return Some(Err(first_failure(err, statements, broken, Some(cancel)))),
     };
     if !prepared.size_guarded && !query.plan_only {
         return None;
@@ -119,7 +120,7 @@ fn runs_at_once(
     // as it arrives and dropped, so wire rows and decoded values are not held twice.
     let mut rows = match client.query_raw(&prepared.statement, refs) {
         Ok(rows) => rows,
-        Err(err) => return Some(Err(first_failure(err, statements, broken, cancel))),
+        Err(err) => return Some(Err(first_failure(err, statements, broken, Some(cancel)))),
     };
     let mut fetched = Vec::new();
     let mut budget = Budget::new(limits.max_bytes);
@@ -128,7 +129,7 @@ fn runs_at_once(
         let row = match rows.next() {
             Ok(Some(row)) => row,
             Ok(None) => break,
-            Err(err) => return Some(Err(failure(err, statements, cancel))),
+            Err(err) => return Some(Err(failure(err, statements, Some(cancel)))),
         };
         match take_row(
             &row,
@@ -152,24 +153,64 @@ fn runs_at_once(
     }))
 }
 
+/// Runs one of the relay's own catalog statements: in one round trip when the session's timeouts
+/// are the request's (its bounds are the statement's own: a `LIMIT`, or the catalog's size), in a
+/// READ ONLY transaction otherwise. A connection found gone is replaced as for any statement.
+pub fn catalog_rows(
+    pool: &PgPool,
+    limits: &StatementLimits,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Vec<Row>, OperationError> {
+    with_retries(pool, limits, |connection| {
+        if !may_run_at_once(limits, true, connection.session_timeout) {
+            return in_transaction(
+                connection,
+                limits,
+                None,
+                &mut |tx: &mut Transaction<'_>, st: &mut StatementCache| {
+                    catalog_query(tx, st, sql, params)
+                },
+            );
+        }
+        let PgConnection {
+            client,
+            statements,
+            broken,
+            ..
+        } = connection;
+        let statement = match cached_catalog(client, statements, sql) {
+            Ok(statement) => statement,
+            Err(err) => return Err(first_failure(err, statements, broken, None)),
+        };
+        client
+            .query(&statement, params)
+            .map_err(|err| first_failure(err, statements, broken, None))
+    })
+}
+
 /// An error of the statement or before it: a connection found gone may be replaced by another
 /// (rerunning a read-only statement is harmless), and is not reused.
 fn first_failure(
     err: postgres::Error,
     statements: &mut StatementCache,
     broken: &mut bool,
-    cancel: &CancelSlot,
+    cancel: Option<&CancelSlot>,
 ) -> Failure {
     if connection_lost(&err) {
         *broken = true;
-        return Failure::LostConnection(classify(err, Some(cancel)));
+        return Failure::LostConnection(classify(err, cancel));
     }
     failure(err, statements, cancel)
 }
 
 /// An error of the statement: a stale cached statement asks for one retry.
-fn failure(err: postgres::Error, statements: &mut StatementCache, cancel: &CancelSlot) -> Failure {
-    let err = classify_cached(err, statements, Some(cancel));
+fn failure(
+    err: postgres::Error,
+    statements: &mut StatementCache,
+    cancel: Option<&CancelSlot>,
+) -> Failure {
+    let err = classify_cached(err, statements, cancel);
     if statements.take_stale() {
         Failure::StaleStatement(err)
     } else {

@@ -17,7 +17,7 @@ use crate::protocol::ErrorCode;
 use crate::resource::pg_values::budget::Budget;
 use crate::resource::Deadline;
 use postgres::types::ToSql;
-use postgres::{GenericClient, Row, Transaction};
+use postgres::{GenericClient, Row, Statement, Transaction};
 use serde_json::Value;
 
 /// Limits of one operation's statements.
@@ -298,19 +298,25 @@ pub fn catalog_query(
     sql: &str,
     params: &[&(dyn ToSql + Sync)],
 ) -> Result<Vec<Row>, OperationError> {
-    let statement = match statements.catalog(sql) {
-        Some(statement) => statement,
-        None => {
-            let statement = transaction
-                .prepare(sql)
-                .map_err(|err| classify(err, None))?;
-            statements.keep_catalog(sql, statement.clone());
-            statement
-        }
-    };
+    let statement =
+        cached_catalog(transaction, statements, sql).map_err(|err| classify(err, None))?;
     transaction
         .query(&statement, params)
         .map_err(|err| classify_cached(err, statements, None))
+}
+
+/// One of the relay's own catalog statements from the connection's cache, or prepared now.
+pub(super) fn cached_catalog(
+    client: &mut impl GenericClient,
+    statements: &mut StatementCache,
+    sql: &str,
+) -> Result<Statement, postgres::Error> {
+    if let Some(statement) = statements.catalog(sql) {
+        return Ok(statement);
+    }
+    let statement = client.prepare(sql)?;
+    statements.keep_catalog(sql, statement.clone());
+    Ok(statement)
 }
 
 /// [`classify`] for an error of a cached statement: a stale one asks for a retry.

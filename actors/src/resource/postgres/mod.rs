@@ -8,6 +8,7 @@ pub mod catalog;
 mod classify;
 pub mod connect;
 pub mod connect_gate;
+pub mod describe;
 mod echo;
 pub mod exec;
 pub mod health;
@@ -366,7 +367,7 @@ fn execute(
             catalog::list_tables(pool, schema, scope, limits)
         }
         PlannedOperation::DescribeTable { table, schema } => {
-            catalog::describe_table(pool, table, schema, scope, limits)
+            describe::describe_table(pool, table, schema, scope, limits)
         }
         PlannedOperation::Explain { sql, analyze, .. } => {
             let limits = &*limits;

@@ -1,7 +1,7 @@
 //! Every statement text a PostgreSQL resource sends of its own, for the test that runs them in a
 //! database seeded with hostile overloads of every name they use.
 
-use super::{catalog, exec, pool, privileges};
+use super::{catalog, describe, exec, pool, privileges};
 use std::time::Duration;
 
 /// Every statement text a PostgreSQL resource sends of its own (a request's timeouts and the text
@@ -25,10 +25,7 @@ pub fn own_statements() -> Vec<String> {
         privileges::SUPERUSER_SQL,
         privileges::VERSION_SQL,
         catalog::list_tables_sql(),
-        catalog::find_relation_sql(),
-        catalog::COLUMNS_SQL,
-        catalog::INDEXES_SQL,
-        catalog::FOREIGN_KEYS_SQL,
+        describe::describe_relation_sql(),
         exec::RELEASE_ADVISORY_LOCKS_SQL,
     ]
     .iter()
