@@ -180,6 +180,7 @@ fn foreign_keys(entries: Vec<(String, String)>) -> Vec<Value> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
