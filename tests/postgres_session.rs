@@ -27,8 +27,17 @@ fn with_application_name(config: String, application: &str) -> String {
 }
 
 fn query(devplane: &DevPlane, sql: &str, timeout_ms: Option<u64>) -> Value {
-    let mut request = json!({"resourceId": "main-pg", "operation": "query",
-        "params": {"sql": sql}});
+    operation(devplane, "query", json!({"sql": sql}), timeout_ms)
+}
+
+/// One operation on `main-pg`, with the request's own timeout when given; it must succeed.
+fn operation(
+    devplane: &DevPlane,
+    operation: &str,
+    params: Value,
+    timeout_ms: Option<u64>,
+) -> Value {
+    let mut request = json!({"resourceId": "main-pg", "operation": operation, "params": params});
     if let Some(timeout_ms) = timeout_ms {
         request["timeoutMs"] = json!(timeout_ms);
     }
@@ -113,9 +122,7 @@ fn a_connection_closed_while_idle_is_replaced_without_failing_the_request() {
             &[&application],
         )
         .unwrap();
-    let (code, tables) = devplane.operation(json!({"resourceId": "main-pg",
-        "operation": "list_tables", "params": {"schema": "public"}}));
-    assert_eq!((code, &tables["type"]), (200, &json!("result")), "{tables}");
+    operation(&devplane, "list_tables", json!({"schema": "public"}), None);
 }
 
 #[test]
@@ -134,12 +141,12 @@ fn a_select_at_the_session_timeouts_is_read_only_and_stops_at_the_row_limit_as_i
             "{result}"
         );
         assert_eq!(result["truncated"], true, "{result}");
-        let mut request = json!({"resourceId": "main-pg", "operation": "list_tables",
-            "params": {"schema": "public"}});
-        if let Some(timeout_ms) = timeout_ms {
-            request["timeoutMs"] = json!(timeout_ms);
-        }
-        let (_, tables) = devplane.operation(request);
+        let tables = operation(
+            &devplane,
+            "list_tables",
+            json!({"schema": "public"}),
+            timeout_ms,
+        );
         assert_eq!(tables["rows"].as_array().map(Vec::len), Some(3), "{tables}");
         assert_eq!(tables["truncated"], true, "{tables}");
     }
@@ -186,17 +193,7 @@ fn catalog_operations_at_the_session_timeouts_answer_as_in_a_transaction_and_lea
     ] {
         let answers: Vec<Value> = [None, Some(1234)]
             .into_iter()
-            .map(|timeout_ms| {
-                let mut request = json!({"resourceId": "main-pg", "operation": operation,
-                    "params": params});
-                if let Some(timeout_ms) = timeout_ms {
-                    request["timeoutMs"] = json!(timeout_ms);
-                }
-                let (code, answer) = devplane.operation(request);
-                assert_eq!(code, 200, "{answer}");
-                assert_eq!(answer["type"], "result", "{answer}");
-                answer
-            })
+            .map(|timeout_ms| self::operation(&devplane, operation, params.clone(), timeout_ms))
             .collect();
         for part in ["columns", "rows", "details", "truncated"] {
             assert_eq!(answers[0][part], answers[1][part], "{operation} {part}");
