@@ -152,3 +152,48 @@ fn a_slow_statement_gives_up_at_its_deadline_or_the_resource_timeout() {
         0
     );
 }
+
+#[test]
+fn a_catalog_operation_that_waited_for_the_pool_still_gives_up_at_its_deadline() {
+    let mut admin_client = admin(shared_db());
+    admin_client
+        .batch_execute(&format!(
+            "CREATE SCHEMA IF NOT EXISTS deadline_catalog; \
+             CREATE TABLE IF NOT EXISTS deadline_catalog.locked (id int); \
+             GRANT USAGE ON SCHEMA deadline_catalog TO {READER}; \
+             GRANT SELECT ON deadline_catalog.locked TO {READER}"
+        ))
+        .unwrap();
+    // Without a request timeout a catalog statement runs at the session's timeouts, counted from
+    // when it starts: after a wait for the only connection it would run past the request's
+    // deadline unless the deadline stops it.
+    let (devplane, _relay) = started(
+        "    poolSize: 1\n    maxQueuedRequests: 4\n    statementTimeoutMs: 1500\n    lockTimeoutMs: 1500\n",
+    );
+    let list = json!({"resourceId": "main-pg", "operation": "list_tables",
+        "params": {"schema": "deadline_catalog"}});
+    assert_eq!(devplane.operation(list.clone()).1["type"], "result");
+    let mut holder = admin_client.transaction().unwrap();
+    holder
+        .batch_execute("LOCK TABLE deadline_catalog.locked IN ACCESS EXCLUSIVE MODE")
+        .unwrap();
+    let sleeper = in_background(&devplane, "SELECT pg_sleep(0.81)");
+    wait_until_running("pg_sleep(0.81)", 1);
+    let asked = Instant::now();
+    let (_, answer) = devplane.operation(list.clone());
+    assert_timely_timeout(&answer, asked.elapsed(), 1500);
+    assert_eq!(sleeper.join().unwrap()["type"], "result");
+    let waiting: i64 = admin(shared_db())
+        .query_one(
+            "SELECT count(*) FROM pg_catalog.pg_locks l \
+             JOIN pg_catalog.pg_stat_activity a USING (pid) \
+             WHERE NOT l.granted AND a.usename = $1 \
+               AND l.relation = 'deadline_catalog.locked'::regclass",
+            &[&READER],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(waiting, 0, "a relay session still waits on the lock");
+    holder.rollback().unwrap();
+    assert_eq!(devplane.operation(list).1["type"], "result");
+}

@@ -122,11 +122,19 @@ fn a_connection_closed_while_idle_is_replaced_without_failing_the_request() {
             &[&application],
         )
         .unwrap();
-    operation(&devplane, "list_tables", json!({"schema": "public"}), None);
+    // (A schema of its own, none of whose tables another test locks.)
+    let tables = operation(
+        &devplane,
+        "list_tables",
+        json!({"schema": "session_reconnect"}),
+        None,
+    );
+    assert_eq!(tables["rows"], json!([]), "{tables}");
 }
 
 #[test]
 fn a_select_at_the_session_timeouts_is_read_only_and_stops_at_the_row_limit_as_in_a_transaction() {
+    catalog_schema("session_catalog_limit", 4);
     let (devplane, _relay) =
         started(|config| config.replace("maxRowsPerQuery: 1000", "maxRowsPerQuery: 3"));
     // At the session's timeouts a SELECT runs in one round trip, outside a transaction block; with
@@ -144,7 +152,7 @@ fn a_select_at_the_session_timeouts_is_read_only_and_stops_at_the_row_limit_as_i
         let tables = operation(
             &devplane,
             "list_tables",
-            json!({"schema": "public"}),
+            json!({"schema": "session_catalog_limit"}),
             timeout_ms,
         );
         assert_eq!(tables["rows"].as_array().map(Vec::len), Some(3), "{tables}");
@@ -180,15 +188,19 @@ fn a_plan_at_the_session_timeouts_answers_as_in_a_transaction_and_leaves_nothing
 #[test]
 fn catalog_operations_at_the_session_timeouts_answer_as_in_a_transaction_and_leave_nothing_open() {
     let application = "relay-it-catalog-at-once";
+    catalog_schema("session_catalog", 2);
     let (devplane, _relay) = started(|config| with_application_name(config, application));
     // Without a request timeout each runs as one statement in one round trip; with one, in START
     // TRANSACTION READ ONLY. Both give the same answer.
     for (operation, params) in [
-        ("list_tables", json!({"schema": "public"})),
-        ("describe_table", json!({"table": "orders"})),
+        ("list_tables", json!({"schema": "session_catalog"})),
         (
             "describe_table",
-            json!({"table": "customers", "schema": "public"}),
+            json!({"table": "t2", "schema": "session_catalog"}),
+        ),
+        (
+            "describe_table",
+            json!({"table": "t1", "schema": "session_catalog"}),
         ),
     ] {
         let answers: Vec<Value> = [None, Some(1234)]
@@ -217,4 +229,25 @@ fn assert_nothing_open(application: &str) {
     let (state, no_xid, locks): (String, bool, i64) =
         (rows[0].get(0), rows[0].get(1), rows[0].get(2));
     assert_eq!((state.as_str(), no_xid, locks), ("idle", true, 0));
+}
+
+/// A schema of `tables` small tables the relay's role may read, each but the first with a foreign
+/// key to the one before, that no other test changes or locks.
+fn catalog_schema(schema: &str, tables: usize) {
+    let mut sql = format!(
+        "CREATE SCHEMA IF NOT EXISTS {schema}; GRANT USAGE ON SCHEMA {schema} TO {READER};"
+    );
+    for n in 1..=tables {
+        let key = match n {
+            1 => String::new(),
+            _ => format!(", parent int REFERENCES {schema}.t{} (id)", n - 1),
+        };
+        sql.push_str(&format!(
+            "CREATE TABLE IF NOT EXISTS {schema}.t{n} (id int PRIMARY KEY, \
+             note text NOT NULL DEFAULT 'none'{key}); \
+             COMMENT ON COLUMN {schema}.t{n}.note IS 'a note'; \
+             GRANT SELECT ON {schema}.t{n} TO {READER};"
+        ));
+    }
+    admin(shared_db()).batch_execute(&sql).unwrap();
 }

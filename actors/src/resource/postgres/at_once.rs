@@ -11,8 +11,8 @@ use super::answer::{check_parameters, output, take_row};
 use super::cancel::CancelSlot;
 use super::classify::classify;
 use super::exec::{
-    cached_catalog, catalog_query, classify_cached, connection_lost, in_transaction, prepare_query,
-    run_statement, with_retries, Failure, StatementLimits,
+    cached_catalog, cancellable_catalog_query, classify_cached, connection_lost, in_transaction,
+    prepare_query, run_statement, with_retries, Failure, StatementLimits,
 };
 use super::params::JsonParam;
 use super::pool::{PgConnection, PgPool};
@@ -71,8 +71,8 @@ pub fn run_query(pool: &PgPool, query: &Query<'_>) -> Result<OperationOutput, Op
 /// session's own timeouts (a request's own, shorter one needs `SET LOCAL`, which needs a
 /// transaction block; what a request spent waiting is cut by the resource's deadline timer), and
 /// with no session advisory locks to release afterwards (that path keeps its ordering).
-fn may_run_at_once(limits: &StatementLimits, plan_only: bool, session_timeout: Duration) -> bool {
-    (limits.guard_size || plan_only)
+fn may_run_at_once(limits: &StatementLimits, bounded: bool, session_timeout: Duration) -> bool {
+    (limits.guard_size || bounded)
         && !limits.release_advisory_locks
         && !limits.deadline.expired()
         && runs_at_session_timeout(limits.deadline.budget(), session_timeout)
@@ -106,13 +106,8 @@ fn runs_at_once(
     if let Err(err) = check_parameters(&prepared.statement, query.params) {
         return Some(Err(Failure::Final(err)));
     }
-    cancel.arm(client.cancel_token());
-    // A cancel that arrived while the request waited for a connection had no statement to stop.
-    if cancel.is_cancelled() {
-        return Some(Err(Failure::Final(OperationError::new(
-            ErrorCode::Cancelled,
-            "cancelled before it started",
-        ))));
+    if let Some(cancelled) = armed(cancel, client.cancel_token()) {
+        return Some(Err(Failure::Final(cancelled)));
     }
     let params: Vec<JsonParam> = query.params.iter().cloned().map(JsonParam).collect();
     let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
@@ -155,10 +150,13 @@ fn runs_at_once(
 
 /// Runs one of the relay's own catalog statements: in one round trip when the session's timeouts
 /// are the request's (its bounds are the statement's own: a `LIMIT`, or the catalog's size), in a
-/// READ ONLY transaction otherwise. A connection found gone is replaced as for any statement.
+/// READ ONLY transaction otherwise. Either way the statement can be cancelled (by the control
+/// plane, or by the deadline timer when the request waited long before it ran), and a connection
+/// found gone is replaced as for any statement.
 pub fn catalog_rows(
     pool: &PgPool,
     limits: &StatementLimits,
+    cancel: &CancelSlot,
     sql: &str,
     params: &[&(dyn ToSql + Sync)],
 ) -> Result<Vec<Row>, OperationError> {
@@ -167,9 +165,9 @@ pub fn catalog_rows(
             return in_transaction(
                 connection,
                 limits,
-                None,
+                Some(cancel),
                 &mut |tx: &mut Transaction<'_>, st: &mut StatementCache| {
-                    catalog_query(tx, st, sql, params)
+                    cancellable_catalog_query(tx, st, sql, params, Some(cancel))
                 },
             );
         }
@@ -181,12 +179,24 @@ pub fn catalog_rows(
         } = connection;
         let statement = match cached_catalog(client, statements, sql) {
             Ok(statement) => statement,
-            Err(err) => return Err(first_failure(err, statements, broken, None)),
+            Err(err) => return Err(first_failure(err, statements, broken, Some(cancel))),
         };
+        if let Some(cancelled) = armed(cancel, client.cancel_token()) {
+            return Err(Failure::Final(cancelled));
+        }
         client
             .query(&statement, params)
-            .map_err(|err| first_failure(err, statements, broken, None))
+            .map_err(|err| first_failure(err, statements, broken, Some(cancel)))
     })
+}
+
+/// Publishes the connection's cancel token; a cancel that arrived while the request waited for a
+/// connection had no statement to stop, and is the answer now.
+fn armed(cancel: &CancelSlot, token: postgres::CancelToken) -> Option<OperationError> {
+    cancel.arm(token);
+    cancel
+        .is_cancelled()
+        .then(|| OperationError::new(ErrorCode::Cancelled, "cancelled before it started"))
 }
 
 /// An error of the statement or before it: a connection found gone may be replaced by another

@@ -2,6 +2,7 @@
 //! cheaper than information_schema), each one statement read only as every other operation.
 
 use super::at_once::catalog_rows;
+use super::cancel::CancelSlot;
 use super::exec::StatementLimits;
 use super::pool::PgPool;
 use crate::messages::{OperationError, OperationOutput};
@@ -86,6 +87,7 @@ pub fn list_tables(
     schema: Option<String>,
     scope: Option<&TableScope>,
     limits: &StatementLimits,
+    cancel: &CancelSlot,
 ) -> Result<OperationOutput, OperationError> {
     let max_rows = limits.max_rows;
     let scope = ScopeParams::new(scope);
@@ -93,6 +95,7 @@ pub fn list_tables(
     let rows = catalog_rows(
         pool,
         limits,
+        cancel,
         list_tables_sql(),
         &[
             &schema,

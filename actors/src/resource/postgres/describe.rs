@@ -2,6 +2,7 @@
 //! statement (one round trip, and one snapshot of the catalog for all of it).
 
 use super::at_once::catalog_rows;
+use super::cancel::CancelSlot;
 use super::catalog::{columns, failed, KIND_SQL, READABLE_SQL};
 use super::exec::StatementLimits;
 use super::pool::PgPool;
@@ -71,17 +72,17 @@ pub fn describe_table(
     schema: Option<String>,
     scope: Option<&TableScope>,
     limits: &StatementLimits,
+    cancel: &CancelSlot,
 ) -> Result<OperationOutput, OperationError> {
-    let found = catalog_rows(pool, limits, describe_relation_sql(), &[&table, &schema])?;
+    let found = catalog_rows(
+        pool,
+        limits,
+        cancel,
+        describe_relation_sql(),
+        &[&table, &schema],
+    )?;
     let Some(relation) = found.first() else {
-        let place = schema
-            .as_deref()
-            .map(|s| format!(" in schema \"{s}\""))
-            .unwrap_or_default();
-        return Err(OperationError::new(
-            ErrorCode::InvalidRequest,
-            format!("table \"{table}\"{place} does not exist or is not visible"),
-        ));
+        return Err(not_found(&table, schema.as_deref()));
     };
     let (schema, table) = (text(relation, 1)?, text(relation, 2)?);
     let name = QualifiedName::new(schema.clone(), table.clone());
@@ -116,6 +117,16 @@ pub fn describe_table(
         details: Some(details),
         lineage: Default::default(),
     })
+}
+
+fn not_found(table: &str, schema: Option<&str>) -> OperationError {
+    let place = schema
+        .map(|s| format!(" in schema \"{s}\""))
+        .unwrap_or_default();
+    OperationError::new(
+        ErrorCode::InvalidRequest,
+        format!("table \"{table}\"{place} does not exist or is not visible"),
+    )
 }
 
 fn text(row: &Row, index: usize) -> Result<String, OperationError> {

@@ -298,11 +298,22 @@ pub fn catalog_query(
     sql: &str,
     params: &[&(dyn ToSql + Sync)],
 ) -> Result<Vec<Row>, OperationError> {
+    cancellable_catalog_query(transaction, statements, sql, params, None)
+}
+
+/// [`catalog_query`] for a request that can be cancelled: a cancelled statement says so.
+pub(super) fn cancellable_catalog_query(
+    transaction: &mut Transaction<'_>,
+    statements: &mut StatementCache,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+    cancel: Option<&CancelSlot>,
+) -> Result<Vec<Row>, OperationError> {
     let statement =
-        cached_catalog(transaction, statements, sql).map_err(|err| classify(err, None))?;
+        cached_catalog(transaction, statements, sql).map_err(|err| classify(err, cancel))?;
     transaction
         .query(&statement, params)
-        .map_err(|err| classify_cached(err, statements, None))
+        .map_err(|err| classify_cached(err, statements, cancel))
 }
 
 /// One of the relay's own catalog statements from the connection's cache, or prepared now.

@@ -285,8 +285,8 @@ async fn connection_permit(
     cancel: &CancelHandle,
 ) -> Result<OwnedSemaphorePermit, OperationError> {
     if let Ok(permit) = Arc::clone(connections).try_acquire_owned() {
-        // Catalog operations never look at the cancel slot: a cancel that came while this
-        // request waited for the policy check stops it here.
+        // A cancel that came while this request waited for the policy check stops it here,
+        // before it takes a connection.
         not_cancelled(cancel)?;
         return Ok(permit);
     }
@@ -364,10 +364,10 @@ fn execute(
             at_once::run_query(pool, &query).map_err(|err| echo::without_echoed_values(err, &sql))
         }
         PlannedOperation::ListTables { schema } => {
-            catalog::list_tables(pool, schema, scope, limits)
+            catalog::list_tables(pool, schema, scope, limits, slot)
         }
         PlannedOperation::DescribeTable { table, schema } => {
-            describe::describe_table(pool, table, schema, scope, limits)
+            describe::describe_table(pool, table, schema, scope, limits, slot)
         }
         PlannedOperation::Explain { sql, analyze, .. } => {
             let limits = &*limits;
