@@ -249,8 +249,10 @@ fn timeouts_cancels_and_the_queue_limit() {
         &json!({}),
     );
     assert_eq!(code, 202);
-    assert_eq!(first.join().unwrap()["code"], "cancelled");
-    assert_eq!(second.join().unwrap()["type"], "result");
+    let first = first.join().unwrap();
+    assert_eq!(first["code"], "cancelled", "{first}");
+    let second = second.join().unwrap();
+    assert_eq!(second["type"], "result", "{second}");
 }
 
 #[test]

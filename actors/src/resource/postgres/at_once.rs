@@ -42,8 +42,11 @@ pub struct Query<'a> {
 
 /// Runs `query`: in one round trip when it can, in a READ ONLY transaction otherwise.
 pub fn run_query(pool: &PgPool, query: &Query<'_>) -> Result<OperationOutput, OperationError> {
-    with_retries(pool, query.limits, |connection| {
-        match runs_at_once(connection, query) {
+    with_retries(
+        pool,
+        query.limits,
+        Some(query.cancel),
+        |connection| match runs_at_once(connection, query) {
             Some(Ok(output)) => Ok(output),
             Some(Err(failure)) => Err(failure),
             None => in_transaction(
@@ -62,8 +65,8 @@ pub fn run_query(pool: &PgPool, query: &Query<'_>) -> Result<OperationOutput, Op
                     )
                 },
             ),
-        }
-    })
+        },
+    )
 }
 
 /// Whether a statement may skip the transaction block: a SELECT whose size guard bounds both the
@@ -160,7 +163,7 @@ pub fn catalog_rows(
     sql: &str,
     params: &[&(dyn ToSql + Sync)],
 ) -> Result<Vec<Row>, OperationError> {
-    with_retries(pool, limits, |connection| {
+    with_retries(pool, limits, Some(cancel), |connection| {
         if !may_run_at_once(limits, true, connection.session_timeout) {
             return in_transaction(
                 connection,

@@ -15,14 +15,52 @@ pub struct CancelRegistry {
 /// One running operation's cancel state.
 #[derive(Default)]
 pub struct CancelSlot {
-    token: Mutex<Option<CancelToken>>,
+    token: Mutex<Token<CancelToken>>,
     cancelled: AtomicBool,
+}
+
+/// The token of the connection a statement runs on, as far as a cancel is concerned.
+#[derive(Debug, Default, PartialEq)]
+enum Token<T> {
+    #[default]
+    Unarmed,
+    Armed(T),
+    /// A cancel took it: its request to the server may still be on its way.
+    Taken,
+}
+
+impl<T> Token<T> {
+    /// The armed token, for a cancel to send; none when unarmed or already sent.
+    fn take(&mut self) -> Option<T> {
+        match std::mem::take(self) {
+            Token::Armed(token) => {
+                *self = Token::Taken;
+                Some(token)
+            }
+            unarmed_or_taken => {
+                *self = unarmed_or_taken;
+                None
+            }
+        }
+    }
+
+    /// Back to unarmed; `true` when a cancel had taken the token.
+    fn withdraw(&mut self) -> bool {
+        matches!(std::mem::take(self), Token::Taken)
+    }
 }
 
 impl CancelSlot {
     /// Publishes the token of the connection the operation runs on.
     pub fn arm(&self, token: CancelToken) {
-        *self.token.lock().unwrap_or_else(|p| p.into_inner()) = Some(token);
+        *self.lock() = Token::Armed(token);
+    }
+
+    /// Withdraws the token once the connection's statement is over. `true` when a cancel took it
+    /// first: the server acts on a cancel request whenever it arrives, so one still on its way
+    /// would stop whatever statement the connection runs next, and the connection is not reused.
+    pub fn disarm(&self) -> bool {
+        self.lock().withdraw()
     }
 
     /// Whether the control plane asked to cancel this operation.
@@ -31,7 +69,11 @@ impl CancelSlot {
     }
 
     fn take_token(&self) -> Option<CancelToken> {
-        self.token.lock().unwrap_or_else(|p| p.into_inner()).take()
+        self.lock().take()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Token<CancelToken>> {
+        self.token.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -75,5 +117,23 @@ mod tests {
         registry.finish("r1");
         assert!(registry.cancel("r1").is_none());
         assert!(registry.cancel("unknown").is_none());
+    }
+
+    #[test]
+    fn a_token_a_cancel_took_keeps_the_connection_from_being_reused() {
+        let mut token = Token::default();
+        // Never armed (the request failed before its statement): nothing was sent.
+        assert!(!token.withdraw());
+        // Withdrawn before any cancel: a later cancel finds nothing to send.
+        token = Token::Armed(7);
+        assert!(!token.withdraw());
+        assert_eq!(token.take(), None);
+        // Taken by a cancel while the statement ran: the connection must go.
+        token = Token::Armed(7);
+        assert_eq!(token.take(), Some(7));
+        assert_eq!(token.take(), None, "a token is sent once");
+        assert!(token.withdraw());
+        assert!(!token.withdraw());
+        assert_eq!(token, Token::Unarmed);
     }
 }

@@ -61,24 +61,29 @@ pub fn read_only<T>(
     cancel: Option<&CancelSlot>,
     mut work: impl FnMut(&mut Transaction<'_>, &mut StatementCache) -> Result<T, OperationError>,
 ) -> Result<T, OperationError> {
-    with_retries(pool, limits, |connection| {
+    with_retries(pool, limits, cancel, |connection| {
         in_transaction(connection, limits, cancel, &mut work)
     })
 }
 
 /// Checks out a connection and makes `attempt` on it. An operation whose connection turns out to
 /// be gone is retried on another (each retry discards one dead connection); one whose cached
-/// statement went stale is retried once.
+/// statement went stale is retried once. A connection whose statement a cancel was sent to is
+/// not reused: the server stops whatever runs when the request arrives, which may be the next
+/// statement.
 pub(super) fn with_retries<T>(
     pool: &PgPool,
     limits: &StatementLimits,
+    cancel: Option<&CancelSlot>,
     mut attempt: impl FnMut(&mut PgConnection) -> Result<T, Failure>,
 ) -> Result<T, OperationError> {
     let mut lost_connections_left = pool.max_size();
     let mut stale_retry_left = true;
     let mut connection = checkout(pool, limits)?;
     loop {
-        match attempt(&mut connection) {
+        let attempted = attempt(&mut connection);
+        connection.broken |= cancel.is_some_and(CancelSlot::disarm);
+        match attempted {
             Ok(value) => return Ok(value),
             Err(Failure::LostConnection(_)) if lost_connections_left > 0 => {
                 lost_connections_left -= 1;
