@@ -239,7 +239,9 @@ impl PgPool {
 
     fn put_back(&self, connection: PgConnection) {
         let now = Instant::now();
+        // A connection dropped by a panic may be mid-statement, or have a cancel on its way.
         let reusable = !connection.broken
+            && !std::thread::panicking()
             && !connection.client.is_closed()
             && now.duration_since(connection.opened_at) < MAX_LIFETIME;
         let mut slots = self.slots();
