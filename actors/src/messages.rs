@@ -15,6 +15,9 @@ use std::time::Duration;
 pub struct CancelRequest {
     pub request_id: String,
     pub resource_id: String,
+    /// The request's own cancellation: a resource stops that request only, not another that
+    /// came with the same id (from an earlier session, say).
+    pub cancel: crate::domain::CancelHandle,
 }
 
 /// Control plane -> supervisor: a WebSocket session is up (the URL carries no secret).

@@ -210,6 +210,7 @@ impl ControlPlane {
         let cancel = CancelRequest {
             request_id,
             resource_id,
+            cancel: running.cancel.clone(),
         };
         let request_id = cancel.request_id.clone();
         if self.routes.borrow().cancel(cancel) == CancelDelivery::UnknownResource {

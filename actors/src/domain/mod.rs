@@ -8,7 +8,7 @@ mod deadline;
 mod output;
 
 pub use audit::{AuditRecord, Outcome, SecurityEvent, SecurityKind, Statement};
-pub use cancel::CancelHandle;
+pub use cancel::{CancelHandle, RequestKey};
 pub use deadline::Deadline;
 pub use output::{
     AuditUnavailable, MaskPayload, Masked, MaskingError, OperationError, OperationOutput,

@@ -3,9 +3,10 @@
 //! the engine's own work to its [`Backend`].
 
 use super::admission::Admission;
-use super::backend::{Backend, CancelHandle, Limits, RunContext};
+use super::backend::{Backend, Limits, RunContext};
 use super::drain::{shutting_down, ShutdownState};
 use super::running::{Running, RunningRequest};
+use crate::domain::RequestKey;
 use crate::in_flight::InFlight;
 use crate::messages::{CancelRequest, HealthChanged, OperationError, Produced, RunOperation};
 use crate::metrics::{Metrics, PoolGauges};
@@ -164,23 +165,19 @@ impl<B: Backend> Handler<RunOperation> for Resource<B> {
             Ok(admitted) => admitted,
             Err(err) => return Box::pin(actix::fut::ready(Err(err))),
         };
-        let request_id = message.request.id;
         let cancel = message.cancel;
         let mut running_request = RunningRequest::new(cancel.clone());
-        let expiring = request_id.clone();
-        let own = cancel.clone();
+        // Keyed by the request's own key, not its id: an id the control plane reused after a
+        // reconnect may still run from the old session.
+        let key = cancel.key();
         running_request.deadline_timer = Some(ctx.run_later(
             message.deadline.remaining() + DEADLINE_TIMER_LAG,
-            move |actor, _ctx| actor.deadline_passed(&expiring, &own),
+            move |actor, _ctx| actor.deadline_passed(key),
         ));
-        // An id the control plane reused after a reconnect may still run from the old session:
-        // every lookup below checks that the entry is this request's own.
-        let own = cancel.clone();
-        self.running.insert(request_id.clone(), running_request);
+        self.running.insert(key, running_request);
         self.publish_in_flight();
         let budget_ms = message.deadline.budget().as_millis();
         let context = RunContext {
-            request_id: request_id.clone(),
             deadline: message.deadline,
             limits: Limits::of(&self.spec),
             cancel,
@@ -197,16 +194,7 @@ impl<B: Backend> Handler<RunOperation> for Resource<B> {
         Box::pin(
             wrap_future::<_, Self>(work).map(move |outcome, actor, ctx| {
                 drop(running);
-                let mine = actor
-                    .running
-                    .get(&request_id)
-                    .is_some_and(|entry| entry.cancel.is_same(&own));
-                let ended = if mine {
-                    actor.running.remove(&request_id)
-                } else {
-                    None
-                };
-                let outcome = match ended {
+                let outcome = match actor.running.remove(&key) {
                     Some(ended) => {
                         if let Some(timer) = ended.deadline_timer {
                             ctx.cancel_future(timer);
@@ -233,9 +221,9 @@ impl<B: Backend> Handler<CancelRequest> for Resource<B> {
     type Result = ();
 
     fn handle(&mut self, cancel: CancelRequest, _ctx: &mut Context<Self>) {
-        if let Some(running) = self.running.get(&cancel.request_id) {
+        if let Some(running) = self.running.get(&cancel.cancel.key()) {
             running.cancel.cancel();
-            self.backend.cancel(&cancel.request_id);
+            self.backend.cancel(&running.cancel);
         }
     }
 }
@@ -246,13 +234,12 @@ const DEADLINE_TIMER_LAG: Duration = Duration::from_millis(20);
 
 impl<B: Backend> Resource<B> {
     /// The deadline of a request still running passed: it is cancelled, and answered `timeout`.
-    fn deadline_passed(&mut self, request_id: &str, own: &CancelHandle) {
-        let running = self.running.get_mut(request_id);
-        if let Some(running) = running.filter(|running| running.cancel.is_same(own)) {
+    fn deadline_passed(&mut self, key: RequestKey) {
+        if let Some(running) = self.running.get_mut(&key) {
             running.expired = true;
             running.deadline_timer = None;
             running.cancel.cancel();
-            self.backend.cancel(request_id);
+            self.backend.cancel(&running.cancel);
         }
     }
 }
@@ -298,7 +285,6 @@ mod tests {
 
     fn context(cancel: CancelHandle) -> RunContext {
         RunContext {
-            request_id: "r1".into(),
             deadline: Deadline::starting_at(Instant::now(), None, Duration::from_secs(5)),
             limits: Limits {
                 max_rows: 10,

@@ -34,7 +34,6 @@ impl Limits {
 /// What running one operation needs besides the plan.
 #[derive(Debug, Clone)]
 pub struct RunContext {
-    pub request_id: String,
     /// Every wait and the statement itself end by this.
     pub deadline: Deadline,
     pub limits: Limits,
@@ -60,7 +59,7 @@ pub trait Backend: 'static {
 
     /// Stops the running statement of a request the control plane cancelled, where the engine
     /// needs more than [`RunContext::cancel`] to do it.
-    fn cancel(&self, _request_id: &str) {}
+    fn cancel(&self, _request: &CancelHandle) {}
 
     /// Checks the database: reachable, and what its user may do.
     fn check_health(&self) -> LocalFuture<Result<DatabaseHealth, HealthError>>;

@@ -61,9 +61,9 @@ impl<B: Backend> Resource<B> {
     }
 
     fn cancel_all(&self) {
-        for (request_id, running) in &self.running {
+        for running in self.running.values() {
             running.cancel.cancel();
-            self.backend.cancel(request_id);
+            self.backend.cancel(&running.cancel);
         }
     }
 }

@@ -14,6 +14,8 @@ pub mod off_thread;
 pub mod pg_values;
 pub mod postgres;
 mod running;
+#[cfg(test)]
+mod same_id_tests;
 pub mod unavailable;
 
 pub use crate::domain::Deadline;

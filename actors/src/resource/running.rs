@@ -4,6 +4,7 @@
 //! `SET LOCAL`, one round trip) still ends by its request's deadline, however long it waited first.
 
 use super::backend::CancelHandle;
+use crate::domain::RequestKey;
 use crate::messages::OperationError;
 use crate::protocol::ErrorCode;
 use actix::SpawnHandle;
@@ -19,8 +20,9 @@ pub struct RunningRequest {
     pub expired: bool,
 }
 
-/// The running requests, by request id.
-pub type Running = HashMap<String, RunningRequest>;
+/// The running requests, by their own key: two of the same id (one sent again after a reconnect
+/// while the first still runs) are two entries.
+pub type Running = HashMap<RequestKey, RunningRequest>;
 
 impl RunningRequest {
     pub fn new(cancel: CancelHandle) -> Self {

@@ -1,15 +1,16 @@
 //! Cancelling a running statement: the running operation publishes its connection's cancel token, the
 //! control plane's `cancel` uses it.
 
+use crate::domain::RequestKey;
 use postgres::CancelToken;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// Running operations of one resource, by request id.
+/// Running operations of one resource, by request (not by id, which two requests may share).
 #[derive(Clone, Default)]
 pub struct CancelRegistry {
-    running: Arc<Mutex<HashMap<String, Arc<CancelSlot>>>>,
+    running: Arc<Mutex<HashMap<RequestKey, Arc<CancelSlot>>>>,
 }
 
 /// One running operation's cancel state.
@@ -79,25 +80,25 @@ impl CancelSlot {
 
 impl CancelRegistry {
     /// Registers an operation; the returned slot is unregistered by [`CancelRegistry::finish`].
-    pub fn start(&self, request_id: &str) -> Arc<CancelSlot> {
+    pub fn start(&self, request: RequestKey) -> Arc<CancelSlot> {
         let slot = Arc::new(CancelSlot::default());
-        self.lock().insert(request_id.to_owned(), Arc::clone(&slot));
+        self.lock().insert(request, Arc::clone(&slot));
         slot
     }
 
-    pub fn finish(&self, request_id: &str) {
-        self.lock().remove(request_id);
+    pub fn finish(&self, request: RequestKey) {
+        self.lock().remove(&request);
     }
 
     /// Marks the operation cancelled and returns its token, if the statement is running. The caller
     /// sends the cancel request on a blocking thread (it opens a connection to the server).
-    pub fn cancel(&self, request_id: &str) -> Option<CancelToken> {
-        let slot = self.lock().get(request_id).cloned()?;
+    pub fn cancel(&self, request: RequestKey) -> Option<CancelToken> {
+        let slot = self.lock().get(&request).cloned()?;
         slot.cancelled.store(true, Ordering::SeqCst);
         slot.take_token()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<CancelSlot>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<RequestKey, Arc<CancelSlot>>> {
         self.running.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -105,18 +106,22 @@ impl CancelRegistry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::CancelHandle;
 
     #[test]
     fn cancelling_marks_the_slot_and_finish_forgets_it() {
         let registry = CancelRegistry::default();
-        let slot = registry.start("r1");
+        let (request, other) = (CancelHandle::default().key(), CancelHandle::default().key());
+        let slot = registry.start(request);
+        let other_slot = registry.start(other);
         assert!(!slot.is_cancelled());
         // Not armed yet (no statement running): nothing to send, but the cancel is remembered.
-        assert!(registry.cancel("r1").is_none());
+        assert!(registry.cancel(request).is_none());
         assert!(slot.is_cancelled());
-        registry.finish("r1");
-        assert!(registry.cancel("r1").is_none());
-        assert!(registry.cancel("unknown").is_none());
+        assert!(!other_slot.is_cancelled(), "only the request cancelled");
+        registry.finish(request);
+        assert!(registry.cancel(request).is_none());
+        assert!(!other_slot.is_cancelled());
     }
 
     #[test]

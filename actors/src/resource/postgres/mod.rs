@@ -162,10 +162,10 @@ impl Backend for PgBackend {
         context: RunContext,
     ) -> LocalFuture<Result<OperationOutput, OperationError>> {
         let RunContext {
-            request_id,
             deadline,
             limits,
             cancel,
+            ..
         } = context;
         let limits = StatementLimits {
             deadline,
@@ -177,7 +177,8 @@ impl Backend for PgBackend {
         let pool = Arc::clone(&self.pool);
         let cancels = self.cancels.clone();
         // Registered before any wait, so a cancel that arrives meanwhile still counts.
-        let slot = cancels.start(&request_id);
+        let request = cancel.key();
+        let slot = cancels.start(request);
         let policy = self.policy.clone();
         let catalog = Arc::clone(&self.catalog);
         let protection = Arc::clone(&self.protection);
@@ -208,14 +209,14 @@ impl Backend for PgBackend {
                 })
             }
             .await;
-            cancels.finish(&request_id);
+            cancels.finish(request);
             outcome
         })
     }
 
     /// Cancels a running request's statement, if it is running.
-    fn cancel(&self, request_id: &str) {
-        if let Some(token) = self.cancels.cancel(request_id) {
+    fn cancel(&self, request: &CancelHandle) {
+        if let Some(token) = self.cancels.cancel(request.key()) {
             let tls = database_tls(&self.spec.id, &self.connection);
             actix_rt::task::spawn_blocking(move || match tls {
                 Ok(tls) => token.cancel_query(tokio_postgres_rustls::MakeRustlsConnect::new(tls)),
