@@ -13,6 +13,7 @@ use std::time::Duration;
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "()")]
 pub struct CancelRequest {
+    /// For the logs: the resource finds the request by `cancel`.
     pub request_id: String,
     pub resource_id: String,
     /// The request's own cancellation: a resource stops that request only, not another that

@@ -47,11 +47,6 @@ impl CancelHandle {
         self.inner.notify.notify_waiters();
     }
 
-    /// Whether `other` is this same request's cancellation (not merely one of the same id).
-    pub fn is_same(&self, other: &CancelHandle) -> bool {
-        Arc::ptr_eq(&self.inner, &other.inner)
-    }
-
     pub fn is_cancelled(&self) -> bool {
         self.inner.cancelled.load(Ordering::SeqCst)
     }

@@ -40,7 +40,7 @@ pub struct Resource<B: Backend> {
     pub(super) backend: Rc<B>,
     pub(super) health: ResourceHealth,
     admission: Admission,
-    /// Every request admitted and not yet answered, by request id.
+    /// Every request admitted and not yet answered, by its own key (not its id).
     pub(super) running: Running,
     /// A health check is due early, when the next connection attempt may start.
     pub(super) reconnect_scheduled: bool,

@@ -126,8 +126,7 @@ async fn a_cancel_stops_only_its_own_request_of_a_shared_id() {
     let old_run = resource.send(run(60_000, &old));
     let new_run = resource.send(run(60_000, &new));
     let (old_run, new_run) = (actix_rt::spawn(old_run), actix_rt::spawn(new_run));
-    actix_rt::task::yield_now().await;
-    resource.send(cancel_of(&old)).await.unwrap();
+    within(resource.send(cancel_of(&old))).await.unwrap();
     let old_answer = within(old_run).await.unwrap().unwrap().unwrap_err();
     assert_eq!(old_answer.code, ErrorCode::Cancelled);
     assert!(
@@ -135,7 +134,7 @@ async fn a_cancel_stops_only_its_own_request_of_a_shared_id() {
         "the newer request of the same id ran on"
     );
     assert_eq!(*stopped.borrow(), vec![old.key()]);
-    resource.send(cancel_of(&new)).await.unwrap();
+    within(resource.send(cancel_of(&new))).await.unwrap();
     let new_answer = within(new_run).await.unwrap().unwrap().unwrap_err();
     assert_eq!(new_answer.code, ErrorCode::Cancelled);
     assert_eq!(*stopped.borrow(), vec![old.key(), new.key()]);
@@ -154,6 +153,6 @@ async fn each_request_of_a_shared_id_keeps_its_own_deadline() {
     assert_eq!(early_answer.code, ErrorCode::Timeout, "{early_answer:?}");
     assert!(!late.is_cancelled());
     assert_eq!(*stopped.borrow(), vec![early.key()]);
-    resource.send(cancel_of(&late)).await.unwrap();
+    within(resource.send(cancel_of(&late))).await.unwrap();
     assert!(within(late_run).await.unwrap().unwrap().is_err());
 }

@@ -165,7 +165,6 @@ impl Backend for PgBackend {
             deadline,
             limits,
             cancel,
-            ..
         } = context;
         let limits = StatementLimits {
             deadline,
