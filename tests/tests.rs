@@ -5,6 +5,7 @@
 
 mod audit;
 mod audit_statements;
+mod busy_pool;
 mod cancel_race;
 mod cli;
 mod connect_proxy;

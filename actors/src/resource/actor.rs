@@ -44,6 +44,8 @@ pub struct Resource<B: Backend> {
     pub(super) running: Running,
     /// A health check is due early, when the next connection attempt may start.
     pub(super) reconnect_scheduled: bool,
+    /// A health check runs (it may wait long for a connection): the next one is not started.
+    pub(super) health_check_running: bool,
     metrics: Arc<Metrics>,
     gauges: PoolGauges,
     /// A reload removed or replaced this resource: it finishes what runs, then stops.
@@ -74,6 +76,7 @@ impl<B: Backend> Resource<B> {
             backend: Rc::new(backend),
             running: Running::new(),
             reconnect_scheduled: false,
+            health_check_running: false,
             metrics,
             gauges,
             retiring: false,

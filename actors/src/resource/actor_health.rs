@@ -18,11 +18,13 @@ const MIN_RECONNECT_DELAY: Duration = Duration::from_secs(1);
 
 impl<B: Backend> Resource<B> {
     pub(super) fn check_health(&mut self, ctx: &mut Context<Self>) {
-        if self.retiring || self.shutdown.draining {
+        if self.retiring || self.shutdown.draining || self.health_check_running {
             return;
         }
+        self.health_check_running = true;
         let check = self.backend.check_health();
         ctx.spawn(wrap_future::<_, Self>(check).map(|outcome, actor, ctx| {
+            actor.health_check_running = false;
             actor.record_health(outcome);
             actor.follow_connection(ctx);
         }));

@@ -75,11 +75,21 @@ pub(super) fn with_retries<T>(
     pool: &PgPool,
     limits: &StatementLimits,
     cancel: Option<&CancelSlot>,
+    attempt: impl FnMut(&mut PgConnection) -> Result<T, Failure>,
+) -> Result<T, OperationError> {
+    with_retries_from(pool, limits, cancel, checkout(pool, limits)?, attempt)
+}
+
+/// [`with_retries`] from a connection already checked out.
+pub(super) fn with_retries_from<'pool, T>(
+    pool: &'pool PgPool,
+    limits: &StatementLimits,
+    cancel: Option<&CancelSlot>,
+    mut connection: PooledConnection<'pool>,
     mut attempt: impl FnMut(&mut PgConnection) -> Result<T, Failure>,
 ) -> Result<T, OperationError> {
     let mut lost_connections_left = pool.max_size();
     let mut stale_retry_left = true;
-    let mut connection = checkout(pool, limits)?;
     loop {
         let attempted = attempt(&mut connection);
         connection.broken |= cancel.is_some_and(CancelSlot::disarm);

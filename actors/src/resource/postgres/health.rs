@@ -1,14 +1,40 @@
 //! Health of a PostgreSQL resource, in one read-only transaction: a `SELECT 1` round trip, the
 //! privilege self-check, and the catalog snapshot (read again only when its fingerprint changed).
 
-use super::exec::{read_only, StatementLimits};
-use super::pool::PgPool;
+use super::exec::{in_transaction, with_retries_from, StatementLimits};
+use super::pool::{CheckoutError, PgPool, PooledConnection};
+use super::statements::StatementCache;
 use super::{privileges, snapshot};
 use crate::messages::OperationError;
 use crate::policy::catalog::CatalogSnapshot;
 use crate::policy::lineage::ColumnProtection;
 use crate::resource::{DatabaseHealth, HealthError};
+use postgres::Transaction;
 use std::time::{Duration, Instant};
+
+/// A read-only transaction, as every statement runs, on a connection already checked out (which
+/// may have waited longer than the statements' deadline allows).
+fn read_only_on<T>(
+    pool: &PgPool,
+    connection: PooledConnection<'_>,
+    limits: &StatementLimits,
+    mut work: impl FnMut(&mut Transaction<'_>, &mut StatementCache) -> Result<T, OperationError>,
+) -> Result<T, OperationError> {
+    with_retries_from(pool, limits, None, connection, |connection| {
+        in_transaction(connection, limits, None, &mut work)
+    })
+}
+
+/// A connection once one is free, or why none was.
+fn connection_in_turn(pool: &PgPool, wait: Duration) -> Result<PooledConnection<'_>, HealthError> {
+    pool.get_timeout(wait).map_err(|err| match err {
+        CheckoutError::Connect(cause) => HealthError::Database(cause.message),
+        CheckoutError::Exhausted(waited) => HealthError::Database(format!(
+            "every database connection stayed in use for {} s",
+            waited.as_secs()
+        )),
+    })
+}
 
 /// What a health check found about the catalog.
 pub enum CatalogUpdate {
@@ -18,14 +44,24 @@ pub enum CatalogUpdate {
     Changed(String, Box<CatalogSnapshot>),
 }
 
+/// How long a health check may wait: for a connection, then for its statements.
+pub struct HealthWaits {
+    /// Requests may hold every connection for up to their timeout: a busy pool is not a failed
+    /// database, so the check waits its turn rather than report one.
+    pub connection: Duration,
+    pub statements: Duration,
+}
+
 /// Runs the round trip, the privilege check and, unless `known_fingerprint` is still current, a
 /// new catalog snapshot. Any failure, the snapshot's included, makes the resource unhealthy.
 pub fn check(
     pool: &PgPool,
-    timeout: Duration,
+    waits: &HealthWaits,
     known_fingerprint: Option<&str>,
     protection: &dyn ColumnProtection,
 ) -> Result<(DatabaseHealth, CatalogUpdate), HealthError> {
+    let connection = connection_in_turn(pool, waits.connection)?;
+    let timeout = waits.statements;
     let limits = StatementLimits {
         deadline: crate::resource::Deadline::after(timeout),
         max_rows: 1,
@@ -34,7 +70,7 @@ pub fn check(
         guard_size: false,
     };
     let started = Instant::now();
-    let outcome = read_only(pool, &limits, None, |transaction, statements| {
+    let outcome = read_only_on(pool, connection, &limits, |transaction, statements| {
         transaction
             .query_one("SELECT 1", &[])
             .map_err(|err| super::exec::classify(err, None))?;

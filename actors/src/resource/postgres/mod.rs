@@ -229,12 +229,16 @@ impl Backend for PgBackend {
     fn check_health(&self) -> LocalFuture<Result<DatabaseHealth, HealthError>> {
         let pool = Arc::clone(&self.pool);
         let timeout = Duration::from_secs(self.connection.connect_timeout_seconds.max(5));
+        let waits = health::HealthWaits {
+            connection: Duration::from_millis(self.spec.statement_timeout_ms) + timeout,
+            statements: timeout,
+        };
         let policy = self.policy.clone();
         let catalog = Arc::clone(&self.catalog);
         let known = catalog.fingerprint().clone();
         let protection = Arc::clone(&self.protection);
         let task = actix_rt::task::spawn_blocking(move || {
-            health::check(&pool, timeout, known.as_deref(), protection.as_ref())
+            health::check(&pool, &waits, known.as_deref(), protection.as_ref())
         });
         Box::pin(async move {
             let outcome = task
