@@ -52,6 +52,43 @@ pub struct HealthWaits {
     pub statements: Duration,
 }
 
+/// Beyond its waits, what a check may take before it is given up (opening a connection, a retry).
+const CHECK_GRACE: Duration = Duration::from_secs(5);
+
+impl HealthWaits {
+    pub fn of(
+        spec: &relay_config::Resource,
+        connection: &relay_config::PostgresConnection,
+    ) -> Self {
+        let statements = Duration::from_secs(connection.connect_timeout_seconds.max(5));
+        HealthWaits {
+            connection: Duration::from_millis(spec.statement_timeout_ms) + statements,
+            statements,
+        }
+    }
+
+    /// The longest a check may take in all.
+    pub fn whole(&self) -> Duration {
+        self.connection + self.statements + CHECK_GRACE
+    }
+}
+
+/// The check's outcome, or a failure once it took longer than it may: a server that stopped
+/// answering in the middle of a check holds its thread, and would otherwise hold the resource's
+/// health (and catalog) as they were, since a check that runs is not started again.
+pub async fn within<T>(
+    bound: Duration,
+    check: actix_rt::task::JoinHandle<Result<T, HealthError>>,
+) -> Result<T, HealthError> {
+    match actix_rt::time::timeout(bound, check).await {
+        Ok(joined) => joined.unwrap_or_else(|err| Err(HealthError::Crashed(err))),
+        Err(_) => Err(HealthError::Database(format!(
+            "the health check got no answer within {} s",
+            bound.as_secs()
+        ))),
+    }
+}
+
 /// Runs the round trip, the privilege check and, unless `known_fingerprint` is still current, a
 /// new catalog snapshot. Any failure, the snapshot's included, makes the resource unhealthy.
 pub fn check(
@@ -135,3 +172,24 @@ pub fn function_notes(snapshot: &CatalogSnapshot) -> Vec<String> {
 
 /// Functions named one by one before the rest are only counted.
 const MAX_FUNCTION_NOTES: usize = 50;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[actix_rt::test]
+    async fn a_check_that_outlives_its_bound_is_a_failure() {
+        let hung = actix_rt::task::spawn_blocking(|| {
+            std::thread::sleep(Duration::from_millis(300));
+            Ok::<_, HealthError>(())
+        });
+        let outcome = within(Duration::from_millis(20), hung).await;
+        assert!(
+            matches!(&outcome, Err(HealthError::Database(why)) if why.contains("no answer")),
+            "{outcome:?}"
+        );
+        let answered = actix_rt::task::spawn_blocking(|| Ok::<_, HealthError>(7));
+        assert_eq!(within(Duration::from_secs(10), answered).await.unwrap(), 7);
+    }
+}

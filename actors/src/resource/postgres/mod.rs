@@ -228,11 +228,8 @@ impl Backend for PgBackend {
     /// date, or takes it away (refusing every statement) when it cannot be read.
     fn check_health(&self) -> LocalFuture<Result<DatabaseHealth, HealthError>> {
         let pool = Arc::clone(&self.pool);
-        let timeout = Duration::from_secs(self.connection.connect_timeout_seconds.max(5));
-        let waits = health::HealthWaits {
-            connection: Duration::from_millis(self.spec.statement_timeout_ms) + timeout,
-            statements: timeout,
-        };
+        let waits = health::HealthWaits::of(&self.spec, &self.connection);
+        let bound = waits.whole();
         let policy = self.policy.clone();
         let catalog = Arc::clone(&self.catalog);
         let known = catalog.fingerprint().clone();
@@ -241,10 +238,7 @@ impl Backend for PgBackend {
             health::check(&pool, &waits, known.as_deref(), protection.as_ref())
         });
         Box::pin(async move {
-            let outcome = task
-                .await
-                .unwrap_or_else(|err| Err(HealthError::Crashed(err)));
-            let outcome = match outcome {
+            let outcome = match health::within(bound, task).await {
                 Ok((found, CatalogUpdate::Unchanged)) => Ok(found),
                 Ok((mut found, update)) => {
                     found.notes = PgBackend::notes_of(&update);
