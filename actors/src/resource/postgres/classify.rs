@@ -42,3 +42,12 @@ pub fn classify(err: postgres::Error, cancel: Option<&CancelSlot>) -> OperationE
     };
     OperationError::new(code, format!("{} (SQLSTATE {sqlstate})", db.message()))
 }
+
+/// Whether an error on the first statement means the connection itself is gone.
+pub(super) fn connection_lost(err: &postgres::Error) -> bool {
+    match err.as_db_error() {
+        None => true,
+        // admin_shutdown, crash_shutdown, cannot_connect_now: the server is restarting.
+        Some(db) => db.code().code().starts_with("57P"),
+    }
+}

@@ -4,6 +4,7 @@
 
 use super::answer::{check_parameters, output, take_row};
 use super::cancel::CancelSlot;
+pub(super) use super::classify::connection_lost;
 pub use super::classify::{classify, describe};
 use super::params::JsonParam;
 use super::pool::{CheckoutError, PgConnection, PgPool, PooledConnection};
@@ -59,9 +60,21 @@ pub fn read_only<T>(
     pool: &PgPool,
     limits: &StatementLimits,
     cancel: Option<&CancelSlot>,
+    work: impl FnMut(&mut Transaction<'_>, &mut StatementCache) -> Result<T, OperationError>,
+) -> Result<T, OperationError> {
+    read_only_on(pool, checkout(pool, limits)?, limits, cancel, work)
+}
+
+/// [`read_only`] from a connection already checked out (which may have waited longer than the
+/// statements' deadline allows).
+pub fn read_only_on<'pool, T>(
+    pool: &'pool PgPool,
+    connection: PooledConnection<'pool>,
+    limits: &StatementLimits,
+    cancel: Option<&CancelSlot>,
     mut work: impl FnMut(&mut Transaction<'_>, &mut StatementCache) -> Result<T, OperationError>,
 ) -> Result<T, OperationError> {
-    with_retries(pool, limits, cancel, |connection| {
+    with_retries_from(pool, limits, cancel, connection, |connection| {
         in_transaction(connection, limits, cancel, &mut work)
     })
 }
@@ -81,7 +94,7 @@ pub(super) fn with_retries<T>(
 }
 
 /// [`with_retries`] from a connection already checked out.
-pub(super) fn with_retries_from<'pool, T>(
+fn with_retries_from<'pool, T>(
     pool: &'pool PgPool,
     limits: &StatementLimits,
     cancel: Option<&CancelSlot>,
@@ -193,15 +206,6 @@ fn time_left(limits: &StatementLimits) -> Result<std::time::Duration, Failure> {
 
 /// Sent after an operation that may have reached vouched-for code: no session lock may outlive it.
 pub const RELEASE_ADVISORY_LOCKS_SQL: &str = "SELECT pg_catalog.pg_advisory_unlock_all()";
-
-/// Whether an error on the first statement means the connection itself is gone.
-pub(super) fn connection_lost(err: &postgres::Error) -> bool {
-    match err.as_db_error() {
-        None => true,
-        // admin_shutdown, crash_shutdown, cannot_connect_now: the server is restarting.
-        Some(db) => db.code().code().starts_with("57P"),
-    }
-}
 
 /// Runs one checked statement and returns at most `max_rows` rows.
 pub fn run_statement(

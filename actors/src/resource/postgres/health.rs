@@ -1,29 +1,14 @@
 //! Health of a PostgreSQL resource, in one read-only transaction: a `SELECT 1` round trip, the
 //! privilege self-check, and the catalog snapshot (read again only when its fingerprint changed).
 
-use super::exec::{in_transaction, with_retries_from, StatementLimits};
+use super::exec::{read_only_on, StatementLimits};
 use super::pool::{CheckoutError, PgPool, PooledConnection};
-use super::statements::StatementCache;
 use super::{privileges, snapshot};
 use crate::messages::OperationError;
 use crate::policy::catalog::CatalogSnapshot;
 use crate::policy::lineage::ColumnProtection;
 use crate::resource::{DatabaseHealth, HealthError};
-use postgres::Transaction;
 use std::time::{Duration, Instant};
-
-/// A read-only transaction, as every statement runs, on a connection already checked out (which
-/// may have waited longer than the statements' deadline allows).
-fn read_only_on<T>(
-    pool: &PgPool,
-    connection: PooledConnection<'_>,
-    limits: &StatementLimits,
-    mut work: impl FnMut(&mut Transaction<'_>, &mut StatementCache) -> Result<T, OperationError>,
-) -> Result<T, OperationError> {
-    with_retries_from(pool, limits, None, connection, |connection| {
-        in_transaction(connection, limits, None, &mut work)
-    })
-}
 
 /// A connection once one is free, or why none was.
 fn connection_in_turn(pool: &PgPool, wait: Duration) -> Result<PooledConnection<'_>, HealthError> {
@@ -107,27 +92,33 @@ pub fn check(
         guard_size: false,
     };
     let started = Instant::now();
-    let outcome = read_only_on(pool, connection, &limits, |transaction, statements| {
-        transaction
-            .query_one("SELECT 1", &[])
-            .map_err(|err| super::exec::classify(err, None))?;
-        let latency = started.elapsed();
-        let (superuser, reasons) = privileges::check(transaction, statements)?;
-        let fingerprint = snapshot::fingerprint(transaction, statements)?;
-        let update = if known_fingerprint == Some(fingerprint.as_str()) {
-            CatalogUpdate::Unchanged
-        } else {
-            let loaded = snapshot::load(transaction, statements, protection)?;
-            CatalogUpdate::Changed(fingerprint, Box::new(loaded))
-        };
-        let health = DatabaseHealth {
-            latency,
-            superuser,
-            write_reasons: Some(reasons),
-            notes: Vec::new(),
-        };
-        Ok((health, update))
-    });
+    let outcome = read_only_on(
+        pool,
+        connection,
+        &limits,
+        None,
+        |transaction, statements| {
+            transaction
+                .query_one("SELECT 1", &[])
+                .map_err(|err| super::exec::classify(err, None))?;
+            let latency = started.elapsed();
+            let (superuser, reasons) = privileges::check(transaction, statements)?;
+            let fingerprint = snapshot::fingerprint(transaction, statements)?;
+            let update = if known_fingerprint == Some(fingerprint.as_str()) {
+                CatalogUpdate::Unchanged
+            } else {
+                let loaded = snapshot::load(transaction, statements, protection)?;
+                CatalogUpdate::Changed(fingerprint, Box::new(loaded))
+            };
+            let health = DatabaseHealth {
+                latency,
+                superuser,
+                write_reasons: Some(reasons),
+                notes: Vec::new(),
+            };
+            Ok((health, update))
+        },
+    );
     outcome.map_err(|err: OperationError| HealthError::Database(err.message))
 }
 
