@@ -2,7 +2,9 @@
 //! request whenever it arrives, so one sent just as the statement finished must not reach the
 //! statement the connection runs next, another request's.
 
+use crate::busy_pool::relay_sessions;
 use crate::pg_fixture::READER;
+use crate::postgres_session::with_application_name;
 use crate::support::{post_json, relay_config_for, DevPlane, Relay, API_KEY, TOKEN};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -28,7 +30,9 @@ fn query_in_background(
 fn a_cancel_sent_as_its_statement_ends_does_not_stop_the_next_request() {
     let devplane = Arc::new(DevPlane::start());
     let extra = "    poolSize: 1\n    maxQueuedRequests: 2\n";
-    let relay = Relay::start(&relay_config_for(devplane.port, "", READER, extra), TOKEN);
+    let application = "relay-it-cancel-race";
+    let config = relay_config_for(devplane.port, "", READER, extra);
+    let relay = Relay::start(&with_application_name(config, application), TOKEN);
     relay.wait_ready();
     let mut cancelled = 0;
     for attempt in 0..ATTEMPTS {
@@ -56,4 +60,9 @@ fn a_cancel_sent_as_its_statement_ends_does_not_stop_the_next_request() {
         assert_eq!(next["type"], "result", "attempt {attempt}: {next}");
     }
     eprintln!("{cancelled} of {ATTEMPTS} racing statements were cancelled");
+    // Connections a cancel was sent to were closed, not kept: at most the pool's one is left,
+    // and nothing of the relay still runs.
+    let (sessions, active) = relay_sessions(application);
+    assert!(sessions <= 1, "{sessions} sessions of the relay");
+    assert_eq!(active, 0);
 }

@@ -19,7 +19,7 @@ fn started(config_edit: impl Fn(String) -> String) -> (DevPlane, Relay) {
 }
 
 /// The relay's connections named `application`, to be found from an admin connection.
-fn with_application_name(config: String, application: &str) -> String {
+pub(crate) fn with_application_name(config: String, application: &str) -> String {
     config.replace(
         &format!("      user: {READER}\n"),
         &format!("      user: {READER}\n      applicationName: {application}\n"),
