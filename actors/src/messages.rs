@@ -97,6 +97,9 @@ pub struct RunOperation {
     pub deadline: crate::domain::Deadline,
     /// Cancelled by the control plane's `cancel`, even one that came before this message.
     pub cancel: crate::domain::CancelHandle,
+    /// The engine the request's answer is masked with, for a resource that masks rows as it
+    /// writes them; `None`: rows are returned as values and masked after.
+    pub masking: Option<std::sync::Arc<dyn crate::domain::RowMasking>>,
 }
 
 /// An operation's output with the resource's result slot it occupies: a resource keeps at most

@@ -2,6 +2,7 @@
 
 use crate::audit::gate::AuditGate;
 use crate::audit::{AuditRecord, Auditor, Outcome};
+use crate::domain::RowMasking;
 use crate::in_flight::InFlightGuard;
 use crate::masking::Masker;
 use crate::messages::{
@@ -22,6 +23,8 @@ pub struct Route {
     /// The resource's type and its handle.
     pub resource: Option<(String, ResourceHandle)>,
     pub masker: Option<Addr<Masker>>,
+    /// The engine `masker` masks with, for the resource to mask rows as it writes them.
+    pub masking: Option<Arc<dyn RowMasking>>,
     pub auditor: Option<Addr<Auditor>>,
     /// The auditor's published readiness: read instead of asking it, while it says it keeps up.
     pub audit_gate: AuditGate,
@@ -194,6 +197,7 @@ async fn run_on_resource(
         request: request.clone(),
         deadline,
         cancel: route.cancel.clone(),
+        masking: route.masking.clone(),
     };
     handle.run.send(run).await.unwrap_or_else(|_| {
         Err(OperationError::new(
@@ -264,14 +268,17 @@ async fn mask_output(
     };
     match masked {
         Ok(Ok(masked)) => {
-            let MaskPayload::Output(output) = masked.payload else {
+            let MaskPayload::Output(mut output) = masked.payload else {
                 return (masking_failed(request), MaskedCounts::default(), None);
             };
-            let row_count = output.rows.len() as u64;
+            let Some(rows) = output.take_result_rows() else {
+                return (masking_failed(request), MaskedCounts::default(), None);
+            };
+            let row_count = rows.len() as u64;
             let result = OperationResult {
                 id: request.id.clone(),
                 columns: output.columns,
-                rows: output.rows,
+                rows,
                 row_count,
                 truncated: output.truncated,
                 masked: masked.counts.clone(),

@@ -35,6 +35,7 @@ fn request() -> Request {
 
 fn output_with_pii() -> Produced {
     let output = OperationOutput {
+        written: None,
         columns: vec![Column {
             name: "note".into(),
             type_name: "text".into(),
@@ -77,7 +78,8 @@ async fn results_are_masked_in_order_across_workers() {
     assert_eq!(counts.by_pattern.get("email"), Some(&601));
     assert_eq!(result.masked, counts);
     assert_eq!(summary, Some((600, false)));
-    assert_eq!(result.rows[599][0], json!("row 599: write to ***@***.***"));
+    let rows = result.rows.to_values().unwrap();
+    assert_eq!(rows[599][0], json!("row 599: write to ***@***.***"));
     assert_eq!(result.details, Some(json!({"hint": "owner ***@***.***"})));
 }
 
@@ -155,6 +157,7 @@ async fn without_the_audit_trail_nothing_runs() {
             tenant_id: "acme".into(),
             resource: None,
             masker: Some(masker()),
+            masking: None,
             auditor,
             audit_gate: gate.clone(),
             metrics: Default::default(),

@@ -6,7 +6,7 @@
 
 use crate::audit::gate::AuditGate;
 use crate::audit::Auditor;
-use crate::domain::{AuditRecord, Outcome};
+use crate::domain::{AuditRecord, Outcome, RowMasking};
 use crate::in_flight::InFlight;
 use crate::masking::Masker;
 use crate::messages::{AuditAcked, CancelRequest, Record, RequestRefused};
@@ -34,6 +34,8 @@ pub struct Routes {
     /// Resources a reload removed or replaced, until they stop: cancels still reach them.
     pub retired: Vec<(String, ResourceHandle)>,
     pub masker: Option<Addr<Masker>>,
+    /// The engine `masker` masks with: resources mask large results with it as they write them.
+    pub masking: Option<Arc<dyn RowMasking>>,
     pub auditor: Option<Addr<Auditor>>,
     /// The auditor's published readiness (every auditor the supervisor starts publishes here).
     pub audit_gate: AuditGate,
@@ -61,6 +63,7 @@ impl Routes {
             resources: HashMap::new(),
             retired: Vec::new(),
             masker: None,
+            masking: None,
             auditor: None,
             audit_gate: AuditGate::default(),
             metrics,
@@ -77,6 +80,7 @@ impl Routes {
                 .get(resource_id)
                 .map(|route| (route.kind.clone(), route.addr.clone())),
             masker: self.masker.clone(),
+            masking: self.masking.clone(),
             auditor: self.auditor.clone(),
             audit_gate: self.audit_gate.clone(),
             metrics: Arc::clone(&self.metrics),

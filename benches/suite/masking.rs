@@ -123,6 +123,7 @@ fn customer_output(customers: &[Customer]) -> OperationOutput {
         truncated: false,
         details: None,
         lineage: Default::default(),
+        written: None,
     }
 }
 

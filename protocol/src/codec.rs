@@ -1,6 +1,7 @@
 //! Decoding what the control plane sends and encoding what the relay sends (see [`super`]).
 
-use super::{ErrorCode, ErrorMessage, Inbound, Outbound};
+use super::{ErrorCode, ErrorMessage, Inbound, OperationResult, Outbound, ResultRows};
+use serde::ser::Error as _;
 use serde_json::Value;
 
 /// Why an inbound text could not be accepted: becomes an `error` message, never a disconnect.
@@ -59,7 +60,44 @@ pub fn decode_inbound(text: &str) -> Result<Inbound, Rejection> {
 
 /// Encodes one outbound message as JSON text.
 pub fn encode_outbound(message: &Outbound) -> Result<String, serde_json::Error> {
-    serde_json::to_string(message)
+    match message {
+        Outbound::Result(
+            result @ OperationResult {
+                rows: ResultRows::Written(rows),
+                ..
+            },
+        ) => encode_written_result(result, &rows.json),
+        _ => serde_json::to_string(message),
+    }
+}
+
+/// A `result` whose rows are already JSON text: the same text the derived encoding gives for
+/// those rows as values, field by field in the same order, with the rows' text spliced in.
+fn encode_written_result(
+    result: &OperationResult,
+    rows: &str,
+) -> Result<String, serde_json::Error> {
+    let mut text = Vec::with_capacity(rows.len() + 512);
+    text.extend_from_slice(br#"{"type":"result","id":"#);
+    serde_json::to_writer(&mut text, &result.id)?;
+    text.extend_from_slice(br#","columns":"#);
+    serde_json::to_writer(&mut text, &result.columns)?;
+    text.extend_from_slice(br#","rows":"#);
+    text.extend_from_slice(rows.as_bytes());
+    text.extend_from_slice(br#","rowCount":"#);
+    serde_json::to_writer(&mut text, &result.row_count)?;
+    text.extend_from_slice(br#","truncated":"#);
+    serde_json::to_writer(&mut text, &result.truncated)?;
+    text.extend_from_slice(br#","masked":"#);
+    serde_json::to_writer(&mut text, &result.masked)?;
+    text.extend_from_slice(br#","durationMs":"#);
+    serde_json::to_writer(&mut text, &result.duration_ms)?;
+    if let Some(details) = &result.details {
+        text.extend_from_slice(br#","details":"#);
+        serde_json::to_writer(&mut text, details)?;
+    }
+    text.push(b'}');
+    String::from_utf8(text).map_err(serde_json::Error::custom)
 }
 
 /// An `audit` message for a record already serialized as one JSON object: the same text

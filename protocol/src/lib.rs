@@ -268,7 +268,7 @@ pub struct MaskedCounts {
 pub struct OperationResult {
     pub id: String,
     pub columns: Vec<Column>,
-    pub rows: Vec<Vec<Value>>,
+    pub rows: ResultRows,
     pub row_count: u64,
     pub truncated: bool,
     pub masked: MaskedCounts,
@@ -334,7 +334,9 @@ wire_enum! {
 }
 
 mod codec;
+mod rows;
 pub use codec::{decode_inbound, encode_audit_line, encode_outbound, Rejection};
+pub use rows::{ResultRows, WrittenRowsJson};
 
 #[cfg(test)]
 mod tests;

@@ -157,3 +157,56 @@ fn an_audit_line_is_sent_as_the_message_its_record_would_encode_to() {
         encode_outbound(&message).unwrap()
     );
 }
+
+fn result_with(rows: ResultRows, details: Option<Value>) -> Outbound {
+    let masked = MaskedCounts {
+        total: 2,
+        by_pattern: [("email".to_owned(), 2)].into(),
+    };
+    Outbound::Result(OperationResult {
+        id: "r\"1".into(),
+        columns: vec![Column {
+            name: "é\nname".into(),
+            type_name: "text".into(),
+        }],
+        row_count: rows.len() as u64,
+        rows,
+        truncated: true,
+        masked,
+        duration_ms: 7,
+        details,
+    })
+}
+
+#[test]
+fn written_rows_encode_to_the_same_text_as_the_same_rows_as_values() {
+    let values = vec![
+        vec![json!("a\"b\\c\u{1}é"), json!(1.5), Value::Null],
+        vec![json!({"k": [1, "x"]}), json!(-3), json!(true)],
+    ];
+    for details in [None, Some(json!({"plan": ["x"]}))] {
+        let expected = encode_outbound(&result_with(values.clone().into(), details.clone()));
+        let written = ResultRows::Written(WrittenRowsJson {
+            json: serde_json::to_string(&values).unwrap(),
+            count: values.len(),
+        });
+        let message = result_with(written, details);
+        let expected = expected.unwrap();
+        assert_eq!(encode_outbound(&message).unwrap(), expected);
+        // Any other serializer writes the same message, and reading it back gives the values.
+        assert_eq!(serde_json::to_string(&message).unwrap(), expected);
+        let Outbound::Result(decoded) = serde_json::from_str(&expected).unwrap() else {
+            panic!("not a result");
+        };
+        assert_eq!(decoded.rows, ResultRows::Values(values.clone()));
+    }
+}
+
+#[test]
+fn written_rows_that_are_not_json_are_not_sent_by_a_generic_serializer() {
+    let written = ResultRows::Written(WrittenRowsJson {
+        json: "[[1],".into(),
+        count: 1,
+    });
+    assert!(serde_json::to_string(&result_with(written, None)).is_err());
+}

@@ -2,7 +2,7 @@
 //! written out on a blocking thread (at most one per core at once), so the actor thread that
 //! routes every request never spends a large answer's encoding time.
 
-use crate::protocol::{encode_outbound, Outbound};
+use crate::protocol::{encode_outbound, OperationResult, Outbound, ResultRows};
 use std::sync::LazyLock;
 use tokio::sync::Semaphore;
 
@@ -39,8 +39,11 @@ impl From<serde_json::Error> for EncodeError {
 /// Encodes `message`, a large result on a blocking thread.
 pub async fn encode_answer(message: Outbound) -> EncodedAnswer {
     let is_result = matches!(message, Outbound::Result(_));
-    let large =
-        matches!(&message, Outbound::Result(result) if result.rows.len() >= OFF_THREAD_ROWS);
+    // Rows a resource already wrote are copied in whole, which costs less than the hop.
+    let large = matches!(&message, Outbound::Result(OperationResult {
+        rows: ResultRows::Values(rows),
+        ..
+    }) if rows.len() >= OFF_THREAD_ROWS);
     let text = if large {
         encode_off_thread(message).await
     } else {
@@ -74,7 +77,7 @@ mod tests {
         Outbound::Result(OperationResult {
             id: "r1".into(),
             columns: Vec::new(),
-            rows: (0..rows).map(|n| vec![json!(n)]).collect(),
+            rows: ResultRows::Values((0..rows).map(|n| vec![json!(n)]).collect()),
             row_count: rows as u64,
             truncated: false,
             masked: MaskedCounts::default(),

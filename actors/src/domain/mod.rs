@@ -6,6 +6,7 @@ mod audit;
 mod cancel;
 mod deadline;
 mod output;
+mod written;
 
 pub use audit::{AuditRecord, Outcome, SecurityEvent, SecurityKind, Statement};
 pub use cancel::{CancelHandle, RequestKey};
@@ -14,3 +15,4 @@ pub use output::{
     AuditUnavailable, MaskPayload, Masked, MaskingError, OperationError, OperationOutput,
     OutputLineage, Source,
 };
+pub use written::{Cell, MaskedRowWriter, RowMasking, WrittenRows};

@@ -1,6 +1,7 @@
 //! What an operation produced (before and after masking), where its values come from, and why an
 //! operation, its masking or its audit record failed.
 
+use super::written::WrittenRows;
 use crate::protocol::{Column, ErrorCode, MaskedCounts};
 use serde_json::Value;
 use thiserror::Error;
@@ -20,6 +21,9 @@ pub struct OperationOutput {
     pub truncated: bool,
     pub details: Option<Value>,
     pub lineage: OutputLineage,
+    /// Rows the resource masked as it decoded them, written as the answer's JSON text; `rows`
+    /// is then empty. Only a [`super::MaskedRowWriter`] makes these.
+    pub written: Option<Box<WrittenRows>>,
 }
 
 /// Where an output's values come from, as far as the resource traced them, so that a column rule
@@ -58,6 +62,9 @@ impl OperationError {
 }
 
 /// Something to mask.
+// Moved a few times per request, once each way through the masker: boxing the output would
+// cost an allocation per request to save copying a few hundred bytes.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum MaskPayload {
     Output(OperationOutput),

@@ -64,6 +64,15 @@ pub struct MaskingEngine {
     pub(super) idle_caches: Mutex<Vec<Caches>>,
 }
 
+/// Says what it masks with, not the compiled automata.
+impl std::fmt::Debug for MaskingEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MaskingEngine")
+            .field("patterns", &self.patterns.len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl MaskingEngine {
     /// Compiles the configured patterns, the enabled built-ins and the column rules; with masking
     /// disabled the engine masks nothing.

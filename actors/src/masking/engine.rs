@@ -103,6 +103,10 @@ impl MaskingEngine {
         if let Some(details) = output.details.as_mut() {
             Scanner::new(self, counts).mask_value(details);
         }
+        // Rows the resource masked as it wrote them: what was replaced there counts too.
+        if let Some(written) = &output.written {
+            merge_counts(counts, written.counts().clone());
+        }
     }
 
     /// Masks a payload in place and reports what was replaced.

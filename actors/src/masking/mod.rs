@@ -16,6 +16,7 @@ mod scan;
 mod traced_tests;
 mod validators;
 mod values;
+mod written;
 
 use crate::messages::{Mask, MaskPayload, Masked, MaskingError, OperationOutput};
 use crate::protocol::{Column, MaskedCounts};
@@ -165,6 +166,7 @@ impl WorkerPool {
             truncated,
             details,
             lineage,
+            written,
         } = output;
         let columns: Arc<[Column]> = columns.into();
         let lineage = Arc::new(lineage);
@@ -185,7 +187,10 @@ impl WorkerPool {
         });
         let mut rows = Vec::new();
         let mut details = None;
-        let mut counts = MaskedCounts::default();
+        let mut counts = written
+            .as_ref()
+            .map(|written| written.counts().clone())
+            .unwrap_or_default();
         for chunk in join_all(jobs).await {
             let (chunk_rows, chunk_details, chunk_counts) = chunk?;
             rows.extend(chunk_rows);
@@ -198,6 +203,7 @@ impl WorkerPool {
             truncated,
             details,
             lineage: Arc::unwrap_or_clone(lineage),
+            written,
         };
         Ok(Masked {
             payload: MaskPayload::Output(output),
@@ -243,6 +249,7 @@ mod tests {
             truncated: false,
             details: None,
             lineage: Default::default(),
+            written: None,
         })
     }
 

@@ -16,10 +16,39 @@ use std::borrow::Cow;
 impl Drop for Scanner<'_, '_> {
     fn drop(&mut self) {
         if let Some(caches) = self.caches.take() {
-            if let Ok(mut idle) = self.engine.idle_caches.lock() {
-                idle.push(caches);
-            }
+            return_caches(self.engine, caches);
         }
+    }
+}
+
+/// What one job's scanners hand on from one to the next: the search caches (given back to the
+/// engine when the job ends) and the table-scoped column rules.
+#[derive(Default)]
+pub(super) struct ScanState {
+    pub(super) caches: Option<Caches>,
+    pub(super) scoped: Vec<usize>,
+}
+
+/// Search caches for one job: idle ones of an earlier job, else new; `None` when there are no
+/// patterns.
+pub(super) fn take_caches(engine: &MaskingEngine) -> Option<Caches> {
+    engine.combined.as_ref().map(|regex| {
+        let reused = engine
+            .idle_caches
+            .lock()
+            .ok()
+            .and_then(|mut idle| idle.pop());
+        reused.unwrap_or_else(|| Caches {
+            text: regex.create_cache(),
+            numbers: engine.whole_number.as_ref().map(|dfa| dfa.create_cache()),
+        })
+    })
+}
+
+/// Hands a finished job's caches back for the next job.
+pub(super) fn return_caches(engine: &MaskingEngine, caches: Caches) {
+    if let Ok(mut idle) = engine.idle_caches.lock() {
+        idle.push(caches);
     }
 }
 
@@ -45,23 +74,34 @@ pub(super) struct Hit {
 
 impl<'e, 'c> Scanner<'e, 'c> {
     pub(super) fn new(engine: &'e MaskingEngine, counts: &'c mut MaskedCounts) -> Self {
-        let caches = engine.combined.as_ref().map(|regex| {
-            let reused = engine
-                .idle_caches
-                .lock()
-                .ok()
-                .and_then(|mut idle| idle.pop());
-            reused.unwrap_or_else(|| Caches {
-                text: regex.create_cache(),
-                numbers: engine.whole_number.as_ref().map(|dfa| dfa.create_cache()),
-            })
-        });
+        let state = ScanState {
+            caches: take_caches(engine),
+            scoped: Vec::new(),
+        };
+        Self::resume(engine, state, counts)
+    }
+
+    /// A scanner going on from where an earlier one of the same job paused: a job that scans
+    /// value by value keeps its caches without taking the engine's lock for each.
+    pub(super) fn resume(
+        engine: &'e MaskingEngine,
+        state: ScanState,
+        counts: &'c mut MaskedCounts,
+    ) -> Self {
         Scanner {
             engine,
-            caches,
+            caches: state.caches,
             counts,
             depth: 0,
-            scoped: Vec::new(),
+            scoped: state.scoped,
+        }
+    }
+
+    /// Ends this scanner and hands what the job keeps to the next one (see [`Self::resume`]).
+    pub(super) fn pause(mut self) -> ScanState {
+        ScanState {
+            caches: self.caches.take(),
+            scoped: std::mem::take(&mut self.scoped),
         }
     }
 

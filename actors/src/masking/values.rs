@@ -53,7 +53,7 @@ impl Scanner<'_, '_> {
         }
     }
 
-    fn mask_cell(&mut self, plan: &ColumnPlan<'_>, cell: &mut Value) {
+    pub(super) fn mask_cell(&mut self, plan: &ColumnPlan<'_>, cell: &mut Value) {
         match plan.rule {
             Some(rule) if !cell.is_null() => {
                 match plan.whole {

@@ -24,7 +24,7 @@ fn result(rows: u64, masked: &[(&str, u64)]) -> Outbound {
     Outbound::Result(OperationResult {
         id: "r1".into(),
         columns: vec![],
-        rows: vec![],
+        rows: Default::default(),
         row_count: rows,
         truncated: false,
         masked: MaskedCounts {

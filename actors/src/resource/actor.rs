@@ -184,6 +184,7 @@ impl<B: Backend> Handler<RunOperation> for Resource<B> {
             deadline: message.deadline,
             limits: Limits::of(&self.spec),
             cancel,
+            masking: message.masking,
         };
         let running = self.work.enter();
         let work = run_admitted(
@@ -294,6 +295,7 @@ mod tests {
                 max_bytes: 1 << 20,
             },
             cancel,
+            masking: None,
         }
     }
 

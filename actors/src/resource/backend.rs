@@ -4,12 +4,13 @@
 
 use super::health::{DatabaseHealth, HealthError};
 pub use crate::domain::CancelHandle;
-use crate::domain::Deadline;
+use crate::domain::{Deadline, RowMasking};
 use crate::messages::{OperationError, OperationOutput};
 use relay_config::Operation;
 use serde_json::Value;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A boxed future of the actor's thread.
@@ -38,6 +39,9 @@ pub struct RunContext {
     pub deadline: Deadline,
     pub limits: Limits,
     pub cancel: CancelHandle,
+    /// The engine the answer is masked with: a backend may mask rows with it as it writes them
+    /// (see [`crate::domain::MaskedRowWriter`]) instead of returning them as values.
+    pub masking: Option<Arc<dyn RowMasking>>,
 }
 
 /// One database engine behind a resource.

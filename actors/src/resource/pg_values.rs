@@ -16,6 +16,7 @@ mod numeric;
 mod sample_cells;
 mod scalar;
 
+use crate::domain::Cell;
 pub use crate::json_size::approximate_json_size;
 #[cfg(test)]
 use crate::json_size::FLOAT_TEXT_MAX;
@@ -112,6 +113,24 @@ pub fn decode_within(
     }
 }
 
+/// [`decode_within`], with text borrowed from the row instead of copied into a value: the same
+/// cell, charged the same, for a writer that masks it and writes it out at once.
+pub fn decode_cell_within<'a>(
+    ty: &Type,
+    raw: Option<&'a [u8]>,
+    budget: &mut Budget,
+) -> Result<Cell<'a>, DecodeError> {
+    match (format_of(ty), raw) {
+        (Some(Format::Scalar(Scalar::Text)), Some(raw)) => {
+            budget.charge_value(raw.len().saturating_add(2))?;
+            let text = std::str::from_utf8(raw)
+                .map_err(|_| DecodeError::malformed(ty, scalar::INVALID_UTF8))?;
+            Ok(Cell::Text(text))
+        }
+        _ => decode_within(ty, raw, budget).map(Cell::Value),
+    }
+}
+
 /// [`decode_within`] with no limit.
 #[cfg(test)]
 pub fn decode(ty: &Type, raw: Option<&[u8]>) -> Result<Value, DecodeError> {
@@ -126,7 +145,7 @@ enum Scalar {
     /// At most a few dozen bytes of JSON: charged once decoded.
     Small(ScalarDecoder),
     /// Text as it arrives: its length is charged before the string is allocated.
-    Text(ScalarDecoder),
+    Text,
     Bytea,
     Json,
     Jsonb,
@@ -156,9 +175,9 @@ fn decode_scalar(scalar: Scalar, raw: &[u8], budget: &mut Budget) -> Result<Valu
             budget.charge_value(approximate_json_size(&value))?;
             Ok(value)
         }
-        Scalar::Text(decoder) => {
+        Scalar::Text => {
             budget.charge_value(raw.len().saturating_add(2))?;
-            Ok(decoder(raw)?)
+            Ok(scalar::text(raw)?)
         }
         Scalar::Bytea => {
             budget.charge_value(raw.len().div_ceil(3).saturating_mul(4).saturating_add(2))?;
@@ -195,7 +214,7 @@ fn format_of(ty: &Type) -> Option<Format<'_>> {
     match ty.kind() {
         Kind::Domain(base) => format_of(base),
         // Enum values are sent as their label's text.
-        Kind::Enum(_) => Some(Format::Scalar(Scalar::Text(scalar::text))),
+        Kind::Enum(_) => Some(Format::Scalar(Scalar::Text)),
         Kind::Array(element) => format_of(element).map(|_| Format::Array(element)),
         Kind::Simple => scalar_decoder(ty.oid()).map(Format::Scalar),
         _ => None,
@@ -207,7 +226,7 @@ fn format_of(ty: &Type) -> Option<Format<'_>> {
 fn scalar_decoder(oid: u32) -> Option<Scalar> {
     let small: ScalarDecoder = match oid {
         17 => return Some(Scalar::Bytea),
-        19 | 25 | 142 | 1042 | 1043 => return Some(Scalar::Text(scalar::text)), // name, text, xml, bpchar, varchar
+        19 | 25 | 142 | 1042 | 1043 => return Some(Scalar::Text), // name, text, xml, bpchar, varchar
         114 => return Some(Scalar::Json),
         3802 => return Some(Scalar::Jsonb),
         16 => scalar::boolean,

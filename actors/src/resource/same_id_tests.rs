@@ -106,6 +106,7 @@ fn run(timeout_ms: u64, cancel: &CancelHandle) -> RunOperation {
         },
         deadline: Deadline::after(Duration::from_millis(timeout_ms)),
         cancel: cancel.clone(),
+        masking: None,
     }
 }
 

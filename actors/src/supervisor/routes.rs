@@ -4,6 +4,7 @@
 //! request or record passes through the supervisor's mailbox.
 
 use super::Supervisor;
+use crate::domain::RowMasking;
 use crate::messages::ForwardAudit;
 use crate::resource::ResourceHandle;
 use crate::routing::{ResourceRoute, Routes, RoutesWatch};
@@ -79,6 +80,10 @@ impl Supervisor {
             resources,
             retired: self.retired.running_by_id(),
             masker: self.masker.clone(),
+            masking: self
+                .masker
+                .as_ref()
+                .map(|_| Arc::clone(&self.masking) as Arc<dyn RowMasking>),
             auditor: self.auditor.clone(),
             audit_gate: self.audit_gate.clone(),
             metrics: Arc::clone(&self.metrics),

@@ -45,6 +45,7 @@ pub async fn list_tables(
         rows.push(vec![json!(name), json!(kind), json!(estimate)]);
     }
     Ok(OperationOutput {
+        written: None,
         columns: vec![
             column("name", "string"),
             column("kind", "string"),
@@ -106,6 +107,7 @@ pub async fn describe_table(
         "sampleSize": sample.len(),
     });
     Ok(OperationOutput {
+        written: None,
         columns: vec![
             column("path", "string"),
             column("types", "array"),

@@ -68,6 +68,7 @@ pub async fn run_read(
     .map_err(|err| failure(&err))?;
     let collected = collect(cursor, limits).await?;
     Ok(OperationOutput {
+        written: None,
         columns: vec![column("document", "object")],
         rows: collected
             .documents
@@ -98,6 +99,7 @@ async fn count(
         OperationError::new(ErrorCode::QueryFailed, "count reply has no number n")
     })?;
     Ok(OperationOutput {
+        written: None,
         columns: vec![column("count", "long")],
         rows: vec![vec![Value::from(n)]],
         truncated: false,
@@ -160,6 +162,7 @@ pub async fn explain(
         plan.remove(internal);
     }
     Ok(OperationOutput {
+        written: None,
         columns: Vec::new(),
         rows: Vec::new(),
         truncated: false,

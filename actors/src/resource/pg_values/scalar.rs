@@ -52,8 +52,11 @@ pub(super) fn text(raw: &[u8]) -> Result<Value, Malformed> {
     Ok(Value::String(utf8(raw)?.to_owned()))
 }
 
+/// Why text is malformed: its bytes are not UTF-8.
+pub(super) const INVALID_UTF8: &str = "invalid utf-8";
+
 fn utf8(raw: &[u8]) -> Result<&str, Malformed> {
-    std::str::from_utf8(raw).map_err(|_| Malformed("invalid utf-8"))
+    std::str::from_utf8(raw).map_err(|_| Malformed(INVALID_UTF8))
 }
 
 /// The one-byte `"char"` type: a zero byte is the empty string, and bytes outside ASCII are

@@ -7,7 +7,7 @@
 //! statements (`list_tables` stops at its `LIMIT`, `describe_table` at one relation). Anything else
 //! runs in a transaction as before.
 
-use super::answer::{check_parameters, output, take_row};
+use super::answer::{check_parameters, take_row, RowSink};
 use super::cancel::CancelSlot;
 use super::classify::classify;
 use super::exec::{
@@ -15,30 +15,18 @@ use super::exec::{
     prepare_query, run_statement, with_retries, Failure, StatementLimits,
 };
 use super::params::JsonParam;
+use super::query::Query;
+
 use super::pool::{PgConnection, PgPool};
 use super::statements::StatementCache;
 use super::timeouts::runs_at_session_timeout;
-use super::trace::Tracing;
 use crate::messages::{OperationError, OperationOutput};
 use crate::protocol::ErrorCode;
 use crate::resource::pg_values::budget::Budget;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
 use postgres::{Row, Transaction};
-use serde_json::Value;
 use std::time::Duration;
-
-/// One checked statement from the control plane and what it may take.
-pub struct Query<'a> {
-    pub sql: &'a str,
-    pub params: &'a [Value],
-    pub limits: &'a StatementLimits,
-    pub cancel: &'a CancelSlot,
-    pub tracing: Option<&'a Tracing>,
-    /// An `EXPLAIN` without `ANALYZE`: only planned, its output bounded by the statement's size,
-    /// so it needs no size guard to run in one round trip.
-    pub plan_only: bool,
-}
 
 /// Runs `query`: in one round trip when it can, in a READ ONLY transaction otherwise.
 pub fn run_query(pool: &PgPool, query: &Query<'_>) -> Result<OperationOutput, OperationError> {
@@ -54,19 +42,24 @@ pub fn run_query(pool: &PgPool, query: &Query<'_>) -> Result<OperationOutput, Op
                 query.limits,
                 Some(query.cancel),
                 &mut |tx: &mut Transaction<'_>, st: &mut StatementCache| {
-                    run_statement(
-                        tx,
-                        st,
-                        query.sql,
-                        query.params,
-                        query.limits,
-                        Some(query.cancel),
-                        query.tracing,
-                    )
+                    run_statement(tx, st, query)
                 },
             ),
         },
     )
+}
+
+/// An `EXPLAIN (FORMAT JSON)` answers with its one plan as the output's details, not as a row.
+pub fn plan_as_details(mut output: OperationOutput) -> OperationOutput {
+    if output
+        .columns
+        .first()
+        .is_some_and(|c| c.type_name == "json")
+    {
+        output.details = output.rows.first().and_then(|row| row.first()).cloned();
+        output.rows.clear();
+    }
+    output
 }
 
 /// Whether a statement may skip the transaction block: a SELECT whose size guard bounds both the
@@ -120,7 +113,8 @@ fn runs_at_once(
         Ok(rows) => rows,
         Err(err) => return Some(Err(first_failure(err, statements, broken, Some(cancel)))),
     };
-    let mut fetched = Vec::new();
+    let lineage = lineage.unwrap_or_default();
+    let mut fetched = RowSink::new(query.masking, &prepared.columns, &lineage);
     let mut budget = Budget::new(limits.max_bytes);
     let mut truncated = false;
     loop {
@@ -145,10 +139,11 @@ fn runs_at_once(
             Err(err) => return Some(Err(Failure::Final(err))),
         }
     }
-    Some(Ok(OperationOutput {
-        lineage: lineage.unwrap_or_default(),
-        ..output(prepared.columns, fetched, truncated)
-    }))
+    Some(
+        fetched
+            .into_output(prepared.columns, truncated, lineage)
+            .map_err(Failure::Final),
+    )
 }
 
 /// Runs one of the relay's own catalog statements: in one round trip when the session's timeouts

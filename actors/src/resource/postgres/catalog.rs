@@ -118,6 +118,7 @@ pub fn list_tables(
         ]);
     }
     Ok(OperationOutput {
+        written: None,
         columns: columns(&[
             ("schema", "text"),
             ("name", "text"),

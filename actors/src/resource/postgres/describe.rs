@@ -104,6 +104,7 @@ pub fn describe_table(
         "foreignKeys": foreign_keys(json_list(relation, 8)?),
     });
     Ok(OperationOutput {
+        written: None,
         columns: columns(&[
             ("name", "text"),
             ("type", "text"),

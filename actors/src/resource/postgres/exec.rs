@@ -2,39 +2,23 @@
 //! size-guarded SELECT, in one round trip: see `at_once`), over the extended protocol only,
 //! fetching no more rows than the limit allows.
 
-use super::answer::{check_parameters, output, take_row};
+use super::answer::{check_parameters, take_row, RowSink};
 use super::cancel::CancelSlot;
 pub(super) use super::classify::connection_lost;
 pub use super::classify::{classify, describe};
 use super::params::JsonParam;
 use super::pool::{CheckoutError, PgConnection, PgPool, PooledConnection};
+use super::query::Query;
+pub use super::query::StatementLimits;
 use super::statements::{is_stale_statement, Prepared, StatementCache};
 pub use super::text_casts::text_cast_wrapper;
 use super::text_casts::{needs_wrapper, with_text_casts};
 pub use super::timeouts::{local_timeout, local_timeouts};
-use super::trace::Tracing;
 use crate::messages::{OperationError, OperationOutput};
 use crate::protocol::ErrorCode;
 use crate::resource::pg_values::budget::Budget;
-use crate::resource::Deadline;
 use postgres::types::ToSql;
 use postgres::{GenericClient, Row, Statement, Transaction};
-use serde_json::Value;
-
-/// Limits of one operation's statements.
-pub struct StatementLimits {
-    /// The request's deadline: the checkout waits no longer, and each statement's timeout is the
-    /// time remaining (never more than the session's).
-    pub deadline: Deadline,
-    pub max_rows: u32,
-    pub max_bytes: u64,
-    /// Release session advisory locks after the operation: set when the resource allows functions
-    /// of its own, which might take them (the built-in allow-list has none that can).
-    pub release_advisory_locks: bool,
-    /// Wrap the statement so the database stops sending values past `max_bytes` (a SELECT only:
-    /// SHOW and EXPLAIN cannot be a sub-query, and their answers are small).
-    pub guard_size: bool,
-}
 
 /// Rows of the first fetch: enough for most answers in one round trip, few enough to learn the row
 /// size before a wide result grows past the byte limit.
@@ -211,33 +195,28 @@ pub const RELEASE_ADVISORY_LOCKS_SQL: &str = "SELECT pg_catalog.pg_advisory_unlo
 pub fn run_statement(
     transaction: &mut Transaction<'_>,
     statements: &mut StatementCache,
-    sql: &str,
-    params: &[Value],
-    limits: &StatementLimits,
-    cancel: Option<&CancelSlot>,
-    tracing: Option<&Tracing>,
+    query: &Query<'_>,
 ) -> Result<OperationOutput, OperationError> {
+    let (sql, params, limits) = (query.sql, query.params, query.limits);
+    let cancel = Some(query.cancel);
     let guard = limits.guard_size.then_some(limits.max_bytes);
     let prepared = prepare_query(transaction, statements, sql, guard, limits.max_rows)
         .map_err(|err| classify(err, cancel))?;
-    let lineage = tracing.map(|t| t.trace(&prepared.origins));
+    let lineage = query.tracing.map(|t| t.trace(&prepared.origins));
+    let lineage = lineage.unwrap_or_default();
     let Prepared {
         statement,
         columns,
         size_guarded,
         ..
     } = prepared;
-    let output = |columns, rows, truncated| OperationOutput {
-        lineage: lineage.clone().unwrap_or_default(),
-        ..output(columns, rows, truncated)
-    };
     check_parameters(&statement, params)?;
     let params: Vec<JsonParam> = params.iter().cloned().map(JsonParam).collect();
     let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
     let portal = transaction
         .bind(&statement, &refs)
         .map_err(|err| classify_cached(err, statements, cancel))?;
-    let mut rows = Vec::new();
+    let mut rows = RowSink::new(query.masking, &columns, &lineage);
     let mut budget = Budget::new(limits.max_bytes);
     loop {
         let wanted = next_batch(rows.len(), budget.used(), limits);
@@ -254,11 +233,11 @@ pub fn run_statement(
                 &mut rows,
                 &mut budget,
             )? {
-                return Ok(output(columns, rows, true));
+                return rows.into_output(columns, true, lineage);
             }
         }
         if exhausted {
-            return Ok(output(columns, rows, false));
+            return rows.into_output(columns, false, lineage);
         }
     }
 }
@@ -364,6 +343,7 @@ pub(super) fn classify_cached(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resource::Deadline;
     use std::time::Duration;
 
     fn limits(max_rows: u32, max_bytes: u64) -> StatementLimits {

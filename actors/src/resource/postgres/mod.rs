@@ -18,6 +18,7 @@ mod params;
 pub mod plan;
 pub mod pool;
 pub mod privileges;
+mod query;
 pub mod snapshot;
 mod snapshot_protect;
 pub mod snapshot_sql;
@@ -26,6 +27,7 @@ mod text_casts;
 mod timeouts;
 mod trace;
 
+use crate::domain::RowMasking;
 use crate::messages::{OperationError, OperationOutput};
 use crate::metrics::PoolGauges;
 use crate::policy::lineage::ColumnProtection;
@@ -165,6 +167,7 @@ impl Backend for PgBackend {
             deadline,
             limits,
             cancel,
+            masking,
         } = context;
         let limits = StatementLimits {
             deadline,
@@ -195,6 +198,7 @@ impl Backend for PgBackend {
                         policy: &policy,
                         protection: &protection,
                         slot: &slot,
+                        masking: masking.as_deref(),
                     };
                     let executed = execute(&pool, planned, limits, &context);
                     drop(connection);
@@ -335,6 +339,8 @@ struct Context<'a> {
     policy: &'a SqlPolicy,
     protection: &'a Arc<dyn ColumnProtection>,
     slot: &'a cancel::CancelSlot,
+    /// Masks a query's rows as they are written, when given.
+    masking: Option<&'a dyn RowMasking>,
 }
 
 fn execute(
@@ -351,13 +357,14 @@ fn execute(
             let tracing = trace::Tracing::for_query(policy, context.protection, &sql)?;
             limits.guard_size = tracing.kind() == StatementKind::Select;
             let limits = &*limits;
-            let query = at_once::Query {
+            let query = query::Query {
                 sql: &sql,
                 params: &params,
                 limits,
                 cancel: slot,
                 tracing: Some(&tracing),
                 plan_only: false,
+                masking: context.masking,
             };
             at_once::run_query(pool, &query).map_err(|err| echo::without_echoed_values(err, &sql))
         }
@@ -369,25 +376,19 @@ fn execute(
         }
         PlannedOperation::Explain { sql, analyze, .. } => {
             let limits = &*limits;
-            let query = at_once::Query {
+            let query = query::Query {
                 sql: &sql,
                 params: &[],
                 limits,
                 cancel: slot,
                 tracing: None,
                 plan_only: !analyze,
+                // The plan becomes the answer's details, so it stays a value.
+                masking: None,
             };
-            let mut output = at_once::run_query(pool, &query)
+            let output = at_once::run_query(pool, &query)
                 .map_err(|err| echo::without_echoed_values(err, &sql))?;
-            if output
-                .columns
-                .first()
-                .is_some_and(|c| c.type_name == "json")
-            {
-                output.details = output.rows.first().and_then(|row| row.first()).cloned();
-                output.rows.clear();
-            }
-            Ok(output)
+            Ok(at_once::plan_as_details(output))
         }
     }
 }

@@ -1,0 +1,142 @@
+//! Result rows masked as they are written: each cell is masked as it is decoded and goes straight
+//! into the JSON text of the answer's rows, so a large result is never held as values, masked in
+//! place and serialized again. Each cell is masked exactly as [`MaskingEngine::mask_traced_rows`]
+//! masks it as a value; only where the text goes differs.
+
+use super::scan::{return_caches, take_caches, ScanState, Scanner};
+use super::values::ColumnPlan;
+use super::MaskingEngine;
+use crate::domain::{Cell, MaskedRowWriter, MaskingError, OutputLineage, RowMasking, WrittenRows};
+use crate::protocol::{Column, MaskedCounts};
+use serde::Serialize;
+use serde_json::Value;
+
+/// Masks and writes one result's rows, cell by cell, in order.
+struct RowWriter<'e> {
+    engine: &'e MaskingEngine,
+    plans: Vec<ColumnPlan<'e>>,
+    /// Handed from one cell's scanner to the next; `None` only while a cell is scanned.
+    state: Option<ScanState>,
+    counts: MaskedCounts,
+    json: Vec<u8>,
+    rows: usize,
+    /// Cells written in the row being written.
+    cells: usize,
+    /// Why a cell could not be written: the whole answer then fails (closed).
+    failed: Option<String>,
+}
+
+/// Each writer masks a cell by its column's plan, as [`MaskingEngine::mask_traced_rows`] masks it
+/// as a value. None when the lineage names document fields: those are masked by their path
+/// through a whole document.
+impl RowMasking for MaskingEngine {
+    fn row_writer<'e>(
+        &'e self,
+        columns: &[Column],
+        lineage: &OutputLineage,
+    ) -> Option<Box<dyn MaskedRowWriter + 'e>> {
+        if !lineage.fields.is_empty() {
+            return None;
+        }
+        let state = ScanState {
+            caches: take_caches(self),
+            scoped: lineage.scoped_rules.clone(),
+        };
+        Some(Box::new(RowWriter {
+            engine: self,
+            plans: self.plan_columns(columns, lineage),
+            state: Some(state),
+            counts: MaskedCounts::default(),
+            json: b"[".to_vec(),
+            rows: 0,
+            cells: 0,
+            failed: None,
+        }))
+    }
+}
+
+impl MaskedRowWriter for RowWriter<'_> {
+    fn rows(&self) -> usize {
+        self.rows
+    }
+
+    fn begin_row(&mut self) {
+        if self.rows > 0 {
+            self.json.push(b',');
+        }
+        self.json.push(b'[');
+        self.cells = 0;
+    }
+
+    fn cell(&mut self, cell: Cell<'_>) {
+        if self.cells > 0 {
+            self.json.push(b',');
+        }
+        let plan = self.plans.get(self.cells);
+        self.cells += 1;
+        let state = self.state.take().unwrap_or_default();
+        let mut scanner = Scanner::resume(self.engine, state, &mut self.counts);
+        let written = match cell {
+            // Plain text, as `mask_value` masks a string: the scan borrows it and only a match
+            // makes a new string.
+            Cell::Text(text) if plan.is_none_or(|plan| plan.rule.is_none() && !plan.binary) => {
+                write(&mut self.json, &*scanner.mask_str(text))
+            }
+            Cell::Text(text) => {
+                let mut value = Value::String(text.to_owned());
+                mask_cell(&mut scanner, plan, &mut value);
+                write(&mut self.json, &value)
+            }
+            Cell::Value(mut value) => {
+                mask_cell(&mut scanner, plan, &mut value);
+                write(&mut self.json, &value)
+            }
+        };
+        self.state = Some(scanner.pause());
+        if let Err(err) = written {
+            self.failed.get_or_insert(err.to_string());
+        }
+    }
+
+    fn end_row(&mut self) {
+        self.json.push(b']');
+        self.rows += 1;
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<WrittenRows, MaskingError> {
+        if let Some(why) = self.failed.take() {
+            return Err(MaskingError(format!("a cell could not be written: {why}")));
+        }
+        let mut json = std::mem::take(&mut self.json);
+        json.push(b']');
+        let json = String::from_utf8(json)
+            .map_err(|_| MaskingError("the written rows are not UTF-8".into()))?;
+        let counts = std::mem::take(&mut self.counts);
+        Ok(WrittenRows::masked(json, self.rows, counts))
+    }
+}
+
+/// A cell masked by its column's plan; one past the last plan is scanned as a value.
+fn mask_cell(scanner: &mut Scanner<'_, '_>, plan: Option<&ColumnPlan<'_>>, value: &mut Value) {
+    match plan {
+        Some(plan) => scanner.mask_cell(plan, value),
+        None => scanner.mask_value(value),
+    }
+}
+
+fn write(json: &mut Vec<u8>, value: &(impl Serialize + ?Sized)) -> Result<(), serde_json::Error> {
+    serde_json::to_writer(json, value)
+}
+
+/// Gives the search caches back for the next job, as a scanner does.
+impl Drop for RowWriter<'_> {
+    fn drop(&mut self) {
+        if let Some(caches) = self.state.take().and_then(|state| state.caches) {
+            return_caches(self.engine, caches);
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "written_tests.rs"]
+mod tests;
