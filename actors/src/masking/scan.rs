@@ -23,7 +23,6 @@ impl Drop for Scanner<'_, '_> {
 
 /// What one job's scanners hand on from one to the next: the search caches (given back to the
 /// engine when the job ends) and the table-scoped column rules.
-#[derive(Default)]
 pub(super) struct ScanState {
     pub(super) caches: Option<Caches>,
     pub(super) scoped: Vec<usize>,

@@ -68,33 +68,32 @@ impl MaskedRowWriter for RowWriter<'_> {
         self.cells = 0;
     }
 
+    /// Once a cell failed, nothing more is written: the answer fails whole.
     fn cell(&mut self, cell: Cell<'_>) {
+        if self.failed.is_some() {
+            return;
+        }
+        // Without the job's state a scanner would have no patterns: fail rather than pass text.
+        let Some(state) = self.state.take() else {
+            self.failed = Some("masking lost its state".into());
+            return;
+        };
         if self.cells > 0 {
             self.json.push(b',');
         }
         let plan = self.plans.get(self.cells);
         self.cells += 1;
-        let state = self.state.take().unwrap_or_default();
-        let mut scanner = Scanner::resume(self.engine, state, &mut self.counts);
-        let written = match cell {
-            // Plain text, as `mask_value` masks a string: the scan borrows it and only a match
-            // makes a new string.
-            Cell::Text(text) if plan.is_none_or(|plan| plan.rule.is_none() && !plan.binary) => {
-                write(&mut self.json, &*scanner.mask_str(text))
-            }
-            Cell::Text(text) => {
-                let mut value = Value::String(text.to_owned());
-                mask_cell(&mut scanner, plan, &mut value);
-                write(&mut self.json, &value)
-            }
-            Cell::Value(mut value) => {
-                mask_cell(&mut scanner, plan, &mut value);
-                write(&mut self.json, &value)
-            }
-        };
-        self.state = Some(scanner.pause());
-        if let Err(err) = written {
-            self.failed.get_or_insert(err.to_string());
+        let (engine, json, counts) = (self.engine, &mut self.json, &mut self.counts);
+        // A panic fails the answer as masking's, as the masker's own walk does.
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut scanner = Scanner::resume(engine, state, counts);
+            let written = mask_and_write(&mut scanner, plan, cell, json);
+            (scanner.pause(), written)
+        }));
+        match outcome {
+            Ok((state, Ok(()))) => self.state = Some(state),
+            Ok((_, Err(err))) => self.failed = Some(err.to_string()),
+            Err(_) => self.failed = Some("masking panicked".into()),
         }
     }
 
@@ -105,7 +104,7 @@ impl MaskedRowWriter for RowWriter<'_> {
 
     fn finish(mut self: Box<Self>) -> Result<WrittenRows, MaskingError> {
         if let Some(why) = self.failed.take() {
-            return Err(MaskingError(format!("a cell could not be written: {why}")));
+            return Err(MaskingError(format!("a cell could not be masked: {why}")));
         }
         let mut json = std::mem::take(&mut self.json);
         json.push(b']');
@@ -113,6 +112,31 @@ impl MaskedRowWriter for RowWriter<'_> {
             .map_err(|_| MaskingError("the written rows are not UTF-8".into()))?;
         let counts = std::mem::take(&mut self.counts);
         Ok(WrittenRows::masked(json, self.rows, counts))
+    }
+}
+
+/// Masks one cell by its column's plan and writes it.
+fn mask_and_write(
+    scanner: &mut Scanner<'_, '_>,
+    plan: Option<&ColumnPlan<'_>>,
+    cell: Cell<'_>,
+    json: &mut Vec<u8>,
+) -> Result<(), serde_json::Error> {
+    match cell {
+        // Plain text, as `mask_value` masks a string: the scan borrows it and only a match makes
+        // a new string.
+        Cell::Text(text) if plan.is_none_or(|plan| plan.rule.is_none() && !plan.binary) => {
+            write(json, &*scanner.mask_str(text))
+        }
+        Cell::Text(text) => {
+            let mut value = Value::String(text.to_owned());
+            mask_cell(scanner, plan, &mut value);
+            write(json, &value)
+        }
+        Cell::Value(mut value) => {
+            mask_cell(scanner, plan, &mut value);
+            write(json, &value)
+        }
     }
 }
 
