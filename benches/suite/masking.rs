@@ -6,8 +6,8 @@
 use crate::dataset::{customers, Customer};
 use crate::report::{ratio, Section};
 use regex::Regex;
-use relay_actors::masking::{Masker, MaskingEngine};
 use relay_actors::domain::{Cell, RowMasking};
+use relay_actors::masking::{Masker, MaskingEngine};
 use relay_actors::messages::{Mask, MaskPayload, OperationOutput};
 use relay_actors::protocol::{Column, MaskedCounts};
 use relay_config::{Builtins, MaskPattern, Masking};

@@ -1,7 +1,6 @@
 //! Decoding what the control plane sends and encoding what the relay sends (see [`super`]).
 
 use super::{ErrorCode, ErrorMessage, Inbound, OperationResult, Outbound, ResultRows};
-use serde::ser::Error as _;
 use serde_json::Value;
 
 /// Why an inbound text could not be accepted: becomes an `error` message, never a disconnect.
@@ -72,32 +71,33 @@ pub fn encode_outbound(message: &Outbound) -> Result<String, serde_json::Error> 
 }
 
 /// A `result` whose rows are already JSON text: the same text the derived encoding gives for
-/// those rows as values, field by field in the same order, with the rows' text spliced in.
+/// those rows as values, field by field in the same order, with the rows' text spliced in (and
+/// not checked again: it is a `String` already).
 fn encode_written_result(
     result: &OperationResult,
     rows: &str,
 ) -> Result<String, serde_json::Error> {
-    let mut text = Vec::with_capacity(rows.len() + 512);
-    text.extend_from_slice(br#"{"type":"result","id":"#);
-    serde_json::to_writer(&mut text, &result.id)?;
-    text.extend_from_slice(br#","columns":"#);
-    serde_json::to_writer(&mut text, &result.columns)?;
-    text.extend_from_slice(br#","rows":"#);
-    text.extend_from_slice(rows.as_bytes());
-    text.extend_from_slice(br#","rowCount":"#);
-    serde_json::to_writer(&mut text, &result.row_count)?;
-    text.extend_from_slice(br#","truncated":"#);
-    serde_json::to_writer(&mut text, &result.truncated)?;
-    text.extend_from_slice(br#","masked":"#);
-    serde_json::to_writer(&mut text, &result.masked)?;
-    text.extend_from_slice(br#","durationMs":"#);
-    serde_json::to_writer(&mut text, &result.duration_ms)?;
+    let mut text = String::with_capacity(rows.len() + 512);
+    text.push_str(r#"{"type":"result","id":"#);
+    text.push_str(&serde_json::to_string(&result.id)?);
+    text.push_str(r#","columns":"#);
+    text.push_str(&serde_json::to_string(&result.columns)?);
+    text.push_str(r#","rows":"#);
+    text.push_str(rows);
+    text.push_str(r#","rowCount":"#);
+    text.push_str(&result.row_count.to_string());
+    text.push_str(r#","truncated":"#);
+    text.push_str(if result.truncated { "true" } else { "false" });
+    text.push_str(r#","masked":"#);
+    text.push_str(&serde_json::to_string(&result.masked)?);
+    text.push_str(r#","durationMs":"#);
+    text.push_str(&result.duration_ms.to_string());
     if let Some(details) = &result.details {
-        text.extend_from_slice(br#","details":"#);
-        serde_json::to_writer(&mut text, details)?;
+        text.push_str(r#","details":"#);
+        text.push_str(&serde_json::to_string(details)?);
     }
-    text.push(b'}');
-    String::from_utf8(text).map_err(serde_json::Error::custom)
+    text.push('}');
+    Ok(text)
 }
 
 /// An `audit` message for a record already serialized as one JSON object: the same text

@@ -10,6 +10,10 @@ use tokio::sync::Semaphore;
 /// less to encode than the hop to another thread.
 const OFF_THREAD_ROWS: usize = 32;
 
+/// Rows already written as text are copied in on the actor thread below this size: a copy of a
+/// megabyte takes about as long as the hop to another thread and back.
+const OFF_THREAD_WRITTEN_BYTES: usize = 1 << 20;
+
 /// Bounds the threads encoding at once to one per core, as the masking workers are: more would
 /// only queue for the same cores.
 static ENCODERS: LazyLock<Semaphore> = LazyLock::new(|| {
@@ -39,11 +43,19 @@ impl From<serde_json::Error> for EncodeError {
 /// Encodes `message`, a large result on a blocking thread.
 pub async fn encode_answer(message: Outbound) -> EncodedAnswer {
     let is_result = matches!(message, Outbound::Result(_));
-    // Rows a resource already wrote are copied in whole, which costs less than the hop.
-    let large = matches!(&message, Outbound::Result(OperationResult {
-        rows: ResultRows::Values(rows),
-        ..
-    }) if rows.len() >= OFF_THREAD_ROWS);
+    let large = match &message {
+        Outbound::Result(OperationResult {
+            rows: ResultRows::Values(rows),
+            ..
+        }) => rows.len() >= OFF_THREAD_ROWS,
+        // Rows a resource already wrote are only copied in, which costs less than the hop
+        // unless they are large.
+        Outbound::Result(OperationResult {
+            rows: ResultRows::Written(rows),
+            ..
+        }) => rows.json.len() >= OFF_THREAD_WRITTEN_BYTES,
+        _ => false,
+    };
     let text = if large {
         encode_off_thread(message).await
     } else {

@@ -48,7 +48,7 @@ pub struct WrittenRows {
 
 impl WrittenRows {
     /// For a [`MaskedRowWriter`]: `json` is the masked rows array, `[[cell, ...], ...]`.
-    pub fn masked(json: String, rows: usize, counts: MaskedCounts) -> Self {
+    pub(crate) fn masked(json: String, rows: usize, counts: MaskedCounts) -> Self {
         WrittenRows { json, rows, counts }
     }
 

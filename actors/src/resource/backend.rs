@@ -75,7 +75,22 @@ pub trait Backend: 'static {
     }
 }
 
+/// A blocking task of an operation that panicked or was stopped. The panic's message is not
+/// passed on: it may quote a value being decoded or masked (the relay's log has where it was).
+pub fn crashed(what: &str, err: &tokio::task::JoinError) -> OperationError {
+    let how = if err.is_panic() {
+        "panicked"
+    } else {
+        "was stopped"
+    };
+    OperationError::new(
+        crate::protocol::ErrorCode::Internal,
+        format!("{what} {how}; the relay's log says where"),
+    )
+}
+
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -90,5 +105,16 @@ mod tests {
         assert!(handle.is_cancelled());
         // Already cancelled: completes at once.
         handle.cancelled().await;
+    }
+
+    #[actix_rt::test]
+    async fn a_crash_does_not_pass_on_what_the_panic_said() {
+        let secret = String::from("hunter2");
+        let task = actix_rt::task::spawn_blocking(move || -> () { panic!("masking {secret}") });
+        let err = task.await.expect_err("the task panicked");
+        let crashed = crashed("the operation", &err);
+        assert_eq!(crashed.code, crate::protocol::ErrorCode::Internal);
+        assert!(!crashed.message.contains("hunter2"), "{}", crashed.message);
+        assert!(crashed.message.contains("panicked"), "{}", crashed.message);
     }
 }

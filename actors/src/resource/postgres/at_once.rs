@@ -15,12 +15,11 @@ use super::exec::{
     prepare_query, run_statement, with_retries, Failure, StatementLimits,
 };
 use super::params::JsonParam;
-use super::query::Query;
-
 use super::pool::{PgConnection, PgPool};
-use super::statements::StatementCache;
+use super::query::Query;
+use super::statements::{Prepared, StatementCache};
 use super::timeouts::runs_at_session_timeout;
-use crate::messages::{OperationError, OperationOutput};
+use crate::messages::{OperationError, OperationOutput, OutputLineage};
 use crate::protocol::ErrorCode;
 use crate::resource::pg_values::budget::Budget;
 use postgres::fallible_iterator::FallibleIterator;
@@ -109,41 +108,50 @@ fn runs_at_once(
     let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
     // One Execute for every row (the wrapper's LIMIT and size guard bound them), each row decoded
     // as it arrives and dropped, so wire rows and decoded values are not held twice.
-    let mut rows = match client.query_raw(&prepared.statement, refs) {
+    let rows = match client.query_raw(&prepared.statement, refs) {
         Ok(rows) => rows,
         Err(err) => return Some(Err(first_failure(err, statements, broken, Some(cancel)))),
     };
     let lineage = lineage.unwrap_or_default();
+    Some(fetch_rows(rows, statements, query, prepared, lineage))
+}
+
+/// Decodes each row as it arrives (masked as it is written when the query has the engine) and
+/// drops it, up to the row limit and within the byte budget.
+fn fetch_rows(
+    mut rows: postgres::RowIter<'_>,
+    statements: &mut StatementCache,
+    query: &Query<'_>,
+    prepared: Prepared,
+    lineage: OutputLineage,
+) -> Result<OperationOutput, Failure> {
+    let limits = query.limits;
     let mut fetched = RowSink::new(query.masking, &prepared.columns, &lineage);
     let mut budget = Budget::new(limits.max_bytes);
     let mut truncated = false;
-    loop {
-        let row = match rows.next() {
-            Ok(Some(row)) => row,
-            Ok(None) => break,
-            Err(err) => return Some(Err(failure(err, statements, Some(cancel)))),
-        };
-        match take_row(
+    let next = |rows: &mut postgres::RowIter<'_>, statements: &mut StatementCache| {
+        rows.next()
+            .map_err(|err| failure(err, statements, Some(query.cancel)))
+    };
+    while let Some(row) = next(&mut rows, statements)? {
+        let (guarded, max_rows, max_bytes) =
+            (prepared.size_guarded, limits.max_rows, limits.max_bytes);
+        let taken = take_row(
             &row,
-            prepared.size_guarded,
-            limits.max_rows,
-            limits.max_bytes,
+            guarded,
+            max_rows,
+            max_bytes,
             &mut fetched,
             &mut budget,
-        ) {
-            Ok(true) => {}
-            Ok(false) => {
-                truncated = true;
-                break;
-            }
-            Err(err) => return Some(Err(Failure::Final(err))),
+        );
+        if !taken.map_err(Failure::Final)? {
+            truncated = true;
+            break;
         }
     }
-    Some(
-        fetched
-            .into_output(prepared.columns, truncated, lineage)
-            .map_err(Failure::Final),
-    )
+    fetched
+        .into_output(prepared.columns, truncated, lineage)
+        .map_err(Failure::Final)
 }
 
 /// Runs one of the relay's own catalog statements: in one round trip when the session's timeouts

@@ -33,9 +33,8 @@ use crate::metrics::PoolGauges;
 use crate::policy::lineage::ColumnProtection;
 use crate::policy::patterns::TableScope;
 use crate::policy::{CatalogUnreadable, Rules, SqlPolicy, StatementKind};
-use crate::protocol::ErrorCode;
 use crate::resource::admission::{not_cancelled, permit_of};
-use crate::resource::backend::{Backend, CancelHandle, LocalFuture, RunContext};
+use crate::resource::backend::{crashed, Backend, CancelHandle, LocalFuture, RunContext};
 use crate::resource::off_thread::OffThreadDrop;
 use crate::resource::{DatabaseHealth, Deadline, HealthError};
 use crate::tls::{self, TlsSetupError};
@@ -204,12 +203,8 @@ impl Backend for PgBackend {
                     drop(connection);
                     executed
                 });
-                task.await.unwrap_or_else(|err| {
-                    Err(OperationError::new(
-                        ErrorCode::Internal,
-                        format!("operation crashed: {err}"),
-                    ))
-                })
+                task.await
+                    .unwrap_or_else(|err| Err(crashed("the operation", &err)))
             }
             .await;
             cancels.finish(request);
@@ -313,9 +308,7 @@ async fn check_off_thread(
     let policy = policy.clone();
     let verdict = actix_rt::task::spawn_blocking(move || check.run(&policy))
         .await
-        .map_err(|err| {
-            OperationError::new(ErrorCode::Internal, format!("policy check crashed: {err}"))
-        })?;
+        .map_err(|err| crashed("the policy check", &err))?;
     verdict.map_err(refusal)
 }
 
