@@ -10,7 +10,8 @@ use crate::protocol::{Column, MaskedCounts};
 use relay_config::{Builtins, ColumnRule, MaskStrategy, Masking};
 use serde_json::json;
 
-fn rule(name: &str, strategy: MaskStrategy, table: Option<&str>) -> ColumnRule {
+/// A column rule by name, replacing with `***` (keeping 2 characters where partial).
+pub(super) fn rule(name: &str, strategy: MaskStrategy, table: Option<&str>) -> ColumnRule {
     ColumnRule {
         name: Some(name.into()),
         regex: None,
@@ -21,10 +22,12 @@ fn rule(name: &str, strategy: MaskStrategy, table: Option<&str>) -> ColumnRule {
     }
 }
 
-fn engine() -> MaskingEngine {
+/// An engine with three column rules (`password`, `token` partial, `note` scoped to
+/// `shop.users`) and the given built-ins.
+pub(super) fn engine_with(builtins: Builtins) -> MaskingEngine {
     MaskingEngine::from_config(&Masking {
         enabled: true,
-        builtins: Builtins::none(),
+        builtins,
         columns: vec![
             rule("password", MaskStrategy::Redact, None),
             rule("token", MaskStrategy::Partial, None),
@@ -35,7 +38,11 @@ fn engine() -> MaskingEngine {
     .unwrap()
 }
 
-fn source(rule: usize, column: &str) -> Source {
+fn engine() -> MaskingEngine {
+    engine_with(Builtins::none())
+}
+
+pub(super) fn source(rule: usize, column: &str) -> Source {
     Source {
         rule,
         column: column.into(),

@@ -5,39 +5,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::MaskingEngine;
-use crate::domain::{Cell, OutputLineage, RowMasking, Source};
+use crate::domain::{Cell, OutputLineage, RowMasking};
+use crate::masking::traced_tests::{engine_with, source};
 use crate::protocol::{Column, MaskedCounts};
 use base64::Engine as _;
 use proptest::prelude::*;
-use relay_config::{Builtins, ColumnRule, MaskStrategy, Masking};
+use relay_config::{Builtins, Masking};
 use serde_json::{json, Value};
-
-fn rule(name: &str, strategy: MaskStrategy, table: Option<&str>) -> ColumnRule {
-    ColumnRule {
-        name: Some(name.into()),
-        regex: None,
-        table: table.map(str::to_owned),
-        strategy,
-        replacement: "***".into(),
-        keep: 2,
-    }
-}
 
 fn engine() -> &'static MaskingEngine {
     static ENGINE: std::sync::OnceLock<MaskingEngine> = std::sync::OnceLock::new();
-    ENGINE.get_or_init(|| {
-        MaskingEngine::from_config(&Masking {
-            enabled: true,
-            builtins: Builtins::default(),
-            columns: vec![
-                rule("password", MaskStrategy::Redact, None),
-                rule("token", MaskStrategy::Partial, None),
-                rule("note", MaskStrategy::Redact, Some("shop.users")),
-            ],
-            ..Masking::default()
-        })
-        .unwrap()
-    })
+    ENGINE.get_or_init(|| engine_with(Builtins::default()))
 }
 
 fn column(name: &str, type_name: &str) -> Column {
@@ -90,13 +68,6 @@ fn assert_same(columns: &[Column], lineage: &OutputLineage, rows: Vec<Vec<Value>
     let values = as_values(engine(), columns, lineage, rows);
     assert_eq!(written, values);
     written.0
-}
-
-fn source(rule: usize, column: &str) -> Source {
-    Source {
-        rule,
-        column: column.into(),
-    }
 }
 
 #[test]
