@@ -61,7 +61,10 @@ pub struct MaskingEngine {
     /// Search caches of finished jobs. The lazy DFA inside a cache learns its states as it scans;
     /// a fresh cache per job rebuilt them for every result and cost more than the scan itself.
     /// Taken once per job, not per value, so workers do not contend for the lock.
-    pub(super) idle_caches: Mutex<Vec<Caches>>,
+    /// Boxed: a job hands its caches from one value's scanner to the next, and the caches are
+    /// too large to copy that often.
+    #[allow(clippy::vec_box)]
+    pub(super) idle_caches: Mutex<Vec<Box<Caches>>>,
 }
 
 /// Says what it masks with, not the compiled automata.

@@ -24,28 +24,30 @@ impl Drop for Scanner<'_, '_> {
 /// What one job's scanners hand on from one to the next: the search caches (given back to the
 /// engine when the job ends) and the table-scoped column rules.
 pub(super) struct ScanState {
-    pub(super) caches: Option<Caches>,
+    pub(super) caches: Option<Box<Caches>>,
     pub(super) scoped: Vec<usize>,
 }
 
 /// Search caches for one job: idle ones of an earlier job, else new; `None` when there are no
 /// patterns.
-pub(super) fn take_caches(engine: &MaskingEngine) -> Option<Caches> {
+pub(super) fn take_caches(engine: &MaskingEngine) -> Option<Box<Caches>> {
     engine.combined.as_ref().map(|regex| {
         let reused = engine
             .idle_caches
             .lock()
             .ok()
             .and_then(|mut idle| idle.pop());
-        reused.unwrap_or_else(|| Caches {
-            text: regex.create_cache(),
-            numbers: engine.whole_number.as_ref().map(|dfa| dfa.create_cache()),
+        reused.unwrap_or_else(|| {
+            Box::new(Caches {
+                text: regex.create_cache(),
+                numbers: engine.whole_number.as_ref().map(|dfa| dfa.create_cache()),
+            })
         })
     })
 }
 
 /// Hands a finished job's caches back for the next job.
-pub(super) fn return_caches(engine: &MaskingEngine, caches: Caches) {
+pub(super) fn return_caches(engine: &MaskingEngine, caches: Box<Caches>) {
     if let Ok(mut idle) = engine.idle_caches.lock() {
         idle.push(caches);
     }
@@ -54,7 +56,7 @@ pub(super) fn return_caches(engine: &MaskingEngine, caches: Caches) {
 pub(super) struct Scanner<'e, 'c> {
     pub(super) engine: &'e MaskingEngine,
     /// The automata's caches; `None` when there are no patterns.
-    pub(super) caches: Option<Caches>,
+    pub(super) caches: Option<Box<Caches>>,
     pub(super) counts: &'c mut MaskedCounts,
     /// How deep inside decoded bytes the scan is (hex-escaped bytes can nest; bounded).
     pub(super) depth: u8,

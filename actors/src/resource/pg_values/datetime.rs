@@ -70,8 +70,35 @@ fn timestamp_text(raw: &[u8], suffix: &str) -> Result<Value, Malformed> {
 /// "YYYY-MM-DD" for a day counted from 2000-01-01.
 fn date_text(days_since_2000: i64) -> String {
     let (year, month, day) = civil_from_days(days_since_2000 + POSTGRES_EPOCH_IN_UNIX_DAYS);
-    let sign = if year < 0 { "-" } else { "" };
-    format!("{sign}{:04}-{month:02}-{day:02}", year.unsigned_abs())
+    let mut out = String::with_capacity(32);
+    if year < 0 {
+        out.push('-');
+    }
+    push_padded(&mut out, year.unsigned_abs(), 4);
+    out.push('-');
+    push_padded(&mut out, u64::from(month), 2);
+    out.push('-');
+    push_padded(&mut out, u64::from(day), 2);
+    out
+}
+
+/// `value` in decimal, zero-padded to at least `width` digits: a result has a date or a time in
+/// every row, and the formatting machinery cost more than the rest of decoding them.
+fn push_padded(out: &mut String, value: u64, width: usize) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut rest = value;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let written = digits.len() - start;
+    out.extend(std::iter::repeat_n('0', width.saturating_sub(written)));
+    out.extend(digits[start..].iter().map(|&digit| char::from(digit)));
 }
 
 /// Howard Hinnant's `civil_from_days`: proleptic Gregorian (year, month, day) for a count of days
@@ -107,18 +134,27 @@ fn push_time_of_day(out: &mut String, micros: i64) -> Result<(), Malformed> {
     let hours = micros / MICROS_PER_HOUR;
     let minutes = micros % MICROS_PER_HOUR / MICROS_PER_MINUTE;
     let seconds = micros % MICROS_PER_MINUTE / MICROS_PER_SECOND;
-    out.push_str(&format!("{hours:02}:{minutes:02}:{seconds:02}"));
+    for (index, part) in [hours, minutes, seconds].into_iter().enumerate() {
+        if index > 0 {
+            out.push(':');
+        }
+        push_padded(out, part.unsigned_abs(), 2);
+    }
     push_fraction(out, micros % MICROS_PER_SECOND);
     Ok(())
 }
 
 /// ".ffffff" without trailing zeros, or nothing for a whole second; `micros` is within a second.
 pub(super) fn push_fraction(out: &mut String, micros: i64) {
-    let micros = micros.unsigned_abs() % 1_000_000;
+    let mut micros = micros.unsigned_abs() % 1_000_000;
     if micros != 0 {
-        let digits = format!("{micros:06}");
+        let mut width = 6;
+        while micros % 10 == 0 {
+            micros /= 10;
+            width -= 1;
+        }
         out.push('.');
-        out.push_str(digits.trim_end_matches('0'));
+        push_padded(out, micros, width);
     }
 }
 
@@ -126,9 +162,12 @@ pub(super) fn push_fraction(out: &mut String, micros: i64) {
 fn push_utc_offset(out: &mut String, seconds_east: i64) {
     out.push(if seconds_east < 0 { '-' } else { '+' });
     let seconds = seconds_east.unsigned_abs();
-    out.push_str(&format!("{:02}:{:02}", seconds / 3600, seconds % 3600 / 60));
+    push_padded(out, seconds / 3600, 2);
+    out.push(':');
+    push_padded(out, seconds % 3600 / 60, 2);
     if seconds % 60 != 0 {
-        out.push_str(&format!(":{:02}", seconds % 60));
+        out.push(':');
+        push_padded(out, seconds % 60, 2);
     }
 }
 
@@ -137,6 +176,17 @@ fn push_utc_offset(out: &mut String, seconds_east: i64) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn padded_digits_are_what_formatting_gives() {
+        for value in [0, 1, 9, 10, 59, 99, 100, 2024, 99_999, 5_874_897, u64::MAX] {
+            for width in [0, 1, 2, 4, 6] {
+                let mut out = String::from("x");
+                push_padded(&mut out, value, width);
+                assert_eq!(out, format!("x{value:0width$}"));
+            }
+        }
+    }
 
     fn days(days: i32) -> [u8; 4] {
         days.to_be_bytes()
