@@ -76,6 +76,33 @@ fn numbers_keys_and_bytes_are_masked() {
 }
 
 #[test]
+fn a_large_result_written_as_it_is_masked_masks_each_row_as_a_small_one() {
+    let (devplane, _relay) = started_as(READER);
+    let columns = "cpf, card, cpf_float, cpf_numeric, doc, blob, 'ana@example.com' AS mail, n";
+    let one = query(
+        &devplane,
+        &format!("SELECT {columns} FROM pii_values, generate_series(1, 1) AS n"),
+    );
+    // Past the first few rows, a result is masked as it is decoded and written as text.
+    let many = query(
+        &devplane,
+        &format!("SELECT {columns} FROM pii_values, generate_series(1, 100) AS n ORDER BY n"),
+    );
+    assert_no_secret(&many);
+    let rows = many["rows"].as_array().expect("rows");
+    assert_eq!((rows.len(), &many["rowCount"]), (100, &json!(100)));
+    for (index, row) in rows.iter().enumerate() {
+        let mut expected = one["rows"][0].clone();
+        expected[7] = json!(index + 1);
+        assert_eq!(row, &expected, "row {index}");
+    }
+    for (pattern, count) in one["masked"]["byPattern"].as_object().expect("counts") {
+        let count = count.as_u64().expect("a count");
+        assert_eq!(many["masked"]["byPattern"][pattern], json!(count * 100), "{pattern}");
+    }
+}
+
+#[test]
 fn records_arrays_and_json_of_a_row_are_scanned() {
     let (devplane, _relay) = started_as(READER);
     for sql in [

@@ -2,7 +2,7 @@
 //! to the row limit, refused when the size guard says the database stopped sending values; kept
 //! as values, or masked and written as the answer's text as they are decoded.
 
-use crate::domain::{MaskedRowWriter, RowMasking};
+use crate::domain::{Cell, MaskedRowWriter, RowMasking};
 use crate::messages::{OperationError, OperationOutput, OutputLineage};
 use crate::protocol::{Column, ErrorCode};
 use crate::resource::pg_values::budget::Budget;
@@ -25,49 +25,73 @@ pub fn check_parameters(statement: &Statement, params: &[Value]) -> Result<(), O
     ))
 }
 
-/// Where fetched rows go: kept as values (masked after), or masked and written as the answer's
-/// JSON text as they are decoded, when the resource was given the masking engine.
-pub enum RowSink<'e> {
-    Values(Vec<Vec<Value>>),
-    Written(Box<dyn MaskedRowWriter + 'e>),
+/// From this many rows on, a result is masked as it is written (when the resource was given the
+/// masking engine): below it, values cost less than a writer, and the masker masks a few small
+/// rows on its own thread.
+const WRITE_FROM_ROWS: usize = 32;
+
+/// Where fetched rows go: kept as values (masked after), or, once the result is large, masked and
+/// written as the answer's JSON text as they are decoded.
+pub struct RowSink<'e> {
+    masking: Option<&'e dyn RowMasking>,
+    columns: Vec<Column>,
+    lineage: OutputLineage,
+    values: Vec<Vec<Value>>,
+    writer: Option<Box<dyn MaskedRowWriter + 'e>>,
 }
 
 impl<'e> RowSink<'e> {
     pub fn new(
         masking: Option<&'e dyn RowMasking>,
-        columns: &[Column],
-        lineage: &OutputLineage,
+        columns: Vec<Column>,
+        lineage: OutputLineage,
     ) -> Self {
-        match masking.and_then(|engine| engine.row_writer(columns, lineage)) {
-            Some(writer) => RowSink::Written(writer),
-            None => RowSink::Values(Vec::new()),
+        RowSink {
+            masking,
+            columns,
+            lineage,
+            values: Vec::new(),
+            writer: None,
         }
     }
 
     pub fn len(&self) -> usize {
-        match self {
-            RowSink::Values(rows) => rows.len(),
-            RowSink::Written(writer) => writer.rows(),
+        match &self.writer {
+            Some(writer) => writer.rows(),
+            None => self.values.len(),
         }
     }
 
+    /// Once the values reach [`WRITE_FROM_ROWS`], hands them to a writer (masked as any cell)
+    /// and writes the rest as they come.
+    fn write_from_here(&mut self) {
+        if self.values.len() < WRITE_FROM_ROWS {
+            return;
+        }
+        let Some(engine) = self.masking.take() else {
+            return;
+        };
+        let Some(mut writer) = engine.row_writer(&self.columns, &self.lineage) else {
+            return;
+        };
+        for row in self.values.drain(..) {
+            writer.begin_row();
+            row.into_iter()
+                .for_each(|value| writer.cell(Cell::Value(value)));
+            writer.end_row();
+        }
+        self.writer = Some(writer);
+    }
+
     /// The answer these rows make; written rows that cannot be sent fail it (closed).
-    pub fn into_output(
-        self,
-        columns: Vec<Column>,
-        truncated: bool,
-        lineage: OutputLineage,
-    ) -> Result<OperationOutput, OperationError> {
-        let mut answer = output(columns, Vec::new(), truncated);
-        answer.lineage = lineage;
-        match self {
-            RowSink::Values(rows) => answer.rows = rows,
-            RowSink::Written(writer) => {
-                let written = writer.finish().map_err(|err| {
-                    OperationError::new(ErrorCode::MaskingFailed, err.to_string())
-                })?;
-                answer.written = Some(Box::new(written));
-            }
+    pub fn into_output(self, truncated: bool) -> Result<OperationOutput, OperationError> {
+        let mut answer = output(self.columns, self.values, truncated);
+        answer.lineage = self.lineage;
+        if let Some(writer) = self.writer {
+            let written = writer
+                .finish()
+                .map_err(|err| OperationError::new(ErrorCode::MaskingFailed, err.to_string()))?;
+            answer.written = Some(Box::new(written));
         }
         Ok(answer)
     }
@@ -94,9 +118,12 @@ pub fn take_row(
             return Err(too_large(max_bytes));
         }
     }
-    match rows {
-        RowSink::Values(rows) => rows.push(decode_row(row, width, budget)?),
-        RowSink::Written(writer) => write_row(row, width, budget, writer.as_mut())?,
+    match rows.writer.as_mut() {
+        Some(writer) => write_row(row, width, budget, writer.as_mut())?,
+        None => {
+            rows.values.push(decode_row(row, width, budget)?);
+            rows.write_from_here();
+        }
     }
     Ok(true)
 }

@@ -126,7 +126,7 @@ fn fetch_rows(
     lineage: OutputLineage,
 ) -> Result<OperationOutput, Failure> {
     let limits = query.limits;
-    let mut fetched = RowSink::new(query.masking, &prepared.columns, &lineage);
+    let mut fetched = RowSink::new(query.masking, prepared.columns, lineage);
     let mut budget = Budget::new(limits.max_bytes);
     let mut truncated = false;
     let next = |rows: &mut postgres::RowIter<'_>, statements: &mut StatementCache| {
@@ -149,9 +149,7 @@ fn fetch_rows(
             break;
         }
     }
-    fetched
-        .into_output(prepared.columns, truncated, lineage)
-        .map_err(Failure::Final)
+    fetched.into_output(truncated).map_err(Failure::Final)
 }
 
 /// Runs one of the relay's own catalog statements: in one round trip when the session's timeouts

@@ -216,7 +216,7 @@ pub fn run_statement(
     let portal = transaction
         .bind(&statement, &refs)
         .map_err(|err| classify_cached(err, statements, cancel))?;
-    let mut rows = RowSink::new(query.masking, &columns, &lineage);
+    let mut rows = RowSink::new(query.masking, columns, lineage);
     let mut budget = Budget::new(limits.max_bytes);
     loop {
         let wanted = next_batch(rows.len(), budget.used(), limits);
@@ -233,11 +233,11 @@ pub fn run_statement(
                 &mut rows,
                 &mut budget,
             )? {
-                return rows.into_output(columns, true, lineage);
+                return rows.into_output(true);
             }
         }
         if exhausted {
-            return rows.into_output(columns, false, lineage);
+            return rows.into_output(false);
         }
     }
 }
