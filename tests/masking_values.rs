@@ -98,7 +98,11 @@ fn a_large_result_written_as_it_is_masked_masks_each_row_as_a_small_one() {
     }
     for (pattern, count) in one["masked"]["byPattern"].as_object().expect("counts") {
         let count = count.as_u64().expect("a count");
-        assert_eq!(many["masked"]["byPattern"][pattern], json!(count * 100), "{pattern}");
+        assert_eq!(
+            many["masked"]["byPattern"][pattern],
+            json!(count * 100),
+            "{pattern}"
+        );
     }
 }
 
