@@ -75,7 +75,8 @@ async fn encode_off_thread(message: Outbound) -> Result<String, EncodeError> {
         .map_err(|_| EncodeError("the encoders are shut down".into()))?;
     let encoded = actix_rt::task::spawn_blocking(move || encode(&message)).await;
     drop(permit);
-    encoded.unwrap_or_else(|err| Err(EncodeError(format!("encoding crashed: {err}"))))
+    // Not the panic's message, which the log must not carry (the panic hook logs where it was).
+    encoded.unwrap_or_else(|_| Err(EncodeError("encoding crashed".into())))
 }
 
 #[cfg(test)]

@@ -30,7 +30,8 @@ pub enum HealthError {
     #[error("no answer to ping in time")]
     TimedOut,
     /// The thread running the check ended without an outcome.
-    #[error("health check crashed: {0}")]
+    // Not the panic's message: it may quote catalog text (the relay's log says where).
+    #[error("the health check crashed; the relay's log says where")]
     Crashed(#[source] actix_rt::task::JoinError),
 }
 

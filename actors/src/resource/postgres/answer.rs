@@ -25,9 +25,9 @@ pub fn check_parameters(statement: &Statement, params: &[Value]) -> Result<(), O
     ))
 }
 
-/// From this many rows on, a result is masked as it is written (when the resource was given the
-/// masking engine): below it, values cost less than a writer, and the masker masks a few small
-/// rows on its own thread.
+/// Once a result holds this many rows as values, they and every later row are masked as they are
+/// written (when the resource was given the masking engine): for fewer, values cost less than a
+/// writer, and the masker masks a few small rows on its own thread.
 const WRITE_FROM_ROWS: usize = 32;
 
 /// Where fetched rows go: kept as values (masked after), or, once the result is large, masked and
