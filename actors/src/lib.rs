@@ -39,6 +39,7 @@
 
 pub mod audit;
 pub mod control_plane;
+mod digits;
 pub mod domain;
 pub mod in_flight;
 pub mod json_size;

@@ -5,6 +5,7 @@
 use super::builtins::Kind;
 use super::counts::count;
 use super::scan::Scanner;
+use crate::digits::decimal;
 use regex_automata::{Anchored, Input};
 use serde_json::Number;
 
@@ -81,21 +82,6 @@ fn integral_magnitude(number: &Number) -> Option<u64> {
     let float = number.as_f64()?.abs();
     // The cast is exact: the value is whole and below 2^64.
     (float.fract() == 0.0 && float < MAX_JUDGED).then_some(float as u64)
-}
-
-/// The decimal digits of `value`, written into `buffer` (no allocation).
-fn decimal(mut value: u64, buffer: &mut [u8; 20]) -> &str {
-    let mut start = buffer.len();
-    loop {
-        start -= 1;
-        buffer[start] = b'0' + (value % 10) as u8;
-        value /= 10;
-        if value == 0 {
-            break;
-        }
-    }
-    // Only ASCII digits were written.
-    std::str::from_utf8(&buffer[start..]).unwrap_or_default()
 }
 
 #[cfg(test)]

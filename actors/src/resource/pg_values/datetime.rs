@@ -4,6 +4,7 @@
 //! astronomical numbering as ISO 8601 does (0000 is 1 BC, -0001 is 2 BC) rather than a "BC" suffix.
 
 use super::bytes::{exact, Malformed, Reader};
+use crate::digits::decimal;
 use serde_json::Value;
 
 pub(super) const MICROS_PER_SECOND: i64 = 1_000_000;
@@ -85,20 +86,10 @@ fn date_text(days_since_2000: i64) -> String {
 /// `value` in decimal, zero-padded to at least `width` digits: a result has a date or a time in
 /// every row, and the formatting machinery cost more than the rest of decoding them.
 fn push_padded(out: &mut String, value: u64, width: usize) {
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    let mut rest = value;
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    let written = digits.len() - start;
-    out.extend(std::iter::repeat_n('0', width.saturating_sub(written)));
-    out.extend(digits[start..].iter().map(|&digit| char::from(digit)));
+    let mut buffer = [0u8; 20];
+    let digits = decimal(value, &mut buffer);
+    out.extend(std::iter::repeat_n('0', width.saturating_sub(digits.len())));
+    out.push_str(digits);
 }
 
 /// Howard Hinnant's `civil_from_days`: proleptic Gregorian (year, month, day) for a count of days
