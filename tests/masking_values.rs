@@ -75,34 +75,65 @@ fn numbers_keys_and_bytes_are_masked() {
     assert_no_secret(&result);
 }
 
-#[test]
-fn a_large_result_written_as_it_is_masked_masks_each_row_as_a_small_one() {
-    let (devplane, _relay) = started_as(READER);
-    let columns = "cpf, card, cpf_float, cpf_numeric, doc, blob, 'ana@example.com' AS mail, n";
-    let one = query(
-        &devplane,
-        &format!("SELECT {columns} FROM pii_values, generate_series(1, 1) AS n"),
-    );
-    // Past the first few rows, a result is masked as it is decoded and written as text.
-    let many = query(
-        &devplane,
-        &format!("SELECT {columns} FROM pii_values, generate_series(1, 100) AS n ORDER BY n"),
-    );
-    assert_no_secret(&many);
-    let rows = many["rows"].as_array().expect("rows");
-    assert_eq!((rows.len(), &many["rowCount"]), (100, &json!(100)));
-    for (index, row) in rows.iter().enumerate() {
+const LARGE_COLUMNS: &str =
+    "cpf, card, cpf_float, cpf_numeric, doc, blob, 'ana@example.com' AS mail, n, repeat('-', 1100)";
+
+/// `rows` copies of the PII row, numbered by their last column but one.
+fn numbered_rows(devplane: &DevPlane, rows: usize) -> Value {
+    query(
+        devplane,
+        &format!(
+            "SELECT {LARGE_COLUMNS} FROM pii_values, generate_series(1, {rows}) AS n ORDER BY n"
+        ),
+    )
+}
+
+/// Every row of `many` is the one row of `one` with its number, and each pattern is counted once
+/// per row.
+fn assert_masked_as_one(one: &Value, many: &Value, rows: usize) {
+    assert_no_secret(many);
+    let got = many["rows"].as_array().expect("rows");
+    assert_eq!((got.len(), &many["rowCount"]), (rows, &json!(rows)));
+    for (index, row) in got.iter().enumerate() {
         let mut expected = one["rows"][0].clone();
         expected[7] = json!(index + 1);
-        assert_eq!(row, &expected, "row {index}");
+        assert_eq!(row, &expected, "row {index} of {rows}");
     }
     for (pattern, count) in one["masked"]["byPattern"].as_object().expect("counts") {
         let count = count.as_u64().expect("a count");
-        assert_eq!(
-            many["masked"]["byPattern"][pattern],
-            json!(count * 100),
-            "{pattern}"
+        let expected = json!(count * rows as u64);
+        assert_eq!(many["masked"]["byPattern"][pattern], expected, "{pattern}");
+    }
+}
+
+#[test]
+fn a_large_result_written_as_it_is_masked_masks_each_row_as_a_small_one() {
+    let (devplane, _relay) = started_as(READER);
+    let one = numbered_rows(&devplane, 1);
+    // Past the first rows a result is masked as it is decoded and written as text; from a
+    // megabyte of text it is copied into its message on another thread.
+    for rows in [31, 32, 33, 100, 1000] {
+        let many = numbered_rows(&devplane, rows);
+        assert_eq!(many["truncated"], false, "{rows}");
+        assert_masked_as_one(&one, &many, rows);
+    }
+}
+
+#[test]
+fn a_row_limit_at_the_switch_to_written_rows_truncates_as_masked_rows() {
+    pii_table();
+    for limit in [31, 32, 33] {
+        let devplane = DevPlane::start();
+        let config = relay_config_for(devplane.port, "", READER, "").replace(
+            "maxRowsPerQuery: 1000",
+            &format!("maxRowsPerQuery: {limit}"),
         );
+        let relay = Relay::start(&config, TOKEN);
+        relay.wait_ready();
+        let one = numbered_rows(&devplane, 1);
+        let many = numbered_rows(&devplane, 40);
+        assert_eq!(many["truncated"], true, "limit {limit}: {many}");
+        assert_masked_as_one(&one, &many, limit);
     }
 }
 
