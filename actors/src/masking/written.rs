@@ -7,8 +7,8 @@ use super::scan::{return_caches, take_caches, ScanState, Scanner};
 use super::values::ColumnPlan;
 use super::MaskingEngine;
 use crate::domain::{Cell, MaskedRowWriter, MaskingError, OutputLineage, RowMasking, WrittenRows};
+use crate::json_text;
 use crate::protocol::{Column, MaskedCounts};
-use serde::Serialize;
 use serde_json::Value;
 
 /// Masks and writes one result's rows, cell by cell, in order.
@@ -18,7 +18,7 @@ struct RowWriter<'e> {
     /// Handed from one cell's scanner to the next; `None` only while a cell is scanned.
     state: Option<ScanState>,
     counts: MaskedCounts,
-    json: Vec<u8>,
+    json: String,
     rows: usize,
     /// Cells written in the row being written.
     cells: usize,
@@ -47,7 +47,7 @@ impl RowMasking for MaskingEngine {
             plans: self.plan_columns(columns, lineage),
             state: Some(state),
             counts: MaskedCounts::default(),
-            json: b"[".to_vec(),
+            json: String::from("["),
             rows: 0,
             cells: 0,
             failed: None,
@@ -62,9 +62,9 @@ impl MaskedRowWriter for RowWriter<'_> {
 
     fn begin_row(&mut self) {
         if self.rows > 0 {
-            self.json.push(b',');
+            self.json.push(',');
         }
-        self.json.push(b'[');
+        self.json.push('[');
         self.cells = 0;
     }
 
@@ -79,7 +79,7 @@ impl MaskedRowWriter for RowWriter<'_> {
             return;
         };
         if self.cells > 0 {
-            self.json.push(b',');
+            self.json.push(',');
         }
         let plan = self.plans.get(self.cells);
         self.cells += 1;
@@ -98,7 +98,7 @@ impl MaskedRowWriter for RowWriter<'_> {
     }
 
     fn end_row(&mut self) {
-        self.json.push(b']');
+        self.json.push(']');
         self.rows += 1;
     }
 
@@ -107,9 +107,7 @@ impl MaskedRowWriter for RowWriter<'_> {
             return Err(MaskingError(format!("a cell could not be masked: {why}")));
         }
         let mut json = std::mem::take(&mut self.json);
-        json.push(b']');
-        let json = String::from_utf8(json)
-            .map_err(|_| MaskingError("the written rows are not UTF-8".into()))?;
+        json.push(']');
         let counts = std::mem::take(&mut self.counts);
         Ok(WrittenRows::masked(json, self.rows, counts))
     }
@@ -120,22 +118,23 @@ fn mask_and_write(
     scanner: &mut Scanner<'_, '_>,
     plan: Option<&ColumnPlan<'_>>,
     cell: Cell<'_>,
-    json: &mut Vec<u8>,
+    json: &mut String,
 ) -> Result<(), serde_json::Error> {
     match cell {
         // Plain text, as `mask_value` masks a string: the scan borrows it and only a match makes
         // a new string.
         Cell::Text(text) if plan.is_none_or(|plan| plan.rule.is_none() && !plan.binary) => {
-            write(json, &*scanner.mask_str(text))
+            json_text::push_string(json, &scanner.mask_str(text));
+            Ok(())
         }
         Cell::Text(text) => {
             let mut value = Value::String(text.to_owned());
             mask_cell(scanner, plan, &mut value);
-            write(json, &value)
+            json_text::push_value(json, &value)
         }
         Cell::Value(mut value) => {
             mask_cell(scanner, plan, &mut value);
-            write(json, &value)
+            json_text::push_value(json, &value)
         }
     }
 }
@@ -146,10 +145,6 @@ fn mask_cell(scanner: &mut Scanner<'_, '_>, plan: Option<&ColumnPlan<'_>>, value
         Some(plan) => scanner.mask_cell(plan, value),
         None => scanner.mask_value(value),
     }
-}
-
-fn write(json: &mut Vec<u8>, value: &(impl Serialize + ?Sized)) -> Result<(), serde_json::Error> {
-    serde_json::to_writer(json, value)
 }
 
 /// Gives the search caches back for the next job, as a scanner does.
