@@ -118,20 +118,36 @@ impl<'e, 'c> Scanner<'e, 'c> {
 
     /// Masks one string; borrows it unchanged when nothing matches.
     pub(super) fn mask_str<'t>(&mut self, text: &'t str) -> Cow<'t, str> {
+        let mut masked = String::new();
+        if self.mask_str_into(text, &mut masked) {
+            Cow::Owned(masked)
+        } else {
+            Cow::Borrowed(text)
+        }
+    }
+
+    /// [`Self::mask_str`] into `masked` (emptied first, its buffer reused): true when something
+    /// was replaced, and then `masked` holds the masked text.
+    pub(super) fn mask_str_into(&mut self, text: &str, masked: &mut String) -> bool {
+        masked.clear();
         if self.caches.is_none() {
-            return Cow::Borrowed(text);
+            return false;
         }
         if text.len() > MAX_MASKED_VALUE_BYTES {
             count(self.counts, "oversized", 1);
-            return Cow::Owned(OVERSIZED_REPLACEMENT.to_owned());
+            masked.push_str(OVERSIZED_REPLACEMENT);
+            return true;
         }
-        let mut masked: Option<String> = None;
+        let mut replaced = false;
         let mut copied_up_to = 0;
         let mut from = 0;
         while let Some((hit, found_at)) = self.next_hit(text, from, copied_up_to) {
-            let out = masked.get_or_insert_with(|| String::with_capacity(text.len()));
-            out.push_str(&text[copied_up_to..hit.start]);
-            self.write_replacement(text, &hit, out);
+            if !replaced {
+                masked.reserve(text.len());
+                replaced = true;
+            }
+            masked.push_str(&text[copied_up_to..hit.start]);
+            self.write_replacement(text, &hit, masked);
             count(self.counts, &self.patterns()[hit.index].name, 1);
             copied_up_to = hit.end;
             from = hit.end.max(next_char(text, found_at));
@@ -139,13 +155,10 @@ impl<'e, 'c> Scanner<'e, 'c> {
                 break;
             }
         }
-        match masked {
-            None => Cow::Borrowed(text),
-            Some(mut out) => {
-                out.push_str(&text[copied_up_to..]);
-                Cow::Owned(out)
-            }
+        if replaced {
+            masked.push_str(&text[copied_up_to..]);
         }
+        replaced
     }
 
     /// The first accepted match at or after `from`, and where the automaton found it. `floor`

@@ -19,6 +19,8 @@ struct RowWriter<'e> {
     state: Option<ScanState>,
     counts: MaskedCounts,
     json: String,
+    /// A masked text cell, before it is written (its buffer kept from cell to cell).
+    masked: String,
     rows: usize,
     /// Cells written in the row being written.
     cells: usize,
@@ -48,6 +50,7 @@ impl RowMasking for MaskingEngine {
             state: Some(state),
             counts: MaskedCounts::default(),
             json: String::from("["),
+            masked: String::new(),
             rows: 0,
             cells: 0,
             failed: None,
@@ -83,11 +86,15 @@ impl MaskedRowWriter for RowWriter<'_> {
         }
         let plan = self.plans.get(self.cells);
         self.cells += 1;
-        let (engine, json, counts) = (self.engine, &mut self.json, &mut self.counts);
+        let (engine, counts) = (self.engine, &mut self.counts);
+        let out = Out {
+            json: &mut self.json,
+            masked: &mut self.masked,
+        };
         // A panic fails the answer as masking's, as the masker's own walk does.
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let mut scanner = Scanner::resume(engine, state, counts);
-            let written = mask_and_write(&mut scanner, plan, cell, json);
+            let written = mask_and_write(&mut scanner, plan, cell, out);
             (scanner.pause(), written)
         }));
         match outcome {
@@ -113,18 +120,30 @@ impl MaskedRowWriter for RowWriter<'_> {
     }
 }
 
+/// Where a cell goes: the rows' text, and the buffer a masked text cell is built in first.
+struct Out<'w> {
+    json: &'w mut String,
+    masked: &'w mut String,
+}
+
 /// Masks one cell by its column's plan and writes it.
 fn mask_and_write(
     scanner: &mut Scanner<'_, '_>,
     plan: Option<&ColumnPlan<'_>>,
     cell: Cell<'_>,
-    json: &mut String,
+    out: Out<'_>,
 ) -> Result<(), serde_json::Error> {
+    let Out { json, masked } = out;
     match cell {
-        // Plain text, as `mask_value` masks a string: the scan borrows it and only a match makes
-        // a new string.
+        // Plain text, as `mask_value` masks a string: the scan borrows it, and a masked text is
+        // built in the writer's buffer, reused from cell to cell.
         Cell::Text(text) if plan.is_none_or(|plan| plan.rule.is_none() && !plan.binary) => {
-            json_text::push_string(json, &scanner.mask_str(text));
+            let written = if scanner.mask_str_into(text, masked) {
+                &**masked
+            } else {
+                text
+            };
+            json_text::push_string(json, written);
             Ok(())
         }
         Cell::Text(text) => {
