@@ -22,49 +22,55 @@ pub const GENESIS_KIND: &str = "genesis";
 /// The canonical form of a JSON value: object keys sorted, no whitespace. Hashes are taken over
 /// this, so a record re-serialized by any JSON tool still verifies.
 pub fn canonical(value: &Value) -> String {
-    let mut out = String::new();
+    let mut out = Vec::new();
     write_canonical(value, &mut out);
-    out
+    // Written only by serde_json and ASCII punctuation.
+    String::from_utf8(out).unwrap_or_default()
 }
 
-fn write_canonical(value: &Value, out: &mut String) {
+/// Keys and scalars are written by serde_json straight into `out`, so a record's hash costs no
+/// string per field.
+fn write_canonical(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Object(fields) => write_object(fields, out),
         Value::Array(items) => {
-            out.push('[');
+            out.push(b'[');
             for (index, item) in items.iter().enumerate() {
                 if index > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 write_canonical(item, out);
             }
-            out.push(']');
+            out.push(b']');
         }
-        scalar => out.push_str(&scalar.to_string()),
+        // Writing a scalar into memory cannot fail.
+        scalar => {
+            let _ = serde_json::to_writer(&mut *out, scalar);
+        }
     }
 }
 
-fn write_object(fields: &Map<String, Value>, out: &mut String) {
+fn write_object(fields: &Map<String, Value>, out: &mut Vec<u8>) {
     let mut entries: Vec<(&String, &Value)> = fields.iter().collect();
-    entries.sort_by(|a, b| a.0.cmp(b.0));
-    out.push('{');
+    entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    out.push(b'{');
     for (index, (key, field)) in entries.into_iter().enumerate() {
         if index > 0 {
-            out.push(',');
+            out.push(b',');
         }
         // A string key always serializes.
-        out.push_str(&serde_json::to_string(key).unwrap_or_default());
-        out.push(':');
+        let _ = serde_json::to_writer(&mut *out, key);
+        out.push(b':');
         write_canonical(field, out);
     }
-    out.push('}');
+    out.push(b'}');
 }
 
 /// Hex SHA-256 of a record body's canonical form; the body must not hold `hash` yet.
 pub fn record_hash(body: &Map<String, Value>) -> String {
-    let mut canonical_form = String::new();
+    let mut canonical_form = Vec::with_capacity(1024);
     write_object(body, &mut canonical_form);
-    hex(&Sha256::digest(canonical_form.as_bytes()))
+    hex(&Sha256::digest(&canonical_form))
 }
 
 /// Hex SHA-256 of some bytes (the configuration file's, for `config_loaded`).

@@ -29,6 +29,11 @@ fn canonical_form_sorts_keys_at_every_depth() {
         canonical(&value),
         r#"{"a":"é\"","b":{"a":[true,null],"z":1}}"#
     );
+    let scalars = json!({"k\n": [-1, 0.5, 1e300, "\u{1}\t"], "": u64::MAX});
+    assert_eq!(
+        canonical(&scalars),
+        r#"{"":18446744073709551615,"k\n":[-1,0.5,1e+300,"\u0001\t"]}"#
+    );
 }
 
 #[test]
