@@ -2,8 +2,8 @@
 //! rows are built as text, and writing them through `io::Write` into bytes would mean checking
 //! the whole answer for UTF-8 again before it can be sent.
 
+use crate::digits::decimal;
 use serde_json::Value;
-use std::fmt::Write;
 
 const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
@@ -59,15 +59,26 @@ pub fn push_string(out: &mut String, text: &str) {
     out.push('"');
 }
 
-/// Appends `value` as JSON: strings and numbers directly, arrays and objects through
+/// Integers in decimal (one way to write them); anything else as `serde_json` writes it.
+fn push_number(out: &mut String, number: &serde_json::Number) -> Result<(), serde_json::Error> {
+    let mut digits = [0u8; 20];
+    if let Some(whole) = number.as_u64() {
+        out.push_str(decimal(whole, &mut digits));
+    } else if let Some(negative) = number.as_i64() {
+        out.push('-');
+        out.push_str(decimal(negative.unsigned_abs(), &mut digits));
+    } else {
+        out.push_str(&serde_json::to_string(number)?);
+    }
+    Ok(())
+}
+
+/// Appends `value` as JSON: strings and integers directly, floats, arrays and objects through
 /// `serde_json`.
 pub fn push_value(out: &mut String, value: &Value) -> Result<(), serde_json::Error> {
     match value {
         Value::String(text) => push_string(out, text),
-        // A number displays as `serde_json` serializes it (integers in decimal, floats finite).
-        Value::Number(number) => {
-            let _ = write!(out, "{number}");
-        }
+        Value::Number(number) => push_number(out, number)?,
         Value::Bool(true) => out.push_str("true"),
         Value::Bool(false) => out.push_str("false"),
         Value::Null => out.push_str("null"),
@@ -105,6 +116,8 @@ mod tests {
             json!(-1),
             json!(u64::MAX),
             json!(i64::MIN),
+            json!(i64::MIN + 1),
+            json!(-0.0),
             json!(0.1),
             json!(-2.5e-300),
             json!(1e300),

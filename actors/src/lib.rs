@@ -43,7 +43,7 @@ mod digits;
 pub mod domain;
 pub mod in_flight;
 pub mod json_size;
-pub mod json_text;
+mod json_text;
 pub mod local_state;
 pub mod log_event;
 pub mod lru;

@@ -24,8 +24,8 @@ pub const GENESIS_KIND: &str = "genesis";
 pub fn canonical(value: &Value) -> String {
     let mut out = Vec::new();
     write_canonical(value, &mut out);
-    // Written only by serde_json and ASCII punctuation.
-    String::from_utf8(out).unwrap_or_default()
+    // Written only by serde_json and ASCII punctuation, so always UTF-8 and never changed here.
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Keys and scalars are written by serde_json straight into `out`, so a record's hash costs no
