@@ -2,10 +2,8 @@
 //! rows are built as text, and writing them through `io::Write` into bytes would mean checking
 //! the whole answer for UTF-8 again before it can be sent.
 
-use crate::digits::decimal;
+use crate::digits::{decimal, push_hex_byte};
 use serde_json::Value;
-
-const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 /// How `serde_json` escapes a byte inside a string: 0 for none, `u` for `\u00XX`, else the
 /// letter after the backslash.
@@ -48,8 +46,7 @@ pub fn push_string(out: &mut String, text: &str) {
         out.push('\\');
         if escape == b'u' {
             out.push_str("u00");
-            out.push(char::from(HEX_DIGITS[usize::from(byte >> 4)]));
-            out.push(char::from(HEX_DIGITS[usize::from(byte & 0xf)]));
+            push_hex_byte(out, byte);
         } else {
             out.push(char::from(escape));
         }

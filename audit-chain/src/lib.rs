@@ -24,8 +24,9 @@ pub const GENESIS_KIND: &str = "genesis";
 pub fn canonical(value: &Value) -> String {
     let mut out = Vec::new();
     write_canonical(value, &mut out);
-    // Written only by serde_json and ASCII punctuation, so always UTF-8 and never changed here.
-    String::from_utf8_lossy(&out).into_owned()
+    // Written only by serde_json and ASCII punctuation, so always UTF-8: never copied or changed.
+    String::from_utf8(out)
+        .unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned())
 }
 
 /// Keys and scalars are written by serde_json straight into `out`, so a record's hash costs no

@@ -87,14 +87,11 @@ impl MaskedRowWriter for RowWriter<'_> {
         let plan = self.plans.get(self.cells);
         self.cells += 1;
         let (engine, counts) = (self.engine, &mut self.counts);
-        let out = Out {
-            json: &mut self.json,
-            masked: &mut self.masked,
-        };
+        let (json, masked) = (&mut self.json, &mut self.masked);
         // A panic fails the answer as masking's, as the masker's own walk does.
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let mut scanner = Scanner::resume(engine, state, counts);
-            let written = mask_and_write(&mut scanner, plan, cell, out);
+            let written = mask_and_write(&mut scanner, plan, cell, json, masked);
             (scanner.pause(), written)
         }));
         match outcome {
@@ -120,20 +117,15 @@ impl MaskedRowWriter for RowWriter<'_> {
     }
 }
 
-/// Where a cell goes: the rows' text, and the buffer a masked text cell is built in first.
-struct Out<'w> {
-    json: &'w mut String,
-    masked: &'w mut String,
-}
-
-/// Masks one cell by its column's plan and writes it.
+/// Masks one cell by its column's plan and writes it into `json`; a masked text cell is built in
+/// `masked` first.
 fn mask_and_write(
     scanner: &mut Scanner<'_, '_>,
     plan: Option<&ColumnPlan<'_>>,
     cell: Cell<'_>,
-    out: Out<'_>,
+    json: &mut String,
+    masked: &mut String,
 ) -> Result<(), serde_json::Error> {
-    let Out { json, masked } = out;
     match cell {
         // Plain text, as `mask_value` masks a string: the scan borrows it, and a masked text is
         // built in the writer's buffer, reused from cell to cell.

@@ -1,7 +1,7 @@
 //! Decoders for the network address types: `inet`, `cidr`, `macaddr` and `macaddr8`.
 
 use super::bytes::{Malformed, Reader};
-use super::scalar::push_hex_byte;
+use crate::digits::push_hex_byte;
 use serde_json::Value;
 use std::net::{Ipv4Addr, Ipv6Addr};
 

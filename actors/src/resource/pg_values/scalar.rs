@@ -1,6 +1,7 @@
 //! Decoders for the simple binary formats: booleans, integers, floats, text, uuid and bytea.
 
 use super::bytes::{exact, Malformed};
+use crate::digits::push_hex_byte;
 use base64::Engine as _;
 use serde_json::{Number, Value};
 
@@ -80,13 +81,6 @@ pub(super) fn uuid(raw: &[u8]) -> Result<Value, Malformed> {
         push_hex_byte(&mut out, *byte);
     }
     Ok(Value::String(out))
-}
-
-/// Appends a byte as two lowercase hex digits.
-pub(super) fn push_hex_byte(out: &mut String, byte: u8) {
-    const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
-    out.push(char::from(HEX_DIGITS[usize::from(byte >> 4)]));
-    out.push(char::from(HEX_DIGITS[usize::from(byte & 0x0f)]));
 }
 
 /// bytea becomes a plain standard (RFC 4648, padded) base64 string with no prefix.
