@@ -84,6 +84,23 @@ pub struct Chain {
     id: String,
     next_seq: u64,
     prev: String,
+    /// The canonical form of a record written by [`Chain::seal_written`], kept between records.
+    canonical_form: Vec<u8>,
+}
+
+/// A record's place in its chain, for a record that writes its own canonical form.
+pub struct Link<'a> {
+    pub chain_id: &'a str,
+    pub seq: u64,
+    pub prev: &'a str,
+}
+
+/// What sealing gave a record that wrote its own canonical form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seal {
+    pub seq: u64,
+    pub prev: String,
+    pub hash: String,
 }
 
 impl Chain {
@@ -93,6 +110,7 @@ impl Chain {
             id,
             next_seq: 0,
             prev: GENESIS_PREV.to_owned(),
+            canonical_form: Vec::new(),
         }
     }
 
@@ -110,6 +128,29 @@ impl Chain {
         self.next_seq += 1;
         self.prev = hash;
         body
+    }
+
+    /// Seals a record of a fixed shape without building it as a map of JSON values.
+    /// `write_canonical` must write exactly what [`canonical`] makes of the record with the
+    /// link's `chainId`, `seq` and `prev` and without `hash`; the chain then advances past it.
+    /// Whoever writes a record this way tests it against [`canonical`] and [`verify`]. When
+    /// writing fails, the chain stays where it was.
+    pub fn seal_written<E>(
+        &mut self,
+        write_canonical: impl FnOnce(&Link<'_>, &mut Vec<u8>) -> Result<(), E>,
+    ) -> Result<Seal, E> {
+        let link = Link {
+            chain_id: &self.id,
+            seq: self.next_seq,
+            prev: &self.prev,
+        };
+        self.canonical_form.clear();
+        write_canonical(&link, &mut self.canonical_form)?;
+        let hash = hex(&Sha256::digest(&self.canonical_form));
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let prev = std::mem::replace(&mut self.prev, hash.clone());
+        Ok(Seal { seq, prev, hash })
     }
 }
 

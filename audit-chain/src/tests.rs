@@ -124,3 +124,31 @@ fn a_rehashed_forgery_breaks_the_link() {
     assert_eq!(seq, 2);
     assert!(reason.starts_with("prev does not match"), "{reason}");
 }
+
+#[test]
+fn a_record_that_writes_its_own_canonical_form_seals_as_its_map_would() {
+    let mut by_map = Chain::new("c".into());
+    let mut written = Chain::new("c".into());
+    for n in 0..3 {
+        let kind = if n == 0 { GENESIS_KIND } else { "operation" };
+        let sealed = by_map.seal(body(kind, n));
+        let refused = written.seal_written(|_, out| {
+            out.extend_from_slice(b"{\"half");
+            Err("cannot write")
+        });
+        assert_eq!(refused, Err("cannot write"));
+        let seal = written
+            .seal_written(|link, out| {
+                let mut fields = body(kind, n);
+                fields.insert("chainId".into(), Value::from(link.chain_id));
+                fields.insert("seq".into(), Value::from(link.seq));
+                fields.insert("prev".into(), Value::from(link.prev));
+                out.extend_from_slice(canonical(&Value::Object(fields)).as_bytes());
+                Ok::<(), &str>(())
+            })
+            .unwrap();
+        assert_eq!(Some(&Value::from(seal.seq)), sealed.get("seq"));
+        assert_eq!(Some(&Value::from(seal.prev)), sealed.get("prev"));
+        assert_eq!(Some(&Value::from(seal.hash)), sealed.get("hash"));
+    }
+}

@@ -3,7 +3,6 @@
 
 use super::spool::Pending;
 use crate::messages::AuditUnavailable;
-use serde_json::{Map, Value};
 use tokio::sync::oneshot;
 
 /// Whether a record was written, with its sequence number; an operation waits for it.
@@ -48,12 +47,8 @@ pub struct Batch {
 }
 
 impl Batch {
-    /// Adds a sealed record with its JSON line.
-    pub fn push(&mut self, record: &Map<String, Value>, line: String, reply: Reply) {
-        let seq = record
-            .get("seq")
-            .and_then(Value::as_u64)
-            .unwrap_or_default();
+    /// Adds a sealed record (its chain, seq and JSON line).
+    pub fn push(&mut self, chain_id: &str, seq: u64, line: String, reply: Reply) {
         self.lines.push_str(&line);
         self.lines.push('\n');
         self.sealed.push(Sealed {
@@ -61,7 +56,8 @@ impl Batch {
             line: line.clone(),
             reply,
         });
-        self.spool.push(Pending::new(record, line));
+        self.spool
+            .push(Pending::from_parts(chain_id.to_owned(), seq, line));
     }
 
     pub fn is_empty(&self) -> bool {
@@ -78,14 +74,6 @@ impl Batch {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use serde_json::json;
-
-    fn record(seq: u64) -> Map<String, Value> {
-        match json!({"chainId": "c", "seq": seq}) {
-            Value::Object(record) => record,
-            _ => unreachable!(),
-        }
-    }
 
     #[test]
     fn a_batch_keeps_chain_order_and_answers_each_record() {
@@ -93,9 +81,9 @@ mod tests {
         assert!(batch.is_empty());
         let (first_reply, mut first) = oneshot::channel();
         let (second_reply, mut second) = oneshot::channel();
-        batch.push(&record(1), r#"{"seq":1}"#.into(), Some(first_reply));
-        batch.push(&record(2), r#"{"seq":2}"#.into(), None);
-        batch.push(&record(3), r#"{"seq":3}"#.into(), Some(second_reply));
+        batch.push("c", 1, r#"{"seq":1}"#.into(), Some(first_reply));
+        batch.push("c", 2, r#"{"seq":2}"#.into(), None);
+        batch.push("c", 3, r#"{"seq":3}"#.into(), Some(second_reply));
         let (lines, spool, sealed) = batch.into_parts();
         assert_eq!(lines, "{\"seq\":1}\n{\"seq\":2}\n{\"seq\":3}\n");
         assert_eq!(spool.len(), 3);

@@ -7,7 +7,7 @@ use super::batch::{Reply, Sealed};
 use super::Auditor;
 use crate::messages::{AuditUnavailable, ForwardAudit};
 use actix::{fut, ActorFutureExt, AsyncContext, Context};
-use serde_json::value::to_raw_value;
+use serde_json::value::{to_raw_value, RawValue};
 use serde_json::{Map, Value};
 use slog::{info, warn};
 
@@ -20,16 +20,35 @@ impl Auditor {
         alarming: bool,
         reply: Reply,
     ) -> Result<(), AuditUnavailable> {
-        if let Some(reason) = &self.failure {
-            return Err(AuditUnavailable(reason.clone()));
-        }
+        self.available()?;
         let record = self.chain.seal(body);
-        // Serialized once, for every sink (stdout takes the same text, unparsed); a map of JSON
-        // values always serializes.
-        let raw = match to_raw_value(&record) {
-            Ok(raw) => raw,
-            Err(_) => return Err(AuditUnavailable("a record could not be serialized".into())),
-        };
+        let seq = record
+            .get("seq")
+            .and_then(Value::as_u64)
+            .unwrap_or_default();
+        // A map of JSON values always serializes.
+        let line = to_raw_value(&record).map_err(|_| super::unserialized())?;
+        self.add_sealed(seq, line, alarming, reply);
+        Ok(())
+    }
+
+    /// Refuses records while the trail is unavailable.
+    pub(super) fn available(&self) -> Result<(), AuditUnavailable> {
+        match &self.failure {
+            Some(reason) => Err(AuditUnavailable(reason.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Writes a sealed record to stdout and adds it to the batch. It was serialized once, for
+    /// every sink: stdout takes the same text, unparsed.
+    pub(super) fn add_sealed(
+        &mut self,
+        seq: u64,
+        raw: Box<RawValue>,
+        alarming: bool,
+        reply: Reply,
+    ) {
         let line = raw.get().to_owned();
         let logged = slog::Serde(raw);
         if alarming {
@@ -37,8 +56,7 @@ impl Auditor {
         } else {
             info!(self.log, #"audit", "Audit record"; "record" => logged, "log" => "audit");
         }
-        self.batch.push(&record, line, reply);
-        Ok(())
+        self.batch.push(self.chain.id(), seq, line, reply);
     }
 
     /// Seals a body and writes it at once, with the records already waiting before it.

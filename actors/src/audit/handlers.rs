@@ -55,7 +55,7 @@ impl Handler<Record> for Auditor {
         let in_background = statement.as_ref().is_some_and(large);
         if !in_background {
             let recorded = statement.map(|statement| self.recorded_statement(statement));
-            return self.submit(&record, recorded, ctx);
+            return self.submit(&record, recorded.as_deref(), ctx);
         }
         let max_bytes = self.settings.max_statement_bytes as usize;
         let redact = self.settings.redact_statements;
@@ -68,7 +68,7 @@ impl Handler<Record> for Auditor {
             prepared
                 .into_actor(self)
                 .then(move |prepared, auditor, ctx| match prepared {
-                    Ok(recorded) => auditor.submit(&record, recorded, ctx),
+                    Ok(recorded) => auditor.submit(&record, recorded.as_ref(), ctx),
                     Err(_) => Box::pin(fut::ready(Err(AuditUnavailable(
                         "the statement could not be prepared for its record".into(),
                     )))),
@@ -79,11 +79,16 @@ impl Handler<Record> for Auditor {
 
 impl Auditor {
     /// A short statement as its record shows it, rendered once per text.
-    fn recorded_statement(&mut self, statement: Statement) -> RecordedStatement {
+    fn recorded_statement(&mut self, statement: Statement) -> Arc<RecordedStatement> {
         let render = |auditor: &Self| {
             let max_bytes = auditor.settings.max_statement_bytes as usize;
             let redact = auditor.settings.redact_statements;
-            record_statement(&statement, max_bytes, redact, &auditor.masking)
+            Arc::new(record_statement(
+                &statement,
+                max_bytes,
+                redact,
+                &auditor.masking,
+            ))
         };
         let Statement::Sql(sql) = &statement else {
             return render(self);
@@ -92,7 +97,7 @@ impl Auditor {
             return recorded;
         }
         let recorded = render(self);
-        self.rendered.insert(sql, recorded.clone());
+        self.rendered.insert(sql, Arc::clone(&recorded));
         recorded
     }
 
@@ -100,7 +105,7 @@ impl Auditor {
     fn submit(
         &mut self,
         record: &AuditRecord,
-        statement: Option<RecordedStatement>,
+        statement: Option<&RecordedStatement>,
         ctx: &mut Context<Self>,
     ) -> ResponseActFuture<Self, Written> {
         let (reply, answer) = oneshot::channel();

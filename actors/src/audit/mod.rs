@@ -9,6 +9,7 @@
 
 mod batch;
 pub mod gate;
+mod operation_line;
 mod outbox;
 pub use outbox::{AuditOutbox, Forwarder};
 pub use relay_audit_chain as chain;
@@ -28,7 +29,7 @@ use actix::{Actor, AsyncContext, Context};
 use batch::{Batch, Reply};
 use chain::Chain;
 use gate::AuditGate;
-use record::{genesis_body, operation_body, security_body, BodyError, RecordedStatement};
+use record::{genesis_body, operation_fields, security_body, BodyError, RecordedStatement};
 pub use record::{AuditRecord, Outcome, SecurityEvent, SecurityKind};
 use relay_config::{Audit, AuditLevel};
 use sinks::{Opened, Sinks};
@@ -87,7 +88,7 @@ pub struct Auditor {
     /// SQL statements as recently rendered for records, by their exact text: rendering
     /// depends only on the text, the settings and the masking patterns, and a reconfiguration
     /// forgets them all.
-    rendered: Lru<RecordedStatement>,
+    rendered: Lru<Arc<RecordedStatement>>,
 }
 
 impl Auditor {
@@ -298,14 +299,19 @@ impl Auditor {
     fn enqueue_operation(
         &mut self,
         record: &AuditRecord,
-        statement: Option<RecordedStatement>,
+        statement: Option<&RecordedStatement>,
         reply: Reply,
     ) -> Result<(), AuditUnavailable> {
         if self.stopped {
             return Err(closed());
         }
-        let body = operation_body(record, statement, &now_rfc3339()).map_err(unrendered)?;
-        self.enqueue(body, record.outcome != Outcome::Ok, reply)
+        self.available()?;
+        let time = now_rfc3339();
+        let body = operation_fields(record, statement, &time);
+        let (seq, line) =
+            operation_line::seal_operation(&mut self.chain, &body).map_err(|_| unserialized())?;
+        self.add_sealed(seq, line, record.outcome != Outcome::Ok, reply);
+        Ok(())
     }
 
     fn report_status(&self) {
@@ -365,6 +371,11 @@ mod reconfigure;
 /// Why nothing is written once the relay's last record is.
 fn closed() -> AuditUnavailable {
     AuditUnavailable("the relay is stopping and its audit chain is closed".into())
+}
+
+/// A record that could not be serialized is not written.
+fn unserialized() -> AuditUnavailable {
+    AuditUnavailable("a record could not be serialized".into())
 }
 
 /// A record that could not be rendered is not written, and says why.

@@ -57,11 +57,11 @@ pub fn record_statement(
 /// The fields every record starts with.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Common<'a> {
-    kind: &'a str,
-    time: &'a str,
-    relay_version: &'static str,
-    tenant_id: &'a str,
+pub(super) struct Common<'a> {
+    pub(super) kind: &'a str,
+    pub(super) time: &'a str,
+    pub(super) relay_version: &'static str,
+    pub(super) tenant_id: &'a str,
 }
 
 impl<'a> Common<'a> {
@@ -75,33 +75,34 @@ impl<'a> Common<'a> {
     }
 }
 
-/// An operation record's own fields. Empty ids are written as `null`; the statement's fields
+/// An operation record's own fields, in the order its line shows them (the canonical form sorts
+/// them: [`super::operation_line`]). Empty ids are written as `null`; the statement's fields
 /// appear only when the request had a statement.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct OperationBody<'a> {
+pub(super) struct OperationBody<'a> {
     #[serde(flatten)]
-    common: Common<'a>,
-    request_id: Option<&'a str>,
-    resource_id: Option<&'a str>,
-    resource_type: Option<&'a str>,
-    operation: Option<&'a str>,
+    pub(super) common: Common<'a>,
+    pub(super) request_id: Option<&'a str>,
+    pub(super) resource_id: Option<&'a str>,
+    pub(super) resource_type: Option<&'a str>,
+    pub(super) operation: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    statement: Option<String>,
+    pub(super) statement: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    statement_fingerprint: Option<String>,
+    pub(super) statement_fingerprint: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    statement_truncated: Option<bool>,
+    pub(super) statement_truncated: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    statement_sha256: Option<String>,
+    pub(super) statement_sha256: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    statement_bytes: Option<u64>,
-    outcome: Outcome,
-    code: Option<ErrorCode>,
-    row_count: u64,
-    truncated: bool,
-    masked: &'a MaskedCounts,
-    duration_ms: u64,
+    pub(super) statement_bytes: Option<u64>,
+    pub(super) outcome: Outcome,
+    pub(super) code: Option<ErrorCode>,
+    pub(super) row_count: u64,
+    pub(super) truncated: bool,
+    pub(super) masked: &'a MaskedCounts,
+    pub(super) duration_ms: u64,
 }
 
 /// A security record's own fields.
@@ -137,22 +138,20 @@ fn or_null(text: &str) -> Option<&str> {
     (!text.is_empty()).then_some(text)
 }
 
-/// The body of an operation record.
-pub fn operation_body(
-    record: &AuditRecord,
-    statement: Option<RecordedStatement>,
-    time: &str,
-) -> Result<Map<String, Value>, BodyError> {
-    let (field, rendered) = match statement {
-        Some(statement) => (statement.field, Some(statement.rendered)),
+/// The fields of an operation record, borrowed from what the pipeline and the statement's
+/// rendering gave.
+pub(super) fn operation_fields<'a>(
+    record: &'a AuditRecord,
+    statement: Option<&'a RecordedStatement>,
+    time: &'a str,
+) -> OperationBody<'a> {
+    let rendered = statement.map(|statement| &statement.rendered);
+    let (masked_text, fingerprint) = match statement.and_then(|s| s.field.as_ref()) {
+        Some(StatementField::Masked(text)) => (Some(text.as_str()), None),
+        Some(StatementField::Fingerprint(print)) => (None, Some(print.as_str())),
         None => (None, None),
     };
-    let (masked_text, fingerprint) = match field {
-        Some(StatementField::Masked(text)) => (Some(text), None),
-        Some(StatementField::Fingerprint(print)) => (None, Some(print)),
-        None => (None, None),
-    };
-    object_of(OperationBody {
+    OperationBody {
         common: Common::new("operation", time, &record.tenant_id),
         request_id: or_null(&record.request_id),
         resource_id: or_null(&record.resource_id),
@@ -160,16 +159,27 @@ pub fn operation_body(
         operation: or_null(&record.operation),
         statement: masked_text,
         statement_fingerprint: fingerprint,
-        statement_truncated: rendered.as_ref().map(|r| r.truncated),
-        statement_bytes: rendered.as_ref().map(|r| r.bytes),
-        statement_sha256: rendered.map(|r| r.sha256),
+        statement_truncated: rendered.map(|r| r.truncated),
+        statement_bytes: rendered.map(|r| r.bytes),
+        statement_sha256: rendered.map(|r| r.sha256.as_str()),
         outcome: record.outcome,
         code: record.code,
         row_count: record.row_count,
         truncated: record.truncated,
         masked: &record.masked,
         duration_ms: record.duration_ms,
-    })
+    }
+}
+
+/// The body of an operation record as a map of JSON values: how records were sealed before they
+/// wrote themselves, kept as the reference their lines and canonical forms are tested against.
+#[cfg(test)]
+pub(super) fn operation_body(
+    record: &AuditRecord,
+    statement: Option<&RecordedStatement>,
+    time: &str,
+) -> Result<Map<String, Value>, BodyError> {
+    object_of(operation_fields(record, statement, time))
 }
 
 /// The body of a security-event record.

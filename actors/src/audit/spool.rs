@@ -32,12 +32,18 @@ pub struct Pending {
 impl Pending {
     /// A record to spool, given with its JSON line (serialized once by the caller for every sink).
     pub fn new(record: &Map<String, Value>, line: String) -> Self {
+        let seq = record
+            .get("seq")
+            .and_then(Value::as_u64)
+            .unwrap_or_default();
+        Pending::from_parts(string_field(record, "chainId"), seq, line)
+    }
+
+    /// A record to spool, by its chain, seq and JSON line.
+    pub fn from_parts(chain_id: String, seq: u64, line: String) -> Self {
         Pending {
-            chain_id: string_field(record, "chainId"),
-            seq: record
-                .get("seq")
-                .and_then(Value::as_u64)
-                .unwrap_or_default(),
+            chain_id,
+            seq,
             line,
         }
     }
