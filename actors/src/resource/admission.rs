@@ -91,7 +91,7 @@ pub fn not_cancelled(cancel: &CancelHandle) -> Result<(), OperationError> {
     Ok(())
 }
 
-fn cancelled_before_start() -> OperationError {
+pub fn cancelled_before_start() -> OperationError {
     OperationError::new(ErrorCode::Cancelled, "cancelled before it started")
 }
 

@@ -17,6 +17,7 @@ mod running;
 #[cfg(test)]
 mod same_id_tests;
 pub mod unavailable;
+pub mod workers;
 
 pub use crate::domain::Deadline;
 pub use actor::{Resource, ResourceSetup};

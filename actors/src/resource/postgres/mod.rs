@@ -33,9 +33,10 @@ use crate::metrics::PoolGauges;
 use crate::policy::lineage::ColumnProtection;
 use crate::policy::patterns::TableScope;
 use crate::policy::{CatalogUnreadable, Rules, SqlPolicy, StatementKind};
-use crate::resource::admission::{not_cancelled, permit_of};
+use crate::resource::admission::not_cancelled;
 use crate::resource::backend::{crashed, Backend, CancelHandle, LocalFuture, RunContext};
 use crate::resource::off_thread::OffThreadDrop;
+use crate::resource::workers::Workers;
 use crate::resource::{DatabaseHealth, Deadline, HealthError};
 use crate::tls::{self, TlsSetupError};
 use cancel::CancelRegistry;
@@ -47,7 +48,7 @@ use relay_config::{Operation, PostgresConnection, Resource, SslMode};
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::watch;
 
 pub use pool::{build_pool, PgPool};
 
@@ -59,13 +60,11 @@ pub struct PgBackend {
     pool: Arc<OffThreadDrop<PgPool>>,
     policy: SqlPolicy,
     cancels: CancelRegistry,
-    /// One permit per pooled connection: a request waits for a connection here, as a task,
-    /// and takes a blocking thread only once it holds one, so the blocking threads running
-    /// PostgreSQL work stay as few as the connections (each thread keeps its own allocator
-    /// arena, so more threads would hold more memory).
-    connections: Arc<Semaphore>,
-    /// Where a request waiting for a connection counts in the queue depth.
-    gauges: PoolGauges,
+    /// One thread per pooled connection runs the operations, queued in order; a request waits
+    /// for a connection in their queue. The threads stay as few as the connections (each keeps
+    /// its own allocator arena, so more threads would hold more memory), and one that finishes
+    /// takes the next queued operation without a hand-off.
+    workers: Arc<Workers>,
     catalog: Arc<CatalogState>,
     /// Which table columns the masking column rules protect, for the catalog snapshot.
     protection: Arc<dyn ColumnProtection>,
@@ -110,15 +109,14 @@ impl PgBackend {
             build_pool(&spec, &connection, tls, health_interval, log).with_gauges(gauges.clone());
         let pool = Arc::new(OffThreadDrop::new(pool));
         let policy = policy_for(&spec);
-        let connections = Arc::new(Semaphore::new(pool.max_size() as usize));
+        let workers = Workers::new(&spec.id, pool.max_size() as usize, gauges);
         Ok(PgBackend {
             spec,
             connection,
             pool,
             policy,
             cancels: CancelRegistry::default(),
-            connections,
-            gauges,
+            workers: Arc::new(workers),
             catalog: Arc::new(CatalogState {
                 fingerprint: Mutex::new(None),
                 checks: watch::channel(0).0,
@@ -183,28 +181,30 @@ impl Backend for PgBackend {
         let policy = self.policy.clone();
         let catalog = Arc::clone(&self.catalog);
         let protection = Arc::clone(&self.protection);
-        let connections = Arc::clone(&self.connections);
-        let gauges = self.gauges.clone();
+        let workers = Arc::clone(&self.workers);
         Box::pin(async move {
             let outcome = async {
                 if let Some(check) = planned.pending_check() {
                     check_off_thread(&policy, &catalog, check.clone(), deadline).await?;
                 }
-                let connection =
-                    connection_permit(&connections, &gauges, &deadline, &cancel).await?;
-                let task = actix_rt::task::spawn_blocking(move || {
+                not_cancelled(&cancel)?;
+                let cancelled = cancel.clone();
+                let ticket = workers.submit(move || {
+                    // A cancel or a deadline that came while it was queued stops it here,
+                    // before it takes a connection.
+                    not_cancelled(&cancelled)?;
+                    if deadline.expired() {
+                        return Err(deadline.expired_error(CONNECTION_WAIT));
+                    }
                     let context = Context {
                         policy: &policy,
                         protection: &protection,
                         slot: &slot,
                         masking: masking.as_deref(),
                     };
-                    let executed = execute(&pool, planned, limits, &context);
-                    drop(connection);
-                    executed
+                    execute(&pool, planned, limits, &context)
                 });
-                task.await
-                    .unwrap_or_else(|err| Err(crashed("the operation", &err)))
+                ticket.answer(CONNECTION_WAIT, &deadline, &cancel).await?
             }
             .await;
             cancels.finish(request);
@@ -273,23 +273,8 @@ impl CatalogState {
     }
 }
 
-/// A permit for one of the pool's connections; a request that has to wait for it counts in the
-/// queue depth meanwhile.
-async fn connection_permit(
-    connections: &Arc<Semaphore>,
-    gauges: &PoolGauges,
-    deadline: &Deadline,
-    cancel: &CancelHandle,
-) -> Result<OwnedSemaphorePermit, OperationError> {
-    if let Ok(permit) = Arc::clone(connections).try_acquire_owned() {
-        // A cancel that came while this request waited for the policy check stops it here,
-        // before it takes a connection.
-        not_cancelled(cancel)?;
-        return Ok(permit);
-    }
-    let _waiting = gauges.waiting();
-    permit_of(connections, "a database connection", deadline, cancel).await
-}
+/// What a request queued for a connection is said to wait for when its time runs out.
+const CONNECTION_WAIT: &str = "a database connection";
 
 /// Runs a policy check on a blocking thread. Before the first health check there is no catalog
 /// snapshot to judge against, so the check waits for it (within the request's time) once.

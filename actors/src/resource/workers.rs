@@ -1,0 +1,212 @@
+//! The threads that run a resource's blocking database work: at most one per pooled connection,
+//! each taking the next queued operation as soon as it finishes the one before. A busy resource
+//! so hands its work over without waking a thread, and without a thread waking the routing
+//! thread to say a connection is free, for every operation. An operation whose time runs out,
+//! or that is cancelled, while it is queued leaves the queue without running.
+
+use crate::messages::OperationError;
+use crate::metrics::{PoolGauges, Waiting};
+use crate::protocol::ErrorCode;
+use crate::resource::admission::cancelled_before_start;
+use crate::resource::{CancelHandle, Deadline};
+use std::collections::VecDeque;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use tokio::sync::oneshot;
+
+/// A queued operation's state: a worker takes it, or its requester gives up on it, not both.
+const QUEUED: u8 = 0;
+const TAKEN: u8 = 1;
+const ABANDONED: u8 = 2;
+
+/// One queued operation.
+struct Job {
+    state: Arc<AtomicU8>,
+    /// Counts the operation in the queue depth until a worker takes it.
+    waiting: Option<Waiting>,
+    run: Box<dyn FnOnce() + Send>,
+}
+
+#[derive(Default)]
+struct Queue {
+    jobs: VecDeque<Job>,
+    threads: usize,
+    /// Workers waiting for a job.
+    idle: usize,
+    closed: bool,
+}
+
+struct Shared {
+    queue: Mutex<Queue>,
+    ready: Condvar,
+    max_threads: usize,
+    name: String,
+}
+
+impl Shared {
+    fn queue(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A resource's workers; they stop once they are dropped and the queue is empty.
+pub struct Workers {
+    shared: Arc<Shared>,
+    gauges: PoolGauges,
+}
+
+/// A queued operation that panicked instead of answering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Panicked;
+
+/// A queued operation's answer, to wait for.
+pub struct Ticket<T> {
+    state: Arc<AtomicU8>,
+    answer: oneshot::Receiver<Result<T, Panicked>>,
+}
+
+impl Workers {
+    /// Workers named after `name`, at most `max_threads` of them, started as work arrives.
+    pub fn new(name: &str, max_threads: usize, gauges: PoolGauges) -> Self {
+        let shared = Shared {
+            queue: Mutex::default(),
+            ready: Condvar::new(),
+            max_threads: max_threads.max(1),
+            name: format!("pg-{name}"),
+        };
+        Workers {
+            shared: Arc::new(shared),
+            gauges,
+        }
+    }
+
+    /// Queues `work`, which runs unless its requester gives up on it first. It counts in the
+    /// queue depth while no worker is free for it.
+    pub fn submit<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Ticket<T> {
+        let (answer_to, answer) = oneshot::channel();
+        let state = Arc::new(AtomicU8::new(QUEUED));
+        let run = Box::new(move || {
+            let outcome = catch_unwind(AssertUnwindSafe(work)).map_err(|_| Panicked);
+            // A requester that gave up waiting needs no answer.
+            let _ = answer_to.send(outcome);
+        });
+        let mut queue = self.shared.queue();
+        let free = queue.idle > queue.jobs.len() || queue.threads < self.shared.max_threads;
+        queue.jobs.push_back(Job {
+            state: Arc::clone(&state),
+            waiting: (!free).then(|| self.gauges.waiting()),
+            run,
+        });
+        if queue.idle > 0 {
+            self.shared.ready.notify_one();
+        } else if queue.threads < self.shared.max_threads && self.start_worker() {
+            queue.threads += 1;
+        }
+        Ticket { state, answer }
+    }
+
+    /// Whether a new worker thread started; without one, those already running take the job.
+    fn start_worker(&self) -> bool {
+        let shared = Arc::clone(&self.shared);
+        std::thread::Builder::new()
+            .name(self.shared.name.clone())
+            .spawn(move || work(&shared))
+            .is_ok()
+    }
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        self.shared.queue().closed = true;
+        self.shared.ready.notify_all();
+    }
+}
+
+/// A worker's loop: the next job while there is one, else wait; stop once closed and empty.
+fn work(shared: &Shared) {
+    let mut queue = shared.queue();
+    loop {
+        if let Some(job) = queue.jobs.pop_front() {
+            drop(queue);
+            let taken = job
+                .state
+                .compare_exchange(QUEUED, TAKEN, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok();
+            drop(job.waiting);
+            if taken {
+                (job.run)();
+            }
+            queue = shared.queue();
+            continue;
+        }
+        if queue.closed {
+            queue.threads -= 1;
+            return;
+        }
+        queue.idle += 1;
+        queue = shared
+            .ready
+            .wait(queue)
+            .unwrap_or_else(PoisonError::into_inner);
+        queue.idle -= 1;
+    }
+}
+
+impl<T> Ticket<T> {
+    /// The operation's answer. While it is queued, the request's time running out or a cancel
+    /// takes it out of the queue (as waiting for `what`); once a worker has taken it, the work
+    /// itself keeps the deadline and hears the cancel.
+    pub async fn answer(
+        self,
+        what: &str,
+        deadline: &Deadline,
+        cancel: &CancelHandle,
+    ) -> Result<T, OperationError> {
+        let Ticket { state, mut answer } = self;
+        let waited = deadline
+            .bound(what, async {
+                tokio::select! {
+                    answered = &mut answer => Some(answered),
+                    () = cancel.cancelled() => None,
+                }
+            })
+            .await;
+        let give_up = |error: OperationError| {
+            let abandoned = state
+                .compare_exchange(QUEUED, ABANDONED, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok();
+            abandoned.then_some(error)
+        };
+        let answered = match waited {
+            Ok(Some(answered)) => answered,
+            Ok(None) => match give_up(cancelled_before_start()) {
+                Some(refused) => return Err(refused),
+                None => answer.await,
+            },
+            Err(expired) => match give_up(expired) {
+                Some(expired) => return Err(expired),
+                None => answer.await,
+            },
+        };
+        match answered {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(Panicked)) => Err(lost("panicked")),
+            // Workers finish every queued job before they stop, so only a relay that is
+            // exiting drops one.
+            Err(_) => Err(lost("was stopped")),
+        }
+    }
+}
+
+/// The panic's message is not passed on (it could hold data); the panic hook logs where it was.
+fn lost(how: &str) -> OperationError {
+    OperationError::new(
+        ErrorCode::Internal,
+        format!("the operation {how}; the relay's log says where"),
+    )
+}
+
+#[cfg(test)]
+#[path = "workers_tests.rs"]
+mod tests;
