@@ -32,8 +32,11 @@ struct Job {
 struct Queue {
     jobs: VecDeque<Job>,
     threads: usize,
-    /// Workers waiting for a job.
+    /// Workers waiting for a job that no submit has woken yet.
     idle: usize,
+    /// Wake-ups sent and not yet taken: each takes one waiting worker off `idle`, so a burst of
+    /// submits wakes as many workers (or starts as many) as it has jobs.
+    wakeups: usize,
     closed: bool,
 }
 
@@ -60,9 +63,11 @@ pub struct Workers {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Panicked;
 
-/// A queued operation's answer, to wait for.
+/// A queued operation's answer, to wait for. Dropped while the operation is still queued, it
+/// takes the operation out of the queue.
 pub struct Ticket<T> {
     state: Arc<AtomicU8>,
+    shared: Arc<Shared>,
     answer: oneshot::Receiver<Result<T, Panicked>>,
 }
 
@@ -83,7 +88,10 @@ impl Workers {
 
     /// Queues `work`, which runs unless its requester gives up on it first. It counts in the
     /// queue depth while no worker is free for it.
-    pub fn submit<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Ticket<T> {
+    pub fn submit<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Ticket<T> {
         let (answer_to, answer) = oneshot::channel();
         let state = Arc::new(AtomicU8::new(QUEUED));
         let run = Box::new(move || {
@@ -92,18 +100,34 @@ impl Workers {
             let _ = answer_to.send(outcome);
         });
         let mut queue = self.shared.queue();
-        let free = queue.idle > queue.jobs.len() || queue.threads < self.shared.max_threads;
-        queue.jobs.push_back(Job {
-            state: Arc::clone(&state),
-            waiting: (!free).then(|| self.gauges.waiting()),
-            run,
-        });
-        if queue.idle > 0 {
+        let woken = if queue.idle > 0 {
+            queue.idle -= 1;
+            queue.wakeups += 1;
             self.shared.ready.notify_one();
+            true
         } else if queue.threads < self.shared.max_threads && self.start_worker() {
             queue.threads += 1;
+            true
+        } else {
+            false
+        };
+        let ticket = Ticket {
+            state: Arc::clone(&state),
+            shared: Arc::clone(&self.shared),
+            answer,
+        };
+        if queue.threads == 0 {
+            // No thread could start and none runs to take it: `run` is dropped unrun, so the
+            // ticket answers at once.
+            state.store(ABANDONED, Ordering::Release);
+            return ticket;
         }
-        Ticket { state, answer }
+        queue.jobs.push_back(Job {
+            state: Arc::clone(&state),
+            waiting: (!woken).then(|| self.gauges.waiting()),
+            run,
+        });
+        ticket
     }
 
     /// Whether a new worker thread started; without one, those already running take the job.
@@ -123,8 +147,18 @@ impl Drop for Workers {
     }
 }
 
+/// Counts a worker out when it stops, even when dropping what a job left behind panics.
+struct Counted<'a>(&'a Shared);
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0.queue().threads -= 1;
+    }
+}
+
 /// A worker's loop: the next job while there is one, else wait; stop once closed and empty.
 fn work(shared: &Shared) {
+    let _counted = Counted(shared);
     let mut queue = shared.queue();
     loop {
         if let Some(job) = queue.jobs.pop_front() {
@@ -141,15 +175,28 @@ fn work(shared: &Shared) {
             continue;
         }
         if queue.closed {
-            queue.threads -= 1;
             return;
         }
-        queue.idle += 1;
+        queue = wait_for_job(shared, queue);
+    }
+}
+
+/// Waits until a submit wakes this worker (taking it off `idle`) or the workers are closed.
+fn wait_for_job<'a>(shared: &'a Shared, mut queue: MutexGuard<'a, Queue>) -> MutexGuard<'a, Queue> {
+    queue.idle += 1;
+    loop {
         queue = shared
             .ready
             .wait(queue)
             .unwrap_or_else(PoisonError::into_inner);
-        queue.idle -= 1;
+        if queue.wakeups > 0 {
+            queue.wakeups -= 1;
+            return queue;
+        }
+        if queue.closed {
+            queue.idle -= 1;
+            return queue;
+        }
     }
 }
 
@@ -163,43 +210,66 @@ impl<T> Ticket<T> {
         deadline: &Deadline,
         cancel: &CancelHandle,
     ) -> Result<T, OperationError> {
-        let Ticket { state, mut answer } = self;
+        let mut ticket = self;
         let waited = deadline
             .bound(what, async {
                 tokio::select! {
-                    answered = &mut answer => Some(answered),
+                    answered = &mut ticket.answer => Some(answered),
                     () = cancel.cancelled() => None,
                 }
             })
             .await;
-        let give_up = |error: OperationError| {
-            let abandoned = state
-                .compare_exchange(QUEUED, ABANDONED, Ordering::AcqRel, Ordering::Acquire)
-                .is_ok();
-            abandoned.then_some(error)
-        };
         let answered = match waited {
             Ok(Some(answered)) => answered,
-            Ok(None) => match give_up(cancelled_before_start()) {
-                Some(refused) => return Err(refused),
-                None => answer.await,
-            },
-            Err(expired) => match give_up(expired) {
-                Some(expired) => return Err(expired),
-                None => answer.await,
-            },
+            Ok(None) if ticket.abandon() => return Err(cancelled_before_start()),
+            Err(expired) if ticket.abandon() => return Err(expired),
+            // A worker has it: the work itself keeps the deadline and hears the cancel.
+            Ok(None) | Err(_) => (&mut ticket.answer).await,
         };
         match answered {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(Panicked)) => Err(lost("panicked")),
-            // Workers finish every queued job before they stop, so only a relay that is
-            // exiting drops one.
-            Err(_) => Err(lost("was stopped")),
+            // Dropped unrun: no worker thread could start for it (workers finish every queued
+            // job before they stop).
+            Err(_) => Err(OperationError::new(
+                ErrorCode::ResourceUnavailable,
+                "no worker thread could run the operation",
+            )),
         }
     }
 }
 
 /// The panic's message is not passed on (it could hold data); the panic hook logs where it was.
+impl<T> Ticket<T> {
+    /// Takes the operation out of the queue unless a worker has taken it; whether it did.
+    fn abandon(&self) -> bool {
+        let abandoned = self
+            .state
+            .compare_exchange(QUEUED, ABANDONED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok();
+        if abandoned {
+            // Its gauge and everything it holds go at once, not when a worker reaches it.
+            let removed = {
+                let mut queue = self.shared.queue();
+                let at = queue
+                    .jobs
+                    .iter()
+                    .position(|job| Arc::ptr_eq(&job.state, &self.state));
+                at.and_then(|at| queue.jobs.remove(at))
+            };
+            // Dropped after the lock is released.
+            drop(removed);
+        }
+        abandoned
+    }
+}
+
+impl<T> Drop for Ticket<T> {
+    fn drop(&mut self) {
+        self.abandon();
+    }
+}
+
 fn lost(how: &str) -> OperationError {
     OperationError::new(
         ErrorCode::Internal,

@@ -41,7 +41,9 @@ async fn forty_jobs(connections: usize) -> (HashSet<std::thread::ThreadId>, Vec<
         .collect();
     let cancel = CancelHandle::default();
     for (n, ticket) in tickets.into_iter().enumerate() {
-        let answer = ticket.answer("a connection", &long_deadline(), &cancel).await;
+        let answer = ticket
+            .answer("a connection", &long_deadline(), &cancel)
+            .await;
         assert_eq!(answer.unwrap(), n * 2);
     }
     let threads = threads.lock().unwrap().clone();
@@ -70,8 +72,14 @@ async fn a_queued_operation_counts_in_the_queue_depth_until_a_worker_takes_it() 
     assert_eq!(gauges.queued(), 1);
     finish.send(()).unwrap();
     let cancel = CancelHandle::default();
-    running.answer("x", &long_deadline(), &cancel).await.unwrap();
-    assert_eq!(queued.answer("x", &long_deadline(), &cancel).await.unwrap(), 7);
+    running
+        .answer("x", &long_deadline(), &cancel)
+        .await
+        .unwrap();
+    assert_eq!(
+        queued.answer("x", &long_deadline(), &cancel).await.unwrap(),
+        7
+    );
     assert_eq!(gauges.queued(), 0);
 }
 
@@ -88,7 +96,12 @@ async fn given_up_while_queued(
     let ran = Arc::new(AtomicBool::new(false));
     let ran_in_job = Arc::clone(&ran);
     let queued = workers.submit(move || ran_in_job.store(true, Ordering::SeqCst));
-    let refused = queued.answer("a database connection", &deadline, &cancel).await;
+    let refused = queued
+        .answer("a database connection", &deadline, &cancel)
+        .await;
+    // Out of the queue at once, while the operation ahead of it still runs.
+    assert!(workers.shared.queue().jobs.is_empty());
+    assert_eq!(gauges.queued(), 0);
     finish.send(()).unwrap();
     let never = CancelHandle::default();
     running.answer("x", &long_deadline(), &never).await.unwrap();
@@ -139,7 +152,10 @@ async fn a_panic_answers_without_its_message_and_the_worker_goes_on() {
     assert!(err.message.contains("panicked"), "{}", err.message);
     assert!(!err.message.contains("hunter2"), "{}", err.message);
     let next = workers.submit(|| 1);
-    assert_eq!(next.answer("x", &long_deadline(), &cancel).await.unwrap(), 1);
+    assert_eq!(
+        next.answer("x", &long_deadline(), &cancel).await.unwrap(),
+        1
+    );
 }
 
 #[actix_rt::test]
@@ -153,6 +169,52 @@ async fn work_taken_before_the_deadline_is_answered_after_it() {
     });
     started.recv().unwrap();
     let deadline = Deadline::after(Duration::from_millis(20));
-    let answer = ticket.answer("x", &deadline, &CancelHandle::default()).await;
+    let answer = ticket
+        .answer("x", &deadline, &CancelHandle::default())
+        .await;
     assert_eq!(answer.unwrap(), "done");
+}
+
+#[actix_rt::test]
+async fn a_queued_operation_dropped_by_its_requester_never_runs() {
+    let gauges = PoolGauges::default();
+    let workers = Workers::new("db", 1, gauges.clone());
+    let (running, started, finish) = blocker(&workers);
+    started.recv().unwrap();
+    let ran = Arc::new(AtomicBool::new(false));
+    let ran_in_job = Arc::clone(&ran);
+    drop(workers.submit(move || ran_in_job.store(true, Ordering::SeqCst)));
+    assert!(workers.shared.queue().jobs.is_empty());
+    assert_eq!(gauges.queued(), 0);
+    finish.send(()).unwrap();
+    let cancel = CancelHandle::default();
+    running
+        .answer("x", &long_deadline(), &cancel)
+        .await
+        .unwrap();
+    let after = workers.submit(|| ());
+    after.answer("x", &long_deadline(), &cancel).await.unwrap();
+    assert!(!ran.load(Ordering::SeqCst));
+}
+
+#[actix_rt::test]
+async fn a_burst_wakes_or_starts_a_worker_for_each_operation() {
+    let workers = Workers::new("db", 3, PoolGauges::default());
+    let cancel = CancelHandle::default();
+    // One worker is started and left waiting.
+    workers
+        .submit(|| ())
+        .answer("x", &long_deadline(), &cancel)
+        .await
+        .unwrap();
+    let burst: Vec<_> = (0..3).map(|_| blocker(&workers)).collect();
+    // All three run at once: the waiting worker takes one and two more start.
+    for (_, started, _) in &burst {
+        started.recv_timeout(Duration::from_secs(30)).unwrap();
+    }
+    assert_eq!(workers.shared.queue().threads, 3);
+    for (ticket, _, finish) in burst {
+        finish.send(()).unwrap();
+        ticket.answer("x", &long_deadline(), &cancel).await.unwrap();
+    }
 }
