@@ -95,14 +95,6 @@ pub struct Link<'a> {
     pub prev: &'a str,
 }
 
-/// What sealing gave a record that wrote its own canonical form.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Seal {
-    pub seq: u64,
-    pub prev: String,
-    pub hash: String,
-}
-
 impl Chain {
     /// A new chain; its first sealed record should be the genesis record.
     pub fn new(id: String) -> Self {
@@ -132,13 +124,15 @@ impl Chain {
 
     /// Seals a record of a fixed shape without building it as a map of JSON values.
     /// `write_canonical` must write exactly what [`canonical`] makes of the record with the
-    /// link's `chainId`, `seq` and `prev` and without `hash`; the chain then advances past it.
-    /// Whoever writes a record this way tests it against [`canonical`] and [`verify`]. When
-    /// writing fails, the chain stays where it was.
-    pub fn seal_written<E>(
+    /// link's `chainId`, `seq` and `prev` and without `hash`; `written` then makes what is kept
+    /// of the sealed record (its line) from the link and the hash. The chain advances past the
+    /// record only once both succeed, so a record that could not be written leaves no gap.
+    /// Whoever writes a record this way tests it against [`canonical`] and [`verify`].
+    pub fn seal_written<W, E>(
         &mut self,
         write_canonical: impl FnOnce(&Link<'_>, &mut Vec<u8>) -> Result<(), E>,
-    ) -> Result<Seal, E> {
+        written: impl FnOnce(&Link<'_>, &str) -> Result<W, E>,
+    ) -> Result<(u64, W), E> {
         let link = Link {
             chain_id: &self.id,
             seq: self.next_seq,
@@ -147,10 +141,11 @@ impl Chain {
         self.canonical_form.clear();
         write_canonical(&link, &mut self.canonical_form)?;
         let hash = hex(&Sha256::digest(&self.canonical_form));
+        let record = written(&link, &hash)?;
         let seq = self.next_seq;
         self.next_seq += 1;
-        let prev = std::mem::replace(&mut self.prev, hash.clone());
-        Ok(Seal { seq, prev, hash })
+        self.prev = hash;
+        Ok((seq, record))
     }
 }
 

@@ -132,23 +132,32 @@ fn a_record_that_writes_its_own_canonical_form_seals_as_its_map_would() {
     for n in 0..3 {
         let kind = if n == 0 { GENESIS_KIND } else { "operation" };
         let sealed = by_map.seal(body(kind, n));
-        let refused = written.seal_written(|_, out| {
-            out.extend_from_slice(b"{\"half");
-            Err("cannot write")
-        });
+        let canonical_of = |link: &Link<'_>, out: &mut Vec<u8>| {
+            let mut fields = body(kind, n);
+            fields.insert("chainId".into(), Value::from(link.chain_id));
+            fields.insert("seq".into(), Value::from(link.seq));
+            fields.insert("prev".into(), Value::from(link.prev));
+            out.extend_from_slice(canonical(&Value::Object(fields)).as_bytes());
+            Ok::<(), &str>(())
+        };
+        // Neither a canonical form nor a line that fails moves the chain.
+        let refused = written.seal_written(
+            |_, out| {
+                out.extend_from_slice(b"{\"half");
+                Err("cannot write")
+            },
+            |_, _| Ok(()),
+        );
         assert_eq!(refused, Err("cannot write"));
-        let seal = written
-            .seal_written(|link, out| {
-                let mut fields = body(kind, n);
-                fields.insert("chainId".into(), Value::from(link.chain_id));
-                fields.insert("seq".into(), Value::from(link.seq));
-                fields.insert("prev".into(), Value::from(link.prev));
-                out.extend_from_slice(canonical(&Value::Object(fields)).as_bytes());
-                Ok::<(), &str>(())
+        let unwritten = written.seal_written(canonical_of, |_, _| Err::<(), _>("no line"));
+        assert_eq!(unwritten, Err("no line"));
+        let (seq, (prev, hash)) = written
+            .seal_written(canonical_of, |link, hash| {
+                Ok((link.prev.to_owned(), hash.to_owned()))
             })
             .unwrap();
-        assert_eq!(Some(&Value::from(seal.seq)), sealed.get("seq"));
-        assert_eq!(Some(&Value::from(seal.prev)), sealed.get("prev"));
-        assert_eq!(Some(&Value::from(seal.hash)), sealed.get("hash"));
+        assert_eq!(Some(&Value::from(seq)), sealed.get("seq"));
+        assert_eq!(Some(&Value::from(prev)), sealed.get("prev"));
+        assert_eq!(Some(&Value::from(hash)), sealed.get("hash"));
     }
 }

@@ -102,17 +102,18 @@ pub(super) fn seal_operation(
     chain: &mut Chain,
     body: &OperationBody<'_>,
 ) -> Result<(u64, Box<RawValue>), serde_json::Error> {
-    let seal = chain.seal_written(|link, out| {
-        serde_json::to_writer(out, &CanonicalOperation::new(body, link))
-    })?;
-    let line = to_raw_value(&OperationLine {
-        body,
-        chain_id: chain.id(),
-        seq: seal.seq,
-        prev: &seal.prev,
-        hash: &seal.hash,
-    })?;
-    Ok((seal.seq, line))
+    chain.seal_written(
+        |link, out| serde_json::to_writer(out, &CanonicalOperation::new(body, link)),
+        |link, hash| {
+            to_raw_value(&OperationLine {
+                body,
+                chain_id: link.chain_id,
+                seq: link.seq,
+                prev: link.prev,
+                hash,
+            })
+        },
+    )
 }
 
 #[cfg(test)]
