@@ -84,11 +84,10 @@ async fn a_queued_operation_counts_in_the_queue_depth_until_a_worker_takes_it() 
 }
 
 /// Submits a job that records whether it ran behind a blocker, lets `give_up` end its wait, then
-/// lets the blocker finish: the job must never run.
-async fn given_up_while_queued(
-    deadline: Deadline,
-    cancel: CancelHandle,
-) -> (OperationError, PoolGauges) {
+/// lets the blocker finish: the job must never run. What `give_up` returned.
+async fn given_up_by<R, F: std::future::Future<Output = R>>(
+    give_up: impl FnOnce(Ticket<()>) -> F,
+) -> (R, PoolGauges) {
     let gauges = PoolGauges::default();
     let workers = Workers::new("db", 1, gauges.clone());
     let (running, started, finish) = blocker(&workers);
@@ -96,9 +95,7 @@ async fn given_up_while_queued(
     let ran = Arc::new(AtomicBool::new(false));
     let ran_in_job = Arc::clone(&ran);
     let queued = workers.submit(move || ran_in_job.store(true, Ordering::SeqCst));
-    let refused = queued
-        .answer("a database connection", &deadline, &cancel)
-        .await;
+    let refused = give_up(queued).await;
     // Out of the queue at once, while the operation ahead of it still runs.
     assert!(workers.shared.queue().jobs.is_empty());
     assert_eq!(gauges.queued(), 0);
@@ -109,7 +106,21 @@ async fn given_up_while_queued(
     let after = workers.submit(|| ());
     after.answer("x", &long_deadline(), &never).await.unwrap();
     assert!(!ran.load(Ordering::SeqCst), "an abandoned operation ran");
-    (refused.expect_err("refused while queued"), gauges)
+    (refused, gauges)
+}
+
+/// A queued job whose request gives up on it with `deadline` or `cancel`: why it was refused.
+async fn given_up_while_queued(
+    deadline: Deadline,
+    cancel: CancelHandle,
+) -> (OperationError, PoolGauges) {
+    let (answered, gauges) = given_up_by(|queued| async move {
+        queued
+            .answer("a database connection", &deadline, &cancel)
+            .await
+    })
+    .await;
+    (answered.expect_err("refused while queued"), gauges)
 }
 
 #[actix_rt::test]
@@ -177,24 +188,8 @@ async fn work_taken_before_the_deadline_is_answered_after_it() {
 
 #[actix_rt::test]
 async fn a_queued_operation_dropped_by_its_requester_never_runs() {
-    let gauges = PoolGauges::default();
-    let workers = Workers::new("db", 1, gauges.clone());
-    let (running, started, finish) = blocker(&workers);
-    started.recv().unwrap();
-    let ran = Arc::new(AtomicBool::new(false));
-    let ran_in_job = Arc::clone(&ran);
-    drop(workers.submit(move || ran_in_job.store(true, Ordering::SeqCst)));
-    assert!(workers.shared.queue().jobs.is_empty());
+    let ((), gauges) = given_up_by(|queued| async move { drop(queued) }).await;
     assert_eq!(gauges.queued(), 0);
-    finish.send(()).unwrap();
-    let cancel = CancelHandle::default();
-    running
-        .answer("x", &long_deadline(), &cancel)
-        .await
-        .unwrap();
-    let after = workers.submit(|| ());
-    after.answer("x", &long_deadline(), &cancel).await.unwrap();
-    assert!(!ran.load(Ordering::SeqCst));
 }
 
 #[actix_rt::test]
