@@ -161,15 +161,23 @@ fn work(shared: &Shared) {
     let _counted = Counted(shared);
     let mut queue = shared.queue();
     loop {
-        if let Some(job) = queue.jobs.pop_front() {
+        if let Some(Job {
+            state,
+            waiting,
+            run,
+        }) = queue.jobs.pop_front()
+        {
             drop(queue);
-            let taken = job
-                .state
+            let taken = state
                 .compare_exchange(QUEUED, TAKEN, Ordering::AcqRel, Ordering::Acquire)
                 .is_ok();
-            drop(job.waiting);
+            drop(waiting);
+            // A job given up on is dropped here too, before the lock is taken again: what it
+            // holds (a pool, perhaps the last reference to it) may take time or locks to drop.
             if taken {
-                (job.run)();
+                run();
+            } else {
+                drop(run);
             }
             queue = shared.queue();
             continue;

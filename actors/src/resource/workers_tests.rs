@@ -202,6 +202,13 @@ async fn a_burst_wakes_or_starts_a_worker_for_each_operation() {
         .answer("x", &long_deadline(), &cancel)
         .await
         .unwrap();
+    for _ in 0..10_000 {
+        if workers.shared.queue().idle > 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(workers.shared.queue().idle, 1);
     let burst: Vec<_> = (0..3).map(|_| blocker(&workers)).collect();
     // All three run at once: the waiting worker takes one and two more start.
     for (_, started, _) in &burst {
