@@ -117,9 +117,16 @@ impl Chain {
         body.insert("prev".into(), Value::String(self.prev.clone()));
         let hash = record_hash(&body);
         body.insert("hash".into(), Value::String(hash.clone()));
+        self.advance(hash);
+        body
+    }
+
+    /// Moves past the record just sealed with `hash`; its seq.
+    fn advance(&mut self, hash: String) -> u64 {
+        let seq = self.next_seq;
         self.next_seq += 1;
         self.prev = hash;
-        body
+        seq
     }
 
     /// Seals a record of a fixed shape without building it as a map of JSON values.
@@ -142,10 +149,7 @@ impl Chain {
         write_canonical(&link, &mut self.canonical_form)?;
         let hash = hex(&Sha256::digest(&self.canonical_form));
         let record = written(&link, &hash)?;
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        self.prev = hash;
-        Ok((seq, record))
+        Ok((self.advance(hash), record))
     }
 }
 

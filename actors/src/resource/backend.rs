@@ -78,11 +78,12 @@ pub trait Backend: 'static {
 /// A blocking task of an operation that panicked or was stopped. The panic's message is not
 /// passed on: it may quote a value being decoded or masked (the relay's log has where it was).
 pub fn crashed(what: &str, err: &tokio::task::JoinError) -> OperationError {
-    let how = if err.is_panic() {
-        "panicked"
-    } else {
-        "was stopped"
-    };
+    crashed_as(what, err.is_panic())
+}
+
+/// [`crashed`], for work that ran elsewhere than on a blocking task.
+pub fn crashed_as(what: &str, panicked: bool) -> OperationError {
+    let how = if panicked { "panicked" } else { "was stopped" };
     OperationError::new(
         crate::protocol::ErrorCode::Internal,
         format!("{what} {how}; the relay's log says where"),

@@ -8,6 +8,7 @@ use crate::messages::OperationError;
 use crate::metrics::{PoolGauges, Waiting};
 use crate::protocol::ErrorCode;
 use crate::resource::admission::cancelled_before_start;
+use crate::resource::backend::crashed_as;
 use crate::resource::{CancelHandle, Deadline};
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -236,7 +237,7 @@ impl<T> Ticket<T> {
         };
         match answered {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(Panicked)) => Err(lost("panicked")),
+            Ok(Err(Panicked)) => Err(crashed_as("the operation", true)),
             // Dropped unrun: no worker thread could start for it (workers finish every queued
             // job before they stop).
             Err(_) => Err(OperationError::new(
@@ -276,13 +277,6 @@ impl<T> Drop for Ticket<T> {
     fn drop(&mut self) {
         self.abandon();
     }
-}
-
-fn lost(how: &str) -> OperationError {
-    OperationError::new(
-        ErrorCode::Internal,
-        format!("the operation {how}; the relay's log says where"),
-    )
 }
 
 #[cfg(test)]

@@ -187,11 +187,11 @@ impl Backend for PgBackend {
                 if let Some(check) = planned.pending_check() {
                     check_off_thread(&policy, &catalog, check.clone(), deadline).await?;
                 }
-                not_cancelled(&cancel)?;
                 let cancelled = cancel.clone();
                 let ticket = workers.submit(move || {
-                    // A cancel or a deadline that came while it was queued stops it here,
-                    // before it takes a connection.
+                    // A cancel or a deadline that came before a worker took it (a cancel already
+                    // made, too, ends the wait below at once) stops it here, before it takes a
+                    // connection.
                     not_cancelled(&cancelled)?;
                     if deadline.expired() {
                         return Err(deadline.expired_error(CONNECTION_WAIT));
