@@ -103,6 +103,30 @@ fn a_request_behind_a_full_pool_gives_up_at_its_deadline() {
 }
 
 #[test]
+fn a_request_that_gives_up_behind_a_full_pool_never_reaches_the_database() {
+    let (devplane, _relay) = started("    poolSize: 1\n    maxQueuedRequests: 4\n");
+    let holder = in_background(&devplane, "SELECT pg_sleep(1.02)");
+    wait_until_running("pg_sleep(1.02)", 1);
+    let marker = "given_up_in_the_queue";
+    let sql = format!("SELECT pg_sleep(1.5) AS {marker}");
+    let (answer, took) = timed_query(&devplane, &sql, Some(300));
+    assert_timely_timeout(&answer, took, 300);
+    assert!(waited_for(&answer, "a database connection"), "{answer}");
+    assert_eq!(holder.join().unwrap()["type"], "result");
+    // Had it been run once the connection was free, it would be sleeping there now; its text
+    // would also stay on the session as its last statement.
+    let since = Instant::now();
+    while since.elapsed() < Duration::from_secs(1) {
+        assert_eq!(sessions_running(marker, ""), 0, "a given-up request ran");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        timed_query(&devplane, "SELECT 5", None).0["rows"],
+        json!([[5]])
+    );
+}
+
+#[test]
 fn a_request_waiting_on_a_lock_gives_up_at_its_deadline_and_leaves_no_waiter() {
     let mut admin_client = admin(shared_db());
     admin_client
