@@ -1,9 +1,12 @@
 //! The stdout log drain with group commit: each line is serialized where it is logged and added to
 //! one pending buffer; the thread that finds nobody writing writes the buffer, and whatever other
 //! threads added meanwhile, with one write each time, so lines logged together cost one system
-//! call and no hand-off to another thread. When the buffer holds [`PENDING_BYTES`] while a write
-//! is under way (stdout is slow), loggers block rather than drop lines.
+//! call and no hand-off to another thread. A line tagged [`AUDIT_TAG_MORE`] (an audit record with
+//! more of its batch to follow) waits for the next line, so that a batch is one write too. When
+//! the buffer holds [`PENDING_BYTES`] while a write is under way (stdout is slow), loggers block
+//! rather than drop lines.
 
+use relay_actors::log_event::AUDIT_TAG_MORE;
 use slog::{Drain, Never, OwnedKVList, Record};
 use slog_json::Json;
 use std::io::{self, Write};
@@ -116,7 +119,8 @@ impl<W: Write> Write for LineWriter<W> {
 
 /// A JSON drain over the pending lines. Lines are serialized and added under one lock, so they
 /// keep the order in which they were logged; the write happens after that lock is released, so
-/// that other threads' lines can join it.
+/// that other threads' lines can join it. A line that says more follow is not written on its
+/// own: the line that ends its batch, or any other line, writes it.
 pub struct GroupedJson<W: Write> {
     json: Mutex<Json<LineWriter<W>>>,
     torn: Arc<AtomicBool>,
@@ -136,7 +140,9 @@ impl<W: Write> Drain for GroupedJson<W> {
                 self.torn.store(true, Ordering::Relaxed);
             }
         }
-        self.lines.write_pending();
+        if record.tag() != AUDIT_TAG_MORE {
+            self.lines.write_pending();
+        }
         Ok(())
     }
 }

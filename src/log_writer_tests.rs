@@ -1,5 +1,5 @@
-//! Log writer tests: lines added while a write is under way are written together, in order, and a
-//! line cut short by an error is not written.
+//! Log writer tests: lines added while a write is under way are written together, in order, a
+//! batch of audit lines is one write, and a line cut short by an error is not written.
 #![allow(clippy::unwrap_used)]
 
 use super::*;
@@ -91,4 +91,40 @@ fn loggers_on_many_threads_lose_no_line() {
         let expected: Vec<String> = (0..500).map(|n| format!("{thread} {n}")).collect();
         assert_eq!(own, expected, "each thread's lines in order");
     }
+}
+
+#[test]
+fn a_batch_of_audit_lines_is_one_write_after_its_last_line() {
+    use relay_actors::log_event::AUDIT_TAG;
+    let (drain, guard) = grouped(Writes::default(), |writer| {
+        Json::new(writer).set_newlines(true).set_flush(true).build()
+    });
+    let lines = Arc::clone(&drain.lines);
+    let log = slog::Logger::root(drain.fuse(), slog::o!());
+    slog::info!(log, #AUDIT_TAG_MORE, "first"; "seq" => 1);
+    slog::info!(log, #AUDIT_TAG_MORE, "second"; "seq" => 2);
+    assert!(
+        writes(&lines).is_empty(),
+        "held until the batch's last line"
+    );
+    slog::info!(log, #AUDIT_TAG, "third"; "seq" => 3);
+    let written = writes(&lines);
+    assert_eq!(written.len(), 1, "one write for the batch");
+    let text = String::from_utf8(written[0].clone()).unwrap();
+    let seqs: Vec<u64> = text
+        .lines()
+        .map(|line| {
+            serde_json::from_str::<serde_json::Value>(line).unwrap()["seq"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(seqs, [1, 2, 3]);
+    // A held line is never stranded: any later line writes it, and so does the guard.
+    slog::info!(log, #AUDIT_TAG_MORE, "fourth"; "seq" => 4);
+    slog::info!(log, "a diagnostic");
+    assert_eq!(writes(&lines).len(), 2);
+    slog::info!(log, #AUDIT_TAG_MORE, "fifth"; "seq" => 5);
+    drop(guard);
+    assert_eq!(writes(&lines).len(), 3);
 }

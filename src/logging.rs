@@ -1,6 +1,6 @@
 //! Structured JSON logs on stdout: `level`, `time`, `msg`, then fields; nothing is ever dropped.
 
-use relay_actors::log_event::LogEvent;
+use relay_actors::log_event::{is_audit_tag, LogEvent};
 use slog::{o, Drain, FnValue, Level, Logger, PushFnValue, Record};
 use std::time::SystemTime;
 
@@ -74,9 +74,12 @@ pub fn stdout_logger(level: Level) -> (Logger, LogGuard) {
             ))
             .build()
     });
-    // Audit records (tagged `audit`) pass whatever the log level: they are not diagnostics.
+    // Audit records (tagged `audit`, or `audit-more`) pass whatever the log level: they are not
+    // diagnostics.
     let drain = drain
-        .filter(move |record: &Record| record.tag() == "audit" || record.level().is_at_least(level))
+        .filter(move |record: &Record| {
+            is_audit_tag(record.tag()) || record.level().is_at_least(level)
+        })
         .fuse();
     (Logger::root(drain, o!()), LogGuard { _guard: guard })
 }

@@ -76,6 +76,19 @@ wire_enum! {
     }
 }
 
+/// The tag of an audit record's log line: it passes whatever the log level, since it is not a
+/// diagnostic.
+pub const AUDIT_TAG: &str = "audit";
+
+/// The tag of an audit record's log line that more lines of the same batch follow: the stdout
+/// drain may hold it until the batch's last line (tagged [`AUDIT_TAG`]) and write them together.
+pub const AUDIT_TAG_MORE: &str = "audit-more";
+
+/// Whether a log line is an audit record's.
+pub fn is_audit_tag(tag: &str) -> bool {
+    tag == AUDIT_TAG || tag == AUDIT_TAG_MORE
+}
+
 #[cfg(test)]
 mod tests {
     use super::LogEvent;

@@ -1,10 +1,12 @@
 //! Group commit: the records sealed while the auditor works through its mailbox are written
-//! together, with one write to the audit file and one to the spool, and every operation among
-//! them is answered only once that write is known. Waiting for the mailbox to be worked through
-//! adds no latency: the flush runs in the same turn of the event loop, right after it.
+//! together, with one write to stdout, one to the audit file and one to the spool, and every
+//! operation among them is answered only once those writes are known. Waiting for the mailbox to
+//! be worked through adds no latency: the flush runs in the same turn of the event loop, right
+//! after it.
 
-use super::batch::{Reply, Sealed};
+use super::batch::{Logged, Parts, Reply, Sealed};
 use super::Auditor;
+use crate::log_event::{AUDIT_TAG, AUDIT_TAG_MORE};
 use crate::messages::{AuditUnavailable, ForwardAudit};
 use actix::{fut, ActorFutureExt, AsyncContext, Context};
 use serde_json::value::{to_raw_value, RawValue};
@@ -12,8 +14,8 @@ use serde_json::{Map, Value};
 use slog::{info, warn};
 
 impl Auditor {
-    /// Seals a body into the chain, writes it to stdout, and adds it to the batch the next flush
-    /// writes to the file and the spool; refused while the trail is unavailable.
+    /// Seals a body into the chain and adds it to the batch the next flush writes to stdout, the
+    /// file and the spool; refused while the trail is unavailable.
     pub(super) fn enqueue(
         &mut self,
         body: Map<String, Value>,
@@ -40,8 +42,8 @@ impl Auditor {
         }
     }
 
-    /// Writes a sealed record to stdout and adds it to the batch. It was serialized once, for
-    /// every sink: stdout takes the same text, unparsed.
+    /// Adds a sealed record to the batch. It was serialized once, for every sink: stdout takes
+    /// the same text, unparsed, when the batch is written.
     pub(super) fn add_sealed(
         &mut self,
         seq: u64,
@@ -49,14 +51,7 @@ impl Auditor {
         alarming: bool,
         reply: Reply,
     ) {
-        let line = raw.get().to_owned();
-        let logged = slog::Serde(raw);
-        if alarming {
-            warn!(self.log, #"audit", "Audit record"; "record" => logged, "log" => "audit");
-        } else {
-            info!(self.log, #"audit", "Audit record"; "record" => logged, "log" => "audit");
-        }
-        self.batch.push(self.chain.id(), seq, line, reply);
+        self.batch.push(self.chain.id(), seq, raw, alarming, reply);
     }
 
     /// Seals a body and writes it at once, with the records already waiting before it.
@@ -82,19 +77,25 @@ impl Auditor {
         }));
     }
 
-    /// Writes the batch to the file, then to the spool, and answers each record. A failed write
-    /// fails every record of the batch (a full spool: those that did not fit).
+    /// Writes the batch to stdout, then to the file, then to the spool, and answers each record.
+    /// A failed write fails every record of the batch (a full spool: those that did not fit).
     pub(super) fn flush_batch(&mut self) -> Result<(), AuditUnavailable> {
         let batch = std::mem::take(&mut self.batch);
         if batch.is_empty() {
             return Ok(());
         }
-        let (lines, spool_entries, sealed) = batch.into_parts();
+        let Parts {
+            logged,
+            lines,
+            spool,
+            sealed,
+        } = batch.into_parts();
+        self.log_records(logged);
         let written = self
             .sinks
             .write_file(&lines)
             .map_err(|reason| (0, reason.to_string()))
-            .and_then(|()| self.sinks.push_spool(spool_entries));
+            .and_then(|()| self.sinks.push_spool(spool));
         let (spooled, taken, failure) = match written {
             Ok(spooled) => (spooled.is_some(), sealed.len(), None),
             Err((taken, reason)) => (true, taken, Some(reason)),
@@ -114,6 +115,30 @@ impl Auditor {
         self.update_failure();
         self.publish_metrics();
         Err(AuditUnavailable(reason))
+    }
+
+    /// Logs the batch's records on stdout, in chain order. Every line but the last says that more
+    /// follow, so the stdout drain writes them all with one write.
+    fn log_records(&self, logged: Vec<Logged>) {
+        let last = logged.len().saturating_sub(1);
+        for (index, Logged { record, alarming }) in logged.into_iter().enumerate() {
+            let record = slog::Serde(record);
+            // The tag is a constant of each log site, hence one site per case.
+            match (alarming, index < last) {
+                (true, true) => {
+                    warn!(self.log, #AUDIT_TAG_MORE, "Audit record"; "record" => record, "log" => "audit")
+                }
+                (true, false) => {
+                    warn!(self.log, #AUDIT_TAG, "Audit record"; "record" => record, "log" => "audit")
+                }
+                (false, true) => {
+                    info!(self.log, #AUDIT_TAG_MORE, "Audit record"; "record" => record, "log" => "audit")
+                }
+                (false, false) => {
+                    info!(self.log, #AUDIT_TAG, "Audit record"; "record" => record, "log" => "audit")
+                }
+            }
+        }
     }
 
     /// A record is on every sink: its operation may answer, and the control plane gets it.

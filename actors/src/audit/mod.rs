@@ -46,7 +46,6 @@ pub const RETRY_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Security events kept while the trail is unavailable; older ones are lost beyond (and counted).
 const WAITING_EVENTS: usize = 256;
-
 /// SQL up to this long is rendered on the actor; longer statements on a blocking thread.
 const INLINE_STATEMENT_BYTES: usize = 16 << 10;
 
@@ -78,7 +77,7 @@ pub struct Auditor {
     metrics: Arc<Metrics>,
     /// The spool's dropped count when the metrics last saw it.
     dropped_published: u64,
-    /// Records sealed and logged, written to the file and the spool by the next flush.
+    /// Records sealed, written to stdout, the file and the spool by the next flush.
     batch: Batch,
     flush_scheduled: bool,
     /// Whether it can write a record, published for requests to read without asking.
@@ -394,3 +393,7 @@ mod gate_tests;
 #[cfg(test)]
 #[path = "render_cache_tests.rs"]
 mod render_cache_tests;
+
+#[cfg(test)]
+#[path = "stdout_tests.rs"]
+mod stdout_tests;
