@@ -10,6 +10,17 @@ pub const FLOAT_TEXT_MAX: usize = 24;
 /// cheaply (strings: len + 2, numbers: digits, containers: sum + separators). No serialization;
 /// string escapes are not counted. Walks with an explicit stack so depth cannot overflow it.
 pub fn approximate_json_size(value: &Value) -> usize {
+    size_up_to(value, usize::MAX)
+}
+
+/// Whether [`approximate_json_size`] of `value` exceeds `limit`. The walk stops as soon as it
+/// does, so a huge value costs no more than one just past the limit.
+pub fn larger_than(value: &Value, limit: usize) -> bool {
+    size_up_to(value, limit) > limit
+}
+
+/// The approximate size, or a size past `stop_above` once the walk has seen that much.
+fn size_up_to(value: &Value, stop_above: usize) -> usize {
     let mut total = 0usize;
     let mut pending = vec![value];
     while let Some(value) = pending.pop() {
@@ -29,6 +40,9 @@ pub fn approximate_json_size(value: &Value) -> usize {
                 2 + keys + members.len().saturating_sub(1)
             }
         };
+        if total > stop_above {
+            break;
+        }
     }
     total
 }
@@ -45,4 +59,22 @@ fn number_size(number: &Number) -> usize {
 
 fn decimal_digits(value: u64) -> usize {
     value.checked_ilog10().map_or(1, |log| log as usize + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn larger_than_agrees_with_the_size_and_stops_early_on_a_huge_value() {
+        let small = json!({"table": "customers", "schema": null});
+        let size = approximate_json_size(&small);
+        assert!(!larger_than(&small, size));
+        assert!(larger_than(&small, size - 1));
+        // Two hundred thousand entries: the answer comes from the first few thousand.
+        let huge = Value::Array(vec![json!("0123456789"); 200_000]);
+        assert!(larger_than(&huge, 16 << 10));
+        assert_eq!(approximate_json_size(&huge), 2 + 199_999 + 12 * 200_000);
+    }
 }

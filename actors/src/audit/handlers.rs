@@ -6,6 +6,7 @@ use super::record::{record_statement, RecordedStatement};
 use super::statement::Statement;
 use super::{AuditRecord, Auditor, INLINE_STATEMENT_BYTES};
 use super::{SecurityEvent, SecurityKind};
+use crate::json_size::larger_than;
 use crate::log_event::LogEvent;
 use crate::messages::{
     AuditAcked, AuditLink, AuditReady, AuditStopping, AuditUnavailable, ForwardAudit, Record,
@@ -31,11 +32,12 @@ impl Handler<AuditReady> for Auditor {
     }
 }
 
-/// Whether rendering a statement may take long enough to belong on a blocking thread.
+/// Whether rendering a statement may take long enough to belong on a blocking thread. The
+/// parameters of a catalog operation (a table name) are as short as most SQL, and as quick.
 fn large(statement: &Statement) -> bool {
     match statement {
         Statement::Sql(text) | Statement::Message(text) => text.len() > INLINE_STATEMENT_BYTES,
-        Statement::Json(_) => true,
+        Statement::Json(value) => larger_than(value, INLINE_STATEMENT_BYTES),
     }
 }
 
@@ -191,5 +193,25 @@ impl Handler<AuditAcked> for Auditor {
         if changed {
             self.report_status();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn only_a_long_statement_or_a_large_command_is_rendered_off_the_actor() {
+        assert!(!large(&Statement::Json(json!({"table": "customers"}))));
+        assert!(!large(&Statement::Sql("SELECT 1".into())));
+        let long = "x".repeat(INLINE_STATEMENT_BYTES + 1);
+        assert!(large(&Statement::Sql(long.clone())));
+        assert!(large(&Statement::Message(long.clone())));
+        let pipeline: Vec<_> = (0..2000).map(|n| json!({"$match": {"n": n}})).collect();
+        assert!(large(&Statement::Json(
+            json!({"aggregate": "c", "pipeline": pipeline})
+        )));
+        assert!(large(&Statement::Json(json!({"filter": {"name": long}}))));
     }
 }
