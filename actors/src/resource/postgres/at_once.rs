@@ -55,7 +55,12 @@ pub fn plan_as_details(mut output: OperationOutput) -> OperationOutput {
         .first()
         .is_some_and(|c| c.type_name == "json")
     {
-        output.details = output.rows.first().and_then(|row| row.first()).cloned();
+        // Taken, not copied: a plan can be a large tree.
+        output.details = output
+            .rows
+            .first_mut()
+            .and_then(|row| row.first_mut())
+            .map(std::mem::take);
         output.rows.clear();
     }
     output
@@ -244,6 +249,31 @@ mod tests {
             release_advisory_locks: false,
             guard_size: true,
         }
+    }
+
+    #[test]
+    fn a_json_plan_becomes_the_details_and_other_rows_stay_rows() {
+        use crate::protocol::Column;
+        use serde_json::json;
+        let column = |type_name: &str| Column {
+            name: "QUERY PLAN".into(),
+            type_name: type_name.into(),
+        };
+        let plan = json!([{"Plan": {"Node Type": "Seq Scan", "Filter": "(id = 1)"}}]);
+        let explained = OperationOutput {
+            columns: vec![column("json")],
+            rows: vec![vec![plan.clone()]],
+            ..OperationOutput::default()
+        };
+        let output = plan_as_details(explained);
+        assert_eq!(output.details, Some(plan));
+        assert!(output.rows.is_empty());
+        let text = OperationOutput {
+            columns: vec![column("text")],
+            rows: vec![vec![json!("Seq Scan on t")]],
+            ..OperationOutput::default()
+        };
+        assert_eq!(plan_as_details(text.clone()), text);
     }
 
     #[test]
