@@ -66,7 +66,33 @@ pub fn encode_outbound(message: &Outbound) -> Result<String, serde_json::Error> 
                 ..
             },
         ) => encode_written_result(result, &rows.json),
-        _ => serde_json::to_string(message),
+        _ => {
+            let mut text = Vec::with_capacity(size_hint(message));
+            serde_json::to_writer(&mut text, message)?;
+            // serde_json writes UTF-8 only.
+            String::from_utf8(text).map_err(serde::ser::Error::custom)
+        }
+    }
+}
+
+/// Room for a message's text, so that writing it grows the buffer rarely (`serde_json::to_string`
+/// starts at 128 bytes, and a row of a few columns already takes several doublings): a guess
+/// from the result's cells, capped.
+fn size_hint(message: &Outbound) -> usize {
+    const BASE: usize = 256;
+    const PER_COLUMN: usize = 48;
+    const PER_CELL: usize = 32;
+    const MAX_HINT: usize = 64 << 10;
+    match message {
+        Outbound::Result(OperationResult {
+            columns,
+            rows: ResultRows::Values(rows),
+            ..
+        }) => {
+            let cells: usize = rows.iter().map(Vec::len).sum();
+            (BASE + columns.len() * PER_COLUMN + cells * PER_CELL).min(MAX_HINT)
+        }
+        _ => BASE,
     }
 }
 

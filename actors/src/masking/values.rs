@@ -16,7 +16,7 @@ use std::borrow::Cow;
 pub struct ColumnPlan<'e> {
     /// Replaces every non-null cell whole.
     pub rule: Option<&'e ColumnRule>,
-    /// What replacements by `rule` are counted as (`column:<name>`).
+    /// What replacements by `rule` are counted as (`column:<name>`); empty without a rule.
     pub counted_as: String,
     /// The cells are base64 text of binary values (PostgreSQL bytea): scanned as bytes.
     pub binary: bool,
@@ -30,7 +30,8 @@ impl<'e> ColumnPlan<'e> {
     pub(super) fn for_column(rule: Option<&'e ColumnRule>, column: &Column) -> Self {
         ColumnPlan {
             rule,
-            counted_as: rule_count_name(&column.name),
+            // Only a rule counts its replacements: most columns have none, and cost no text.
+            counted_as: rule.map_or_else(String::new, |_| rule_count_name(&column.name)),
             binary: matches!(column.type_name.as_str(), "bytea" | "_bytea"),
             whole: false,
         }
