@@ -100,8 +100,12 @@ fn main() -> ExitCode {
             }
         }
     }
+    let measured = match std::env::var_os("RELAY_BENCH_RELAY").filter(|path| !path.is_empty()) {
+        Some(_) => format!(", measuring {}", process::relay_binary().display()),
+        None => String::new(),
+    };
     let header = format!(
-        "Relay {} on {} cores{}.",
+        "Relay {} on {} cores{}{measured}.",
         env!("CARGO_PKG_VERSION"),
         std::thread::available_parallelism().map_or(1, |n| n.get()),
         if options.smoke {

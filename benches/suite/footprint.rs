@@ -2,7 +2,7 @@
 //! ready`, resident memory and CPU while idle, and the size of the (stripped) binary. The relay runs
 //! as deployed: its own process, the development control plane, the local PostgreSQL.
 
-use crate::process::{spawn, start_relay, usage, wait_for};
+use crate::process::{relay_binary, spawn, start_relay, usage, wait_for};
 use crate::report::{mib, Section};
 use std::path::Path;
 use std::process::Command;
@@ -49,7 +49,7 @@ pub fn run(idle: Duration) -> Result<Section, String> {
     let after = usage(pid)?;
     let (rss, hwm) = (after.rss_kib, after.peak_kib);
     let cpu_seconds = after.cpu_seconds - before.cpu_seconds;
-    let binary = std::fs::metadata(env!("CARGO_BIN_EXE_relay")).map_or(0, |m| m.len());
+    let binary = std::fs::metadata(relay_binary()).map_or(0, |m| m.len());
     let mut section = Section::new(
         "Footprint (idle relay, one PostgreSQL resource, connected)",
         &["Measure", "Relay", "Product budget", "Target"],

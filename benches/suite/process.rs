@@ -2,10 +2,18 @@
 //! and what they use according to `/proc`.
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+/// The relay binary measured: this build's, or the one `RELAY_BENCH_RELAY` names (the container
+/// image's static musl binary, say).
+pub fn relay_binary() -> PathBuf {
+    std::env::var_os("RELAY_BENCH_RELAY")
+        .filter(|path| !path.is_empty())
+        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_relay")), PathBuf::from)
+}
 
 /// Kills the child when dropped, so a failed run leaves nothing behind.
 pub struct Running(pub Child);
@@ -105,7 +113,7 @@ pub struct RelayProcess {
 pub fn start_relay(config: &str, dir: &Path) -> Result<RelayProcess, String> {
     let path = dir.join("relay-config.yaml");
     std::fs::write(&path, config).map_err(|err| format!("{}: {err}", path.display()))?;
-    let mut relay = Command::new(env!("CARGO_BIN_EXE_relay"));
+    let mut relay = Command::new(relay_binary());
     relay.arg("--config").arg(&path).arg("run");
     relay.env("RELAY_STATUS_FILE", dir.join("status.json"));
     let started = Instant::now();
