@@ -9,7 +9,8 @@
 //! musl, the C library of the container image's static binary, has no per-thread arenas, but its
 //! allocator serializes every allocation on one lock and returns memory eagerly: the static relay
 //! spent about twice the CPU of the glibc build per 1000-row answer. There the relay allocates
-//! with mimalloc instead (thread-local free lists, no global lock).
+//! with mimalloc instead (thread-local free lists, no global lock), built without transparent
+//! huge pages so that a thread's first allocation does not make 2 MiB resident.
 
 /// The static musl binary's allocator.
 #[cfg(target_env = "musl")]
