@@ -14,12 +14,14 @@ pub fn approximate_json_size(value: &Value) -> usize {
 }
 
 /// Whether [`approximate_json_size`] of `value` exceeds `limit`. The walk stops as soon as it
-/// does, so a huge value costs no more than one just past the limit.
+/// does, before visiting the items of a container that alone would pass it, so a huge value
+/// costs no more than one just past the limit.
 pub fn larger_than(value: &Value, limit: usize) -> bool {
     size_up_to(value, limit) > limit
 }
 
-/// The approximate size, or a size past `stop_above` once the walk has seen that much.
+/// The approximate size, or a size past `stop_above` once the walk knows it is at least that
+/// much (the walk's stack then holds at most about `stop_above` values).
 fn size_up_to(value: &Value, stop_above: usize) -> usize {
     let mut total = 0usize;
     let mut pending = vec![value];
@@ -30,14 +32,26 @@ fn size_up_to(value: &Value, stop_above: usize) -> usize {
             Value::Number(number) => number_size(number),
             Value::String(text) => text.len() + 2,
             Value::Array(items) => {
+                let own = 2 + items.len().saturating_sub(1);
+                // Every item adds at least a byte: past the limit, none need be visited.
+                let least = total.saturating_add(own).saturating_add(items.len());
+                if least > stop_above {
+                    return least;
+                }
                 pending.extend(items);
-                2 + items.len().saturating_sub(1)
+                own
             }
             Value::Object(members) => {
-                pending.extend(members.values());
                 // Each key is quoted and followed by a colon; members are comma-separated.
-                let keys: usize = members.keys().map(|key| key.len() + 3).sum();
-                2 + keys + members.len().saturating_sub(1)
+                let mut own = 2 + members.len().saturating_sub(1);
+                for key in members.keys() {
+                    own = own.saturating_add(key.len() + 3);
+                    if total.saturating_add(own) > stop_above {
+                        return total.saturating_add(own);
+                    }
+                }
+                pending.extend(members.values());
+                own
             }
         };
         if total > stop_above {
@@ -75,6 +89,14 @@ mod tests {
         // Two hundred thousand entries: the answer comes from the first few thousand.
         let huge = Value::Array(vec![json!("0123456789"); 200_000]);
         assert!(larger_than(&huge, 16 << 10));
+        let wide = Value::Array(vec![Value::Null; 20_000]);
+        assert!(larger_than(&wide, 16 << 10));
+        assert!(!larger_than(&wide, approximate_json_size(&wide)));
+        let keys: serde_json::Map<String, Value> =
+            (0..5000).map(|n| (format!("k{n}"), json!(n))).collect();
+        let keyed = Value::Object(keys);
+        assert!(larger_than(&keyed, 16 << 10));
+        assert!(!larger_than(&keyed, approximate_json_size(&keyed)));
         assert_eq!(approximate_json_size(&huge), 2 + 199_999 + 12 * 200_000);
     }
 }

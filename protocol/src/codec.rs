@@ -89,8 +89,11 @@ fn size_hint(message: &Outbound) -> usize {
             rows: ResultRows::Values(rows),
             ..
         }) => {
-            let cells: usize = rows.iter().map(Vec::len).sum();
-            (BASE + columns.len() * PER_COLUMN + cells * PER_CELL).min(MAX_HINT)
+            let cells = rows.iter().map(Vec::len).fold(0, usize::saturating_add);
+            let columns = columns.len().saturating_mul(PER_COLUMN);
+            BASE.saturating_add(columns)
+                .saturating_add(cells.saturating_mul(PER_CELL))
+                .min(MAX_HINT)
         }
         _ => BASE,
     }

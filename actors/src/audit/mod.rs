@@ -46,7 +46,8 @@ pub const RETRY_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Security events kept while the trail is unavailable; older ones are lost beyond (and counted).
 const WAITING_EVENTS: usize = 256;
-/// SQL up to this long is rendered on the actor; longer statements on a blocking thread.
+/// Statements (SQL, or a request's JSON) up to this long are rendered on the actor; longer ones
+/// on a blocking thread.
 const INLINE_STATEMENT_BYTES: usize = 16 << 10;
 
 /// Renderings kept for statements sent again (a control plane repeats its queries with other
@@ -393,7 +394,6 @@ mod gate_tests;
 #[cfg(test)]
 #[path = "render_cache_tests.rs"]
 mod render_cache_tests;
-
 #[cfg(test)]
 #[path = "stdout_tests.rs"]
 mod stdout_tests;
