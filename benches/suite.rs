@@ -100,10 +100,9 @@ fn main() -> ExitCode {
             }
         }
     }
-    let measured = match std::env::var_os("RELAY_BENCH_RELAY").filter(|path| !path.is_empty()) {
-        Some(_) => format!(", measuring {}", process::relay_binary().display()),
-        None => String::new(),
-    };
+    let measured = process::relay_override()
+        .map(|path| format!(", measuring {}", path.display()))
+        .unwrap_or_default();
     let header = format!(
         "Relay {} on {} cores{}{measured}.",
         env!("CARGO_PKG_VERSION"),

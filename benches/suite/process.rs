@@ -7,12 +7,17 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// The relay binary measured: this build's, or the one `RELAY_BENCH_RELAY` names (the container
-/// image's static musl binary, say).
-pub fn relay_binary() -> PathBuf {
+/// The relay binary `RELAY_BENCH_RELAY` names in place of this build's (the container image's
+/// static musl binary, say), if it names one.
+pub fn relay_override() -> Option<PathBuf> {
     std::env::var_os("RELAY_BENCH_RELAY")
         .filter(|path| !path.is_empty())
-        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_relay")), PathBuf::from)
+        .map(PathBuf::from)
+}
+
+/// The relay binary measured.
+pub fn relay_binary() -> PathBuf {
+    relay_override().unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_relay")))
 }
 
 /// Kills the child when dropped, so a failed run leaves nothing behind.
