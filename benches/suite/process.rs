@@ -69,6 +69,8 @@ pub struct Usage {
     pub rss_kib: u64,
     /// Peak resident memory (`VmHWM`), KiB.
     pub peak_kib: u64,
+    /// Of `rss_kib`, the clean pages of mapped files (`RssFile`: the binary's code, libc), KiB.
+    pub file_kib: u64,
     /// User and system CPU time, seconds.
     pub cpu_seconds: f64,
 }
@@ -98,6 +100,7 @@ pub fn usage(pid: u32) -> Result<Usage, String> {
     Ok(Usage {
         rss_kib: field("VmRSS:"),
         peak_kib: field("VmHWM:"),
+        file_kib: field("RssFile:"),
         // Linux reports CPU time in clock ticks of 1/100 s.
         cpu_seconds: (tick(11) + tick(12)) as f64 / 100.0,
     })
