@@ -3,8 +3,9 @@
 //! The code it runs from start-up to idle goes first in `.text` (`link/idle-text.ld`, written by
 //! `scripts/record-text-order.sh`): the kernel maps a program's code in blocks around each page
 //! it touches, so code that runs, spread through 12 MiB of code that does not, keeps most of it
-//! resident. On glibc, relative relocations are packed (`DT_RELR`, glibc 2.36): the loader then
-//! reads a few KiB instead of 0.4 MiB of `.rela.dyn`.
+//! resident. In a glibc build, relative relocations are also packed (`DT_RELR`): the loader reads
+//! a few KiB instead of 0.4 MiB of `.rela.dyn`, and the binary needs glibc 2.36 or later where it
+//! runs. Both apply to optimized builds only.
 
 use std::env;
 use std::path::Path;
@@ -12,7 +13,10 @@ use std::path::Path;
 fn main() {
     let script = Path::new("link").join("idle-text.ld");
     println!("cargo:rerun-if-changed={}", script.display());
-    if env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("linux") {
+    // The order is recorded from an optimized build; a debug build's functions (not inlined, other
+    // instances) hardly match it, and it is never deployed.
+    let optimized = env::var("PROFILE").as_deref() == Ok("release");
+    if env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("linux") || !optimized {
         return;
     }
     let manifest_dir = env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
