@@ -9,7 +9,8 @@ The names are the relay binary's functions that ran in the callgrind dumps (reco
 legacy-mangled Rust name replaced by `*`: the hash changes with the build profile and target,
 and a name without it matches every instance of a generic function. Assembly objects keep all
 their code in one `.text`; those that define a function that ran are matched whole, by the name
-of their archive member found in DEPS_DIR (the build's `target/<profile>/deps`).
+of their archive member found in DEPS_DIR (the build's `target/<profile>/deps`) or in the
+toolchain's own musl C library.
 """
 
 import glob
@@ -19,7 +20,7 @@ import subprocess
 import sys
 
 CALL_RECORD = re.compile(r"(ob|cob|fn|cfn)=\((\d+)\)(?: (.*))?")
-LEGACY_HASH = re.compile(r"17h[0-9a-f]{16}E$")
+LEGACY_HASH = re.compile(r"17h[0-9a-f]{16}E(?=\*?$)")
 # A v0 crate disambiguator changes with the profile, and the back-references after it shift.
 V0_CRATE = re.compile(r"Cs[0-9A-Za-z]+_")
 V0_BACKREF = re.compile(r"B[0-9A-Za-z]*_")
@@ -60,6 +61,8 @@ def functions_that_ran(paths):
 
 def section_pattern(name):
     """A glob for the section of `name` that survives a change of build profile."""
+    # A static build's symbol table numbers local functions that share a name ("write_str.2581").
+    name = re.sub(r"\.\d+$", "*", name)
     if name.startswith("_ZN"):
         return LEGACY_HASH.sub("17h*E", name)
     if name.startswith("_R"):
@@ -70,8 +73,14 @@ def section_pattern(name):
 def assembly_members(deps_dir, names):
     """Archive members whose plain `.text` defines one of `names` (hand-written assembly)."""
     members = set()
-    archives = glob.glob(os.path.join(deps_dir, "*.rlib")) + glob.glob(
-        os.path.join(deps_dir, "..", "build", "*", "out", "*.a")
+    sysroot = subprocess.run(
+        ["rustc", "--print", "sysroot"], capture_output=True, text=True
+    ).stdout.strip()
+    archives = (
+        glob.glob(os.path.join(deps_dir, "*.rlib"))
+        + glob.glob(os.path.join(deps_dir, "..", "build", "*", "out", "*.a"))
+        # musl's own libc.a, linked into the static binary.
+        + glob.glob(os.path.join(sysroot, "lib", "rustlib", "*", "lib", "self-contained", "*.a"))
     )
     for archive in archives:
         listing = subprocess.run(
