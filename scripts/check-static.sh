@@ -105,6 +105,15 @@ echo "stripped size: $size_bytes bytes ($size_mib MiB)"
 [ "$size_bytes" -le "$MAX_BINARY_BYTES" ] || fail "relay is $size_bytes bytes, more than $MAX_BINARY_BYTES"
 pass "stripped binary is $size_mib MiB (limit $((MAX_BINARY_BYTES / 1000000)) MB)"
 
+# build.rs: the code that runs from start-up to idle first (link/idle-text.ld), and relative
+# relocations packed; either lost would put megabytes back into the idle relay's resident memory.
+sections=$(readelf -SW "$relay_bin")
+idle_hex=$(sed -n 's/.*\] \.text\.idle *PROGBITS *[0-9a-f]* [0-9a-f]* \([0-9a-f]*\).*/\1/p' <<<"$sections")
+idle_bytes=$((16#${idle_hex:-0}))
+[ "$idle_bytes" -ge 1048576 ] || fail "no .text.idle of at least 1 MiB (build.rs, link/idle-text.ld): ${idle_bytes} bytes"
+grep -q ' \.relr\.dyn ' <<<"$sections" || fail "relative relocations are not packed (no .relr.dyn; build.rs)"
+pass "start-up-to-idle code grouped ($((idle_bytes / 1024)) KiB of .text.idle), relative relocations packed"
+
 # The development control plane is built from the protocol and audit-chain crates only: the SQL
 # parser and the MongoDB driver are not in it. Both leave their source paths (panic locations) in
 # a binary that links them, stripped or not; the relay itself shows the check can see them.
